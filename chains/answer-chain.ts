@@ -1,0 +1,57 @@
+import type { DocumentInterface } from "@langchain/core/documents";
+import type { BaseLanguageModelInterface } from "@langchain/core/language_models/base";
+import { StringOutputParser } from "@langchain/core/output_parsers";
+import type { BasePromptTemplate } from "@langchain/core/prompts";
+import type { BaseRetrieverInterface } from "@langchain/core/retrievers";
+import { RunnableLambda, RunnablePassthrough, RunnablePick, RunnableSequence, type Runnable } from "@langchain/core/runnables";
+import { UsageError } from "../src/errors/index.js";
+import { ANSWER_PROMPT, formatQuestion, formatSources } from "../src/llms/prompt.js";
+
+export type AnswerInput = string | { question: string };
+export interface AnswerOutput {
+  answer: string;
+  sources: DocumentInterface[];
+}
+
+export interface AnswerChainOptions {
+  retriever: BaseRetrieverInterface;
+  llm: BaseLanguageModelInterface;
+  /** A prompt with `{sources}` and `{question}` variables; defaults to ANSWER_PROMPT. */
+  prompt?: BasePromptTemplate;
+}
+
+export const NOTHING_RETRIEVED = "I could not find anything about this in the indexed documents.";
+
+/**
+ * The streaming answer chain: retrieve → prompt → LLM. `.stream()` yields `{ sources }`
+ * first, then `{ answer }` chunks as the model produces them; `.invoke()` returns both.
+ * With no sources it answers that nothing was found instead of asking the model to guess.
+ */
+export function createAnswerChain({ retriever, llm, prompt = ANSWER_PROMPT }: AnswerChainOptions): Runnable<AnswerInput, AnswerOutput> {
+  const generate = RunnableLambda.from((input: { question: string; sources: DocumentInterface[] }) => ({
+    question: formatQuestion(input.question),
+    sources: formatSources(input.sources),
+  }))
+    .pipe(prompt)
+    .pipe(llm)
+    .pipe(new StringOutputParser());
+  const answer = RunnableLambda.from((input: { question: string; sources: DocumentInterface[] }) =>
+    input.sources.length === 0 ? NOTHING_RETRIEVED : generate,
+  ).withConfig({ runName: "answer" });
+  return RunnableSequence.from([
+    RunnableLambda.from(normalizeInput).withConfig({ runName: "question" }),
+    RunnablePassthrough.assign({
+      sources: RunnableLambda.from((input: { question: string }) => input.question).pipe(retriever),
+    }),
+    RunnablePassthrough.assign({ answer }),
+    new RunnablePick(["sources", "answer"]),
+  ]).withConfig({ runName: "AnswerChain" }) as Runnable<AnswerInput, AnswerOutput>;
+}
+
+function normalizeInput(input: AnswerInput): { question: string } {
+  const question = typeof input === "string" ? input : input?.question;
+  if (typeof question !== "string" || !question.trim()) {
+    throw new UsageError("The question is empty.", { hint: 'Ask something, e.g. rerank-rag ask "How do I configure OAuth2?"' });
+  }
+  return { question: question.trim() };
+}

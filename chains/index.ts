@@ -1,0 +1,7 @@
+export {
+  createRerankingRetriever,
+  RerankingRetriever,
+  type RerankCallSettings,
+  type RerankingRetrieverOptions,
+} from "./reranking-retriever.js";
+export { createAnswerChain, NOTHING_RETRIEVED, type AnswerChainOptions, type AnswerInput, type AnswerOutput } from "./answer-chain.js";

@@ -1,0 +1,175 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { ContextualCompressionRetriever } from "@langchain/classic/retrievers/contextual_compression";
+import type { CallbackManagerForRetrieverRun, Callbacks } from "@langchain/core/callbacks/manager";
+import { Document, type DocumentInterface } from "@langchain/core/documents";
+import { BaseRetriever, type BaseRetrieverInterface } from "@langchain/core/retrievers";
+import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type { VectorStoreInterface } from "@langchain/core/vectorstores";
+import { loadConfig, type RagConfig, type RerankerProviderName } from "../src/config/index.js";
+import { UsageError } from "../src/errors/index.js";
+import type { CorpusStats } from "../src/rerankers/corpus-stats.js";
+import { createReranker, resolveReranker } from "../src/rerankers/registry.js";
+
+/** Per-call settings, read from `RunnableConfig.configurable`. */
+export interface RerankCallSettings {
+  rerank: boolean;
+  fetchK: number;
+  topN: number;
+}
+
+export interface RerankingRetrieverOptions {
+  /** First stage: a vector store (searched with scores) … */
+  vectorStore?: VectorStoreInterface;
+  /** … or any retriever (its order is the first-stage order). */
+  retriever?: BaseRetrieverInterface;
+  /** Candidates fetched from the first stage (default 50). */
+  fetchK?: number;
+  /** Documents returned after re-ranking (default 5). */
+  topN?: number;
+  /** A compressor, a provider name ("bm25", "cross-encoder", "cohere", "auto") or "none". */
+  reranker?: BaseDocumentCompressor | RerankerProviderName;
+  /** Settings for provider names (keys, models); defaults to the environment. */
+  config?: RagConfig;
+  /** Corpus statistics for the BM25 re-ranker (the index's own). */
+  stats?: CorpusStats | null;
+  /** Maps the store's raw score to a similarity (higher is better); inferred for known stores. */
+  scoreToSimilarity?: (raw: number) => number;
+}
+
+const callSettings = new AsyncLocalStorage<RerankCallSettings>();
+
+/** Stores whose scores are distances (lower is better) in LangChain.js. */
+const DISTANCE_STORES = new Set(["hnswlib", "pgvector", "faiss", "hanavector"]);
+
+function similarityFor(store: VectorStoreInterface): (raw: number) => number {
+  return DISTANCE_STORES.has(store._vectorstoreType()) ? (distance) => 1 - distance : (score) => score;
+}
+
+function withMetadata(doc: DocumentInterface, extra: Record<string, unknown>): Document {
+  return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, ...extra }, id: doc.id });
+}
+
+/** First stage: the top fetchK candidates with `retrievalScore` (a similarity) and `retrievalRank`. */
+class FirstStageRetriever extends BaseRetriever {
+  override lc_namespace = ["rerank_rag", "retrievers"];
+  static override lc_name() {
+    return "FirstStageRetriever";
+  }
+
+  constructor(
+    private readonly source: { vectorStore: VectorStoreInterface; toSimilarity: (raw: number) => number } | { retriever: BaseRetrieverInterface },
+    private readonly defaults: RerankCallSettings,
+  ) {
+    super();
+  }
+
+  override async _getRelevantDocuments(query: string, runManager?: CallbackManagerForRetrieverRun): Promise<DocumentInterface[]> {
+    const { fetchK } = callSettings.getStore() ?? this.defaults;
+    if ("vectorStore" in this.source) {
+      const { vectorStore, toSimilarity } = this.source;
+      const hits = await vectorStore.similaritySearchWithScore(query, fetchK, undefined, runManager?.getChild("vector_store"));
+      return hits.map(([doc, raw], i) => withMetadata(doc, { retrievalScore: toSimilarity(raw), retrievalRank: i + 1 }));
+    }
+    const docs = await this.source.retriever.invoke(query, { callbacks: runManager?.getChild("retriever") });
+    return docs.slice(0, fetchK).map((doc, i) => withMetadata(doc, { retrievalRank: i + 1 }));
+  }
+}
+
+/**
+ * Second stage: runs the re-ranker on copies of the candidates (some compressors, like
+ * the stock CohereRerank, write into their inputs), records `rerankScore`/`rerankRank`
+ * and keeps the best topN.
+ */
+class RerankStep extends BaseDocumentCompressor {
+  constructor(
+    private readonly compressor: () => Promise<BaseDocumentCompressor | null>,
+    private readonly defaults: RerankCallSettings,
+  ) {
+    super();
+  }
+
+  async compressDocuments(documents: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
+    const { rerank, topN } = callSettings.getStore() ?? this.defaults;
+    const compressor = rerank && documents.length > 0 ? await this.compressor() : null;
+    if (!compressor) return documents.slice(0, topN);
+    const copies = documents.map((doc) => withMetadata(doc, {}));
+    const ranked = await compressor.compressDocuments(copies, query, callbacks);
+    return ranked.slice(0, topN).map((doc, i) => {
+      const { relevanceScore, ...metadata } = doc.metadata;
+      const rerankScore = metadata.rerankScore ?? relevanceScore;
+      return new Document({ pageContent: doc.pageContent, metadata: { ...metadata, rerankScore, rerankRank: i + 1 }, id: doc.id });
+    });
+  }
+}
+
+/**
+ * The two-stage retriever: first stage top fetchK → re-ranker → top topN. A stock
+ * ContextualCompressionRetriever underneath, so it traces, streams events and composes
+ * like any LangChain retriever; per-call settings come from `configurable`.
+ */
+export class RerankingRetriever extends ContextualCompressionRetriever {
+  static override lc_name() {
+    return "RerankingRetriever";
+  }
+  readonly defaults: RerankCallSettings;
+
+  constructor(fields: { baseRetriever: BaseRetriever; baseCompressor: BaseDocumentCompressor; defaults: RerankCallSettings }) {
+    super(fields);
+    this.defaults = fields.defaults;
+  }
+
+  /** Settings for one call: `configurable.rerank`, `.fetchK` and `.topN` override the chain's. */
+  settingsFor(options?: Partial<RunnableConfig>): RerankCallSettings {
+    const configurable = (options?.configurable ?? {}) as Record<string, unknown>;
+    return validateSettings({
+      rerank: configurable.rerank === undefined ? this.defaults.rerank : configurable.rerank !== false && configurable.rerank !== "false",
+      fetchK: configurable.fetchK === undefined ? this.defaults.fetchK : Number(configurable.fetchK),
+      topN: configurable.topN === undefined ? this.defaults.topN : Number(configurable.topN),
+    });
+  }
+
+  override async invoke(input: string, options?: RunnableConfig): Promise<DocumentInterface[]> {
+    const settings = this.settingsFor(options);
+    return callSettings.run(settings, () => super.invoke(input, options));
+  }
+}
+
+function validateSettings(settings: RerankCallSettings): RerankCallSettings {
+  const { fetchK, topN } = settings;
+  if (!Number.isInteger(topN) || topN < 1) {
+    throw new UsageError(`topN must be a whole number of at least 1, got ${topN}.`, { hint: "Pass --top-n 5 (typical: 3–10)." });
+  }
+  if (!Number.isInteger(fetchK) || fetchK < topN) {
+    throw new UsageError(`fetchK must be a whole number of at least topN (${topN}), got ${fetchK}.`, {
+      hint: "Pass --fetch-k 50 (typical: 20–100).",
+    });
+  }
+  return settings;
+}
+
+/** Builds the re-ranking retriever (see RerankingRetrieverOptions). */
+export function createRerankingRetriever(options: RerankingRetrieverOptions): RerankingRetriever {
+  const { vectorStore, retriever, reranker = "auto" } = options;
+  if (!vectorStore === !retriever) {
+    throw new UsageError("createRerankingRetriever needs exactly one of `vectorStore` or `retriever`.");
+  }
+  const defaults = validateSettings({ rerank: reranker !== "none", fetchK: options.fetchK ?? 50, topN: options.topN ?? 5 });
+  const source = vectorStore
+    ? { vectorStore, toSimilarity: options.scoreToSimilarity ?? similarityFor(vectorStore) }
+    : { retriever: retriever! };
+  let compressor: Promise<BaseDocumentCompressor | null> | undefined;
+  const loadCompressor = () => {
+    if (typeof reranker !== "string") return Promise.resolve(reranker);
+    compressor ??= (async () => {
+      const config = options.config ?? loadConfig();
+      return createReranker(resolveReranker(config, reranker).name, { config, stats: options.stats });
+    })();
+    return compressor;
+  };
+  return new RerankingRetriever({
+    baseRetriever: new FirstStageRetriever(source, defaults),
+    baseCompressor: new RerankStep(loadCompressor, defaults),
+    defaults,
+  });
+}

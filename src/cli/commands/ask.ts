@@ -1,0 +1,59 @@
+import type { DocumentInterface } from "@langchain/core/documents";
+import { ProviderError } from "../../errors/index.js";
+import { sourceLabel } from "../../llms/prompt.js";
+import { createPipeline } from "../../pipeline/create-pipeline.js";
+import type { RagConfig } from "../../config/index.js";
+import { configFromFlags, type CommonFlags } from "../flags.js";
+import { bold, dim, formatSourceLine, note, sourceJson, yellow } from "../output.js";
+
+/** `rerank-rag ask "<question>"` */
+export async function runAsk(question: string, flags: CommonFlags): Promise<void> {
+  await askAndPrint(question, configFromFlags(flags), Boolean(flags.json));
+}
+
+/** Streams the answer to stdout, then the sources with both orders. Shared with `demo`. */
+export async function askAndPrint(question: string, config: RagConfig, json: boolean): Promise<void> {
+  const pipeline = await createPipeline(config);
+  const reranking = config.RAG_RERANKER !== "none";
+  if (!json) {
+    note(dim(pipeline.description));
+    for (const line of pipeline.notes) note(yellow(line));
+  }
+  let sources: DocumentInterface[] = [];
+  let answer = "";
+  try {
+    for await (const chunk of await pipeline.chain.stream(question)) {
+      if (chunk.sources) sources = chunk.sources;
+      if (chunk.answer) {
+        if (!json && !answer) process.stdout.write(`\n`);
+        answer += chunk.answer;
+        if (!json) process.stdout.write(chunk.answer);
+      }
+    }
+  } catch (error) {
+    if (!json && answer) process.stdout.write(`\n${yellow("[answer incomplete: the model stopped with an error]")}\n`);
+    throw answer ? new ProviderError("llm", `the answer stream failed after ${answer.length} characters: ${(error as Error).message}`, { cause: error }) : error;
+  }
+  const firstStage = reranking ? await pipeline.retriever.invoke(question, { configurable: { rerank: false } }) : sources;
+  if (json) {
+    const body = {
+      question,
+      answer,
+      pipeline: pipeline.description,
+      sources: sources.map(sourceJson),
+      firstStage: firstStage.map(sourceJson),
+    };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write("\n\n");
+  if (sources.length === 0) return;
+  process.stdout.write(`${bold(reranking ? "Sources (after re-ranking)" : "Sources (first-stage order, no re-ranking)")}\n`);
+  sources.forEach((doc, i) => process.stdout.write(`${formatSourceLine(doc, i)}\n`));
+  if (reranking) {
+    process.stdout.write(`\n${bold(`First-stage top ${firstStage.length} (before re-ranking)`)}\n`);
+    firstStage.forEach((doc, i) =>
+      process.stdout.write(`${i + 1}. ${sourceLabel(doc)} ${dim(`(similarity ${Number(doc.metadata.retrievalScore).toFixed(3)})`)}\n`),
+    );
+  }
+}

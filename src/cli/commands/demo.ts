@@ -1,0 +1,22 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { askAndPrint } from "./ask.js";
+import { ingestWithProgress } from "./ingest.js";
+import { configFromFlags, type CommonFlags } from "../flags.js";
+import { packageRoot } from "../package-info.js";
+import { note } from "../output.js";
+
+/** `rerank-rag demo`: the sample docs into a throwaway index, then one question. */
+export async function runDemo(flags: CommonFlags & { question: string }): Promise<void> {
+  const indexDir = await fs.mkdtemp(path.join(os.tmpdir(), "rerank-rag-demo-"));
+  try {
+    const config = configFromFlags(flags, { RAG_INDEX_DIR: indexDir });
+    const docs = path.join(packageRoot(), "data", "docs");
+    await ingestWithProgress([docs], config);
+    if (!flags.json) note(`\nQuestion: ${flags.question}`);
+    await askAndPrint(flags.question, config, Boolean(flags.json));
+  } finally {
+    await fs.rm(indexDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,82 @@
+import path from "node:path";
+import cliProgress from "cli-progress";
+import type { RagConfig } from "../../config/index.js";
+import { ingest, type IngestEvent, type IngestReport } from "../../ingest/ingest.js";
+import { configFromFlags, type CommonFlags } from "../flags.js";
+import { dim, note, yellow } from "../output.js";
+
+/** `rerank-rag ingest <paths…>` */
+export async function runIngest(paths: string[], flags: CommonFlags & { rebuild?: boolean }): Promise<void> {
+  const config = configFromFlags(flags);
+  const report = await ingestWithProgress(paths, config, flags.rebuild);
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** Ingest with a progress bar on a terminal, and a summary on stderr. Shared with `demo`. */
+export async function ingestWithProgress(paths: readonly string[], config: RagConfig, rebuild = false): Promise<IngestReport> {
+  const started = performance.now();
+  const bars = new ProgressBars();
+  let report: IngestReport;
+  try {
+    report = await ingest({
+      paths,
+      config,
+      rebuild,
+      onEvent: (event) => bars.update(event),
+      onWait: () => note(yellow(`Another ingest is writing ${config.RAG_INDEX_DIR}; waiting for it to finish…`)),
+    });
+  } finally {
+    bars.stop();
+  }
+  printSummary(report, (performance.now() - started) / 1000);
+  return report;
+}
+
+class ProgressBars {
+  private bar: cliProgress.SingleBar | null = null;
+  private phase: IngestEvent["phase"] | null = null;
+  private started = 0;
+
+  update(event: IngestEvent): void {
+    if (event.phase !== this.phase) {
+      this.stop();
+      this.phase = event.phase;
+      if (event.phase === "save") return;
+      const format =
+        event.phase === "read"
+          ? "Reading   |{bar}| {value}/{total} files | ETA {eta_formatted}"
+          : "Embedding |{bar}| {value}/{total} chunks from {files} files | {speed} chunks/s | ETA {eta_formatted}";
+      this.bar = new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
+      this.bar.start(event.total, 0, { files: "files" in event ? event.files : 0, speed: "–" });
+      this.started = performance.now();
+    }
+    if (this.bar && event.phase !== "save") {
+      const seconds = (performance.now() - this.started) / 1000;
+      this.bar.update(event.done, { speed: seconds > 0 ? Math.round(event.done / seconds) : "–" });
+    }
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+function printSummary(report: IngestReport, seconds: number): void {
+  const display = (file: string) => {
+    const relative = path.relative(process.cwd(), file);
+    return relative && !relative.startsWith("..") ? relative : file;
+  };
+  for (const skipped of report.skipped) note(yellow(`skipped ${display(skipped.path)}: ${skipped.reason}`));
+  for (const warning of report.warnings) note(yellow(`warning ${warning}`));
+  const counts = `${report.added.length} new, ${report.changed.length} changed, ${report.removed.length} removed, ${report.unchanged} unchanged`;
+  if (!report.written) {
+    note(`Index is up to date (${counts}); nothing to write. ${dim(`${report.chunkCount} chunks in ${display(report.indexDir)}`)}`);
+    return;
+  }
+  const refit = report.refitted ? ", offline embedder fitted on the corpus" : "";
+  note(
+    `Indexed ${counts} → ${report.chunkCount} chunks (${report.embeddedChunks} embedded${refit}) with embeddings=${report.embedder} (${report.dimensions}-d) in ${seconds.toFixed(1)} s`,
+  );
+  note(dim(`index: ${display(report.indexDir)}`));
+}

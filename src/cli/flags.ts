@@ -1,0 +1,30 @@
+import { loadConfig, type ConfigOverrides, type RagConfig } from "../config/index.js";
+
+/** Flags shared by the commands; each maps onto one configuration key. */
+export interface CommonFlags {
+  index?: string;
+  embeddings?: string;
+  reranker?: string;
+  rerank?: boolean;
+  llm?: string;
+  fetchK?: string;
+  topN?: string;
+  chunkSize?: string;
+  chunkOverlap?: string;
+  json?: boolean;
+}
+
+/** Configuration from flags over environment over defaults (one schema validates all). */
+export function configFromFlags(flags: CommonFlags, extra: ConfigOverrides = {}): RagConfig {
+  return loadConfig({
+    RAG_INDEX_DIR: flags.index,
+    RAG_EMBEDDINGS: flags.embeddings,
+    RAG_RERANKER: flags.rerank === false ? "none" : flags.reranker,
+    RAG_LLM: flags.llm,
+    RAG_FETCH_K: flags.fetchK,
+    RAG_TOP_N: flags.topN,
+    RAG_CHUNK_SIZE: flags.chunkSize,
+    RAG_CHUNK_OVERLAP: flags.chunkOverlap,
+    ...extra,
+  });
+}

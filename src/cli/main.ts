@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from "commander";
+import dotenv from "dotenv";
+import { EXIT_RUNTIME, EXIT_USAGE, RagError } from "../errors/index.js";
+import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS } from "../config/index.js";
+import { packageInfo } from "./package-info.js";
+import { red } from "./output.js";
+
+dotenv.config({ quiet: true });
+
+// Thin entry: declares commands, lazy-imports each one, and is the only place that exits.
+const program = new Command()
+  .name("rerank-rag")
+  .description("Ask questions over your documents with a two-stage retriever: HNSW top-K, then a re-ranker, then a streamed, cited answer.")
+  .version(packageInfo().version)
+  .showHelpAfterError()
+  .exitOverride();
+
+const indexOption = () => new Option("--index <dir>", "index directory (env RAG_INDEX_DIR)");
+const jsonOption = () => new Option("--json", "print machine-readable JSON on stdout");
+
+program
+  .command("ingest")
+  .description("load, split and embed files into the index (incremental: only new or changed files are embedded)")
+  .argument("<paths...>", "files or directories (md, txt, html, pdf, json, jsonl)")
+  .addOption(indexOption())
+  .addOption(new Option("--embeddings <provider>", "embedder for a new index (env RAG_EMBEDDINGS)").choices(EMBEDDINGS_PROVIDERS))
+  .option("--chunk-size <chars>", "characters per chunk (env RAG_CHUNK_SIZE, default 1000)")
+  .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks (env RAG_CHUNK_OVERLAP, default 150)")
+  .option("--rebuild", "ignore the existing index and build it again from these paths")
+  .addOption(jsonOption())
+  .action(async (paths: string[], flags) => (await import("./commands/ingest.js")).runIngest(paths, flags));
+
+const askOptions = (command: Command) =>
+  command
+    .addOption(new Option("--reranker <provider>", "re-ranker (env RAG_RERANKER)").choices(RERANKER_PROVIDERS))
+    .option("--no-rerank", "skip re-ranking: show the first-stage order")
+    .option("--fetch-k <n>", "candidates from the first stage (env RAG_FETCH_K, default 50)")
+    .option("--top-n <n>", "sources kept after re-ranking (env RAG_TOP_N, default 5)")
+    .addOption(new Option("--llm <provider>", "answer model (env RAG_LLM)").choices(LLM_PROVIDERS))
+    .addOption(jsonOption());
+
+askOptions(
+  program
+    .command("ask")
+    .description("answer a question from the index, streaming the answer, then the sources before and after re-ranking")
+    .argument("<question>", "the question, in quotes")
+    .addOption(indexOption()),
+).action(async (question: string, flags) => (await import("./commands/ask.js")).runAsk(question, flags));
+
+askOptions(
+  program
+    .command("demo")
+    .description("ingest the bundled sample docs into a temporary index and answer a sample question")
+    .option("--question <text>", "the question to ask", "How do I configure OAuth2 in the API?"),
+).action(async (flags) => (await import("./commands/demo.js")).runDemo(flags));
+
+async function main(): Promise<number> {
+  try {
+    await program.parseAsync(process.argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version are successes; every other parse failure is a usage error.
+      return error.exitCode === 0 || error.code === "commander.helpDisplayed" || error.code === "commander.version" ? 0 : EXIT_USAGE;
+    }
+    if (RagError.isInstance(error)) {
+      process.stderr.write(`${red("error:")} ${error.message}\n`);
+      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`${red("error:")} ${(error as Error)?.message ?? String(error)}\n`);
+    if (process.env.DEBUG) process.stderr.write(`${(error as Error)?.stack}\n`);
+    return EXIT_RUNTIME;
+  }
+}
+
+process.exitCode = await main();

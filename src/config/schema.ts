@@ -1,0 +1,108 @@
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import { UsageError } from "../errors/index.js";
+
+export const EMBEDDINGS_PROVIDERS = ["auto", "offline", "transformers", "openai", "cohere"] as const;
+export const RERANKER_PROVIDERS = ["auto", "bm25", "cross-encoder", "cohere", "none"] as const;
+export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere"] as const;
+
+export type EmbeddingsProviderName = (typeof EMBEDDINGS_PROVIDERS)[number];
+export type RerankerProviderName = (typeof RERANKER_PROVIDERS)[number];
+export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
+
+const positiveInt = z.coerce.number().int().positive();
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value ? value : undefined));
+
+/**
+ * Every setting, keyed by its environment variable. CLI flags map onto the same keys,
+ * so one schema validates both and an error can always name the key.
+ */
+export const configSchema = z
+  .object({
+    RAG_INDEX_DIR: z.string().default(".rerank-rag/index"),
+    RAG_EMBEDDINGS: z.enum(EMBEDDINGS_PROVIDERS).default("auto"),
+    RAG_EMBEDDINGS_MODEL: optionalText,
+    RAG_RERANKER: z.enum(RERANKER_PROVIDERS).default("auto"),
+    RAG_RERANKER_MODEL: optionalText,
+    RAG_LLM: z.enum(LLM_PROVIDERS).default("auto"),
+    RAG_LLM_MODEL: optionalText,
+    RAG_FETCH_K: positiveInt.max(1000).default(50),
+    RAG_TOP_N: positiveInt.max(100).default(5),
+    RAG_CHUNK_SIZE: positiveInt.min(100).max(20000).default(1000),
+    RAG_CHUNK_OVERLAP: z.coerce.number().int().min(0).default(150),
+    RAG_MODELS_DIR: z.string().default(path.join(os.homedir(), ".cache", "rerank-rag", "models")),
+    RAG_TIMEOUT_MS: positiveInt.default(30000),
+    RAG_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    OPENAI_API_KEY: optionalText,
+    OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
+    COHERE_API_KEY: optionalText,
+    COHERE_BASE_URL: optionalText.pipe(z.url().optional()),
+  })
+  .refine((c) => c.RAG_FETCH_K >= c.RAG_TOP_N, {
+    path: ["RAG_FETCH_K"],
+    message: "must be at least RAG_TOP_N (the re-ranker keeps topN of the fetchK candidates)",
+  })
+  .refine((c) => c.RAG_CHUNK_OVERLAP < c.RAG_CHUNK_SIZE, {
+    path: ["RAG_CHUNK_OVERLAP"],
+    message: "must be smaller than RAG_CHUNK_SIZE",
+  });
+
+export type RagConfig = z.infer<typeof configSchema>;
+export type ConfigKey = keyof z.input<typeof configSchema>;
+export type ConfigOverrides = Partial<Record<ConfigKey, string | number | undefined>>;
+
+/** Which CLI flag sets a key, so errors can name what the user typed. */
+const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
+  RAG_INDEX_DIR: "--index",
+  RAG_EMBEDDINGS: "--embeddings",
+  RAG_RERANKER: "--reranker",
+  RAG_LLM: "--llm",
+  RAG_FETCH_K: "--fetch-k",
+  RAG_TOP_N: "--top-n",
+  RAG_CHUNK_SIZE: "--chunk-size",
+  RAG_CHUNK_OVERLAP: "--chunk-overlap",
+};
+
+/**
+ * Resolves configuration: explicit overrides (CLI flags) win over the environment,
+ * which wins over defaults. Throws a UsageError naming the key and the allowed values.
+ */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): RagConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape) as ConfigKey[]) {
+    const fromFlag = overrides[key];
+    raw[key] = fromFlag !== undefined ? fromFlag : env[key];
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const key = String(issue.path[0]) as ConfigKey;
+  const where = overrides[key] !== undefined && FLAG_FOR_KEY[key] ? `${FLAG_FOR_KEY[key]} (${key})` : key;
+  const value = raw[key];
+  const shown = key.endsWith("_API_KEY") ? "<hidden>" : JSON.stringify(value);
+  throw new UsageError(`Invalid ${where}=${shown}: ${describeIssue(issue)}`, {
+    hint: `Fix ${where} on the command line or in your environment/.env (see .env.example).`,
+  });
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_value" && "values" in issue) {
+    return `allowed values are ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  }
+  return issue.message;
+}
+
+/** The value of a required secret, or a UsageError naming the key and who needs it. */
+export function requireKey(value: string | undefined, key: string, role: string): string {
+  if (!value) {
+    throw new UsageError(`${key} is not set, but the ${role} provider needs it.`, {
+      hint: `Set ${key} in your environment or .env, or choose an offline provider.`,
+    });
+  }
+  return value;
+}

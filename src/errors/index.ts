@@ -1,0 +1,1 @@
+export { RagError, UsageError, IndexError, ProviderError, EXIT_RUNTIME, EXIT_USAGE } from "./rag-error.js";

@@ -1,0 +1,117 @@
+import path from "node:path";
+import { Document } from "@langchain/core/documents";
+
+export const SUPPORTED_EXTENSIONS = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".json", ".jsonl"] as const;
+
+/** A file that could not be ingested, and why: reported, never fatal for the others. */
+export interface SkippedFile {
+  path: string;
+  reason: string;
+}
+
+export interface LoadResult {
+  documents: Document[];
+  /** Problems inside a file that did not stop it (e.g. bad JSONL lines). */
+  warnings: string[];
+}
+
+/** Loads one file into LangChain Documents; throws an Error whose message says what is wrong with it. */
+export async function loadFile(file: string, bytes: Buffer): Promise<LoadResult> {
+  const extension = path.extname(file).toLowerCase();
+  const base = { source: file, format: extension.slice(1) };
+  switch (extension) {
+    case ".md":
+    case ".markdown":
+    case ".txt": {
+      const text = decodeText(bytes);
+      return single(text, { ...base, title: markdownTitle(text) ?? path.basename(file) });
+    }
+    case ".html":
+    case ".htm": {
+      const { htmlToText, htmlTitle } = await import("./html.js");
+      const html = decodeText(bytes);
+      return single(htmlToText(html), { ...base, title: htmlTitle(html) ?? path.basename(file) });
+    }
+    case ".pdf": {
+      const { pdfToText } = await import("./pdf.js");
+      const { text, pageStarts, title } = await pdfToText(bytes);
+      return single(text, { ...base, title: title ?? path.basename(file), pageStarts });
+    }
+    case ".json":
+      return loadJson(decodeText(bytes), base);
+    case ".jsonl":
+      return loadJsonLines(decodeText(bytes), base);
+    default:
+      throw new Error(`unsupported file type "${extension || "(none)"}"; supported: ${SUPPORTED_EXTENSIONS.join(" ")}`);
+  }
+}
+
+function single(text: string, metadata: Record<string, unknown>): LoadResult {
+  if (!text.trim()) throw new Error("no text content (empty file, or a PDF without a text layer)");
+  return { documents: [new Document({ pageContent: text, metadata })], warnings: [] };
+}
+
+/** UTF-8 text, refusing binary content instead of indexing mojibake. */
+function decodeText(bytes: Buffer): string {
+  if (bytes.subarray(0, 8192).includes(0)) throw new Error("binary content (NUL bytes), not text");
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/^\uFEFF/, "");
+  } catch {
+    throw new Error("not valid UTF-8 text; convert it to UTF-8 first");
+  }
+}
+
+function markdownTitle(text: string): string | undefined {
+  const frontMatterTitle = /^---\n[\s\S]*?^title:\s*["']?(.+?)["']?\s*$/m.exec(text)?.[1];
+  return frontMatterTitle ?? /^#\s+(.+)$/m.exec(text)?.[1]?.trim();
+}
+
+const TEXT_FIELDS = ["text", "content", "pageContent", "body"] as const;
+
+/** A JSON record's text: its text-like field (with its title), else the record as JSON. */
+function recordToDocument(record: unknown, metadata: Record<string, unknown>): Document | null {
+  if (typeof record === "string") return record.trim() ? new Document({ pageContent: record, metadata }) : null;
+  if (!record || typeof record !== "object") return null;
+  const fields = record as Record<string, unknown>;
+  const field = TEXT_FIELDS.find((name) => typeof fields[name] === "string" && (fields[name] as string).trim());
+  const title = typeof fields.title === "string" ? fields.title : undefined;
+  const id = fields._id ?? fields.id;
+  const body = field ? (fields[field] as string) : JSON.stringify(record, null, 1);
+  const pageContent = title && field ? `${title}\n\n${body}` : body;
+  return new Document({
+    pageContent,
+    metadata: { ...metadata, ...(title ? { title } : {}), ...(id !== undefined ? { recordId: String(id) } : {}) },
+  });
+}
+
+function loadJson(text: string, base: Record<string, unknown>): LoadResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`invalid JSON: ${(error as Error).message}`);
+  }
+  const records = Array.isArray(parsed) ? parsed : [parsed];
+  const documents = records
+    .map((record, index) => recordToDocument(record, { ...base, record: index }))
+    .filter((doc): doc is Document => doc !== null);
+  if (documents.length === 0) throw new Error("no text content in the JSON");
+  return { documents, warnings: [] };
+}
+
+function loadJsonLines(text: string, base: Record<string, unknown>): LoadResult {
+  const documents: Document[] = [];
+  const warnings: string[] = [];
+  text.split("\n").forEach((line, index) => {
+    if (!line.trim()) return;
+    try {
+      const doc = recordToDocument(JSON.parse(line), { ...base, record: index, line: index + 1 });
+      if (doc) documents.push(doc);
+      else warnings.push(`line ${index + 1}: no text in this record`);
+    } catch (error) {
+      warnings.push(`line ${index + 1}: invalid JSON (${(error as Error).message})`);
+    }
+  });
+  if (documents.length === 0) throw new Error(`no valid JSON lines${warnings.length ? ` (${warnings[0]})` : ""}`);
+  return { documents, warnings };
+}

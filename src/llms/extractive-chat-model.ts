@@ -1,0 +1,113 @@
+import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
+import { BaseChatModel, type BaseChatModelParams } from "@langchain/core/language_models/chat_models";
+import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
+import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
+import { analyze } from "../text/analyzer.js";
+import { parsePrompt } from "./prompt.js";
+
+export const EXTRACTIVE_LABEL = "(Extractive answer: sentences quoted from the sources; set --llm openai for a written answer.)";
+export const NO_ANSWER = "The indexed documents do not appear to answer this question.";
+
+interface Sentence {
+  source: number;
+  order: number;
+  text: string;
+  terms: Set<string>;
+}
+
+/** Share of the question's weight a sentence must cover to count as an answer. */
+const MIN_COVERAGE = 0.3;
+const MAX_SENTENCES = 3;
+
+/**
+ * The offline answerer: a chat model that needs no weights. It reads the sources and
+ * question from the answer prompt and streams the sentences that best cover the
+ * question, each with its citation, labelled as extractive. When no sentence covers
+ * enough of the question it says the documents do not answer it.
+ */
+export class ExtractiveChatModel extends BaseChatModel {
+  static override lc_name() {
+    return "ExtractiveChatModel";
+  }
+
+  constructor(fields: BaseChatModelParams = {}) {
+    super(fields);
+  }
+
+  _llmType(): string {
+    return "extractive";
+  }
+
+  /** The full answer text for a prompt, computed before streaming it word by word. */
+  answerFor(messages: BaseMessage[]): string {
+    const last = messages.at(-1);
+    const prompt = parsePrompt(typeof last?.content === "string" ? last.content : (last?.text ?? ""));
+    if (!prompt) {
+      throw new Error("The extractive answerer needs the answer chain's prompt (<sources> and <question> blocks); a custom prompt must keep them.");
+    }
+    const picked = pickSentences(prompt.question, prompt.sources);
+    if (picked.length === 0) return NO_ANSWER;
+    return `${picked.map((s) => `${s.text} [${s.source}]`).join(" ")}\n\n${EXTRACTIVE_LABEL}`;
+  }
+
+  async _generate(messages: BaseMessage[]): Promise<ChatResult> {
+    const text = this.answerFor(messages);
+    return { generations: [{ text, message: new AIMessage(text) }] };
+  }
+
+  override async *_streamResponseChunks(
+    messages: BaseMessage[],
+    _options: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
+    for (const token of this.answerFor(messages).match(/\S+\s*|\s+/g) ?? []) {
+      yield new ChatGenerationChunk({ text: token, message: new AIMessageChunk({ content: token }) });
+      await runManager?.handleLLMNewToken(token);
+    }
+  }
+}
+
+function splitSentences(source: number, text: string): Sentence[] {
+  const sentences: Sentence[] = [];
+  const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
+  let inCode = false;
+  for (const rawLine of text.split("\n")) {
+    if (rawLine.trimStart().startsWith("```")) {
+      inCode = !inCode;
+      continue;
+    }
+    // Headings, code and table rules are not answers in themselves.
+    if (inCode || /^\s*#/.test(rawLine) || /^[\s|:-]+$/.test(rawLine)) continue;
+    const line = rawLine.replace(/^\s*(?:[-*+>]|\d+[.)])\s+/, "").replace(/\s*\|\s*/g, " | ").replace(/[*_`]/g, "").trim();
+    for (const { segment } of segmenter.segment(line)) {
+      const sentence = segment.trim();
+      const terms = new Set(analyze(sentence));
+      if (terms.size >= 2) sentences.push({ source: source, order: sentences.length, text: sentence, terms });
+    }
+  }
+  return sentences;
+}
+
+function pickSentences(question: string, sources: Array<{ id: number; text: string }>): Sentence[] {
+  const sentences = sources.flatMap((s) => splitSentences(s.id, s.text));
+  const queryTerms = [...new Set(analyze(question))];
+  if (sentences.length === 0 || queryTerms.length === 0) return [];
+  const df = new Map<string, number>();
+  for (const s of sentences) for (const t of s.terms) df.set(t, (df.get(t) ?? 0) + 1);
+  const weight = (t: string) => Math.log(1 + sentences.length / (df.get(t) ?? 0.5));
+  const total = queryTerms.reduce((sum, t) => sum + weight(t), 0);
+  const scored = sentences.map((s) => {
+    const covered = queryTerms.filter((t) => s.terms.has(t)).reduce((sum, t) => sum + weight(t), 0) / total;
+    // Earlier (better-ranked) sources and shorter sentences win ties.
+    const score = covered / (1 + 0.1 * (s.source - 1)) / (1 + s.terms.size / 60);
+    return { s, covered, score };
+  });
+  scored.sort((a, b) => b.score - a.score);
+  const best = scored[0]!;
+  if (best.covered < MIN_COVERAGE) return [];
+  return scored
+    .filter((x) => x.score >= best.score * 0.6 && x.covered >= MIN_COVERAGE)
+    .slice(0, MAX_SENTENCES)
+    .map((x) => x.s)
+    .sort((a, b) => a.source - b.source || a.order - b.order);
+}

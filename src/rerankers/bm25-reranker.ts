@@ -1,0 +1,60 @@
+import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
+import { Document, type DocumentInterface } from "@langchain/core/documents";
+import { analyze, termCounts } from "../text/analyzer.js";
+import { contextualText } from "../ingest/chunker.js";
+import { CorpusStats } from "./corpus-stats.js";
+
+export interface Bm25RerankerOptions {
+  /** Corpus statistics of the whole index; without them, the candidates' own are used. */
+  stats?: CorpusStats | null;
+  /** Term-frequency saturation (0.9 is BEIR's tuned value). */
+  k1?: number;
+  /** Length normalisation (0.4 is BEIR's tuned value). */
+  b?: number;
+  /** Keep only the best N (all when unset). */
+  topN?: number;
+}
+
+/**
+ * The offline re-ranker: BM25 over the first-stage candidates, using the index's corpus
+ * statistics. Dense first stages find the topic; exact term matches then pick the chunk
+ * that names the thing asked about. Returns scored copies, best first; never mutates.
+ */
+export class Bm25Reranker extends BaseDocumentCompressor {
+  readonly k1: number;
+  readonly b: number;
+  readonly topN?: number;
+  private readonly stats: CorpusStats | null;
+
+  constructor({ stats = null, k1 = 0.9, b = 0.4, topN }: Bm25RerankerOptions = {}) {
+    super();
+    this.stats = stats;
+    this.k1 = k1;
+    this.b = b;
+    this.topN = topN;
+  }
+
+  async compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
+    const texts = documents.map((doc) => contextualText(doc));
+    const stats = this.stats ?? CorpusStats.fromTexts(texts);
+    const queryTerms = termCounts(analyze(query));
+    const scored = texts.map((text, index) => {
+      const terms = analyze(text);
+      const counts = termCounts(terms);
+      const norm = this.k1 * (1 - this.b + this.b * (terms.length / (stats.averageLength || 1)));
+      let score = 0;
+      for (const [term, queryCount] of queryTerms) {
+        const tf = counts.get(term);
+        if (tf) score += queryCount * stats.idf(term) * ((tf * (this.k1 + 1)) / (tf + norm));
+      }
+      return { index, score };
+    });
+    // Stable: ties keep first-stage order.
+    scored.sort((l, r) => r.score - l.score || l.index - r.index);
+    const kept = this.topN === undefined ? scored : scored.slice(0, this.topN);
+    return kept.map(({ index, score }) => {
+      const doc = documents[index]!;
+      return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, rerankScore: score }, id: doc.id });
+    });
+  }
+}

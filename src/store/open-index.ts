@@ -1,0 +1,65 @@
+import type { Embeddings } from "@langchain/core/embeddings";
+import type { RagConfig } from "../config/index.js";
+import { IndexError, UsageError } from "../errors/index.js";
+import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
+import { createPretrainedEmbeddings, embedderId, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
+import { CorpusStats } from "../rerankers/corpus-stats.js";
+import { HnswStore } from "./hnsw-store.js";
+import { IndexDir } from "./index-dir.js";
+import type { Manifest } from "./manifest.js";
+
+/** A loaded index: everything a query needs. */
+export interface OpenIndex {
+  root: string;
+  snapshot: string;
+  manifest: Manifest;
+  embeddings: Embeddings;
+  vectorStore: HnswStore;
+  stats: CorpusStats | null;
+}
+
+/**
+ * Checks that an explicitly requested embedder matches the one that built the index;
+ * `auto` always means "whatever built it". A query embedded by another model would
+ * return garbage silently, so this is an error.
+ */
+export function assertSameEmbedder(config: RagConfig, manifest: Manifest, root: string): void {
+  if (config.RAG_EMBEDDINGS === "auto") return;
+  const requested = embedderId(resolveEmbedder(config));
+  if (requested !== manifest.embedder.id) {
+    throw new UsageError(
+      `The index at ${root} was built with embeddings=${manifest.embedder.id} (${manifest.embedder.dimensions}-d), not ${requested}.`,
+      { hint: "Drop --embeddings/RAG_EMBEDDINGS to use the index's own embedder, or rebuild with `rerank-rag ingest --rebuild`." },
+    );
+  }
+}
+
+/** The embedder recorded in a manifest, ready to embed queries (the offline one loads its fitted state). */
+export async function embeddingsFor(manifest: Manifest, snapshot: string, config: RagConfig): Promise<Embeddings> {
+  const spec: EmbedderSpec = { provider: manifest.embedder.provider, model: manifest.embedder.model };
+  const embeddings = spec.provider === "offline" ? await LsaEmbeddings.load(snapshot) : await createPretrainedEmbeddings(spec, config);
+  return embeddings;
+}
+
+/** Opens the live snapshot of the configured index for querying. */
+export async function openIndex(config: RagConfig): Promise<OpenIndex> {
+  const dir = new IndexDir(config.RAG_INDEX_DIR);
+  const { snapshot, manifest } = await dir.openCurrent();
+  assertSameEmbedder(config, manifest, dir.root);
+  const embeddings = await embeddingsFor(manifest, snapshot, config);
+  let vectorStore: HnswStore;
+  try {
+    vectorStore = await HnswStore.loadWith(snapshot, embeddings, manifest.hnsw);
+  } catch (error) {
+    throw new IndexError(`The vector index in ${snapshot} cannot be loaded: ${(error as Error).message}`, {
+      cause: error,
+      hint: "The index files are damaged; rebuild with `rerank-rag ingest --rebuild <paths…>`.",
+    });
+  }
+  if (vectorStore.size !== manifest.chunkCount) {
+    throw new IndexError(`The vector index in ${snapshot} holds ${vectorStore.size} chunks but its manifest lists ${manifest.chunkCount}.`, {
+      hint: "The index files are damaged; rebuild with `rerank-rag ingest --rebuild <paths…>`.",
+    });
+  }
+  return { root: dir.root, snapshot, manifest, embeddings, vectorStore, stats: await CorpusStats.load(snapshot) };
+}
