@@ -25,8 +25,8 @@ program
   .argument("<paths...>", "files or directories (md, txt, html, pdf, json, jsonl)")
   .addOption(indexOption())
   .addOption(new Option("--embeddings <provider>", "embedder for a new index (env RAG_EMBEDDINGS)").choices(EMBEDDINGS_PROVIDERS))
-  .option("--chunk-size <chars>", "characters per chunk (env RAG_CHUNK_SIZE, default 1000)")
-  .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks (env RAG_CHUNK_OVERLAP, default 150)")
+  .option("--chunk-size <chars>", "characters per chunk (env RAG_CHUNK_SIZE, default 1500)")
+  .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks (env RAG_CHUNK_OVERLAP, default 200)")
   .option("--rebuild", "ignore the existing index and build it again from these paths")
   .addOption(jsonOption())
   .action(async (paths: string[], flags) => (await import("./commands/ingest.js")).runIngest(paths, flags));

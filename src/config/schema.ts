@@ -12,6 +12,8 @@ export type RerankerProviderName = (typeof RERANKER_PROVIDERS)[number];
 export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
 
 const positiveInt = z.coerce.number().int().positive();
+/** A directory path; a leading `~` is the home directory (shells don't expand it inside .env). */
+const directory = z.string().transform((value) => (value === "~" || value.startsWith("~/") ? path.join(os.homedir(), value.slice(1)) : value));
 const optionalText = z
   .string()
   .trim()
@@ -24,7 +26,7 @@ const optionalText = z
  */
 export const configSchema = z
   .object({
-    RAG_INDEX_DIR: z.string().default(".rerank-rag/index"),
+    RAG_INDEX_DIR: directory.default(".rerank-rag/index"),
     RAG_EMBEDDINGS: z.enum(EMBEDDINGS_PROVIDERS).default("auto"),
     RAG_EMBEDDINGS_MODEL: optionalText,
     RAG_RERANKER: z.enum(RERANKER_PROVIDERS).default("auto"),
@@ -33,9 +35,9 @@ export const configSchema = z
     RAG_LLM_MODEL: optionalText,
     RAG_FETCH_K: positiveInt.max(1000).default(50),
     RAG_TOP_N: positiveInt.max(100).default(5),
-    RAG_CHUNK_SIZE: positiveInt.min(100).max(20000).default(1000),
-    RAG_CHUNK_OVERLAP: z.coerce.number().int().min(0).default(150),
-    RAG_MODELS_DIR: z.string().default(path.join(os.homedir(), ".cache", "rerank-rag", "models")),
+    RAG_CHUNK_SIZE: positiveInt.min(100).max(20000).default(1500),
+    RAG_CHUNK_OVERLAP: z.coerce.number().int().min(0).default(200),
+    RAG_MODELS_DIR: directory.default(path.join(os.homedir(), ".cache", "rerank-rag", "models")),
     RAG_TIMEOUT_MS: positiveInt.default(30000),
     RAG_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
     OPENAI_API_KEY: optionalText,
@@ -76,7 +78,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(configSchema.shape) as ConfigKey[]) {
     const fromFlag = overrides[key];
-    raw[key] = fromFlag !== undefined ? fromFlag : env[key];
+    // An empty variable (as in a copied .env.example) means "not set".
+    raw[key] = fromFlag !== undefined ? fromFlag : env[key] || undefined;
   }
   const parsed = configSchema.safeParse(raw);
   if (parsed.success) return parsed.data;

@@ -6,23 +6,40 @@ export interface SplitterSettings {
   chunkOverlap: number;
 }
 
-const HEADING = /^(#{1,6})[ \t]+(.+?)[ \t#]*$/gm;
+const HEADING = /^(#{1,6})[ \t]+(.+?)[ \t#]*$/;
+const FENCE = /^\s*(```|~~~)/;
+
+/** Markdown headings with their offsets, ignoring `#` lines inside fenced code (shell comments). */
+function findHeadings(text: string): Array<{ at: number; text: string }> {
+  const headings: Array<{ at: number; text: string }> = [];
+  let offset = 0;
+  let inFence = false;
+  for (const line of text.split("\n")) {
+    if (FENCE.test(line)) inFence = !inFence;
+    else if (!inFence) {
+      const match = HEADING.exec(line);
+      if (match) headings.push({ at: offset, text: match[2]!.trim() });
+    }
+    offset += line.length + 1;
+  }
+  return headings;
+}
 
 /**
  * Splits loaded documents into chunks with stable ids and locations: `chunkId`
- * (file content hash + ordinal), `start`/`end` character offsets in the loaded text,
+ * (`idPrefix`, unique to the file's path and content, + ordinal), `start`/`end` character offsets in the loaded text,
  * the `heading` of the section the chunk belongs to, and the PDF `page`.
  */
 export async function splitDocuments(
   documents: readonly Document[],
   settings: SplitterSettings,
-  fileHash: string,
+  idPrefix: string,
 ): Promise<Document[]> {
   const splitter = RecursiveCharacterTextSplitter.fromLanguage("markdown", settings);
   const chunks: Document[] = [];
   for (const doc of documents) {
     const text = doc.pageContent;
-    const headings = [...text.matchAll(HEADING)].map((m) => ({ at: m.index, text: m[2]!.trim() }));
+    const headings = findHeadings(text);
     const { pageStarts, ...metadata } = doc.metadata as { pageStarts?: number[] } & Record<string, unknown>;
     let searchFrom = 0;
     for (const piece of await splitter.splitText(text)) {
@@ -35,7 +52,7 @@ export async function splitDocuments(
           pageContent: piece,
           metadata: {
             ...metadata,
-            chunkId: `${fileHash.slice(0, 16)}-${chunks.length}`,
+            chunkId: `${idPrefix}-${chunks.length}`,
             start,
             end,
             ...sectionOf(headings, start, end),

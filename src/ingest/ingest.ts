@@ -11,13 +11,15 @@ import { CorpusStats } from "../rerankers/corpus-stats.js";
 import { HnswStore } from "../store/hnsw-store.js";
 import { IndexDir, MANIFEST_FILE } from "../store/index-dir.js";
 import { INDEX_FORMAT_VERSION, type Manifest } from "../store/manifest.js";
-import { assertSameEmbedder, embeddingsFor } from "../store/open-index.js";
+import { assertSameEmbedder, embeddingsFor, loadVectorStore } from "../store/open-index.js";
 import { contextualText, splitDocuments } from "./chunker.js";
 import { discoverFiles, isUnder } from "./discover.js";
 import { loadFile, type SkippedFile } from "./loaders.js";
 
-/** Refit the offline embedder once this share of chunks is newer than its fit. */
+/** Refit the offline embedder once this share of chunks is newer than its fit… */
 const REFIT_SHARE = 0.2;
+/** …or when new chunks' words are less than this share known to it (new vocabulary). */
+const MIN_COVERAGE = 0.9;
 const EMBED_BATCH = 64;
 
 export type IngestEvent =
@@ -95,7 +97,9 @@ async function ingestLocked(
   const spec: EmbedderSpec = previous
     ? { provider: previous.manifest.embedder.provider, model: previous.manifest.embedder.model }
     : resolveEmbedder(config);
-  const oldStore = previous ? await HnswStore.loadWith(previous.snapshot, await embeddingsFor(previous.manifest, previous.snapshot, config), previous.manifest.hnsw) : null;
+  const oldStore = previous
+    ? await loadVectorStore(previous.snapshot, previous.manifest, await embeddingsFor(previous.manifest, previous.snapshot, config))
+    : null;
   const oldChunks = new Map<string, { label: number; document: Document }>();
   for (const entry of oldStore?.entries() ?? []) oldChunks.set(String(entry.document.metadata.chunkId), entry);
 
@@ -140,7 +144,9 @@ async function ingestLocked(
       const loaded = await loadFile(file, bytes);
       report.warnings.push(...loaded.warnings.map((w) => `${file}: ${w}`));
       const relativePath = relativeToRoot(file, discovery.roots);
-      const chunks = await splitDocuments(loaded.documents, splitter, hash);
+      // Path and content both: two identical files must not share chunk ids.
+      const idPrefix = crypto.createHash("sha256").update(`${file}\0${hash}`).digest("hex").slice(0, 16);
+      const chunks = await splitDocuments(loaded.documents, splitter, idPrefix);
       for (const chunk of chunks) chunk.metadata.relativePath = relativePath;
       fresh.push({ file, hash, size: bytes.length, chunks });
       (known ? report.changed : report.added).push(file);
@@ -172,7 +178,11 @@ async function ingestLocked(
   let reuseOldVectors = true;
   if (spec.provider === "offline") {
     const fitted = previous ? await LsaEmbeddings.load(previous.snapshot) : null;
-    if (fitted && freshChunkCount / Math.max(1, fitted.fittedOnChunks) <= REFIT_SHARE) {
+    const freshTexts = fresh.flatMap((f) => f.chunks.map(contextualText));
+    const coverage = freshTexts.length
+      ? freshTexts.reduce((sum, text) => sum + (fitted?.coverage(text) ?? 0), 0) / freshTexts.length
+      : 1;
+    if (fitted && freshChunkCount / Math.max(1, fitted.fittedOnChunks) <= REFIT_SHARE && coverage >= MIN_COVERAGE) {
       embeddings = fitted;
     } else {
       embeddings = LsaEmbeddings.fit(allChunks.map(contextualText));

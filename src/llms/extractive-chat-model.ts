@@ -19,6 +19,8 @@ interface Sentence {
 const MIN_COVERAGE = 0.3;
 const MAX_SENTENCES = 3;
 
+type ParsedSource = { id: number; from: string; text: string };
+
 /**
  * The offline answerer: a chat model that needs no weights. It reads the sources and
  * question from the answer prompt and streams the sentences that best cover the
@@ -80,34 +82,51 @@ function splitSentences(source: number, text: string): Sentence[] {
     if (inCode || /^\s*#/.test(rawLine) || /^[\s|:-]+$/.test(rawLine)) continue;
     const line = rawLine.replace(/^\s*(?:[-*+>]|\d+[.)])\s+/, "").replace(/\s*\|\s*/g, " | ").replace(/[*_`]/g, "").trim();
     for (const { segment } of segmenter.segment(line)) {
-      const sentence = segment.trim();
+      const sentence = segment.replace(/^\|\s*|\s*\|$/g, "").trim();
       const terms = new Set(analyze(sentence));
-      if (terms.size >= 2) sentences.push({ source: source, order: sentences.length, text: sentence, terms });
+      if (terms.size >= 2) sentences.push({ source, order: sentences.length, text: sentence, terms });
     }
   }
   return sentences;
 }
 
-function pickSentences(question: string, sources: Array<{ id: number; text: string }>): Sentence[] {
-  const sentences = sources.flatMap((s) => splitSentences(s.id, s.text));
+/**
+ * Picks the answer: the source that best covers the question (its section heading
+ * counts, earlier ranks are preferred), then its sentences that cover the question
+ * best, in reading order, so steps stay in sequence.
+ */
+function pickSentences(question: string, sources: ParsedSource[]): Sentence[] {
   const queryTerms = [...new Set(analyze(question))];
-  if (sentences.length === 0 || queryTerms.length === 0) return [];
+  const perSource = sources.map((s) => ({ source: s, sentences: splitSentences(s.id, s.text), context: new Set(analyze(s.from)) }));
+  const all = perSource.flatMap((s) => s.sentences);
+  if (all.length === 0 || queryTerms.length === 0) return [];
   const df = new Map<string, number>();
-  for (const s of sentences) for (const t of s.terms) df.set(t, (df.get(t) ?? 0) + 1);
-  const weight = (t: string) => Math.log(1 + sentences.length / (df.get(t) ?? 0.5));
+  for (const s of all) for (const t of s.terms) df.set(t, (df.get(t) ?? 0) + 1);
+  const weight = (t: string) => Math.log(1 + all.length / (df.get(t) ?? 0.5));
   const total = queryTerms.reduce((sum, t) => sum + weight(t), 0);
-  const scored = sentences.map((s) => {
-    const covered = queryTerms.filter((t) => s.terms.has(t)).reduce((sum, t) => sum + weight(t), 0) / total;
-    // Earlier (better-ranked) sources and shorter sentences win ties.
-    const score = covered / (1 + 0.1 * (s.source - 1)) / (1 + s.terms.size / 60);
-    return { s, covered, score };
-  });
-  scored.sort((a, b) => b.score - a.score);
-  const best = scored[0]!;
-  if (best.covered < MIN_COVERAGE) return [];
+  const cover = (has: (t: string) => boolean) => queryTerms.filter(has).reduce((sum, t) => sum + weight(t), 0) / total;
+
+  const ranked = perSource
+    .filter((s) => s.sentences.length > 0)
+    .map((s, rank) => {
+      const textTerms = new Set(s.sentences.flatMap((x) => [...x.terms]));
+      const coverage = cover((t) => textTerms.has(t) || s.context.has(t));
+      return { ...s, coverage, score: coverage / (1 + 0.25 * rank) };
+    })
+    .sort((a, b) => b.score - a.score);
+  const best = ranked[0];
+  if (!best || best.coverage < MIN_COVERAGE) return [];
+  const scored = best.sentences
+    .map((sentence) => {
+      // A sentence inherits half the credit of its section heading's terms.
+      const own = cover((t) => sentence.terms.has(t));
+      const inherited = cover((t) => !sentence.terms.has(t) && best.context.has(t)) / 2;
+      return { sentence, score: (own + inherited) / (1 + sentence.terms.size / 60), own };
+    })
+    .filter((x) => x.own > 0)
+    .sort((a, b) => b.score - a.score);
   return scored
-    .filter((x) => x.score >= best.score * 0.6 && x.covered >= MIN_COVERAGE)
     .slice(0, MAX_SENTENCES)
-    .map((x) => x.s)
-    .sort((a, b) => a.source - b.source || a.order - b.order);
+    .map((x) => x.sentence)
+    .sort((a, b) => a.order - b.order);
 }

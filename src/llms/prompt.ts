@@ -44,9 +44,13 @@ export function formatQuestion(question: string): string {
 }
 
 /** The parts of a prompt built by formatSources, read back (used by the extractive answerer). */
-export function parsePrompt(text: string): { question: string; sources: Array<{ id: number; text: string }> } | null {
+export function parsePrompt(text: string): { question: string; sources: Array<{ id: number; from: string; text: string }> } | null {
   const question = /<question>\n([\s\S]*?)\n<\/question>/.exec(text)?.[1];
   if (question === undefined) return null;
-  const sources = [...text.matchAll(/<source id="(\d+)"[^>]*>\n([\s\S]*?)\n<\/source>/g)].map((m) => ({ id: Number(m[1]), text: m[2]! }));
+  const sources = [...text.matchAll(/<source id="(\d+)"(?: from="([^"]*)")?>\n([\s\S]*?)\n<\/source>/g)].map((m) => ({
+    id: Number(m[1]),
+    from: m[2] ?? "",
+    text: m[3]!,
+  }));
   return { question, sources };
 }

@@ -26,7 +26,9 @@ export async function createLlm(config: RagConfig, requested?: LlmProviderName):
       return new ChatOpenAI({
         model,
         apiKey,
-        streaming: true,
+        // `streaming` stays unset: `.stream()` streams anyway, `streaming: false` would disable
+        // that, and `streaming: true` makes `.invoke()` estimate usage with tiktoken, which
+        // downloads its encodings and stalls offline.
         timeout: config.RAG_TIMEOUT_MS,
         maxRetries: config.RAG_MAX_RETRIES,
         configuration: { baseURL: config.OPENAI_BASE_URL },

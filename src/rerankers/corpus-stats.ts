@@ -1,5 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
+import { IndexError } from "../errors/index.js";
 import { analyze } from "../text/analyzer.js";
 
 const FILE = "corpus-stats.json";
@@ -47,7 +48,14 @@ export class CorpusStats {
     } catch {
       return null;
     }
-    const body = JSON.parse(raw) as { docCount: number; averageLength: number; df: Record<string, number> };
-    return new CorpusStats(body.docCount, body.averageLength, new Map(Object.entries(body.df)));
+    try {
+      const body = JSON.parse(raw) as { docCount: number; averageLength: number; df: Record<string, number> };
+      return new CorpusStats(body.docCount, body.averageLength, new Map(Object.entries(body.df)));
+    } catch (error) {
+      throw new IndexError(`The corpus statistics ${path.join(directory, FILE)} are damaged: ${(error as Error).message}`, {
+        cause: error,
+        hint: "Rebuild the index with `rerank-rag ingest --rebuild <paths…>`.",
+      });
+    }
   }
 }

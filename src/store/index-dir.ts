@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import lockfile from "proper-lockfile";
@@ -91,7 +92,7 @@ export class IndexDir {
    */
   async commitSnapshot(write: (dir: string) => Promise<void>): Promise<string> {
     await fs.mkdir(this.snapshotsDir, { recursive: true, mode: 0o700 });
-    const name = `snapshot-${Date.now().toString(36)}-${process.pid}`;
+    const name = `snapshot-${Date.now().toString(36)}-${process.pid}-${crypto.randomBytes(3).toString("hex")}`;
     const temp = path.join(this.snapshotsDir, TEMP_PREFIX + name);
     await fs.mkdir(temp, { mode: 0o700 });
     try {

@@ -47,6 +47,12 @@ export async function openIndex(config: RagConfig): Promise<OpenIndex> {
   const { snapshot, manifest } = await dir.openCurrent();
   assertSameEmbedder(config, manifest, dir.root);
   const embeddings = await embeddingsFor(manifest, snapshot, config);
+  const vectorStore = await loadVectorStore(snapshot, manifest, embeddings);
+  return { root: dir.root, snapshot, manifest, embeddings, vectorStore, stats: await CorpusStats.load(snapshot) };
+}
+
+/** A snapshot's HNSW store, checked against its manifest; damage is an IndexError with the fix. */
+export async function loadVectorStore(snapshot: string, manifest: Manifest, embeddings: Embeddings): Promise<HnswStore> {
   let vectorStore: HnswStore;
   try {
     vectorStore = await HnswStore.loadWith(snapshot, embeddings, manifest.hnsw);
@@ -61,5 +67,5 @@ export async function openIndex(config: RagConfig): Promise<OpenIndex> {
       hint: "The index files are damaged; rebuild with `rerank-rag ingest --rebuild <paths…>`.",
     });
   }
-  return { root: dir.root, snapshot, manifest, embeddings, vectorStore, stats: await CorpusStats.load(snapshot) };
+  return vectorStore;
 }

@@ -1,0 +1,17 @@
+// The public API of rerank-rag.
+export * from "../chains/index.js";
+export { createPipeline, type Pipeline } from "./pipeline/create-pipeline.js";
+export { loadConfig, configSchema, type RagConfig, type ConfigOverrides } from "./config/index.js";
+export { ingest, type IngestOptions, type IngestReport, type IngestEvent } from "./ingest/ingest.js";
+export { openIndex, type OpenIndex } from "./store/open-index.js";
+export { HnswStore, DEFAULT_HNSW, type HnswParams } from "./store/hnsw-store.js";
+export type { Manifest } from "./store/manifest.js";
+export { LsaEmbeddings } from "./embeddings/lsa/lsa-embeddings.js";
+export { resolveEmbedder, createPretrainedEmbeddings, type EmbedderSpec } from "./embeddings/registry.js";
+export { Bm25Reranker, type Bm25RerankerOptions } from "./rerankers/bm25-reranker.js";
+export { CorpusStats } from "./rerankers/corpus-stats.js";
+export { createReranker, resolveReranker } from "./rerankers/registry.js";
+export { ExtractiveChatModel } from "./llms/extractive-chat-model.js";
+export { createLlm, resolveLlm } from "./llms/registry.js";
+export { ANSWER_PROMPT, SYSTEM_PROMPT } from "./llms/prompt.js";
+export { RagError, UsageError, IndexError, ProviderError } from "./errors/index.js";

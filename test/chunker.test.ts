@@ -1,0 +1,179 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import { Document } from "@langchain/core/documents";
+import { describe, expect, it } from "vitest";
+import { contextualText, splitDocuments } from "../src/ingest/chunker.js";
+import { loadFile } from "../src/ingest/loaders.js";
+import { SAMPLE_DOCS, SAMPLE_PDFS } from "./helpers/fs.js";
+
+const HASH = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const SMALL = { chunkSize: 300, chunkOverlap: 50 };
+
+async function loadSample(relative: string): Promise<Document> {
+  const file = path.join(SAMPLE_DOCS, relative);
+  const { documents } = await loadFile(file, await fs.readFile(file));
+  return documents[0]!;
+}
+
+/** Markdown headings outside fenced code blocks, with their offsets. */
+function realHeadings(text: string): Array<{ at: number; text: string }> {
+  const headings: Array<{ at: number; text: string }> = [];
+  let inFence = false;
+  let offset = 0;
+  for (const line of text.split("\n")) {
+    if (/^\s*(```|~~~)/.test(line)) inFence = !inFence;
+    const match = /^#{1,6}[ \t]+(.+?)[ \t#]*$/.exec(line);
+    if (!inFence && match) headings.push({ at: offset, text: match[1]!.trim() });
+    offset += line.length + 1;
+  }
+  return headings;
+}
+
+const SAMPLES = [
+  "pagination/cursor-pagination.md",
+  "authentication/api-keys.md",
+  "webhooks/verifying-signatures.md",
+  "rate-limits/handling-429.html",
+];
+
+describe("splitDocuments: locations", () => {
+  it.each(SAMPLES)("gives every chunk of %s offsets with text.slice(start, end) === pageContent", async (relative) => {
+    const doc = await loadSample(relative);
+    const chunks = await splitDocuments([doc], SMALL, HASH);
+    expect(chunks.length).toBeGreaterThan(3);
+    for (const chunk of chunks) {
+      const { start, end } = chunk.metadata as { start: number; end: number };
+      expect(doc.pageContent.slice(start, end)).toBe(chunk.pageContent);
+      expect(chunk.pageContent.length).toBeLessThanOrEqual(SMALL.chunkSize);
+      expect(chunk.pageContent.trim()).toBe(chunk.pageContent);
+    }
+    // Chunks are in document order and together cover every word of the document.
+    const starts = chunks.map((c) => c.metadata.start as number);
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    const covered = chunks.map((c) => c.pageContent).join(" ");
+    for (const word of new Set(doc.pageContent.match(/[A-Za-z]{6,}/g))) expect(covered).toContain(word);
+  });
+
+  it("overlaps neighbouring chunks of a long paragraph by at most chunkOverlap characters", async () => {
+    const sentences = Array.from(
+      { length: 40 },
+      (_, i) => `Sentence ${i} explains how the ledger reconciles payout number ${i * 7} against the bank statement.`,
+    );
+    const text = sentences.join(" ");
+    const chunks = await splitDocuments([new Document({ pageContent: text, metadata: {} })], { chunkSize: 200, chunkOverlap: 60 }, HASH);
+    expect(chunks.length).toBeGreaterThan(10);
+    for (let i = 1; i < chunks.length; i++) {
+      const prev = chunks[i - 1]!.metadata as { start: number; end: number };
+      const next = chunks[i]!.metadata as { start: number; end: number };
+      expect(next.start).toBeLessThan(prev.end);
+      expect(next.start).toBeGreaterThan(prev.start);
+      const shared = text.slice(next.start, prev.end);
+      expect(shared.length).toBeGreaterThan(0);
+      expect(shared.length).toBeLessThanOrEqual(60);
+      expect(chunks[i - 1]!.pageContent.endsWith(shared)).toBe(true);
+      expect(chunks[i]!.pageContent.startsWith(shared)).toBe(true);
+    }
+  });
+});
+
+describe("splitDocuments: headings", () => {
+  it("labels each chunk with the heading of the section it falls in", async () => {
+    const section = (name: string, topic: string) =>
+      `## ${name}\n\n` +
+      Array.from({ length: 6 }, (_, i) => `Paragraph ${i} about ${topic}: it covers ${topic} in enough words to need its own chunk here.`).join("\n\n");
+    const text = `# Handbook\n\n${section("Billing", "invoices")}\n\n${section("Shipping", "parcels")}\n\n${section("Returns", "refunds")}`;
+    const chunks = await splitDocuments([new Document({ pageContent: text, metadata: { title: "Handbook" } })], SMALL, HASH);
+    for (const chunk of chunks) {
+      const expected = chunk.pageContent.includes("invoices")
+        ? "Billing"
+        : chunk.pageContent.includes("parcels")
+          ? "Shipping"
+          : chunk.pageContent.includes("refunds")
+            ? "Returns"
+            : "Handbook";
+      expect({ chunk: chunk.pageContent.slice(0, 40), heading: chunk.metadata.heading }).toEqual({
+        chunk: chunk.pageContent.slice(0, 40),
+        heading: expected,
+      });
+    }
+    expect(new Set(chunks.map((c) => c.metadata.heading))).toEqual(new Set(["Handbook", "Billing", "Shipping", "Returns"]));
+  });
+
+  it("does not take a '# comment' inside a fenced code block for a section heading", async () => {
+    // cursor-pagination.md has a bash block with "# first page" / "# next page: …" comments.
+    const doc = await loadSample("pagination/cursor-pagination.md");
+    const headings = realHeadings(doc.pageContent);
+    const headingTexts = new Set(headings.map((h) => h.text));
+    const chunks = await splitDocuments([doc], SMALL, HASH);
+    for (const chunk of chunks) {
+      const start = chunk.metadata.start as number;
+      const expected = headings.filter((h) => h.at <= start).at(-1)?.text;
+      const heading = chunk.metadata.heading as string;
+      expect(headingTexts, `chunk at ${start} is labelled "${heading}"`).toContain(heading);
+      // Either the section it starts in, or a real heading early in the chunk.
+      if (heading !== expected) expect(chunk.pageContent.slice(0, chunk.pageContent.length / 4)).toContain(`# ${heading}`);
+    }
+  });
+});
+
+describe("splitDocuments: ids and pages", () => {
+  it("prefixes chunk ids with the given file id: stable across runs, distinct across chunks", async () => {
+    const doc = await loadSample("authentication/api-keys.md");
+    const first = await splitDocuments([doc], SMALL, HASH);
+    const again = await splitDocuments([doc], SMALL, HASH);
+    const ids = first.map((c) => c.metadata.chunkId as string);
+    expect(again.map((c) => c.metadata.chunkId)).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.every((id) => id.startsWith(HASH + "-"))).toBe(true);
+    const otherHash = "f".repeat(64);
+    const other = await splitDocuments([doc], SMALL, otherHash);
+    expect(other.map((c) => c.metadata.chunkId).some((id) => ids.includes(id as string))).toBe(false);
+  });
+
+  it("keeps chunk ids distinct across the records of one file", async () => {
+    const records = ["alpha ".repeat(80), "beta ".repeat(80), "gamma ".repeat(80)].map(
+      (text, record) => new Document({ pageContent: text.trim(), metadata: { record } }),
+    );
+    const chunks = await splitDocuments(records, SMALL, HASH);
+    const ids = chunks.map((c) => c.metadata.chunkId);
+    expect(new Set(ids).size).toBe(chunks.length);
+    expect(new Set(chunks.map((c) => c.metadata.record))).toEqual(new Set([0, 1, 2]));
+  });
+
+  it("gives PDF chunks the page their start offset falls on, and drops pageStarts", async () => {
+    const { documents } = await loadFile(SAMPLE_PDFS.whitepaper, await fs.readFile(SAMPLE_PDFS.whitepaper));
+    const doc = documents[0]!;
+    const pageStarts = doc.metadata.pageStarts as number[];
+    const chunks = await splitDocuments(documents, SMALL, HASH);
+    const pages = chunks.map((c) => c.metadata.page as number);
+    for (const chunk of chunks) {
+      const { start, end, page } = chunk.metadata as { start: number; end: number; page: number };
+      expect(doc.pageContent.slice(start, end)).toBe(chunk.pageContent);
+      expect(pageStarts[page - 1]!).toBeLessThanOrEqual(start);
+      if (page < pageStarts.length) expect(start).toBeLessThan(pageStarts[page]!);
+      expect(chunk.metadata).not.toHaveProperty("pageStarts");
+    }
+    expect(pages[0]).toBe(1);
+    expect(pages.at(-1)).toBe(pageStarts.length);
+    expect(new Set(pages).size).toBe(pageStarts.length);
+  });
+});
+
+describe("contextualText", () => {
+  const chunk = (pageContent: string, metadata: Record<string, unknown>) => ({ pageContent, metadata });
+
+  it("prepends title and section heading", () => {
+    expect(contextualText(chunk("Use the refresh token.", { title: "OAuth2", heading: "Token expiry" }))).toBe(
+      "OAuth2 — Token expiry\nUse the refresh token.",
+    );
+  });
+
+  it("prepends the title once when the heading is the title", () => {
+    expect(contextualText(chunk("Body.", { title: "Webhooks", heading: "Webhooks" }))).toBe("Webhooks\nBody.");
+  });
+
+  it("leaves text alone without title/heading, or when it already starts with them", () => {
+    expect(contextualText(chunk("Body.", {}))).toBe("Body.");
+    expect(contextualText(chunk("Webhooks\nBody.", { title: "Webhooks" }))).toBe("Webhooks\nBody.");
+  });
+});

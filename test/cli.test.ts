@@ -1,0 +1,125 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv, REPO_ROOT, runCli } from "./helpers/cli.js";
+import { startOpenAiServer } from "./helpers/openai-server.js";
+
+const SEED = "How do I configure OAuth2 in the API?";
+let work: string;
+let index: string;
+
+beforeAll(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), "rerank-rag-cli-"));
+  index = path.join(work, "index");
+  const result = await runCli(["ingest", path.join(REPO_ROOT, "data", "docs"), "--index", index]);
+  expect(result.code, result.stderr).toBe(0);
+});
+afterAll(() => fs.rm(work, { recursive: true, force: true }));
+
+describe("rerank-rag ingest + ask", () => {
+  it("summarises the ingest and skips everything on a second run", async () => {
+    const again = await runCli(["ingest", path.join(REPO_ROOT, "data", "docs"), "--index", index]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/Index is up to date \(0 new, 0 changed, 0 removed, 4\d unchanged\)/);
+  });
+
+  it("answers the seed question with the OAuth2 configuration page as the top source", async () => {
+    const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", index, "--json"]);
+    expect(code, stderr).toBe(0);
+    const body = JSON.parse(stdout);
+    expect(body.sources[0].source).toBe("authentication/oauth2-client-credentials.md");
+    expect(body.sources[0].heading).toBe("Configuring OAuth2 client credentials");
+    expect(body.sources).toHaveLength(5);
+    expect(body.firstStage).toHaveLength(5);
+    expect(body.answer).toMatch(/\[1\]/);
+    expect(body.pipeline).toMatch(/^embeddings=offline-lsa \(\d+-d\) → HNSW top 50 → rerank=bm25 → top 5 → llm=extractive$/);
+    expect(typeof body.sources[0].rerankScore).toBe("number");
+  });
+
+  it("streams a human answer, then the sources after and before re-ranking", async () => {
+    const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", index]);
+    expect(code).toBe(0);
+    expect(stderr).toContain("→ rerank=bm25 →");
+    expect(stdout).toContain("Sources (after re-ranking)");
+    expect(stdout).toContain("[1] authentication/oauth2-client-credentials.md § Configuring OAuth2 client credentials");
+    expect(stdout).toContain("First-stage top 5 (before re-ranking)");
+    expect(stdout.indexOf("[1]")).toBeLessThan(stdout.indexOf("Sources"));
+  });
+
+  it("shows the first-stage order with --no-rerank", async () => {
+    const { code, stdout } = await runCli(["ask", SEED, "--index", index, "--no-rerank", "--json", "--top-n", "3"]);
+    expect(code).toBe(0);
+    const body = JSON.parse(stdout);
+    expect(body.pipeline).toContain("rerank=none");
+    expect(body.sources.map((s: { retrievalRank: number }) => s.retrievalRank)).toEqual([1, 2, 3]);
+    expect(body.sources.every((s: { rerankScore?: number }) => s.rerankScore === undefined)).toBe(true);
+  });
+
+  it("streams from an OpenAI-compatible server given by OPENAI_BASE_URL", async () => {
+    const server = await startOpenAiServer({ kind: "stream", tokens: ["Create ", "an OAuth2 client ", "[1]."] });
+    try {
+      const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", index], { env: cleanEnv({ OPENAI_BASE_URL: server.baseURL }) });
+      expect(code, stderr).toBe(0);
+      expect(stdout).toContain("Create an OAuth2 client [1].");
+      expect(stderr).toContain("llm=openai:gpt-4o-mini");
+      expect(server.requests.map((r) => r.body.stream)).toEqual([true]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("rerank-rag errors", () => {
+  it("exits 1 with a hint when asked before any ingest", async () => {
+    const { code, stderr } = await runCli(["ask", SEED, "--index", path.join(work, "nothing-here")]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("No index found");
+    expect(stderr).toContain("rerank-rag ingest");
+  });
+
+  it("exits 2 for an unknown provider, listing the choices", async () => {
+    const { code, stderr } = await runCli(["ask", SEED, "--index", index, "--reranker", "colbert"]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/Allowed choices are auto, bm25, cross-encoder, cohere, none/);
+  });
+
+  it("exits 2 for a nonexistent path and for an empty directory", async () => {
+    const missing = await runCli(["ingest", path.join(work, "missing"), "--index", path.join(work, "i2")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("Path not found");
+    const empty = path.join(work, "empty");
+    await fs.mkdir(empty);
+    const result = await runCli(["ingest", empty, "--index", path.join(work, "i2")]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("No supported files found");
+  });
+
+  it("exits 2 when a chosen provider's API key is missing", async () => {
+    const { code, stderr } = await runCli(["ask", SEED, "--index", index, "--llm", "openai"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("OPENAI_API_KEY is not set");
+  });
+
+  it("exits 2 when the index was built with another embedder", async () => {
+    const { code, stderr } = await runCli(["ask", SEED, "--index", index], { env: cleanEnv({ RAG_EMBEDDINGS: "openai", OPENAI_API_KEY: "sk-x" }) });
+    expect(code).toBe(2);
+    expect(stderr).toContain("was built with embeddings=offline-lsa");
+  });
+
+  it("exits 1 within the timeout when the LLM server is unreachable", async () => {
+    const started = Date.now();
+    const { code, stderr } = await runCli(["ask", SEED, "--index", index], {
+      env: cleanEnv({ OPENAI_BASE_URL: "http://127.0.0.1:9/v1", RAG_TIMEOUT_MS: "2000", RAG_MAX_RETRIES: "0" }),
+    });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/error:.*(Connection|ECONNREFUSED|connect)/i);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it("prints help and exits 0", async () => {
+    const { code, stdout } = await runCli(["--help"]);
+    expect(code).toBe(0);
+    for (const command of ["ingest", "ask", "demo"]) expect(stdout).toContain(command);
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config/index.js";
+import { RagError } from "../src/errors/index.js";
+import { resolveEmbedder } from "../src/embeddings/registry.js";
+import { resolveLlm } from "../src/llms/registry.js";
+import { resolveReranker } from "../src/rerankers/registry.js";
+
+function usageError(fn: () => unknown): RagError {
+  try {
+    fn();
+  } catch (error) {
+    if (RagError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a usage error");
+}
+
+describe("loadConfig", () => {
+  it("uses defaults: fetchK 50, topN 5, auto providers", () => {
+    const config = loadConfig({}, {});
+    expect(config).toMatchObject({ RAG_FETCH_K: 50, RAG_TOP_N: 5, RAG_RERANKER: "auto", RAG_LLM: "auto", RAG_EMBEDDINGS: "auto" });
+  });
+
+  it("lets flags override the environment, and the environment override defaults", () => {
+    const env = { RAG_TOP_N: "7", RAG_FETCH_K: "30" };
+    expect(loadConfig({}, env)).toMatchObject({ RAG_TOP_N: 7, RAG_FETCH_K: 30 });
+    expect(loadConfig({ RAG_TOP_N: "3" }, env)).toMatchObject({ RAG_TOP_N: 3, RAG_FETCH_K: 30 });
+  });
+
+  it("names the flag, the key and the allowed values for an unknown provider", () => {
+    const error = usageError(() => loadConfig({ RAG_RERANKER: "colbert" }, {}));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain("--reranker (RAG_RERANKER)");
+    expect(error.message).toContain('"cross-encoder"');
+  });
+
+  it("names the environment key for a bad environment value", () => {
+    const error = usageError(() => loadConfig({}, { RAG_LLM: "gpt5" }));
+    expect(error.message).toMatch(/^Invalid RAG_LLM="gpt5"/);
+  });
+
+  it("rejects topN 0 and fetchK below topN", () => {
+    expect(usageError(() => loadConfig({ RAG_TOP_N: "0" }, {})).message).toContain("RAG_TOP_N");
+    expect(usageError(() => loadConfig({ RAG_TOP_N: "10", RAG_FETCH_K: "5" }, {})).message).toContain("at least RAG_TOP_N");
+  });
+
+  it("never echoes an API key in an error", () => {
+    const error = usageError(() => loadConfig({}, { OPENAI_API_KEY: "sk-SENTINEL", OPENAI_BASE_URL: "not a url" }));
+    expect(error.message).not.toContain("sk-SENTINEL");
+    expect(error.message).toContain("OPENAI_BASE_URL");
+  });
+});
+
+describe("auto resolution", () => {
+  it("picks the offline providers when nothing is configured", () => {
+    const config = loadConfig({ RAG_MODELS_DIR: "/nonexistent" }, {});
+    expect(resolveEmbedder(config)).toEqual({ provider: "offline" });
+    expect(resolveReranker(config).name).toBe("bm25");
+    expect(resolveLlm(config)).toEqual({ name: "extractive" });
+  });
+
+  it("prefers a configured OpenAI-compatible server for the LLM, and a Cohere key for re-ranking", () => {
+    const config = loadConfig({ RAG_MODELS_DIR: "/nonexistent" }, { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1", COHERE_API_KEY: "k" });
+    expect(resolveLlm(config)).toEqual({ name: "openai", model: "gpt-4o-mini" });
+    expect(resolveReranker(config).name).toBe("cohere");
+    // A base URL alone (a local LLM server) is not taken as OpenAI embeddings; the Cohere key is.
+    expect(resolveEmbedder(config).provider).toBe("cohere");
+  });
+});

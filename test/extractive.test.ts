@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { HumanMessage } from "@langchain/core/messages";
+import { Document } from "@langchain/core/documents";
+import { ANSWER_PROMPT, formatQuestion, formatSources } from "../src/llms/prompt.js";
+import { EXTRACTIVE_LABEL, ExtractiveChatModel, NO_ANSWER } from "../src/llms/extractive-chat-model.js";
+
+const SOURCES = [
+  new Document({
+    pageContent:
+      "## Configuring OAuth2 client credentials\n\n1. Create an OAuth2 client in the Dashboard under Settings, API access.\n2. Request a token with POST /oauth2/token and grant_type=client_credentials.\n3. Send the token as a bearer token.",
+    metadata: { relativePath: "auth/oauth2.md", heading: "Configuring OAuth2 client credentials" },
+  }),
+  new Document({
+    pageContent: "Webhooks are retried eight times over about 66 hours in live mode.",
+    metadata: { relativePath: "webhooks/retries.md", heading: "Automatic retry schedule" },
+  }),
+];
+
+async function promptFor(question: string) {
+  return ANSWER_PROMPT.formatMessages({ question: formatQuestion(question), sources: formatSources(SOURCES) });
+}
+
+describe("ExtractiveChatModel", () => {
+  it("answers with the sentences of the best source, cited and labelled as extractive", async () => {
+    const model = new ExtractiveChatModel();
+    const reply = await model.invoke(await promptFor("How do I configure OAuth2 client credentials?"));
+    const text = String(reply.content);
+    expect(text).toContain("Create an OAuth2 client in the Dashboard under Settings, API access. [1]");
+    expect(text).not.toContain("[2]");
+    expect(text.endsWith(EXTRACTIVE_LABEL)).toBe(true);
+  });
+
+  it("keeps the picked sentences in reading order", async () => {
+    const text = String((await new ExtractiveChatModel().invoke(await promptFor("How to configure OAuth2 and request a token with client_credentials?"))).content);
+    expect(text.indexOf("Create an OAuth2 client")).toBeLessThan(text.indexOf("Request a token"));
+  });
+
+  it("cites the source that holds the answer, not always the first", async () => {
+    const text = String((await new ExtractiveChatModel().invoke(await promptFor("How often are webhooks retried in live mode?"))).content);
+    expect(text).toContain("Webhooks are retried eight times over about 66 hours in live mode. [2]");
+  });
+
+  it("says the documents do not answer when nothing covers the question", async () => {
+    const reply = await new ExtractiveChatModel().invoke(await promptFor("What colour is the company logo?"));
+    expect(reply.content).toBe(NO_ANSWER);
+  });
+
+  it("streams the answer in several chunks that add up to the whole", async () => {
+    const model = new ExtractiveChatModel();
+    const messages = await promptFor("How do I configure OAuth2 client credentials?");
+    const whole = String((await model.invoke(messages)).content);
+    const chunks: string[] = [];
+    for await (const chunk of await model.stream(messages)) chunks.push(String(chunk.content));
+    expect(chunks.length).toBeGreaterThan(5);
+    expect(chunks.join("")).toBe(whole);
+  });
+
+  it("refuses a prompt without the sources and question blocks, saying what is needed", async () => {
+    await expect(new ExtractiveChatModel().invoke([new HumanMessage("hello")])).rejects.toThrow(/<sources> and <question>/);
+  });
+});

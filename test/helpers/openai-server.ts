@@ -1,0 +1,68 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: any;
+}
+
+export type Behaviour =
+  | { kind: "stream"; tokens: string[]; delayMs?: number }
+  | { kind: "status"; status: number; body: unknown; headers?: Record<string, string> }
+  | { kind: "hang" }
+  | { kind: "stream-then-drop"; tokens: string[] };
+
+/**
+ * A local server speaking the OpenAI chat-completions wire protocol (JSON and SSE
+ * streaming), so the real @langchain/openai client can be pointed at it by base URL.
+ */
+export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)) {
+  const requests: RecordedRequest[] = [];
+  const server = http.createServer(async (req, res) => {
+    let raw = "";
+    for await (const chunk of req) raw += chunk;
+    requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw ? JSON.parse(raw) : undefined });
+    const b = typeof behaviour === "function" ? behaviour() : behaviour;
+    if (b.kind === "hang") return; // never answers: the client's timeout must fire
+    if (b.kind === "status") {
+      res.writeHead(b.status, { "content-type": "application/json", ...b.headers });
+      res.end(JSON.stringify(b.body));
+      return;
+    }
+    const model = requests.at(-1)?.body?.model ?? "test-model";
+    const created = Math.floor(Date.now() / 1000);
+    if (!requests.at(-1)?.body?.stream) {
+      const message = { role: "assistant", content: b.tokens.join("") };
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: "chatcmpl-test", object: "chat.completion", created, model, choices: [{ index: 0, message, finish_reason: "stop" }] }));
+      return;
+    }
+    const chunk = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: "chatcmpl-test", object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    res.write(chunk({ role: "assistant", content: "" }, null));
+    for (const token of b.tokens) {
+      res.write(chunk({ content: token }, null));
+      if (b.kind === "stream" && b.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
+    }
+    if (b.kind === "stream-then-drop") {
+      res.socket?.destroy();
+      return;
+    }
+    res.write(chunk({}, "stop"));
+    res.end("data: [DONE]\n\n");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import { Document, type DocumentInterface } from "@langchain/core/documents";
+import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
+import { MemoryVectorStore } from "@langchain/classic/vectorstores/memory";
+import { createRerankingRetriever } from "../chains/index.js";
+import { Bm25Reranker } from "../src/rerankers/bm25-reranker.js";
+import { RagError } from "../src/errors/index.js";
+import { smallStore } from "./helpers/small-store.js";
+
+/** A real compressor that reverses its input and counts its calls. */
+class ReversingCompressor extends BaseDocumentCompressor {
+  calls = 0;
+  async compressDocuments(documents: DocumentInterface[]): Promise<DocumentInterface[]> {
+    this.calls++;
+    return [...documents].reverse().map((d, i) => {
+      d.metadata.relevanceScore = 1 - i / 10; // writes into its input, as the stock CohereRerank does
+      return d;
+    });
+  }
+}
+
+const QUESTION = "How do I configure OAuth2 client credentials?";
+
+describe("createRerankingRetriever", () => {
+  it("returns topN of the first stage's fetchK with retrieval and rerank metadata", async () => {
+    const { store, stats } = await smallStore();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: new Bm25Reranker({ stats }), fetchK: 6, topN: 3 });
+    const docs = await retriever.invoke(QUESTION);
+    expect(docs).toHaveLength(3);
+    expect(docs[0]!.metadata.chunkId).toBe("oauth-config");
+    docs.forEach((doc, i) => {
+      expect(doc.metadata.rerankRank).toBe(i + 1);
+      expect(typeof doc.metadata.rerankScore).toBe("number");
+      expect(doc.metadata.retrievalRank).toBeGreaterThanOrEqual(1);
+      expect(doc.metadata.retrievalRank).toBeLessThanOrEqual(6);
+      // A similarity (cosine), not a distance: within [-1, 1] and higher for better matches.
+      expect(doc.metadata.retrievalScore).toBeLessThanOrEqual(1.0001);
+    });
+    const scores = docs.map((d) => d.metadata.rerankScore as number);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+  });
+
+  it("orders first-stage results by similarity, best first", async () => {
+    const { store } = await smallStore();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: "none", fetchK: 8, topN: 8 });
+    const docs = await retriever.invoke(QUESTION);
+    const similarities = docs.map((d) => d.metadata.retrievalScore as number);
+    expect([...similarities].sort((a, b) => b - a)).toEqual(similarities);
+    expect(docs.map((d) => d.metadata.retrievalRank)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(docs.every((d) => d.metadata.rerankRank === undefined)).toBe(true);
+  });
+
+  it("skips the re-ranker entirely when a call sets configurable.rerank = false", async () => {
+    const { store } = await smallStore();
+    const compressor = new ReversingCompressor();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: compressor, fetchK: 5, topN: 2 });
+    const plain = await retriever.invoke(QUESTION, { configurable: { rerank: false } });
+    expect(compressor.calls).toBe(0);
+    expect(plain.map((d) => d.metadata.retrievalRank)).toEqual([1, 2]);
+    const reranked = await retriever.invoke(QUESTION);
+    expect(compressor.calls).toBe(1);
+    expect(reranked.map((d) => d.metadata.retrievalRank)).toEqual([5, 4]);
+    expect(reranked[0]!.metadata.rerankScore).toBe(1);
+    expect(reranked[0]!.metadata.relevanceScore).toBeUndefined();
+  });
+
+  it("re-ranks per call when the chain default is reranker 'none'", async () => {
+    const { store, stats } = await smallStore();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: "none", fetchK: 8, topN: 3 });
+    const off = await retriever.invoke(QUESTION);
+    expect(off.every((d) => d.metadata.rerankScore === undefined)).toBe(true);
+    const viaName = createRerankingRetriever({ vectorStore: store, reranker: "bm25", stats, fetchK: 8, topN: 3 });
+    const on = await viaName.invoke(QUESTION);
+    expect(on.every((d) => typeof d.metadata.rerankScore === "number")).toBe(true);
+  });
+
+  it("takes fetchK and topN per call", async () => {
+    const { store } = await smallStore();
+    const compressor = new ReversingCompressor();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: compressor, fetchK: 8, topN: 5 });
+    const docs = await retriever.invoke(QUESTION, { configurable: { fetchK: 3, topN: 2 } });
+    expect(docs).toHaveLength(2);
+    expect(docs.map((d) => d.metadata.retrievalRank)).toEqual([3, 2]);
+  });
+
+  it("never mutates the documents held by the store", async () => {
+    const { store } = await smallStore();
+    const before = JSON.stringify([...store.docstore._docs.values()].map((d) => d.metadata));
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: new ReversingCompressor(), fetchK: 8, topN: 3 });
+    await retriever.invoke(QUESTION);
+    expect(JSON.stringify([...store.docstore._docs.values()].map((d) => d.metadata))).toBe(before);
+  });
+
+  it("returns [] for an empty store and what there is when fewer than topN exist", async () => {
+    const { embeddings, documents } = await smallStore();
+    const empty = await MemoryVectorStore.fromDocuments([], embeddings);
+    const retriever = createRerankingRetriever({ vectorStore: empty, reranker: new ReversingCompressor() });
+    expect(await retriever.invoke(QUESTION)).toEqual([]);
+    const two = await MemoryVectorStore.fromDocuments(documents.slice(0, 2), embeddings);
+    const docs = await createRerankingRetriever({ vectorStore: two, reranker: "bm25", topN: 5 }).invoke(QUESTION);
+    expect(docs).toHaveLength(2);
+  });
+
+  it("keeps a MemoryVectorStore's similarity as the retrieval score", async () => {
+    const { embeddings, documents } = await smallStore();
+    const memory = await MemoryVectorStore.fromDocuments(documents, embeddings);
+    const [hit] = await createRerankingRetriever({ vectorStore: memory, reranker: "none", topN: 1 }).invoke(QUESTION);
+    const [[, raw]] = (await memory.similaritySearchWithScore(QUESTION, 1)) as [[Document, number]];
+    expect(hit!.metadata.retrievalScore).toBeCloseTo(raw, 10);
+  });
+
+  it("accepts any retriever as the first stage", async () => {
+    const { store, stats } = await smallStore();
+    const base = store.asRetriever({ k: 8 });
+    const docs = await createRerankingRetriever({ retriever: base, reranker: new Bm25Reranker({ stats }), topN: 2 }).invoke(QUESTION);
+    expect(docs).toHaveLength(2);
+    expect(docs[0]!.metadata.chunkId).toBe("oauth-config");
+  });
+
+  it("rejects topN below 1 and fetchK below topN with usage errors", async () => {
+    const { store } = await smallStore();
+    expect(() => createRerankingRetriever({ vectorStore: store, topN: 0 })).toThrowError(/topN/);
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: "none" });
+    const error = await retriever.invoke(QUESTION, { configurable: { fetchK: 2, topN: 5 } }).catch((e) => e);
+    expect(RagError.isInstance(error) && error.exitCode).toBe(2);
+    expect(String(error.message)).toMatch(/fetchK/);
+  });
+});
