@@ -42,12 +42,17 @@ const callSettings = new AsyncLocalStorage<RerankCallSettings>();
 /** Stores whose scores are distances (lower is better) in LangChain.js. */
 const DISTANCE_STORES = new Set(["hnswlib", "pgvector", "faiss", "hanavector"]);
 
-function similarityFor(store: VectorStoreInterface): (raw: number) => number {
+export function similarityFor(store: VectorStoreInterface): (raw: number) => number {
   return DISTANCE_STORES.has(store._vectorstoreType()) ? (distance) => 1 - distance : (score) => score;
 }
 
 function withMetadata(doc: DocumentInterface, extra: Record<string, unknown>): Document {
   return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, ...extra }, id: doc.id });
+}
+
+/** First-stage hits as documents with `retrievalScore` (a similarity) and `retrievalRank`, best first. */
+export function firstStageDocuments(hits: ReadonlyArray<[DocumentInterface, number]>, toSimilarity: (raw: number) => number): Document[] {
+  return hits.map(([doc, raw], i) => withMetadata(doc, { retrievalScore: toSimilarity(raw), retrievalRank: i + 1 }));
 }
 
 /** First stage: the top fetchK candidates with `retrievalScore` (a similarity) and `retrievalRank`. */
@@ -69,7 +74,7 @@ class FirstStageRetriever extends BaseRetriever {
     if ("vectorStore" in this.source) {
       const { vectorStore, toSimilarity } = this.source;
       const hits = await vectorStore.similaritySearchWithScore(query, fetchK, undefined, runManager?.getChild("vector_store"));
-      return hits.map(([doc, raw], i) => withMetadata(doc, { retrievalScore: toSimilarity(raw), retrievalRank: i + 1 }));
+      return firstStageDocuments(hits, toSimilarity);
     }
     const docs = await this.source.retriever.invoke(query, { callbacks: runManager?.getChild("retriever") });
     return docs.slice(0, fetchK).map((doc, i) => withMetadata(doc, { retrievalRank: i + 1 }));

@@ -29,7 +29,7 @@ describe("createAnswerChain with an OpenAI-compatible server", () => {
     const tokens = ["Create ", "a client ", "in the dashboard ", "[1]", "."];
     server = await startOpenAiServer({ kind: "stream", tokens, delayMs: 5 });
     const chain = await chainAgainst(server.baseURL);
-    const chunks: Array<Record<string, unknown>> = [];
+    const chunks: Array<Partial<Record<"sources" | "answer", unknown>>> = [];
     for await (const chunk of await chain.stream({ question: QUESTION })) chunks.push(chunk);
     expect(Object.keys(chunks[0]!)).toEqual(["sources"]);
     const answerChunks = chunks.filter((c) => "answer" in c).map((c) => c.answer);

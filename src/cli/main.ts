@@ -55,6 +55,48 @@ askOptions(
     .option("--question <text>", "the question to ask", "How do I configure OAuth2 in the API?"),
 ).action(async (flags) => (await import("./commands/demo.js")).runDemo(flags));
 
+program
+  .command("eval")
+  .description("measure retrieval with and without re-ranking, side by side (recall, MRR, nDCG, latency, paired significance)")
+  .argument("<dataset>", "a BEIR directory (corpus.jsonl[.gz], queries.jsonl, qrels/) or a QA .jsonl file such as data/eval/qa.jsonl")
+  .option("--split <name>", "BEIR qrels split", "test")
+  .option("--variants <list>", "re-rankers to compare with the first stage, e.g. bm25,cross-encoder (default: all available)")
+  .option("--fetch-k <n>", "first-stage candidates (default 50)")
+  .option("--top-n <n>", "sources given to the answerer (default 5)")
+  .addOption(new Option("--embeddings <provider>", "embedder for the evaluation index").choices(EMBEDDINGS_PROVIDERS))
+  .option("--chunk-size <chars>", "characters per chunk")
+  .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks")
+  .option("--limit <n>", "evaluate only the first n queries")
+  .option("--docs <dir>", "corpus of a QA set (default: the bundled data/docs)")
+  .option("--cache-dir <dir>", "where evaluation indexes are cached", ".rerank-rag/eval")
+  .option("--report <file.html>", "write a self-contained HTML report")
+  .addOption(jsonOption())
+  .action(async (dataset: string, flags) => (await import("./commands/eval.js")).runEval(dataset, flags));
+
+const models = program.command("models").description("download, import and list pretrained models (kept in RAG_MODELS_DIR)");
+const modelsDirOption = () => new Option("--models-dir <dir>", "models directory (env RAG_MODELS_DIR)");
+models
+  .command("pull")
+  .description("download a model from the Hugging Face Hub ahead of time (honours HF_ENDPOINT)")
+  .argument("<id>", "model id, e.g. Xenova/ms-marco-MiniLM-L-6-v2")
+  .addOption(modelsDirOption())
+  .addOption(jsonOption())
+  .action(async (id: string, flags) => (await import("./commands/models.js")).runModelsPull(id, flags));
+models
+  .command("import")
+  .description("copy a model folder in, for machines without network access")
+  .argument("<dir>", "a folder with config.json, tokenizer.json and onnx/model.onnx")
+  .option("--as <id>", "the id to store it under, e.g. Xenova/ms-marco-MiniLM-L-6-v2")
+  .addOption(modelsDirOption())
+  .addOption(jsonOption())
+  .action(async (dir: string, flags) => (await import("./commands/models.js")).runModelsImport(dir, flags));
+models
+  .command("list")
+  .description("show the models present")
+  .addOption(modelsDirOption())
+  .addOption(jsonOption())
+  .action(async (flags) => (await import("./commands/models.js")).runModelsList(flags));
+
 async function main(): Promise<number> {
   try {
     await program.parseAsync(process.argv);

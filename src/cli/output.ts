@@ -42,6 +42,7 @@ export function sourceJson(doc: DocumentInterface, index: number) {
     retrievalScore: m.retrievalScore,
     rerankRank: m.rerankRank,
     rerankScore: m.rerankScore,
+    ...(m.rerankWarning ? { rerankWarning: m.rerankWarning } : {}),
     text: doc.pageContent,
   };
 }

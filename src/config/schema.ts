@@ -31,6 +31,11 @@ export const configSchema = z
     RAG_EMBEDDINGS_MODEL: optionalText,
     RAG_RERANKER: z.enum(RERANKER_PROVIDERS).default("auto"),
     RAG_RERANKER_MODEL: optionalText,
+    /** Cross-encoder: tokens per (question, passage) pair (the passage is cut to fit) and pairs per forward pass. */
+    RAG_RERANKER_MAX_LENGTH: positiveInt.min(8).max(8192).default(512),
+    RAG_RERANKER_BATCH_SIZE: positiveInt.max(512).default(4),
+    /** What a remote re-ranker failure does: fail the query, or keep the first-stage order with a warning. */
+    RAG_RERANK_ON_ERROR: z.enum(["error", "fallback"]).default("error"),
     RAG_LLM: z.enum(LLM_PROVIDERS).default("auto"),
     RAG_LLM_MODEL: optionalText,
     RAG_FETCH_K: positiveInt.max(1000).default(50),

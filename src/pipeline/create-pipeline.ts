@@ -4,6 +4,7 @@ import { createAnswerChain, type AnswerInput, type AnswerOutput } from "../../ch
 import { createRerankingRetriever, type RerankingRetriever } from "../../chains/reranking-retriever.js";
 import type { RagConfig } from "../config/index.js";
 import { createLlm, resolveLlm } from "../llms/registry.js";
+import { CrossEncoderReranker } from "../rerankers/cross-encoder-reranker.js";
 import { createReranker, resolveReranker } from "../rerankers/registry.js";
 import { openIndex, type OpenIndex } from "../store/open-index.js";
 
@@ -23,6 +24,8 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
   const index = await openIndex(config);
   const reranker = resolveReranker(config);
   const compressor = await createReranker(reranker.name, { config, stats: index.stats });
+  // Load a local model now, so a missing one fails before the answer starts streaming.
+  if (compressor instanceof CrossEncoderReranker) await compressor.load();
   const retriever = createRerankingRetriever({
     vectorStore: index.vectorStore,
     reranker: compressor ?? "none",

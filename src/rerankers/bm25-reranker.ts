@@ -13,25 +13,49 @@ export interface Bm25RerankerOptions {
   b?: number;
   /** Keep only the best N (all when unset). */
   topN?: number;
+  /**
+   * Weight of the first stage's similarity (`metadata.retrievalScore`) next to BM25, both
+   * scaled to 0–1 over the candidates. The dense stage knows the topic, BM25 the exact terms;
+   * 0 is pure BM25.
+   */
+  firstStageWeight?: number;
 }
+
+/** Tuned on SciFact's train split (docs/results.md). */
+export const DEFAULT_FIRST_STAGE_WEIGHT = 0.2;
 
 /**
  * The offline re-ranker: BM25 over the first-stage candidates, using the index's corpus
- * statistics. Dense first stages find the topic; exact term matches then pick the chunk
- * that names the thing asked about. Returns scored copies, best first; never mutates.
+ * statistics, optionally fused with the first stage's similarity.
  */
 export class Bm25Reranker extends BaseDocumentCompressor {
   readonly k1: number;
   readonly b: number;
   readonly topN?: number;
+  readonly firstStageWeight: number;
   private readonly stats: CorpusStats | null;
 
-  constructor({ stats = null, k1 = 0.9, b = 0.4, topN }: Bm25RerankerOptions = {}) {
+  constructor({ stats = null, k1 = 0.9, b = 0.4, topN, firstStageWeight = DEFAULT_FIRST_STAGE_WEIGHT }: Bm25RerankerOptions = {}) {
     super();
+    this.firstStageWeight = firstStageWeight;
     this.stats = stats;
     this.k1 = k1;
     this.b = b;
     this.topN = topN;
+  }
+
+  /** BM25 alone, or BM25 and first-stage similarity each min–max scaled over the candidates, summed. */
+  private fuse(bm25: number[], documents: DocumentInterface[]): number[] {
+    const similarity = documents.map((d) => d.metadata.retrievalScore);
+    if (this.firstStageWeight === 0 || similarity.some((s) => typeof s !== "number")) return bm25;
+    const scale = (values: number[]) => {
+      const min = Math.min(...values);
+      const span = Math.max(...values) - min;
+      return values.map((v) => (span > 0 ? (v - min) / span : 0));
+    };
+    const lexical = scale(bm25);
+    const dense = scale(similarity as number[]);
+    return lexical.map((l, i) => l + this.firstStageWeight * dense[i]!);
   }
 
   async compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
@@ -49,6 +73,8 @@ export class Bm25Reranker extends BaseDocumentCompressor {
       }
       return { index, score };
     });
+    const fused = this.fuse(scored.map((s) => s.score), documents);
+    scored.forEach((s, i) => (s.score = fused[i]!));
     // Stable: ties keep first-stage order.
     scored.sort((l, r) => r.score - l.score || l.index - r.index);
     const kept = this.topN === undefined ? scored : scored.slice(0, this.topN);

@@ -1,7 +1,9 @@
 import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import type { RagConfig, RerankerProviderName } from "../config/index.js";
+import { isModelPresent } from "../models/transformers-env.js";
 import { Bm25Reranker } from "./bm25-reranker.js";
 import type { CorpusStats } from "./corpus-stats.js";
+import { DEFAULT_CROSS_ENCODER } from "./cross-encoder-reranker.js";
 
 export type ConcreteReranker = Exclude<RerankerProviderName, "auto">;
 
@@ -13,15 +15,25 @@ export interface RerankerContext {
 
 export interface ResolvedReranker {
   name: ConcreteReranker;
-  /** Why `auto` chose this one (shown to the user), when it fell back. */
+  /** Why `auto` did not pick a neural re-ranker, in one line for the user. */
   note?: string;
 }
 
-/** Resolves `auto`: a Cohere key first, then the offline BM25 re-ranker. */
+const crossEncoderModel = (config: RagConfig) => config.RAG_RERANKER_MODEL ?? DEFAULT_CROSS_ENCODER;
+
+/**
+ * Resolves `auto` without touching the network: a Cohere key, else a cross-encoder
+ * present on disk, else the offline BM25 re-ranker (saying why in one line).
+ */
 export function resolveReranker(config: RagConfig, requested: RerankerProviderName = config.RAG_RERANKER): ResolvedReranker {
   if (requested !== "auto") return { name: requested };
   if (config.COHERE_API_KEY) return { name: "cohere" };
-  return { name: "bm25" };
+  const model = crossEncoderModel(config);
+  if (isModelPresent(config.RAG_MODELS_DIR, model)) return { name: "cross-encoder" };
+  return {
+    name: "bm25",
+    note: `rerank=bm25 (offline): no cross-encoder ${model} in ${config.RAG_MODELS_DIR}; \`rerank-rag models pull ${model}\` or \`models import\` adds one.`,
+  };
 }
 
 /** A re-ranker by provider name; null for "none". */
@@ -31,12 +43,22 @@ export async function createReranker(name: ConcreteReranker, { config, stats }: 
       return null;
     case "bm25":
       return new Bm25Reranker({ stats });
-    case "cohere":
     case "cross-encoder": {
-      const { UsageError } = await import("../errors/index.js");
-      throw new UsageError(`The ${name} re-ranker is not available in this version (config ${config.RAG_RERANKER}).`, {
-        hint: "Use --reranker bm25 (offline) or --reranker none.",
+      const { CrossEncoderReranker } = await import("./cross-encoder-reranker.js");
+      const model = crossEncoderModel(config);
+      const modelsDir = config.RAG_MODELS_DIR;
+      // A local copy never needs the network; otherwise the first use downloads it.
+      return new CrossEncoderReranker({
+        model,
+        modelsDir,
+        localFilesOnly: isModelPresent(modelsDir, model),
+        maxLength: config.RAG_RERANKER_MAX_LENGTH,
+        batchSize: config.RAG_RERANKER_BATCH_SIZE,
       });
+    }
+    case "cohere": {
+      const { createCohereReranker } = await import("./cohere-reranker.js");
+      return createCohereReranker(config, { onError: config.RAG_RERANK_ON_ERROR });
     }
   }
 }

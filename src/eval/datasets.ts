@@ -1,0 +1,146 @@
+import crypto from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import zlib from "node:zlib";
+import type { DocumentInterface } from "@langchain/core/documents";
+import { UsageError } from "../errors/index.js";
+
+export interface EvalQuery {
+  id: string;
+  text: string;
+  /** Judged unit id → grade; empty for questions the documents cannot answer. */
+  judgments: Map<string, number>;
+  /** QA set only: the reference answer and the question's kind. */
+  reference?: string;
+  kind?: string;
+}
+
+export interface EvalDataset {
+  name: string;
+  kind: "beir" | "qa";
+  /** Files to ingest as the corpus. */
+  paths: string[];
+  /** Content hash of the corpus, part of the cached index's key. */
+  corpusHash: string;
+  queries: EvalQuery[];
+  /** The judged unit a retrieved chunk stands for (a corpus document, or a gold passage). */
+  unitOf(query: EvalQuery, chunk: DocumentInterface): string;
+}
+
+const sha256 = (data: string | Buffer) => crypto.createHash("sha256").update(data).digest("hex");
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * A BEIR directory: corpus.jsonl[.gz], queries.jsonl, qrels/<split>.tsv. The corpus is
+ * written once (decompressed) into `cacheDir` as JSONL so the normal ingest loads it;
+ * each record's `_id` becomes the chunks' `recordId`.
+ */
+export async function loadBeir(dir: string, split: string, cacheDir: string): Promise<EvalDataset> {
+  const corpusFile = (await exists(path.join(dir, "corpus.jsonl.gz"))) ? "corpus.jsonl.gz" : "corpus.jsonl";
+  const qrelsFile = path.join(dir, "qrels", `${split}.tsv`);
+  for (const file of [corpusFile, "queries.jsonl"].map((f) => path.join(dir, f)).concat(qrelsFile)) {
+    if (!(await exists(file))) {
+      throw new UsageError(`${dir} is not a BEIR dataset for split "${split}": ${file} is missing.`, {
+        hint: "A BEIR directory holds corpus.jsonl(.gz), queries.jsonl and qrels/<split>.tsv; pick the split with --split.",
+      });
+    }
+  }
+  const raw = await fs.readFile(path.join(dir, corpusFile));
+  const corpus = corpusFile.endsWith(".gz") ? zlib.gunzipSync(raw) : raw;
+  const corpusHash = sha256(corpus);
+  const jsonl = path.join(cacheDir, "corpora", `${path.basename(dir)}-${corpusHash.slice(0, 12)}.jsonl`);
+  if (!(await exists(jsonl))) {
+    await fs.mkdir(path.dirname(jsonl), { recursive: true });
+    await fs.writeFile(`${jsonl}.tmp`, corpus);
+    await fs.rename(`${jsonl}.tmp`, jsonl);
+  }
+  const texts = new Map<string, string>();
+  for (const line of (await fs.readFile(path.join(dir, "queries.jsonl"), "utf8")).split("\n")) {
+    if (!line.trim()) continue;
+    const query = JSON.parse(line) as { _id: string; text: string };
+    texts.set(String(query._id), query.text);
+  }
+  const judged = new Map<string, Map<string, number>>();
+  const lines = (await fs.readFile(qrelsFile, "utf8")).trim().split("\n");
+  for (const line of lines.slice(/^query-id/i.test(lines[0] ?? "") ? 1 : 0)) {
+    const [queryId, docId, score] = line.split("\t");
+    if (!queryId || !docId) continue;
+    if (!judged.has(queryId)) judged.set(queryId, new Map());
+    judged.get(queryId)!.set(docId, Number(score ?? 1));
+  }
+  const queries = [...judged].map(([id, judgments]) => {
+    const text = texts.get(id);
+    if (text === undefined) throw new UsageError(`qrels/${split}.tsv judges query ${id}, which queries.jsonl does not have.`);
+    return { id, text, judgments };
+  });
+  return {
+    name: `${path.basename(dir)}/${split}`,
+    kind: "beir",
+    paths: [jsonl],
+    corpusHash,
+    queries,
+    unitOf: (_query, chunk) => String(chunk.metadata.recordId ?? chunk.metadata.chunkId),
+  };
+}
+
+interface QaGold {
+  source: string;
+  heading: string | null;
+  quote?: string;
+}
+
+const normalize = (text: string) => text.replace(/[*_`]/g, "").replace(/\s+/g, " ").trim().toLowerCase();
+
+/**
+ * The project's QA format (data/eval/qa.jsonl): questions with gold passages named by
+ * source path, heading and a verbatim quote, so they survive any change of splitter.
+ * A chunk stands for a gold passage when it comes from that file and holds the quote.
+ */
+export async function loadQaSet(file: string, docsDir: string): Promise<EvalDataset> {
+  const raw = await fs.readFile(file, "utf8");
+  const queries: EvalQuery[] = [];
+  const golds = new Map<string, QaGold[]>();
+  raw.split("\n").forEach((line, index) => {
+    if (!line.trim()) return;
+    let record: { id: string; question: string; answer: string; gold: QaGold[]; kind: string };
+    try {
+      record = JSON.parse(line);
+    } catch (error) {
+      throw new UsageError(`${file}, line ${index + 1}: invalid JSON (${(error as Error).message}).`);
+    }
+    const judgments = new Map(record.gold.map((_, g) => [`${record.id}#${g}`, 1]));
+    golds.set(record.id, record.gold);
+    queries.push({ id: record.id, text: record.question, judgments, reference: record.answer, kind: record.kind });
+  });
+  const files = [...new Set([...golds.values()].flat().map((g) => g.source))].sort();
+  const contents = await Promise.all(files.map(async (f) => `${f}\0${await fs.readFile(path.join(docsDir, f)).catch(() => "")}`));
+  return {
+    name: path.basename(file),
+    kind: "qa",
+    paths: [docsDir],
+    corpusHash: sha256(raw + contents.join("\0")),
+    queries,
+    unitOf(query, chunk) {
+      const text = normalize(chunk.pageContent);
+      const match = (golds.get(query.id) ?? []).findIndex(
+        (g) =>
+          g.source === chunk.metadata.relativePath &&
+          (g.quote ? text.includes(normalize(g.quote)) : g.heading !== null && g.heading === chunk.metadata.heading),
+      );
+      return match >= 0 ? `${query.id}#${match}` : `chunk:${chunk.metadata.chunkId}`;
+    },
+  };
+}
+
+/** A dataset path: a BEIR directory, or a QA .jsonl file (its corpus: `docsDir`). */
+export async function loadDataset(target: string, { split = "test", cacheDir, docsDir }: { split?: string; cacheDir: string; docsDir: string }): Promise<EvalDataset> {
+  const stat = await fs.stat(target).catch(() => null);
+  if (!stat) throw new UsageError(`Dataset not found: ${target}`, { hint: "Pass a BEIR directory or a QA .jsonl file such as data/eval/qa.jsonl." });
+  return stat.isDirectory() ? loadBeir(target, split, cacheDir) : loadQaSet(target, docsDir);
+}

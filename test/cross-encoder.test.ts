@@ -1,0 +1,154 @@
+import fs from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { Document } from "@langchain/core/documents";
+import { AutoModelForSequenceClassification, AutoTokenizer } from "@huggingface/transformers";
+import { CrossEncoderReranker } from "../src/rerankers/cross-encoder-reranker.js";
+import { createRerankingRetriever } from "../chains/index.js";
+import { RagError } from "../src/errors/index.js";
+import { makeModelsDir } from "./helpers/test-models.js";
+import { smallStore } from "./helpers/small-store.js";
+
+const MODEL = "test-org/tiny-cross-encoder";
+const modelsDir = makeModelsDir({
+  [MODEL]: { preset: "tiny" },
+  "test-org/two-logits": { preset: "tiny", numLabels: 2 },
+  "test-org/three-logits": { preset: "tiny", numLabels: 3 },
+  "test-org/no-logits": { preset: "tiny", omitLogits: true },
+});
+afterAll(() => fs.rmSync(modelsDir, { recursive: true, force: true }));
+
+const reranker = (options: Partial<ConstructorParameters<typeof CrossEncoderReranker>[0]> = {}) =>
+  new CrossEncoderReranker({ model: MODEL, modelsDir, localFilesOnly: true, threads: 1, ...options });
+
+const QUERY = "how do i configure oauth2 client credentials";
+const PASSAGES = [
+  "create an oauth2 client in the dashboard and request a token",
+  "webhooks are signed with an hmac header",
+  "rate limits return 429 with a retry after header",
+  "pagination uses cursors with a limit of one hundred",
+];
+const docs = () => PASSAGES.map((text, i) => new Document({ pageContent: text, metadata: { n: i } }));
+
+/** The model's own sigmoid(logit) for one pair, computed without our code. */
+async function referenceScore(query: string, passage: string): Promise<number> {
+  const tokenizer = await AutoTokenizer.from_pretrained(MODEL, { cache_dir: modelsDir, local_files_only: true });
+  const model = await AutoModelForSequenceClassification.from_pretrained(MODEL, { cache_dir: modelsDir, local_files_only: true });
+  const { logits } = await model(tokenizer([query], { text_pair: [passage], padding: true, truncation: true }));
+  return 1 / (1 + Math.exp(-Number(logits.data[0])));
+}
+
+describe("CrossEncoderReranker", () => {
+  it("orders documents by the model's own scores and writes rerankScore on copies", async () => {
+    const input = docs();
+    const ranked = await reranker().compressDocuments(input, QUERY);
+    expect(ranked).toHaveLength(PASSAGES.length);
+    const expected = await Promise.all(PASSAGES.map((p) => referenceScore(QUERY, p)));
+    for (const doc of ranked) expect(doc.metadata.rerankScore).toBeCloseTo(expected[doc.metadata.n as number]!, 6);
+    const scores = ranked.map((d) => d.metadata.rerankScore as number);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(input.every((d) => (d.metadata as Record<string, unknown>).rerankScore === undefined)).toBe(true);
+    expect(ranked.every((d, i) => d !== input[i])).toBe(true);
+  });
+
+  it("gives the same scores in batches as one pair at a time (within 1e-5)", async () => {
+    const batched = await reranker({ batchSize: 3 }).score(QUERY, PASSAGES);
+    const single = await reranker({ batchSize: 1 }).score(QUERY, PASSAGES);
+    batched.forEach((score, i) => expect(Math.abs(score - single[i]!)).toBeLessThan(1e-5));
+  });
+
+  it("cuts long passages to maxLength tokens but never the query", async () => {
+    const long = "oauth2 ".repeat(2000);
+    const ce = reranker({ maxLength: 64 });
+    const { passages, lengths } = await ce.preparePairs(QUERY, [long, "short passage"]);
+    expect(lengths[0]).toBe(64);
+    expect(passages[0]!.length).toBeLessThan(long.length);
+    const { tokenizer } = await ce.load();
+    const encoded = tokenizer(QUERY, { text_pair: passages[0]! });
+    expect(encoded.input_ids.dims.at(-1)).toBeLessThanOrEqual(64);
+    const queryIds = tokenizer.encode(QUERY, { add_special_tokens: false });
+    const ids = Array.from(encoded.input_ids.data as BigInt64Array, Number);
+    expect(ids.slice(1, 1 + queryIds.length)).toEqual(queryIds);
+    const [score] = await ce.score(QUERY, [long]);
+    expect(score).toBeGreaterThan(0);
+  });
+
+  it("refuses a question longer than maxLength with a usage error", async () => {
+    const error = await reranker({ maxLength: 16 }).score("word ".repeat(40), ["x"]).catch((e) => e);
+    expect(RagError.isInstance(error) && error.exitCode).toBe(2);
+    expect(error.message).toMatch(/question is \d+ tokens long/);
+  });
+
+  it("handles no candidates, one candidate, and 200 candidates", async () => {
+    const ce = reranker();
+    expect(await ce.compressDocuments([], QUERY)).toEqual([]);
+    expect(await ce.compressDocuments([docs()[0]!], QUERY)).toHaveLength(1);
+    const many = Array.from({ length: 200 }, (_, i) => new Document({ pageContent: `passage ${i} about ${PASSAGES[i % 4]}`, metadata: { i } }));
+    const ranked = await ce.compressDocuments(many, QUERY);
+    expect(ranked).toHaveLength(200);
+    expect(new Set(ranked.map((d) => d.metadata.i)).size).toBe(200);
+  });
+
+  it("gives concurrent calls the same results as sequential ones", async () => {
+    const ce = reranker({ batchSize: 2 });
+    const sequential = [await ce.score(QUERY, PASSAGES), await ce.score("webhook signatures", PASSAGES)];
+    const concurrent = await Promise.all([ce.score(QUERY, PASSAGES), ce.score("webhook signatures", PASSAGES), ce.score(QUERY, PASSAGES)]);
+    expect(concurrent[0]).toEqual(sequential[0]);
+    expect(concurrent[1]).toEqual(sequential[1]);
+    expect(concurrent[2]).toEqual(sequential[0]);
+  });
+
+  it("loads the model once per process and shares it between instances", async () => {
+    const a = reranker();
+    const b = reranker();
+    expect(await a.load()).toBe(await b.load());
+  });
+
+  it("honours topN and scoreThreshold", async () => {
+    expect(await reranker({ topN: 2 }).compressDocuments(docs(), QUERY)).toHaveLength(2);
+    expect(await reranker({ scoreThreshold: 0.99 }).compressDocuments(docs(), QUERY)).toEqual([]);
+  });
+
+  it("maps a two-logit model's positive class through softmax", async () => {
+    const ce = new CrossEncoderReranker({ model: "test-org/two-logits", modelsDir, localFilesOnly: true });
+    const { tokenizer, model } = await ce.load();
+    const { logits } = await model(tokenizer([QUERY], { text_pair: [PASSAGES[0]!] }));
+    const [l0, l1] = Array.from(logits.data as Float32Array);
+    const [score] = await ce.score(QUERY, [PASSAGES[0]!]);
+    expect(score).toBeCloseTo(Math.exp(l1!) / (Math.exp(l0!) + Math.exp(l1!)), 6);
+  });
+
+  it("rejects a model with three logits and one without logits, naming the problem", async () => {
+    const three = new CrossEncoderReranker({ model: "test-org/three-logits", modelsDir, localFilesOnly: true });
+    await expect(three.score(QUERY, PASSAGES)).rejects.toThrow(/3 logits per pair/);
+    const none = new CrossEncoderReranker({ model: "test-org/no-logits", modelsDir, localFilesOnly: true });
+    await expect(none.score(QUERY, PASSAGES)).rejects.toThrow(/no "logits" output/);
+  });
+
+  it("names the model and the three ways to provide it when it is missing", async () => {
+    const missing = new CrossEncoderReranker({ model: "Xenova/ms-marco-MiniLM-L-6-v2", modelsDir, localFilesOnly: true });
+    const error = await missing.score(QUERY, PASSAGES).catch((e) => e);
+    expect(RagError.isInstance(error)).toBe(true);
+    expect(error.message).toContain("Xenova/ms-marco-MiniLM-L-6-v2");
+    expect(error.hint).toMatch(/models pull Xenova\/ms-marco-MiniLM-L-6-v2.*models import <dir>.*RAG_RERANKER_MODEL/);
+  });
+
+  it("rejects a document without text", async () => {
+    // Document() coerces to string; a plain object implementing DocumentInterface does not.
+    const bad = [{ pageContent: 42 as unknown as string, metadata: {} }];
+    await expect(reranker().compressDocuments(bad, QUERY)).rejects.toThrow(/Document 0 has no text/);
+  });
+
+  it("plugs into the re-ranking retriever, which skips it per call", async () => {
+    const { store } = await smallStore();
+    const ce = reranker();
+    let calls = 0;
+    const original = ce.score.bind(ce);
+    ce.score = async (q, p) => (calls++, original(q, p));
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: ce, fetchK: 6, topN: 3 });
+    const on = await retriever.invoke("configure oauth2");
+    expect(on.every((d) => typeof d.metadata.rerankScore === "number" && d.metadata.rerankScore > 0 && d.metadata.rerankScore < 1)).toBe(true);
+    expect(calls).toBe(1);
+    await retriever.invoke("configure oauth2", { configurable: { rerank: false } });
+    expect(calls).toBe(1);
+  });
+});

@@ -1,0 +1,96 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedCohereRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: any;
+}
+
+/** What the server does for one request; unscripted requests get the default scoring. */
+export type CohereBehaviour =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { hang: true }
+  | { raw: string; status?: number }
+  | { results: Array<{ index: unknown; relevance_score: unknown }> };
+
+/** The default "model": a document's score is the share of the query's words it contains. */
+export function wordOverlapScore(query: string, document: string): number {
+  const words = (text: string) => text.toLowerCase().match(/[a-z0-9_]+/g) ?? [];
+  const queryWords = new Set(words(query));
+  const documentWords = new Set(words(document));
+  let hits = 0;
+  for (const word of queryWords) if (documentWords.has(word)) hits++;
+  return queryWords.size === 0 ? 0 : hits / queryWords.size;
+}
+
+function documentText(document: unknown): string {
+  return typeof document === "string" ? document : String((document as { text?: unknown } | null)?.text ?? "");
+}
+
+/**
+ * A local server speaking Cohere's rerank wire protocol (POST /v1/rerank, which the
+ * cohere-ai CohereClient calls, and POST /v2/rerank), so the real client can be pointed at
+ * it by base URL. `script` queues behaviours for the next requests, in order; `always` sets
+ * one for every request once the queue is empty.
+ */
+export async function startCohereServer() {
+  const requests: RecordedCohereRequest[] = [];
+  const queue: CohereBehaviour[] = [];
+  let standing: CohereBehaviour | undefined;
+  const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { "content-type": "application/json", ...headers });
+    res.end(JSON.stringify(body));
+  };
+  const server = http.createServer(async (req, res) => {
+    let raw = "";
+    for await (const chunk of req) raw += chunk;
+    let body: any;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      body = raw;
+    }
+    const path = (req.url ?? "").split("?")[0] ?? "";
+    requests.push({ method: req.method ?? "", path, headers: req.headers, body });
+    if (req.method !== "POST" || (path !== "/v1/rerank" && path !== "/v2/rerank")) {
+      return json(res, 404, { message: `no route for ${req.method} ${path}` });
+    }
+    const meta = { api_version: { version: path === "/v2/rerank" ? "2" : "1" }, billed_units: { search_units: 1 } };
+    const behaviour = queue.shift() ?? standing;
+    if (behaviour && "hang" in behaviour) return; // never answers: the client's timeout must fire
+    if (behaviour && "raw" in behaviour) {
+      res.writeHead(behaviour.status ?? 200, { "content-type": "application/json" });
+      res.end(behaviour.raw);
+      return;
+    }
+    if (behaviour && "status" in behaviour) return json(res, behaviour.status, behaviour.body ?? { message: `HTTP ${behaviour.status}` }, behaviour.headers);
+    if (behaviour) return json(res, 200, { id: `rerank-${requests.length}`, results: behaviour.results, meta });
+    if (typeof body?.query !== "string" || !Array.isArray(body?.documents)) {
+      return json(res, 400, { message: "invalid request: query and documents are required" });
+    }
+    const scored = (body.documents as unknown[])
+      .map((document, index) => ({ index, relevance_score: wordOverlapScore(body.query, documentText(document)) }))
+      .sort((l, r) => r.relevance_score - l.relevance_score || l.index - r.index);
+    const topN = typeof body.top_n === "number" ? body.top_n : scored.length;
+    json(res, 200, { id: `rerank-${requests.length}`, results: scored.slice(0, topN), meta });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    /** Queues behaviours for the next requests, in order. */
+    script: (...behaviours: CohereBehaviour[]) => void queue.push(...behaviours),
+    /** Answers every unscripted request this way (undefined restores the default scoring). */
+    always: (behaviour: CohereBehaviour | undefined) => {
+      standing = behaviour;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
