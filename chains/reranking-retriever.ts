@@ -11,6 +11,14 @@ import { UsageError } from "../src/errors/index.js";
 import type { CorpusStats } from "../src/rerankers/corpus-stats.js";
 import { createReranker, resolveReranker } from "../src/rerankers/registry.js";
 
+/** A retriever that can be asked for a number of results (e.g. the hybrid first stage). */
+export interface SizedRetriever extends BaseRetrieverInterface {
+  search(query: string, k: number): Promise<DocumentInterface[]>;
+}
+
+const isSized = (retriever: BaseRetrieverInterface): retriever is SizedRetriever =>
+  typeof (retriever as Partial<SizedRetriever>).search === "function";
+
 /** Per-call settings, read from `RunnableConfig.configurable`. */
 export interface RerankCallSettings {
   rerank: boolean;
@@ -21,8 +29,8 @@ export interface RerankCallSettings {
 export interface RerankingRetrieverOptions {
   /** First stage: a vector store (searched with scores) … */
   vectorStore?: VectorStoreInterface;
-  /** … or any retriever (its order is the first-stage order). */
-  retriever?: BaseRetrieverInterface;
+  /** … or any retriever (its order is the first-stage order; one with `search(query, k)` is asked for fetchK). */
+  retriever?: BaseRetrieverInterface | SizedRetriever;
   /** Candidates fetched from the first stage (default 50). */
   fetchK?: number;
   /** Documents returned after re-ranking (default 5). */
@@ -76,7 +84,8 @@ class FirstStageRetriever extends BaseRetriever {
       const hits = await vectorStore.similaritySearchWithScore(query, fetchK, undefined, runManager?.getChild("vector_store"));
       return firstStageDocuments(hits, toSimilarity);
     }
-    const docs = await this.source.retriever.invoke(query, { callbacks: runManager?.getChild("retriever") });
+    const { retriever } = this.source;
+    const docs = isSized(retriever) ? await retriever.search(query, fetchK) : await retriever.invoke(query, { callbacks: runManager?.getChild("retriever") });
     return docs.slice(0, fetchK).map((doc, i) => withMetadata(doc, { retrievalRank: i + 1 }));
   }
 }

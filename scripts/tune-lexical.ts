@@ -14,7 +14,7 @@ const dataset = await loadBeir(dir, split, cacheDir);
 // A first run builds (or reuses) the index, whose corpus statistics the variants need.
 const first = await evaluate({ dataset, config, cacheDir, variants: [], limit: 1 });
 const { stats } = await openIndex({ ...config, RAG_INDEX_DIR: first.settings.indexDir });
-const weights = [0, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5];
+const weights = [0, 0.2, 0.5, 1, 2];
 const variants = weights.map((w) => ({ name: `bm25+${w}`, compressor: new Bm25Reranker({ stats, firstStageWeight: w }) }));
 const result = await evaluate({ dataset, config, cacheDir, variants });
 console.log(formatResultTable(result));

@@ -33,7 +33,7 @@ describe("rerank-rag ingest + ask", () => {
     expect(body.sources).toHaveLength(5);
     expect(body.firstStage).toHaveLength(5);
     expect(body.answer).toMatch(/\[1\]/);
-    expect(body.pipeline).toMatch(/^embeddings=offline-lsa \(\d+-d\) → HNSW top 50 → rerank=bm25 → top 5 → llm=extractive$/);
+    expect(body.pipeline).toMatch(/^embeddings=offline-lsa \(\d+-d\) → HNSW\+BM25 top 50 → rerank=bm25 → top 5 → llm=extractive$/);
     expect(typeof body.sources[0].rerankScore).toBe("number");
   });
 

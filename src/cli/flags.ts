@@ -7,6 +7,7 @@ export interface CommonFlags {
   reranker?: string;
   rerank?: boolean;
   llm?: string;
+  firstStage?: string;
   fetchK?: string;
   topN?: string;
   chunkSize?: string;
@@ -21,6 +22,7 @@ export function configFromFlags(flags: CommonFlags, extra: ConfigOverrides = {})
     RAG_EMBEDDINGS: flags.embeddings,
     RAG_RERANKER: flags.rerank === false ? "none" : flags.reranker,
     RAG_LLM: flags.llm,
+    RAG_FIRST_STAGE: flags.firstStage,
     RAG_FETCH_K: flags.fetchK,
     RAG_TOP_N: flags.topN,
     RAG_CHUNK_SIZE: flags.chunkSize,

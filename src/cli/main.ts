@@ -35,6 +35,7 @@ const askOptions = (command: Command) =>
   command
     .addOption(new Option("--reranker <provider>", "re-ranker (env RAG_RERANKER)").choices(RERANKER_PROVIDERS))
     .option("--no-rerank", "skip re-ranking: show the first-stage order")
+    .addOption(new Option("--first-stage <kind>", "HNSW alone, or HNSW + BM25 fused (env RAG_FIRST_STAGE, default hybrid)").choices(["vector", "hybrid"]))
     .option("--fetch-k <n>", "candidates from the first stage (env RAG_FETCH_K, default 50)")
     .option("--top-n <n>", "sources kept after re-ranking (env RAG_TOP_N, default 5)")
     .addOption(new Option("--llm <provider>", "answer model (env RAG_LLM)").choices(LLM_PROVIDERS))
@@ -61,6 +62,7 @@ program
   .argument("<dataset>", "a BEIR directory (corpus.jsonl[.gz], queries.jsonl, qrels/) or a QA .jsonl file such as data/eval/qa.jsonl")
   .option("--split <name>", "BEIR qrels split", "test")
   .option("--variants <list>", "re-rankers to compare with the first stage, e.g. bm25,cross-encoder (default: all available)")
+  .addOption(new Option("--first-stage <kind>", "HNSW alone, or HNSW + BM25 fused (default hybrid)").choices(["vector", "hybrid"]))
   .option("--fetch-k <n>", "first-stage candidates (default 50)")
   .option("--top-n <n>", "sources given to the answerer (default 5)")
   .addOption(new Option("--embeddings <provider>", "embedder for the evaluation index").choices(EMBEDDINGS_PROVIDERS))

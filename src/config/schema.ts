@@ -38,6 +38,8 @@ export const configSchema = z
     RAG_RERANK_ON_ERROR: z.enum(["error", "fallback"]).default("error"),
     RAG_LLM: z.enum(LLM_PROVIDERS).default("auto"),
     RAG_LLM_MODEL: optionalText,
+    /** First stage: HNSW alone, or HNSW and BM25 fused by reciprocal rank. */
+    RAG_FIRST_STAGE: z.enum(["vector", "hybrid"]).default("hybrid"),
     RAG_FETCH_K: positiveInt.max(1000).default(50),
     RAG_TOP_N: positiveInt.max(100).default(5),
     RAG_CHUNK_SIZE: positiveInt.min(100).max(20000).default(1500),

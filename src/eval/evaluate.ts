@@ -10,6 +10,7 @@ import { ingest } from "../ingest/ingest.js";
 import { ExtractiveChatModel, NO_ANSWER } from "../llms/extractive-chat-model.js";
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../llms/prompt.js";
 import { createReranker, resolveReranker, type ConcreteReranker } from "../rerankers/registry.js";
+import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
 import { openIndex } from "../store/open-index.js";
 import { analyze } from "../text/analyzer.js";
 import type { EvalDataset, EvalQuery } from "./datasets.js";
@@ -60,7 +61,7 @@ export interface QueryResult {
 
 export interface EvalResult {
   dataset: { name: string; kind: string; queries: number; judgedQueries: number };
-  settings: { fetchK: number; topN: number; embedder: string; chunkSize: number; chunkOverlap: number; indexDir: string };
+  settings: { firstStage: string; fetchK: number; topN: number; embedder: string; chunkSize: number; chunkOverlap: number; indexDir: string };
   ingest: { seconds: number; reusedIndex: boolean };
   variants: VariantResult[];
   queries: QueryResult[];
@@ -98,6 +99,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   }
   const variants = [...compressors.keys()];
   const toSimilarity = similarityFor(index.vectorStore);
+  const hybrid = config.RAG_FIRST_STAGE === "hybrid" ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K }) : null;
 
   const fetchK = config.RAG_FETCH_K;
   const topN = config.RAG_TOP_N;
@@ -112,9 +114,10 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
     const t0 = performance.now();
     const vector = await index.embeddings.embedQuery(query.text);
     const t1 = performance.now();
-    const hits = await index.vectorStore.similaritySearchVectorWithScore(vector, fetchK);
+    const candidates = hybrid
+      ? await hybrid.search(query.text, fetchK, vector)
+      : firstStageDocuments(await index.vectorStore.similaritySearchVectorWithScore(vector, fetchK), toSimilarity);
     const t2 = performance.now();
-    const candidates = firstStageDocuments(hits, toSimilarity);
     const result: QueryResult = { id: query.id, text: query.text, gold: [...query.judgments.keys()], firstRelevantRank: {}, ndcg: {} };
     for (const variant of variants) {
       const compressor = compressors.get(variant);
@@ -142,6 +145,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   return {
     dataset: { name: dataset.name, kind: dataset.kind, queries: queries.length, judgedQueries: baseline.length },
     settings: {
+      firstStage: config.RAG_FIRST_STAGE,
       fetchK,
       topN,
       embedder: index.manifest.embedder.id,

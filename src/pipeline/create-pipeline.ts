@@ -6,6 +6,7 @@ import type { RagConfig } from "../config/index.js";
 import { createLlm, resolveLlm } from "../llms/registry.js";
 import { CrossEncoderReranker } from "../rerankers/cross-encoder-reranker.js";
 import { createReranker, resolveReranker } from "../rerankers/registry.js";
+import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
 import { openIndex, type OpenIndex } from "../store/open-index.js";
 
 export interface Pipeline {
@@ -26,8 +27,9 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
   const compressor = await createReranker(reranker.name, { config, stats: index.stats });
   // Load a local model now, so a missing one fails before the answer starts streaming.
   if (compressor instanceof CrossEncoderReranker) await compressor.load();
+  const hybrid = config.RAG_FIRST_STAGE === "hybrid";
   const retriever = createRerankingRetriever({
-    vectorStore: index.vectorStore,
+    ...(hybrid ? { retriever: new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K }) } : { vectorStore: index.vectorStore }),
     reranker: compressor ?? "none",
     fetchK: config.RAG_FETCH_K,
     topN: config.RAG_TOP_N,
@@ -37,7 +39,7 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
   const { embedder } = index.manifest;
   const description = [
     `embeddings=${embedder.id} (${embedder.dimensions}-d)`,
-    `HNSW top ${config.RAG_FETCH_K}`,
+    `${hybrid ? "HNSW+BM25" : "HNSW"} top ${config.RAG_FETCH_K}`,
     `rerank=${reranker.name}`,
     `top ${config.RAG_TOP_N}`,
     `llm=${llmName}${llmModel ? `:${llmModel}` : ""}`,

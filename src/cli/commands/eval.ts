@@ -58,6 +58,6 @@ export async function runEval(target: string, flags: EvalFlags): Promise<void> {
     return;
   }
   const { settings } = result;
-  note(dim(`embeddings=${settings.embedder} → HNSW top ${settings.fetchK} → {${result.variants.map((v) => v.name).join(", ")}} → top ${settings.topN}`));
+  note(dim(`embeddings=${settings.embedder} → ${settings.firstStage === "hybrid" ? "HNSW+BM25" : "HNSW"} top ${settings.fetchK} → {${result.variants.map((v) => v.name).join(", ")}} → top ${settings.topN}`));
   process.stdout.write(`${formatResultTable(result)}\n`);
 }

@@ -1,0 +1,134 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Document } from "@langchain/core/documents";
+import { loadConfig } from "../src/config/index.js";
+import { evaluate, loadBeir, loadQaSet } from "../src/eval/index.js";
+import { REPO_ROOT, runCli } from "./helpers/cli.js";
+
+const SHARED_SCIFACT = path.resolve(REPO_ROOT, "..", "shared", "datasets", "scifact");
+
+const CORPUS = [
+  { _id: "d1", title: "OAuth2 client credentials", text: "Create an OAuth2 client in the dashboard, then request a token with grant_type client_credentials." },
+  { _id: "d2", title: "Rate limits", text: "Each key may send 100 requests per second; a 429 response carries Retry-After." },
+  { _id: "d3", title: "Webhook signatures", text: "Verify the HMAC-SHA256 signature header before trusting a webhook event." },
+  { _id: "d4", title: "Pagination", text: "Pass starting_after with the last id; the limit is at most 100 objects per page." },
+  { _id: "d5", title: "Idempotency", text: "Send an Idempotency-Key header so a retried payment is not charged twice." },
+  { _id: "d6", title: "Token refresh", text: "Access tokens expire after one hour; request a new token before expiry." },
+  { _id: "d7", title: "Refunds", text: "A refund returns money to the customer's card; partial refunds are allowed." },
+  { _id: "d8", title: "Payouts", text: "Payouts move funds to your bank account on a daily schedule." },
+];
+const QUERIES = [
+  { _id: "q1", text: "how to get an oauth2 token with client credentials" },
+  { _id: "q2", text: "what happens when the rate limit is exceeded 429" },
+  { _id: "q3", text: "verify webhook signature hmac" },
+  { _id: "q4", text: "avoid charging a retried payment twice" },
+];
+const QRELS = "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\nq4\td5\t1\n";
+
+let work: string;
+let beir: string;
+beforeAll(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), "rerank-rag-eval-"));
+  beir = path.join(work, "tiny-beir");
+  await fs.mkdir(path.join(beir, "qrels"), { recursive: true });
+  await fs.writeFile(path.join(beir, "corpus.jsonl"), CORPUS.map((d) => JSON.stringify(d)).join("\n"));
+  await fs.writeFile(path.join(beir, "queries.jsonl"), QUERIES.map((q) => JSON.stringify(q)).join("\n"));
+  await fs.writeFile(path.join(beir, "qrels", "test.tsv"), QRELS);
+});
+afterAll(() => fs.rm(work, { recursive: true, force: true }));
+
+const config = () => loadConfig({ RAG_MODELS_DIR: "/nonexistent", RAG_FETCH_K: "8", RAG_TOP_N: "3" }, {});
+
+describe("evaluate on a BEIR directory", () => {
+  it("runs the first stage and BM25 side by side with metrics, latency and a paired test", async () => {
+    const cacheDir = path.join(work, "cache");
+    const dataset = await loadBeir(beir, "test", cacheDir);
+    expect(dataset.queries).toHaveLength(4);
+    const result = await evaluate({ dataset, config: config(), cacheDir, variants: ["bm25"] });
+    expect(result.variants.map((v) => v.name)).toEqual(["first-stage", "bm25"]);
+    for (const variant of result.variants) {
+      for (const value of Object.values(variant.metrics)) expect(value).toBeGreaterThanOrEqual(0), expect(value).toBeLessThanOrEqual(1);
+      expect(variant.latency.total.p95).toBeGreaterThanOrEqual(variant.latency.total.p50);
+    }
+    // Every relevant document is among 8 candidates of an 8-document corpus.
+    expect(result.variants[0]!.metrics["recall@50"]).toBe(1);
+    expect(result.variants[1]!.metrics["mrr@10"]).toBe(1);
+    expect(result.variants[1]!.vsFirstStage!.pValue).toBeGreaterThan(0);
+    expect(result.queries[0]!.firstRelevantRank.bm25).toBe(1);
+    expect(result.dataset).toEqual({ name: "tiny-beir/test", kind: "beir", queries: 4, judgedQueries: 4 });
+  });
+
+  it("reuses the cached index on a second run", async () => {
+    const cacheDir = path.join(work, "cache-reuse");
+    const dataset = await loadBeir(beir, "test", cacheDir);
+    const first = await evaluate({ dataset, config: config(), cacheDir, variants: [] });
+    const second = await evaluate({ dataset, config: config(), cacheDir, variants: [] });
+    expect(first.ingest.reusedIndex).toBe(false);
+    expect(second.ingest.reusedIndex).toBe(true);
+    expect(second.settings.indexDir).toBe(first.settings.indexDir);
+  });
+
+  it("names the missing file of an incomplete BEIR directory", async () => {
+    await expect(loadBeir(beir, "dev", path.join(work, "c"))).rejects.toThrow(/qrels\/dev\.tsv is missing/);
+  });
+
+  it("reads the shared SciFact test split: 300 queries, 339 judgments", async (context) => {
+    const present = await fs.stat(SHARED_SCIFACT).catch(() => null);
+    if (!present) {
+      context.skip("../shared/datasets/scifact is absent: skipping the SciFact loader check");
+      return;
+    }
+    const dataset = await loadBeir(SHARED_SCIFACT, "test", path.join(work, "scifact-cache"));
+    expect(dataset.queries).toHaveLength(300);
+    expect(dataset.queries.reduce((n, q) => n + q.judgments.size, 0)).toBe(339);
+  });
+});
+
+describe("the QA set", () => {
+  it("maps a chunk holding a gold quote to that gold passage, and other chunks to themselves", async () => {
+    const dataset = await loadQaSet(path.join(REPO_ROOT, "data", "eval", "qa.jsonl"), path.join(REPO_ROOT, "data", "docs"));
+    expect(dataset.queries.length).toBeGreaterThanOrEqual(60);
+    const q001 = dataset.queries.find((q) => q.id === "q001")!;
+    expect(q001.text).toBe("How do I configure OAuth2 in the API?");
+    const raw = (await fs.readFile(path.join(REPO_ROOT, "data", "eval", "qa.jsonl"), "utf8")).split("\n")[0]!;
+    const gold = JSON.parse(raw).gold[0];
+    const hit = new Document({ pageContent: `intro ${gold.quote} outro`, metadata: { relativePath: gold.source, chunkId: "c1" } });
+    const miss = new Document({ pageContent: "something else", metadata: { relativePath: gold.source, chunkId: "c2" } });
+    expect(dataset.unitOf(q001, hit)).toBe("q001#0");
+    expect(dataset.unitOf(q001, miss)).toBe("chunk:c2");
+    expect(dataset.queries.filter((q) => q.kind === "unanswerable").every((q) => q.judgments.size === 0)).toBe(true);
+  });
+});
+
+describe("rerank-rag eval", () => {
+  it("prints JSON and writes a self-contained HTML report", async () => {
+    const report = path.join(work, "report.html");
+    const { code, stdout, stderr } = await runCli(["eval", beir, "--variants", "bm25", "--fetch-k", "8", "--top-n", "3", "--cache-dir", path.join(work, "cli-cache"), "--json", "--report", report]);
+    expect(code, stderr).toBe(0);
+    const body = JSON.parse(stdout);
+    expect(body.variants.map((v: { name: string }) => v.name)).toEqual(["first-stage", "bm25"]);
+    const html = await fs.readFile(report, "utf8");
+    expect(html).toContain("<svg");
+    expect(html).toContain("biggest wins");
+    // Renders with no network: nothing is loaded from elsewhere.
+    expect(html).not.toMatch(/(src|href)=["']https?:/);
+    expect(html).not.toMatch(/<script[^>]+src=/);
+  });
+
+  it("prints the table with answer-level checks for the QA set", async () => {
+    const { code, stdout, stderr } = await runCli(["eval", path.join(REPO_ROOT, "data", "eval", "qa.jsonl"), "--limit", "10", "--cache-dir", path.join(work, "qa-cache")]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/^variant\s+R@5\s+R@10\s+R@50/m);
+    expect(stdout).toMatch(/^first-stage\s+\d\.\d{3}/m);
+    expect(stdout).toMatch(/^bm25\s+\d\.\d{3}/m);
+    expect(stdout).toContain("Answer-level (extractive answerer):");
+  });
+
+  it("rejects an unknown variant with exit 2", async () => {
+    const { code, stderr } = await runCli(["eval", beir, "--variants", "colbert"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('Unknown variant "colbert"');
+  });
+});

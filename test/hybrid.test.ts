@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { createRerankingRetriever } from "../chains/index.js";
+import { Bm25Index } from "../src/retrievers/bm25-index.js";
+import { HybridRetriever, reciprocalRankFusion } from "../src/retrievers/hybrid-retriever.js";
+import { smallStore } from "./helpers/small-store.js";
+
+describe("reciprocalRankFusion", () => {
+  it("adds weight / (c + rank) per list and sorts by the sum", () => {
+    const fused = reciprocalRankFusion([["a", "b", "c"], ["c", "a"]], (x) => x, { c: 1 });
+    expect(fused.map((f) => f.item)).toEqual(["a", "c", "b"]);
+    expect(fused[0]!.score).toBeCloseTo(1 / 2 + 1 / 3, 12);
+    expect(fused[1]!.score).toBeCloseTo(1 / 4 + 1 / 2, 12);
+  });
+});
+
+describe("Bm25Index", () => {
+  it("ranks the document holding the rare query term first and scores only matching documents", async () => {
+    const { documents } = await smallStore();
+    const index = Bm25Index.fromDocuments(documents);
+    const hits = index.search("Lumen-Signature HMAC", 10);
+    expect(documents[hits[0]!.index]!.metadata.chunkId).toBe("webhooks");
+    expect(hits.every((h) => h.score > 0)).toBe(true);
+    expect(hits.length).toBeLessThan(documents.length);
+    expect(index.search("zzzz unknown words", 5)).toEqual([]);
+  });
+});
+
+describe("HybridRetriever", () => {
+  it("returns k fused candidates with retrievalScore descending and ranks 1..k", async () => {
+    const { store } = await smallStore();
+    const hybrid = new HybridRetriever({ store, k: 5 });
+    const docs = await hybrid.invoke("retry 429 Retry-After header");
+    expect(docs).toHaveLength(5);
+    expect(docs[0]!.metadata.chunkId).toBe("rate-limits");
+    expect(docs.map((d) => d.metadata.retrievalRank)).toEqual([1, 2, 3, 4, 5]);
+    const scores = docs.map((d) => d.metadata.retrievalScore as number);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(new Set(docs.map((d) => d.metadata.chunkId)).size).toBe(5);
+  });
+
+  it("is asked for the per-call fetchK when it is the re-ranking retriever's first stage", async () => {
+    const { store } = await smallStore();
+    const retriever = createRerankingRetriever({ retriever: new HybridRetriever({ store, k: 3 }), reranker: "none", fetchK: 8, topN: 8 });
+    expect(await retriever.invoke("oauth2 token")).toHaveLength(8);
+    expect(await retriever.invoke("oauth2 token", { configurable: { fetchK: 6, topN: 6 } })).toHaveLength(6);
+  });
+});
