@@ -1,0 +1,46 @@
+import { HNSWLib } from "@langchain/community/vectorstores/hnswlib";
+import { ContextualCompressionRetriever } from "@langchain/classic/retrievers/contextual_compression";
+import { Document, type DocumentInterface } from "@langchain/core/documents";
+import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
+import { createRerankingRetriever } from "../../chains/reranking-retriever.js";
+import { loadConfig } from "../../src/config/index.js";
+import { CrossEncoderReranker } from "../../src/rerankers/cross-encoder-reranker.js";
+import { IndexDir } from "../../src/store/index-dir.js";
+import { openIndex } from "../../src/store/open-index.js";
+import { measure, QUICK } from "../harness.js";
+import { SAMPLE_INDEX, SAMPLE_QUESTION, sampleCandidates } from "./corpus.js";
+import { BENCH_MODELS, MINILM_ID } from "./rerank.js";
+
+/** What a user writes today: every candidate in one padded batch, sorted by logit. */
+class StraightforwardCrossEncoder extends BaseDocumentCompressor {
+  constructor(private readonly loaded: Awaited<ReturnType<CrossEncoderReranker["load"]>>) {
+    super();
+  }
+  async compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
+    const { tokenizer, model } = this.loaded;
+    const inputs = tokenizer(documents.map(() => query), { text_pair: documents.map((d) => d.pageContent), padding: true, truncation: true });
+    const { logits } = await model(inputs);
+    return documents
+      .map((doc, i) => ({ doc, score: Number(logits.data[i]) }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 5)
+      .map(({ doc, score }) => new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, relevanceScore: score } }));
+  }
+}
+
+/** Stock LangChain composition (HNSWLib.load + ContextualCompressionRetriever) against ours, same model and candidates. */
+export async function peerComparison() {
+  await sampleCandidates(1);
+  const config = loadConfig({ RAG_INDEX_DIR: SAMPLE_INDEX });
+  const index = await openIndex(config);
+  const snapshot = (await new IndexDir(SAMPLE_INDEX).currentSnapshot())!;
+  const ours = new CrossEncoderReranker({ model: MINILM_ID, modelsDir: BENCH_MODELS, localFilesOnly: true });
+  const loaded = await ours.load();
+  const stock = await HNSWLib.load(snapshot, index.embeddings);
+  const stockRetriever = new ContextualCompressionRetriever({ baseRetriever: stock.asRetriever(50), baseCompressor: new StraightforwardCrossEncoder(loaded) });
+  const ourRetriever = createRerankingRetriever({ vectorStore: index.vectorStore, reranker: ours, fetchK: 50, topN: 5 });
+  const runs = QUICK ? 1 : 3;
+  const stockStats = await measure(() => stockRetriever.invoke(SAMPLE_QUESTION), { warmup: 1, runs });
+  const ourStats = await measure(() => ourRetriever.invoke(SAMPLE_QUESTION), { warmup: 1, runs });
+  return { stock: stockStats, ours: ourStats, speedup: stockStats.p50 / ourStats.p50 };
+}

@@ -1,0 +1,64 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+
+export interface Stats {
+  runs: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+  min: number;
+}
+
+/** Nearest-rank percentiles of milliseconds. */
+export function summarize(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return {
+    runs: samples.length,
+    p50: at(50),
+    p95: at(95),
+    p99: at(99),
+    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+    min: sorted[0]!,
+  };
+}
+
+/** Runs `fn` `warmup` times unmeasured, then `runs` times measured (ms each). */
+export async function measure(fn: () => unknown, { warmup = 1, runs = 5 } = {}): Promise<Stats> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    await fn();
+    samples.push(performance.now() - started);
+  }
+  return summarize(samples);
+}
+
+export function machine() {
+  const require = createRequire(import.meta.url);
+  const ort = require("onnxruntime-node/package.json") as { version: string };
+  return {
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    cores: os.availableParallelism(),
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    onnxruntime: ort.version,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Peak resident set of this process so far, in MiB (Linux VmHWM). */
+export function peakRssMiB(): number {
+  const status = fs.readFileSync("/proc/self/status", "utf8");
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+
+/** Whether a quick run was asked for (fewer repetitions, smaller cases). */
+export const QUICK = process.env.BENCH_QUICK === "1";

@@ -1,0 +1,72 @@
+// `npm run bench`: every case in its own process (clean memory figures), results side by side
+// as ratios, written to bench/results.json and docs/bench.md (+ an SVG chart).
+// `npm run bench -- --case rerank` runs one case; BENCH_QUICK=1 does fewer repetitions.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { QUICK, REPO, machine } from "./harness.js";
+import { renderMarkdown, renderRerankChart } from "./report.js";
+
+const CASES: Record<string, () => Promise<unknown>> = {
+  matmul: async () => (await import("./cases/matmul-peak.js")).matmulPeak(),
+  rerank: async () => {
+    const { rerankCase, ensureMiniLm } = await import("./cases/rerank.js");
+    const { sampleCandidates, fixedLengthPassages, SAMPLE_QUESTION } = await import("./cases/corpus.js");
+    ensureMiniLm();
+    const cases = [];
+    const real = await sampleCandidates(100);
+    cases.push(await rerankCase(SAMPLE_QUESTION, real.slice(0, 50), 512, "sample corpus"));
+    for (const tokens of QUICK ? [256] : [128, 256, 512]) {
+      const words = real.join(" ").split(/\s+/);
+      cases.push(await rerankCase(SAMPLE_QUESTION, fixedLengthPassages(50, words), tokens, `fixed ${tokens}`));
+    }
+    for (const candidates of [10, 20, 100]) cases.push(await rerankCase(SAMPLE_QUESTION, real.slice(0, candidates), 512, "sample corpus", "ours"));
+    return cases;
+  },
+  "hnsw-10k": async () => {
+    const { hnswCase } = await import("./cases/hnsw.js");
+    return [await hnswCase(10_000, "random"), await hnswCase(10_000, "clustered")];
+  },
+  "hnsw-100k": async () => {
+    const { hnswCase } = await import("./cases/hnsw.js");
+    return QUICK ? [] : [await hnswCase(100_000, "random"), await hnswCase(100_000, "clustered")];
+  },
+  "ingest-offline": async () => (await import("./cases/ingest.js")).ingestCase("offline embedder, SciFact", 5183, { RAG_EMBEDDINGS: "offline" }),
+  "ingest-minilm": async () => {
+    const { ensureMiniLm, BENCH_MODELS, MINILM_ID } = await import("./cases/rerank.js");
+    ensureMiniLm();
+    const docs = QUICK ? 50 : 300;
+    return (await import("./cases/ingest.js")).ingestCase(`MiniLM-shaped embedder, SciFact first ${docs}`, docs, {
+      RAG_EMBEDDINGS: "transformers",
+      RAG_EMBEDDINGS_MODEL: MINILM_ID,
+      RAG_MODELS_DIR: BENCH_MODELS,
+    });
+  },
+  "ask-warm": async () => (await import("./cases/ask.js")).askWarm(),
+  "ask-cold": async () => (await import("./cases/ask.js")).askCold(),
+  peer: async () => {
+    (await import("./cases/rerank.js")).ensureMiniLm();
+    return (await import("./cases/peer.js")).peerComparison();
+  },
+};
+
+const only = process.argv.indexOf("--case");
+if (only >= 0) {
+  const name = process.argv[only + 1]!;
+  const run = CASES[name];
+  if (!run) throw new Error(`unknown case ${name}; cases: ${Object.keys(CASES).join(", ")}`);
+  process.stdout.write(`${JSON.stringify(await run())}\n`);
+} else {
+  const results: Record<string, unknown> = { machine: machine(), quick: QUICK };
+  for (const name of Object.keys(CASES)) {
+    process.stderr.write(`bench: ${name}…\n`);
+    const started = performance.now();
+    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(REPO, "bench", "run.ts"), "--case", name], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
+    results[name] = JSON.parse(out.trim().split("\n").at(-1)!);
+    process.stderr.write(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  }
+  fs.writeFileSync(path.join(REPO, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(REPO, "docs", "bench-rerank.svg"), renderRerankChart(results));
+  fs.writeFileSync(path.join(REPO, "docs", "bench.md"), renderMarkdown(results));
+  process.stderr.write("bench: wrote bench/results.json, docs/bench.md, docs/bench-rerank.svg\n");
+}
