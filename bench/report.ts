@@ -22,14 +22,19 @@ const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
 function rerankTable(rows: RerankRow[], peak: number): string {
-  const lines = ["| candidates | lengths (mean tokens) | one pair per pass | one padded batch | ours | ours vs per-pass | ours vs padded | ours GFLOP/s (% of matmul peak) |", "|---|---|---|---|---|---|---|---|"];
+  const lines = [
+    "| candidates | lengths (mean tokens) | one pair per pass | one padded batch | ours fp32 | ours q8 | fp32: vs per-pass / vs padded | q8: vs per-pass / vs padded | fp32 GFLOP/s (% of matmul peak) |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
   for (const row of rows) {
     const get = (name: string) => row.results.find((r) => r.variant === name);
     const single = get("one pair per pass");
     const batch = get("one padded batch");
     const ours = get("ours")!;
+    const q8 = get("ours q8");
+    const vs = (x: { stats: Stats } | undefined) => (x ? `${single ? ratio(single.stats.p50, x.stats.p50) : "–"} / ${batch ? ratio(batch.stats.p50, x.stats.p50) : "–"}` : "–");
     lines.push(
-      `| ${row.candidates} | ${row.lengths} (${row.meanTokens.toFixed(0)}) | ${single ? `${ms(single.stats.p50)} ms` : "–"} | ${batch ? `${ms(batch.stats.p50)} ms` : "–"} | ${ms(ours.stats.p50)} ms (p95 ${ms(ours.stats.p95)}) | ${single ? ratio(single.stats.p50, ours.stats.p50) : "–"} | ${batch ? ratio(batch.stats.p50, ours.stats.p50) : "–"} | ${ours.gflopsPerSecond.toFixed(0)} (${((100 * ours.gflopsPerSecond) / peak).toFixed(0)}%) |`,
+      `| ${row.candidates} | ${row.lengths} (${row.meanTokens.toFixed(0)}) | ${single ? `${ms(single.stats.p50)} ms` : "–"} | ${batch ? `${ms(batch.stats.p50)} ms` : "–"} | ${ms(ours.stats.p50)} ms | ${q8 ? `${ms(q8.stats.p50)} ms` : "–"} | ${vs(ours)} | ${vs(q8)} | ${ours.gflopsPerSecond.toFixed(0)} (${((100 * ours.gflopsPerSecond) / peak).toFixed(0)}%) |`,
     );
   }
   return lines.join("\n");
@@ -48,8 +53,8 @@ function hnswTable(rows: HnswRow[]): string {
 /** Bars: p50 ms of each variant at 50 candidates, per length setting. */
 export function renderRerankChart(results: Results): string {
   const rows = (results.rerank as RerankRow[]).filter((r) => r.candidates === 50);
-  const names = ["one pair per pass", "one padded batch", "ours"];
-  const colors = ["#8a8f98", "#d9822b", "#2f6fdf"];
+  const names = ["one pair per pass", "one padded batch", "ours", "ours q8"];
+  const colors = ["#8a8f98", "#d9822b", "#2f6fdf", "#3a9d5d"];
   const max = Math.max(...rows.flatMap((r) => r.results.map((x) => x.stats.p50)));
   const group = 40 + names.length * 34;
   const width = 80 + rows.length * group;
@@ -66,7 +71,7 @@ export function renderRerankChart(results: Results): string {
         .join("") + `<text x="${60 + g * group + (names.length * 34) / 2}" y="270" text-anchor="middle">${row.lengths}</text>`,
     )
     .join("");
-  const legend = names.map((n, i) => `<rect x="${60 + i * 170}" y="8" width="12" height="12" fill="${colors[i]}"/><text x="${76 + i * 170}" y="18">${n}</text>`).join("");
+  const legend = names.map((n, i) => `<rect x="${60 + i * 140}" y="8" width="12" height="12" fill="${colors[i]}"/><text x="${76 + i * 140}" y="18">${n}</text>`).join("");
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} 290" width="${width}" height="290" font-family="sans-serif" font-size="11">${legend}<text x="10" y="140" transform="rotate(-90 10 140)">seconds (p50), 50 candidates</text>${bars}</svg>\n`;
 }
 

@@ -20,7 +20,7 @@ const CASES: Record<string, () => Promise<unknown>> = {
       const words = real.join(" ").split(/\s+/);
       cases.push(await rerankCase(SAMPLE_QUESTION, fixedLengthPassages(50, words), tokens, `fixed ${tokens}`));
     }
-    for (const candidates of [10, 20, 100]) cases.push(await rerankCase(SAMPLE_QUESTION, real.slice(0, candidates), 512, "sample corpus", "ours"));
+    for (const candidates of [10, 20, 100]) cases.push(await rerankCase(SAMPLE_QUESTION, real.slice(0, candidates), 512, "sample corpus", ["ours", "ours q8"]));
     return cases;
   },
   "hnsw-10k": async () => {

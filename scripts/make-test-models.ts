@@ -1,4 +1,4 @@
-// CLI: tsx scripts/make-test-models.ts [--out <dir>] [--preset tiny|minilm-l6] [--name <folder>]
+// CLI: tsx scripts/make-test-models.ts [--out <dir>] [--preset tiny|minilm-l6] [--name <folder>] [--quantized]
 // Writes a random-weight BERT model folder that transformers.js loads offline (model id = folder name).
 import { resolve, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,11 +16,12 @@ function main(): void {
       out: { type: "string", default: "models/test" },
       preset: { type: "string", default: "tiny" },
       name: { type: "string" },
+      quantized: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
-    console.log("usage: tsx scripts/make-test-models.ts [--out models/test] [--preset tiny|minilm-l6] [--name <folder>]");
+    console.log("usage: tsx scripts/make-test-models.ts [--out models/test] [--preset tiny|minilm-l6] [--name <folder>] [--quantized]");
     return;
   }
   const preset = values.preset;
@@ -31,7 +32,7 @@ function main(): void {
   const dir = join(resolve(values.out), name);
 
   const started = performance.now();
-  const result = writeTestModel(dir, { preset: preset as PresetName });
+  const result = writeTestModel(dir, { preset: preset as PresetName, quantized: values.quantized });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
 
   console.log(`${result.skipped ? "up to date" : `wrote in ${seconds}s`}: ${dir}`);

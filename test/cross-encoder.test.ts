@@ -10,7 +10,7 @@ import { smallStore } from "./helpers/small-store.js";
 
 const MODEL = "test-org/tiny-cross-encoder";
 const modelsDir = makeModelsDir({
-  [MODEL]: { preset: "tiny" },
+  [MODEL]: { preset: "tiny", quantized: true },
   "test-org/two-logits": { preset: "tiny", numLabels: 2 },
   "test-org/three-logits": { preset: "tiny", numLabels: 3 },
   "test-org/no-logits": { preset: "tiny", omitLogits: true },
@@ -130,6 +130,15 @@ describe("CrossEncoderReranker", () => {
     expect(RagError.isInstance(error)).toBe(true);
     expect(error.message).toContain("Xenova/ms-marco-MiniLM-L-6-v2");
     expect(error.hint).toMatch(/models pull Xenova\/ms-marco-MiniLM-L-6-v2.*models import <dir>.*RAG_RERANKER_MODEL/);
+  });
+
+  it("runs the int8 export (dtype q8) with scores close to fp32 and the same type of output", async () => {
+    const fp32 = await reranker().score(QUERY, PASSAGES);
+    const q8 = await reranker({ dtype: "q8" }).score(QUERY, PASSAGES);
+    expect(q8).toHaveLength(PASSAGES.length);
+    q8.forEach((score, i) => expect(Math.abs(score - fp32[i]!)).toBeLessThan(1e-3));
+    const q8Model = await reranker({ dtype: "q8" }).load();
+    expect(q8Model).not.toBe(await reranker().load());
   });
 
   it("rejects a document without text", async () => {

@@ -15,7 +15,7 @@ export function pairFlops(n: number, p = MINILM_L6): number {
 }
 
 export function ensureMiniLm(): void {
-  writeTestModel(path.join(BENCH_MODELS, MINILM_ID), { preset: "minilm-l6" });
+  writeTestModel(path.join(BENCH_MODELS, MINILM_ID), { preset: "minilm-l6", quantized: true });
 }
 
 interface Variant {
@@ -26,10 +26,11 @@ interface Variant {
 /**
  * Three ways to score the same pairs with the same model: one pair per forward pass (what a
  * straightforward loop does), one batch padded to the longest pair, and ours (length-sorted
- * batches with dynamic padding, passage cut to maxLength).
+ * batches with dynamic padding, passage cut to maxLength), in fp32 and with the int8 export.
  */
 async function variants(query: string, passages: string[], maxLength: number): Promise<Variant[]> {
   const ours = new CrossEncoderReranker({ model: MINILM_ID, modelsDir: BENCH_MODELS, localFilesOnly: true, maxLength });
+  const oursQ8 = new CrossEncoderReranker({ model: MINILM_ID, modelsDir: BENCH_MODELS, localFilesOnly: true, maxLength, dtype: "q8" });
   const { tokenizer, model } = await ours.load();
   return [
     {
@@ -43,6 +44,7 @@ async function variants(query: string, passages: string[], maxLength: number): P
       run: () => model(tokenizer(passages.map(() => query), { text_pair: passages, padding: true, truncation: true, max_length: maxLength })),
     },
     { name: "ours", run: () => ours.score(query, passages) },
+    { name: "ours q8", run: () => oursQ8.score(query, passages) },
   ];
 }
 
@@ -53,13 +55,13 @@ export interface RerankCase {
   results: Array<{ variant: string; stats: Stats; gflopsPerSecond: number }>;
 }
 
-export async function rerankCase(query: string, passages: string[], maxLength: number, label: string, only?: string): Promise<RerankCase> {
+export async function rerankCase(query: string, passages: string[], maxLength: number, label: string, only?: string[]): Promise<RerankCase> {
   const probe = new CrossEncoderReranker({ model: MINILM_ID, modelsDir: BENCH_MODELS, localFilesOnly: true, maxLength });
   const { lengths } = await probe.preparePairs(query, passages);
   const flops = lengths.reduce((sum, n) => sum + pairFlops(n), 0);
   const results = [];
   for (const variant of await variants(query, passages, maxLength)) {
-    if (only && variant.name !== only) continue;
+    if (only && !only.includes(variant.name)) continue;
     const stats = await measure(variant.run, { warmup: 1, runs: QUICK ? 1 : 3 });
     results.push({ variant: variant.name, stats, gflopsPerSecond: flops / 1e9 / (stats.p50 / 1000) });
   }

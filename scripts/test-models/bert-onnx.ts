@@ -42,29 +42,42 @@ const LAYER_NORM_EPS = 1e-12;
 const MASK_NEGATIVE = -10000; // classic BERT value: exp() underflows to exactly 0 in float32
 const TYPE_VOCAB_SIZE = 2;
 
-const { FLOAT, INT64 } = onnx.TensorProto.DataType;
+const { FLOAT, INT64, INT8 } = onnx.TensorProto.DataType;
+/** int8 weights: N(0, 0.02) samples clipped at 4σ, one scale per tensor (symmetric, zero point 0). */
+const INT8_WEIGHT_SCALE = (4 * INIT_STD) / 127;
 const AT = onnx.AttributeProto.AttributeType;
 const int = (name: string, i: number): Onnx.IAttributeProto => ({ name, type: AT.INT, i });
 const ints = (name: string, v: number[]): Onnx.IAttributeProto => ({ name, type: AT.INTS, ints: v });
 const float = (name: string, f: number): Onnx.IAttributeProto => ({ name, type: AT.FLOAT, f });
 
-type Fill = "normal" | "zeros" | "ones";
+type Fill = "normal" | "zeros" | "ones" | "normal-int8";
 interface Initializer {
   name: string;
   dims: number[];
   dataType: number;
   fill?: Fill;
-  values?: Float32Array | BigInt64Array;
+  values?: Float32Array | BigInt64Array | Int8Array;
 }
 
 class GraphBuilder {
   readonly nodes: Onnx.INodeProto[] = [];
   readonly inits: Initializer[] = [];
 
+  /** With `quantize`, dense layers are what onnxruntime's dynamic quantization emits (MatMulInteger). */
+  constructor(private readonly quantize = false) {}
+
   op(opType: string, input: string[], attribute: Onnx.IAttributeProto[] = [], output?: string): string {
     const name = output ?? `${opType}_${this.nodes.length}`;
     this.nodes.push({ opType, input, output: [name], name, attribute });
     return name;
+  }
+
+  /** A node with several outputs, named `<node>:<i>`. */
+  opMulti(opType: string, input: string[], outputs: number): string[] {
+    const name = `${opType}_${this.nodes.length}`;
+    const output = Array.from({ length: outputs }, (_, i) => `${name}:${i}`);
+    this.nodes.push({ opType, input, output, name });
+    return output;
   }
 
   param(name: string, dims: number[], fill: Fill): string {
@@ -83,9 +96,15 @@ class GraphBuilder {
   }
 
   dense(x: string, name: string, inDim: number, outDim: number): string {
-    const w = this.param(`${name}.weight`, [inDim, outDim], "normal");
     const b = this.param(`${name}.bias`, [outDim], "zeros");
-    return this.op("Add", [this.op("MatMul", [x, w]), b]);
+    if (!this.quantize) return this.op("Add", [this.op("MatMul", [x, this.param(`${name}.weight`, [inDim, outDim], "normal")]), b]);
+    // x → uint8 with a per-call scale; W stored int8; int32 product rescaled to float.
+    this.inits.push({ name: `${name}.weight_quantized`, dims: [inDim, outDim], dataType: INT8, fill: "normal-int8" });
+    this.inits.push({ name: `${name}.weight_zero_point`, dims: [], dataType: INT8, values: new Int8Array(1) });
+    const [xq, xScale, xZero] = this.opMulti("DynamicQuantizeLinear", [x], 3) as [string, string, string];
+    const product = this.op("MatMulInteger", [xq, `${name}.weight_quantized`, xZero, `${name}.weight_zero_point`]);
+    const scale = this.op("Mul", [xScale, this.floats(`${name}.weight_scale`, [INT8_WEIGHT_SCALE])]);
+    return this.op("Add", [this.op("Mul", [this.op("Cast", [product], [int("to", FLOAT)]), scale]), b]);
   }
 
   layerNorm(x: string, name: string, dim: number): string {
@@ -110,10 +129,10 @@ function validate(p: BertParams): void {
 }
 
 /** The graph (nodes, inputs, outputs) plus the initializer specs whose data is generated while writing. */
-export function buildBertGraph(p: BertParams, outputs: readonly BertOutput[] = BERT_OUTPUTS) {
+export function buildBertGraph(p: BertParams, outputs: readonly BertOutput[] = BERT_OUTPUTS, { quantize = false } = {}) {
   validate(p);
   if (outputs.length === 0) throw new Error("at least one output is required");
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(quantize);
   const H = p.hidden;
   const headDim = H / p.heads;
 
@@ -245,6 +264,15 @@ class FileSink {
 }
 
 function writeFill(sink: FileSink, count: number, fill: Fill, next: () => number): void {
+  if (fill === "normal-int8") {
+    const chunk = new Int8Array(Math.min(count, 1 << 16));
+    for (let done = 0; done < count; done += chunk.length) {
+      const n = Math.min(chunk.length, count - done);
+      for (let i = 0; i < n; i++) chunk[i] = Math.max(-127, Math.min(127, Math.round(next() / INT8_WEIGHT_SCALE)));
+      sink.write(new Uint8Array(chunk.buffer, 0, n));
+    }
+    return;
+  }
   const chunk = new Float32Array(Math.min(count, 1 << 16));
   if (fill === "ones") chunk.fill(1);
   for (let done = 0; done < count; done += chunk.length) {
@@ -260,9 +288,9 @@ function writeFill(sink: FileSink, count: number, fill: Fill, next: () => number
  * from the shapes, so each tensor's data can be generated and written chunk by chunk.
  * Returns the file size in bytes.
  */
-export function writeBertOnnx(file: string, params: BertParams, outputs: readonly BertOutput[] = BERT_OUTPUTS): number {
+export function writeBertOnnx(file: string, params: BertParams, outputs: readonly BertOutput[] = BERT_OUTPUTS, { quantize = false } = {}): number {
   if (endianness() !== "LE") throw new Error("ONNX raw_data is little-endian; big-endian hosts are not supported");
-  const { graph, initializers } = buildBertGraph(params, outputs);
+  const { graph, initializers } = buildBertGraph(params, outputs, { quantize });
   const modelHead = onnx.ModelProto.encode({
     irVersion: IR_VERSION,
     producerName: "rerank-rag test-models",
@@ -272,7 +300,7 @@ export function writeBertOnnx(file: string, params: BertParams, outputs: readonl
   const tensors = initializers.map((init) => {
     const head = onnx.TensorProto.encode({ name: init.name, dims: init.dims, dataType: init.dataType }).finish();
     const count = init.dims.reduce((a, b) => a * b, 1);
-    const rawLength = count * (init.dataType === INT64 ? 8 : 4);
+    const rawLength = count * (init.dataType === INT64 ? 8 : init.dataType === INT8 ? 1 : 4);
     const rawPrefix = lengthPrefix(TENSOR_RAW_DATA, rawLength);
     const tensorLength = head.length + rawPrefix.length + rawLength;
     return { init, head, count, rawPrefix, prefix: lengthPrefix(GRAPH_INITIALIZER, tensorLength), tensorLength };

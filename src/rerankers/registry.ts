@@ -54,6 +54,7 @@ export async function createReranker(name: ConcreteReranker, { config, stats }: 
         localFilesOnly: isModelPresent(modelsDir, model),
         maxLength: config.RAG_RERANKER_MAX_LENGTH,
         batchSize: config.RAG_RERANKER_BATCH_SIZE,
+        dtype: config.RAG_RERANKER_DTYPE,
       });
     }
     case "cohere": {
