@@ -43,6 +43,10 @@ export const configSchema = z
     /** First stage: HNSW alone, or HNSW and BM25 fused by reciprocal rank. */
     RAG_FIRST_STAGE: z.enum(["vector", "hybrid"]).default("hybrid"),
     RAG_FETCH_K: positiveInt.max(1000).default(50),
+    /** HNSW graph: links per node and build-time candidate list (new indexes), search-time candidate list (every query). */
+    RAG_HNSW_M: positiveInt.min(4).max(128).optional(),
+    RAG_HNSW_EF_CONSTRUCTION: positiveInt.min(10).max(2000).optional(),
+    RAG_HNSW_EF_SEARCH: positiveInt.min(10).max(5000).optional(),
     RAG_TOP_N: positiveInt.max(100).default(5),
     RAG_CHUNK_SIZE: positiveInt.min(100).max(20000).default(1500),
     RAG_CHUNK_OVERLAP: z.coerce.number().int().min(0).default(200),

@@ -211,7 +211,12 @@ async function ingestLocked(
 
   const dimensions = vectors[0]?.length ?? previous?.manifest.embedder.dimensions ?? 1;
   report.dimensions = dimensions;
-  const hnsw = previous?.manifest.hnsw ?? undefined;
+  const hnsw = {
+    ...(previous?.manifest.hnsw ?? {}),
+    ...(!previous && config.RAG_HNSW_M ? { M: config.RAG_HNSW_M } : {}),
+    ...(!previous && config.RAG_HNSW_EF_CONSTRUCTION ? { efConstruction: config.RAG_HNSW_EF_CONSTRUCTION } : {}),
+    ...(config.RAG_HNSW_EF_SEARCH ? { efSearch: config.RAG_HNSW_EF_SEARCH } : {}),
+  };
   const store = await HnswStore.build(embeddings, vectors, allChunks, { dimensions, hnsw });
   onEvent?.({ phase: "save" });
   const now = new Date().toISOString();

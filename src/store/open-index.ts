@@ -47,7 +47,8 @@ export async function openIndex(config: RagConfig): Promise<OpenIndex> {
   const { snapshot, manifest } = await dir.openCurrent();
   assertSameEmbedder(config, manifest, dir.root);
   const embeddings = await embeddingsFor(manifest, snapshot, config);
-  const vectorStore = await loadVectorStore(snapshot, manifest, embeddings);
+  const efSearch = config.RAG_HNSW_EF_SEARCH;
+  const vectorStore = await loadVectorStore(snapshot, efSearch ? { ...manifest, hnsw: { ...manifest.hnsw, efSearch } } : manifest, embeddings);
   return { root: dir.root, snapshot, manifest, embeddings, vectorStore, stats: await CorpusStats.load(snapshot) };
 }
 
