@@ -14,9 +14,29 @@ export type Behaviour =
   | { kind: "hang" }
   | { kind: "stream-then-drop"; tokens: string[] };
 
+/** A deterministic 16-d "embedding": letter frequencies folded into 16 buckets, normalised. */
+export function fakeEmbedding(text: string): number[] {
+  const v = new Array<number>(16).fill(0);
+  for (const ch of text.toLowerCase()) if (ch >= "a" && ch <= "z") v[(ch.charCodeAt(0) - 97) % 16]! += 1;
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
+}
+
+/** POST /v1/embeddings, honouring encoding_format (the official client asks for base64 by default). */
+function embeddings(body: { input: string | string[]; model: string; encoding_format?: string }, res: http.ServerResponse) {
+  const inputs = Array.isArray(body.input) ? body.input : [body.input];
+  const data = inputs.map((text, index) => {
+    const vector = fakeEmbedding(String(text));
+    const embedding = body.encoding_format === "base64" ? Buffer.from(Float32Array.from(vector).buffer).toString("base64") : vector;
+    return { object: "embedding", index, embedding };
+  });
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify({ object: "list", data, model: body.model, usage: { prompt_tokens: 1, total_tokens: 1 } }));
+}
+
 /**
- * A local server speaking the OpenAI chat-completions wire protocol (JSON and SSE
- * streaming), so the real @langchain/openai client can be pointed at it by base URL.
+ * A local server speaking the OpenAI chat-completions (JSON and SSE streaming) and
+ * embeddings wire protocol, so the real @langchain/openai clients can be pointed at it by base URL.
  */
 export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)) {
   const requests: RecordedRequest[] = [];
@@ -24,6 +44,7 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
     let raw = "";
     for await (const chunk of req) raw += chunk;
     requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw ? JSON.parse(raw) : undefined });
+    if (req.url?.endsWith("/embeddings")) return embeddings(requests.at(-1)!.body, res);
     const b = typeof behaviour === "function" ? behaviour() : behaviour;
     if (b.kind === "hang") return; // never answers: the client's timeout must fire
     if (b.kind === "status") {
