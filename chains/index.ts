@@ -1,6 +1,8 @@
 export {
   createRerankingRetriever,
   RerankingRetriever,
+  RERANK_EVENT,
+  type RerankEvent,
   type RerankCallSettings,
   type RerankingRetrieverOptions,
 } from "./reranking-retriever.js";

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ContextualCompressionRetriever } from "@langchain/classic/retrievers/contextual_compression";
+import { dispatchCustomEvent } from "@langchain/core/callbacks/dispatch/web";
 import type { CallbackManagerForRetrieverRun, Callbacks } from "@langchain/core/callbacks/manager";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { BaseRetriever, type BaseRetrieverInterface } from "@langchain/core/retrievers";
@@ -90,6 +91,35 @@ class FirstStageRetriever extends BaseRetriever {
   }
 }
 
+/** Name of the custom event the re-ranking step emits (see `RerankEvent`). */
+export const RERANK_EVENT = "rerank";
+
+/** What the re-ranking step did for one call: `on_custom_event` in `streamEvents`, `handleCustomEvent` in callbacks. */
+export interface RerankEvent {
+  /** The compressor's class name (and model, when it has one); null when re-ranking was off or there were no candidates. */
+  reranker: string | null;
+  model?: string;
+  candidates: number;
+  returned: number;
+  topN: number;
+  ms: number;
+  /** First-stage rank of each returned document, in returned order. */
+  retrievalRanks: unknown[];
+}
+
+function rerankEvent(compressor: BaseDocumentCompressor | null, candidates: number, kept: DocumentInterface[], topN: number, ms: number): RerankEvent {
+  const model = (compressor as { model?: unknown } | null)?.model;
+  return {
+    reranker: compressor ? compressor.constructor.name : null,
+    ...(typeof model === "string" ? { model } : {}),
+    candidates,
+    returned: kept.length,
+    topN,
+    ms: Math.round(ms * 100) / 100,
+    retrievalRanks: kept.map((doc) => doc.metadata.retrievalRank),
+  };
+}
+
 /**
  * Second stage: runs the re-ranker on copies of the candidates (some compressors, like
  * the stock CohereRerank, write into their inputs), records `rerankScore`/`rerankRank`
@@ -106,14 +136,22 @@ class RerankStep extends BaseDocumentCompressor {
   async compressDocuments(documents: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
     const { rerank, topN } = callSettings.getStore() ?? this.defaults;
     const compressor = rerank && documents.length > 0 ? await this.compressor() : null;
-    if (!compressor) return documents.slice(0, topN);
-    const copies = documents.map((doc) => withMetadata(doc, {}));
-    const ranked = await compressor.compressDocuments(copies, query, callbacks);
-    return ranked.slice(0, topN).map((doc, i) => {
-      const { relevanceScore, ...metadata } = doc.metadata;
-      const rerankScore = metadata.rerankScore ?? relevanceScore;
-      return new Document({ pageContent: doc.pageContent, metadata: { ...metadata, rerankScore, rerankRank: i + 1 }, id: doc.id });
-    });
+    const started = performance.now();
+    let kept: DocumentInterface[];
+    if (!compressor) kept = documents.slice(0, topN);
+    else {
+      const copies = documents.map((doc) => withMetadata(doc, {}));
+      const ranked = await compressor.compressDocuments(copies, query, callbacks);
+      kept = ranked.slice(0, topN).map((doc, i) => {
+        const { relevanceScore, ...metadata } = doc.metadata;
+        const rerankScore = metadata.rerankScore ?? relevanceScore;
+        return new Document({ pageContent: doc.pageContent, metadata: { ...metadata, rerankScore, rerankRank: i + 1 }, id: doc.id });
+      });
+    }
+    // The re-ranker is no runnable, so it has no run of its own: report what it did as a
+    // custom event on the retriever's run (a no-op without callbacks).
+    await dispatchCustomEvent(RERANK_EVENT, rerankEvent(compressor, documents.length, kept, topN, performance.now() - started), { callbacks });
+    return kept;
   }
 }
 
@@ -127,10 +165,13 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
     return "RerankingRetriever";
   }
   readonly defaults: RerankCallSettings;
+  /** The re-ranker as configured: a provider name or the compressor's class name. */
+  readonly rerankerName: string;
 
-  constructor(fields: { baseRetriever: BaseRetriever; baseCompressor: BaseDocumentCompressor; defaults: RerankCallSettings }) {
+  constructor(fields: { baseRetriever: BaseRetriever; baseCompressor: BaseDocumentCompressor; defaults: RerankCallSettings; rerankerName?: string }) {
     super(fields);
     this.defaults = fields.defaults;
+    this.rerankerName = fields.rerankerName ?? "custom";
   }
 
   /** Settings for one call: `configurable.rerank`, `.fetchK` and `.topN` override the chain's. */
@@ -143,9 +184,11 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
     });
   }
 
+  /** Runs with the call's settings; they are added to the run's metadata (`rerankRag`) so traces show them. */
   override async invoke(input: string, options?: RunnableConfig): Promise<DocumentInterface[]> {
     const settings = this.settingsFor(options);
-    return callSettings.run(settings, () => super.invoke(input, options));
+    const rerankRag = { reranker: settings.rerank ? this.rerankerName : "none", ...settings };
+    return callSettings.run(settings, () => super.invoke(input, { ...options, metadata: { ...options?.metadata, rerankRag } }));
   }
 }
 
@@ -185,5 +228,6 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
     baseRetriever: new FirstStageRetriever(source, defaults),
     baseCompressor: new RerankStep(loadCompressor, defaults),
     defaults,
+    rerankerName: typeof reranker === "string" ? reranker : reranker.constructor.name,
   });
 }

@@ -59,3 +59,18 @@ describe("ExtractiveChatModel", () => {
     await expect(new ExtractiveChatModel().invoke([new HumanMessage("hello")])).rejects.toThrow(/<sources> and <question>/);
   });
 });
+
+describe("ExtractiveChatModel formatting", () => {
+  it("keeps identifiers such as grant_type intact while dropping bold and code marks", async () => {
+    const doc = new Document({
+      pageContent: "4. **Request an access token.** Call `POST /oauth2/token` with `grant_type=client_credentials` and your `client_id`.",
+      metadata: { relativePath: "auth.md" },
+    });
+    const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion("How do I request an access token with grant_type?"), sources: formatSources([doc]) });
+    const text = String((await new ExtractiveChatModel().invoke(messages)).content);
+    expect(text).toContain("grant_type=client_credentials");
+    expect(text).toContain("client_id");
+    expect(text).not.toContain("**");
+    expect(text).not.toContain("`");
+  });
+});

@@ -17,7 +17,7 @@ describe("HNSW parameters", () => {
     const ws = await workspace();
     await ingest({ paths: [ws.docs], config: ws.config });
     const index = await openIndex({ ...ws.config, RAG_HNSW_EF_SEARCH: 777 });
-    expect(index.manifest.hnsw.efSearch).toBe(100);
+    expect(index.manifest.hnsw.efSearch).toBe(200);
     expect(index.vectorStore.hnsw.efSearch).toBe(777);
     expect((await index.vectorStore.similaritySearch("ferry harbour", 3)).length).toBe(3);
   });

@@ -16,16 +16,27 @@ function normalize(v: Float32Array): number[] {
   return Array.from(v, (x) => x / norm);
 }
 
-/** Unit vectors: uniformly random, or around 200 cluster centres (closer to real embeddings). */
-function vectors(count: number, kind: "random" | "clustered", seed: number): number[][] {
+/**
+ * Unit vectors: uniformly random (the worst case: every point nearly equidistant), or
+ * "structured": a 32-d latent code mapped linearly into 384-d plus a little noise, like real
+ * text embeddings whose intrinsic dimension is far below their width.
+ */
+function vectors(count: number, kind: "random" | "structured", seed: number): number[][] {
   const random = seededRandom(seed);
-  const gaussian = () => Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12))) * Math.cos(2 * Math.PI * random());
-  const centres = Array.from({ length: 200 }, () => Float32Array.from({ length: DIMS }, gaussian));
+  const basisRandom = seededRandom(7); // the same map for data and queries
+  const gaussianFrom = (r: () => number) => () => Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
+  const gaussian = gaussianFrom(random);
+  const basisGaussian = gaussianFrom(basisRandom);
+  const LATENT = 32;
+  const basis = Array.from({ length: LATENT }, () => Float32Array.from({ length: DIMS }, basisGaussian));
   return Array.from({ length: count }, () => {
-    const v = Float32Array.from({ length: DIMS }, gaussian);
-    if (kind === "clustered") {
-      const centre = centres[Math.floor(random() * centres.length)]!;
-      for (let d = 0; d < DIMS; d++) v[d] = centre[d]! + 0.35 * v[d]!;
+    const v = Float32Array.from({ length: DIMS }, () => (kind === "random" ? gaussian() : 0.1 * gaussian()));
+    if (kind === "structured") {
+      for (let l = 0; l < LATENT; l++) {
+        const weight = gaussian();
+        const row = basis[l]!;
+        for (let d = 0; d < DIMS; d++) v[d]! += weight * row[d]!;
+      }
     }
     return normalize(v);
   });
@@ -42,7 +53,7 @@ function exactTopK(data: number[][], query: number[], k: number): Set<number> {
 }
 
 /** Build time, size, memory, query latency and recall@50 against brute force, per efSearch. */
-export async function hnswCase(count: number, kind: "random" | "clustered", queries = 100) {
+export async function hnswCase(count: number, kind: "random" | "structured", queries = 100) {
   const data = vectors(count, kind, 11);
   const queryVectors = vectors(queries, kind, 99);
   const docs = data.map((_, i) => new Document({ pageContent: "", metadata: { i } }));

@@ -12,6 +12,9 @@ export interface CommonFlags {
   topN?: string;
   chunkSize?: string;
   chunkOverlap?: string;
+  store?: string;
+  pgUrl?: string;
+  pgTable?: string;
   json?: boolean;
 }
 
@@ -27,6 +30,9 @@ export function configFromFlags(flags: CommonFlags, extra: ConfigOverrides = {})
     RAG_TOP_N: flags.topN,
     RAG_CHUNK_SIZE: flags.chunkSize,
     RAG_CHUNK_OVERLAP: flags.chunkOverlap,
+    RAG_STORE: flags.store,
+    RAG_PG_URL: flags.pgUrl,
+    RAG_PG_TABLE: flags.pgTable,
     ...extra,
   });
 }

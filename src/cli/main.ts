@@ -2,7 +2,7 @@
 import { Command, CommanderError, Option } from "commander";
 import dotenv from "dotenv";
 import { EXIT_RUNTIME, EXIT_USAGE, RagError } from "../errors/index.js";
-import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS } from "../config/index.js";
+import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "../config/index.js";
 import { packageInfo } from "./package-info.js";
 import { red } from "./output.js";
 
@@ -18,12 +18,20 @@ const program = new Command()
 
 const indexOption = () => new Option("--index <dir>", "index directory (env RAG_INDEX_DIR)");
 const jsonOption = () => new Option("--json", "print machine-readable JSON on stdout");
+/** Where the index lives: the local directory, or Postgres + pgvector (shared by several machines). */
+const storeOptions = (command: Command) =>
+  command
+    .addOption(new Option("--store <kind>", "local HNSW index directory, or a Postgres table with pgvector (env RAG_STORE, default hnsw)").choices(STORES))
+    .option("--pg-url <url>", "Postgres URL for --store pgvector (env RAG_PG_URL; the environment keeps a password out of `ps`)")
+    .option("--pg-table <name>", "table for --store pgvector (env RAG_PG_TABLE, default rerank_rag_chunks)");
 
-program
-  .command("ingest")
-  .description("load, split and embed files into the index (incremental: only new or changed files are embedded)")
-  .argument("<paths...>", "files or directories (md, txt, html, pdf, json, jsonl)")
-  .addOption(indexOption())
+storeOptions(
+  program
+    .command("ingest")
+    .description("load, split and embed files into the index (incremental: only new or changed files are embedded)")
+    .argument("<paths...>", "files or directories (md, txt, html, pdf, json, jsonl)")
+    .addOption(indexOption()),
+)
   .addOption(new Option("--embeddings <provider>", "embedder for a new index (env RAG_EMBEDDINGS)").choices(EMBEDDINGS_PROVIDERS))
   .option("--chunk-size <chars>", "characters per chunk (env RAG_CHUNK_SIZE, default 1500)")
   .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks (env RAG_CHUNK_OVERLAP, default 200)")
@@ -42,11 +50,13 @@ const askOptions = (command: Command) =>
     .addOption(jsonOption());
 
 askOptions(
-  program
-    .command("ask")
-    .description("answer a question from the index, streaming the answer, then the sources before and after re-ranking")
-    .argument("<question>", "the question, in quotes")
-    .addOption(indexOption()),
+  storeOptions(
+    program
+      .command("ask")
+      .description("answer a question from the index, streaming the answer, then the sources before and after re-ranking")
+      .argument("<question>", "the question, in quotes")
+      .addOption(indexOption()),
+  ),
 ).action(async (question: string, flags) => (await import("./commands/ask.js")).runAsk(question, flags));
 
 askOptions(

@@ -6,10 +6,12 @@ import { UsageError } from "../errors/index.js";
 export const EMBEDDINGS_PROVIDERS = ["auto", "offline", "transformers", "openai", "cohere"] as const;
 export const RERANKER_PROVIDERS = ["auto", "bm25", "cross-encoder", "cohere", "none"] as const;
 export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere"] as const;
+export const STORES = ["hnsw", "pgvector"] as const;
 
 export type EmbeddingsProviderName = (typeof EMBEDDINGS_PROVIDERS)[number];
 export type RerankerProviderName = (typeof RERANKER_PROVIDERS)[number];
 export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
+export type StoreName = (typeof STORES)[number];
 
 const positiveInt = z.coerce.number().int().positive();
 /** A directory path; a leading `~` is the home directory (shells don't expand it inside .env). */
@@ -50,6 +52,15 @@ export const configSchema = z
     RAG_TOP_N: positiveInt.max(100).default(5),
     RAG_CHUNK_SIZE: positiveInt.min(100).max(20000).default(1500),
     RAG_CHUNK_OVERLAP: z.coerce.number().int().min(0).default(200),
+    /** Where chunks and vectors live: the local HNSW index directory, or a Postgres table with pgvector. */
+    RAG_STORE: z.enum(STORES).default("hnsw"),
+    /** Postgres connection URL for RAG_STORE=pgvector (secret: never printed). */
+    RAG_PG_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" }).optional()),
+    /** Table for RAG_STORE=pgvector; the file list and embedder state live in `<table>_files` and `<table>_meta`. */
+    RAG_PG_TABLE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,47}$/, "must be a lowercase SQL identifier: letters, digits and _, at most 48 characters")
+      .default("rerank_rag_chunks"),
     RAG_MODELS_DIR: directory.default(path.join(os.homedir(), ".cache", "rerank-rag", "models")),
     RAG_TIMEOUT_MS: positiveInt.default(30000),
     RAG_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
@@ -61,6 +72,10 @@ export const configSchema = z
   .refine((c) => c.RAG_FETCH_K >= c.RAG_TOP_N, {
     path: ["RAG_FETCH_K"],
     message: "must be at least RAG_TOP_N (the re-ranker keeps topN of the fetchK candidates)",
+  })
+  .refine((c) => c.RAG_STORE !== "pgvector" || c.RAG_PG_URL !== undefined, {
+    path: ["RAG_PG_URL"],
+    message: "is required when RAG_STORE=pgvector (e.g. postgres://user:password@host:5432/db)",
   })
   .refine((c) => c.RAG_CHUNK_OVERLAP < c.RAG_CHUNK_SIZE, {
     path: ["RAG_CHUNK_OVERLAP"],
@@ -81,6 +96,9 @@ const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
   RAG_TOP_N: "--top-n",
   RAG_CHUNK_SIZE: "--chunk-size",
   RAG_CHUNK_OVERLAP: "--chunk-overlap",
+  RAG_STORE: "--store",
+  RAG_PG_URL: "--pg-url",
+  RAG_PG_TABLE: "--pg-table",
 };
 
 /**
@@ -100,7 +118,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const key = String(issue.path[0]) as ConfigKey;
   const where = overrides[key] !== undefined && FLAG_FOR_KEY[key] ? `${FLAG_FOR_KEY[key]} (${key})` : key;
   const value = raw[key];
-  const shown = key.endsWith("_API_KEY") ? "<hidden>" : JSON.stringify(value);
+  // A connection URL may carry a password.
+  const shown = key.endsWith("_API_KEY") || key === "RAG_PG_URL" ? "<hidden>" : JSON.stringify(value);
   throw new UsageError(`Invalid ${where}=${shown}: ${describeIssue(issue)}`, {
     hint: `Fix ${where} on the command line or in your environment/.env (see .env.example).`,
   });

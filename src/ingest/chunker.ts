@@ -42,7 +42,7 @@ export async function splitDocuments(
     const headings = findHeadings(text);
     const { pageStarts, ...metadata } = doc.metadata as { pageStarts?: number[] } & Record<string, unknown>;
     let searchFrom = 0;
-    for (const piece of await splitter.splitText(text)) {
+    for (const piece of await splitText(splitter, text, settings)) {
       const found = text.indexOf(piece, searchFrom);
       const start = found >= 0 ? found : searchFrom;
       const end = start + piece.length;
@@ -63,6 +63,46 @@ export async function splitDocuments(
     }
   }
   return chunks;
+}
+
+/**
+ * The splitter's last resort for text without spaces or newlines (base64 blobs, minified code,
+ * a huge single token) is to split it into single characters and merge them back, at tens of
+ * bytes per character: a 30 MB line would need gigabytes. Runs that long are cut into
+ * chunk-size windows (with the overlap) directly; everything else goes through the splitter.
+ */
+async function splitText(splitter: RecursiveCharacterTextSplitter, text: string, settings: SplitterSettings): Promise<string[]> {
+  const runs = longRuns(text, Math.max(4 * settings.chunkSize, 8192));
+  if (runs.length === 0) return splitter.splitText(text);
+  const pieces: string[] = [];
+  const add = (more: readonly string[]) => {
+    for (const piece of more) pieces.push(piece);
+  };
+  let at = 0;
+  for (const [start, end] of runs) {
+    if (start > at) add(await splitter.splitText(text.slice(at, start)));
+    const step = settings.chunkSize - settings.chunkOverlap;
+    for (let i = start; i < end; i += step) {
+      pieces.push(text.slice(i, Math.min(i + settings.chunkSize, end)));
+      if (i + settings.chunkSize >= end) break;
+    }
+    at = end;
+  }
+  if (at < text.length) add(await splitter.splitText(text.slice(at)));
+  return pieces;
+}
+
+/** [start, end) of every stretch of at least `min` characters without a space or newline. */
+function longRuns(text: string, min: number): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 32;
+    if (c !== 32 && c !== 10) continue;
+    if (i - start >= min) runs.push([start, i]);
+    start = i + 1;
+  }
+  return runs;
 }
 
 /** The section a chunk belongs to: a heading early in the chunk, else the last one before it. */

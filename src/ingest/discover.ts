@@ -58,6 +58,9 @@ export async function discoverFiles(paths: readonly string[]): Promise<Discovery
     } else if (stat.isFile()) {
       if (SUPPORTED.has(path.extname(entry).toLowerCase())) files.add(entry);
       else skipped.push({ path: entry, reason: `unsupported file type (supported: ${SUPPORTED_EXTENSIONS.join(" ")})` });
+    } else {
+      // Reading a FIFO would block forever; devices and sockets are not documents either.
+      skipped.push({ path: entry, reason: "not a regular file (FIFO, socket or device)" });
     }
   }
 

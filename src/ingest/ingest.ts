@@ -14,7 +14,7 @@ import { INDEX_FORMAT_VERSION, type Manifest } from "../store/manifest.js";
 import { assertSameEmbedder, embeddingsFor, loadVectorStore } from "../store/open-index.js";
 import { contextualText, splitDocuments } from "./chunker.js";
 import { discoverFiles, isUnder } from "./discover.js";
-import { loadFile, type SkippedFile } from "./loaders.js";
+import { loadFile, MAX_FILE_BYTES, tooLargeReason, type SkippedFile } from "./loaders.js";
 
 /** Refit the offline embedder once this share of chunks is newer than its fit… */
 const REFIT_SHARE = 0.2;
@@ -128,6 +128,13 @@ async function ingestLocked(
     const known = oldFiles[file];
     let bytes: Buffer;
     try {
+      const { size } = await fs.stat(file);
+      if (size > MAX_FILE_BYTES) {
+        const reason = tooLargeReason(size);
+        report.skipped.push({ path: file, reason: known ? `${reason} (kept the previously indexed version)` : reason });
+        if (known) kept.push(keepOld(file, known, oldChunks));
+        continue;
+      }
       bytes = await fs.readFile(file);
     } catch (error) {
       report.skipped.push({ path: file, reason: `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
@@ -185,6 +192,8 @@ async function ingestLocked(
     if (fitted && freshChunkCount / Math.max(1, fitted.fittedOnChunks) <= REFIT_SHARE && coverage >= MIN_COVERAGE) {
       embeddings = fitted;
     } else {
+      // Fitting is most of the embedding work: report the phase before it, not after.
+      onEvent?.({ phase: "embed", done: 0, total: allChunks.length, files: fresh.length });
       embeddings = LsaEmbeddings.fit(allChunks.map(contextualText));
       report.refitted = true;
       reuseOldVectors = false;

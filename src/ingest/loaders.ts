@@ -15,8 +15,32 @@ export interface LoadResult {
   warnings: string[];
 }
 
+/**
+ * Files above this size are skipped without being read (a PDF is parsed whole in memory).
+ * Checked by the ingest before it reads a file.
+ */
+export const MAX_FILE_BYTES = 64 * 1024 * 1024;
+/**
+ * A file whose text is longer than this is skipped: its text, chunks and vectors are held in
+ * memory at once, and the offline embedder needs about a minute and 500 MB per 16 M characters.
+ */
+export const MAX_TEXT_CHARS = 16 * 1024 * 1024;
+
+const millions = (n: number) => `${Math.round(n / (1024 * 1024))} M`;
+export const tooLargeReason = (bytes: number) =>
+  `larger than ${MAX_FILE_BYTES / (1024 * 1024)} MB (${Math.round(bytes / (1024 * 1024))} MB); split it into smaller files`;
+
 /** Loads one file into LangChain Documents; throws an Error whose message says what is wrong with it. */
 export async function loadFile(file: string, bytes: Buffer): Promise<LoadResult> {
+  const result = await loadByType(file, bytes);
+  const characters = result.documents.reduce((n, doc) => n + doc.pageContent.length, 0);
+  if (characters > MAX_TEXT_CHARS) {
+    throw new Error(`holds ${millions(characters)} characters of text, more than the limit of ${millions(MAX_TEXT_CHARS)}; split it into smaller files`);
+  }
+  return result;
+}
+
+async function loadByType(file: string, bytes: Buffer): Promise<LoadResult> {
   const extension = path.extname(file).toLowerCase();
   const base = { source: file, format: extension.slice(1) };
   switch (extension) {

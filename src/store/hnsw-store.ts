@@ -13,7 +13,7 @@ export interface HnswParams {
   efSearch: number;
 }
 
-export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 200, efSearch: 100 };
+export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 200, efSearch: 200 };
 
 /**
  * LangChain's HNSWLib, built with chosen graph parameters (the stock class always uses

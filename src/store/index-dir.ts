@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
 import { IndexError, RagError } from "../errors/index.js";
@@ -8,7 +9,18 @@ import { manifestSchema, type Manifest } from "./manifest.js";
 const CURRENT = "CURRENT";
 const SNAPSHOTS = "snapshots";
 const TEMP_PREFIX = ".tmp-";
+const LOCK = ".lock";
+/** Inside the lock directory: who holds it, so a crashed holder's lock is taken over at once. */
+const LOCK_OWNER = "owner.json";
+/** A lock without a live owner on this host is stale once its mtime (refreshed every 5 s) is this old. */
+const LOCK_STALE_MS = 15_000;
+const LOCK_POLL_MS = 250;
 export const MANIFEST_FILE = "manifest.json";
+
+interface LockOwner {
+  pid: number;
+  host: string;
+}
 
 /**
  * An index directory holds immutable snapshots and a CURRENT file naming the live one.
@@ -18,6 +30,8 @@ export const MANIFEST_FILE = "manifest.json";
  */
 export class IndexDir {
   readonly root: string;
+  /** Set when the lock was taken from us (only a writer on another host can); checked before switching CURRENT. */
+  private lockLost: Error | null = null;
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -57,57 +71,117 @@ export class IndexDir {
 
   /**
    * Runs `fn` holding the index's write lock, so two ingests never write at once.
-   * A second writer waits (saying so once) up to `waitMs`, then fails clearly.
+   * A second writer waits (saying so once) up to `waitMs`, then fails clearly. The lock of a
+   * writer that died (SIGKILL, crash, power loss) is taken over at once when its owner was a
+   * process on this host, and after LOCK_STALE_MS otherwise; a live local owner is never
+   * overtaken, however long it blocks its event loop.
    */
   async withWriteLock<T>(fn: () => Promise<T>, { waitMs = 120_000, onWait }: { waitMs?: number; onWait?: () => void } = {}): Promise<T> {
     await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
-    const options = { lockfilePath: path.join(this.root, ".lock"), stale: 15_000, realpath: false };
+    const lockDir = path.join(this.root, LOCK);
+    this.lockLost = null;
+    const options: lockfile.LockOptions = {
+      lockfilePath: lockDir,
+      realpath: false,
+      // Staleness is judged here (owner liveness), not by proper-lockfile's mtime rule alone.
+      stale: 24 * 3600_000,
+      update: 5_000,
+      // proper-lockfile throws from a timer by default, which would crash the process.
+      onCompromised: (error) => {
+        this.lockLost = error;
+      },
+    };
+    const deadline = Date.now() + waitMs;
+    let waited = false;
     let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(this.root, options);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
-      onWait?.();
-      const retries = Math.max(1, Math.ceil(waitMs / 500));
+    for (;;) {
       try {
-        release = await lockfile.lock(this.root, { ...options, retries: { retries, factor: 1, minTimeout: 500, maxTimeout: 500 } });
-      } catch (waitError) {
-        throw new RagError(`Another ingest is still writing the index at ${this.root}.`, {
-          cause: waitError,
-          hint: "Wait for it to finish and run this command again.",
+        // proper-lockfile's mkdir takes no mode: the umask makes the lock directory owner-only.
+        release = await withPrivateUmask(() => lockfile.lock(this.root, options));
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
+      }
+      if (await this.breakAbandonedLock(lockDir)) continue;
+      if (Date.now() >= deadline) {
+        const owner = await readLockOwner(lockDir);
+        throw new RagError(`Another ingest${owner ? ` (pid ${owner.pid} on ${owner.host})` : ""} is still writing the index at ${this.root}.`, {
+          hint: `Wait for it to finish and run this command again. If no ingest is running (the pid now belongs to another program), remove ${lockDir}.`,
         });
       }
+      if (!waited) onWait?.();
+      waited = true;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
+    // The record lives inside the lock directory, so it can never describe another lock.
+    const ownerFile = path.join(lockDir, LOCK_OWNER);
     try {
+      const owner: LockOwner = { pid: process.pid, host: os.hostname() };
+      // Adding the record changes the directory's mtime, which proper-lockfile checks to know the
+      // lock is still its own: put the mtime back.
+      const { atime, mtime } = await fs.stat(lockDir);
+      await writeAtomically(ownerFile, JSON.stringify(owner));
+      await fs.utimes(lockDir, atime, mtime);
       await this.removeStaleTemps();
       return await fn();
     } finally {
-      await release();
+      // proper-lockfile releases with rmdir, which needs the directory empty.
+      await fs.rm(ownerFile, { force: true });
+      await fs.rm(`${ownerFile}${TEMP_PREFIX}${process.pid}`, { force: true });
+      await release().catch(() => undefined);
     }
   }
 
   /**
+   * Removes the lock when its holder is gone: a recorded owner on this host whose process no
+   * longer exists, or (no record yet, or another host) a lock nobody refreshed for LOCK_STALE_MS.
+   */
+  private async breakAbandonedLock(lockDir: string): Promise<boolean> {
+    const stat = await fs.stat(lockDir).catch(() => null);
+    if (!stat) return true; // released meanwhile: try again
+    const owner = await readLockOwner(lockDir);
+    const abandoned = owner && owner.host === os.hostname() ? !processExists(owner.pid) : Date.now() - stat.mtimeMs > LOCK_STALE_MS;
+    if (!abandoned) return false;
+    // Re-check right before removing: another waiter may have broken it and locked again meanwhile.
+    const again = await fs.stat(lockDir).catch(() => null);
+    if (!again || again.ino !== stat.ino || again.mtimeMs !== stat.mtimeMs) return true;
+    await fs.rm(lockDir, { recursive: true, force: true });
+    return true;
+  }
+
+  /**
    * Writes a new snapshot with `write(dir)` and makes it live atomically. Call inside
-   * withWriteLock. Old snapshots beyond the previous one are removed afterwards.
+   * withWriteLock. Files are created owner-only from the start (not chmod-ed afterwards), and
+   * every snapshot except the new live one and the one it replaces is removed afterwards.
    */
   async commitSnapshot(write: (dir: string) => Promise<void>): Promise<string> {
     await fs.mkdir(this.snapshotsDir, { recursive: true, mode: 0o700 });
     const name = `snapshot-${Date.now().toString(36)}-${process.pid}-${crypto.randomBytes(3).toString("hex")}`;
     const temp = path.join(this.snapshotsDir, TEMP_PREFIX + name);
+    const final = path.join(this.snapshotsDir, name);
+    const previous = await this.currentSnapshot().catch(() => null);
     await fs.mkdir(temp, { mode: 0o700 });
     try {
-      await write(temp);
+      await withPrivateUmask(() => write(temp));
       await syncFilesPrivately(temp);
-      await fs.rename(temp, path.join(this.snapshotsDir, name));
+      await fs.rename(temp, final);
+      await syncDirectory(this.snapshotsDir);
+      if (this.lockLost) {
+        throw new RagError(`Lost the write lock on ${this.root} while writing (${this.lockLost.message}); the index was not changed.`, {
+          hint: "Another ingest took the index over; run this command again when it has finished.",
+        });
+      }
       const pointer = path.join(this.root, `${CURRENT}${TEMP_PREFIX}${process.pid}`);
       await fs.writeFile(pointer, `${name}\n`, { mode: 0o600, flush: true });
       await fs.rename(pointer, path.join(this.root, CURRENT));
+      await syncDirectory(this.root);
     } catch (error) {
       await fs.rm(temp, { recursive: true, force: true });
+      if ((await this.currentSnapshot().catch(() => null)) !== final) await fs.rm(final, { recursive: true, force: true });
       throw error;
     }
-    await this.pruneSnapshots(name);
-    return path.join(this.snapshotsDir, name);
+    await this.pruneSnapshots(name, previous ? path.basename(previous) : null);
+    return final;
   }
 
   /** Temp dirs left by killed writers; only safe to remove while holding the lock. */
@@ -120,11 +194,13 @@ export class IndexDir {
     await Promise.all(rootEntries.filter((e) => e.startsWith(CURRENT + TEMP_PREFIX)).map((e) => fs.rm(path.join(this.root, e), { force: true })));
   }
 
-  /** Keeps the live snapshot and the one before it (a reader may still be loading it). */
-  private async pruneSnapshots(live: string): Promise<void> {
-    const names = (await fs.readdir(this.snapshotsDir)).filter((e) => e.startsWith("snapshot-") && e !== live).sort();
-    const stale = names.slice(0, -1);
-    await Promise.all(stale.map((e) => fs.rm(path.join(this.snapshotsDir, e), { recursive: true, force: true })));
+  /**
+   * Keeps the live snapshot and the one it replaced (a reader may still be loading it). Anything
+   * else goes, including a snapshot a killed writer renamed into place but never made live.
+   */
+  private async pruneSnapshots(live: string, previous: string | null): Promise<void> {
+    const names = (await fs.readdir(this.snapshotsDir)).filter((e) => e.startsWith("snapshot-") && e !== live && e !== previous);
+    await Promise.all(names.map((e) => fs.rm(path.join(this.snapshotsDir, e), { recursive: true, force: true })));
   }
 }
 
@@ -158,5 +234,56 @@ async function syncFilesPrivately(dir: string): Promise<void> {
     } finally {
       await handle.close();
     }
+  }
+}
+
+/** Runs `fn` with umask 077, so files it creates (including hnswlib's native writes) are never group/world-readable. */
+async function withPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
+  let previous: number | undefined;
+  try {
+    previous = process.umask(0o077);
+  } catch {
+    // Worker threads cannot change the umask; the chmod in syncFilesPrivately still applies.
+  }
+  try {
+    return await fn();
+  } finally {
+    if (previous !== undefined) process.umask(previous);
+  }
+}
+
+/** Makes renames inside `dir` durable (power loss), where the platform allows syncing a directory. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, "r").catch(() => null);
+  if (!handle) return;
+  try {
+    await handle.sync().catch(() => undefined);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeAtomically(file: string, body: string): Promise<void> {
+  const temp = `${file}${TEMP_PREFIX}${process.pid}`;
+  await fs.writeFile(temp, body, { mode: 0o600 });
+  await fs.rename(temp, file);
+}
+
+async function readLockOwner(lockDir: string): Promise<LockOwner | null> {
+  try {
+    const owner = JSON.parse(await fs.readFile(path.join(lockDir, LOCK_OWNER), "utf8")) as LockOwner;
+    return typeof owner?.pid === "number" && typeof owner.host === "string" ? owner : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a process with this pid exists (EPERM: it exists but belongs to another user). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

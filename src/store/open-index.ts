@@ -41,9 +41,28 @@ export async function embeddingsFor(manifest: Manifest, snapshot: string, config
   return embeddings;
 }
 
-/** Opens the live snapshot of the configured index for querying. */
+/** How often a reader starts over when writers keep replacing the snapshot it is loading. */
+const OPEN_ATTEMPTS = 3;
+
+/**
+ * Opens the live snapshot of the configured index for querying. A snapshot is kept for one
+ * ingest after it stops being live; a reader slower than two ingests in a row can find it
+ * gone mid-load, so a failure while CURRENT has moved on is retried on the new snapshot.
+ */
 export async function openIndex(config: RagConfig): Promise<OpenIndex> {
   const dir = new IndexDir(config.RAG_INDEX_DIR);
+  for (let attempt = 1; ; attempt++) {
+    const snapshot = await dir.currentSnapshot();
+    try {
+      return await openSnapshot(dir, config);
+    } catch (error) {
+      const moved = snapshot !== null && (await dir.currentSnapshot().catch(() => snapshot)) !== snapshot;
+      if (!moved || attempt >= OPEN_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function openSnapshot(dir: IndexDir, config: RagConfig): Promise<OpenIndex> {
   const { snapshot, manifest } = await dir.openCurrent();
   assertSameEmbedder(config, manifest, dir.root);
   const embeddings = await embeddingsFor(manifest, snapshot, config);

@@ -35,3 +35,42 @@ export function runCli(args: string[], { cwd = REPO_ROOT, env = cleanEnv(), time
     });
   });
 }
+
+export interface CliRun extends CliResult {
+  signal: NodeJS.Signals | null;
+  /** Wall-clock time from spawn to exit. */
+  ms: number;
+}
+
+/**
+ * Starts the CLI without waiting: for tests that kill it, watch it, or run several at once.
+ * `lines` records each stderr line with the time it arrived (ms since spawn).
+ */
+export function startCli(
+  args: string[],
+  { cwd = REPO_ROOT, env = cleanEnv(), timeoutMs = 120_000, prefix = [] as string[] } = {},
+) {
+  const started = Date.now();
+  // `prefix` runs the CLI under another command, e.g. ["/usr/bin/time", "-v"].
+  const [command, ...rest] = [...prefix, process.execPath, CLI, ...args];
+  const child = spawn(command!, rest, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  const lines: Array<{ at: number; line: string }> = [];
+  let stdout = "";
+  let stderr = "";
+  let partial = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+    const parts = (partial + String(d)).split("\n");
+    partial = parts.pop() ?? "";
+    for (const line of parts) lines.push({ at: Date.now() - started, line });
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const done = new Promise<CliRun>((resolve) => {
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+  return { child, lines, done, stderr: () => stderr, stdout: () => stdout };
+}

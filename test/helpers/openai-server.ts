@@ -12,7 +12,15 @@ export type Behaviour =
   | { kind: "stream"; tokens: string[]; delayMs?: number }
   | { kind: "status"; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: "hang" }
-  | { kind: "stream-then-drop"; tokens: string[] };
+  | { kind: "stream-then-drop"; tokens: string[] }
+  /** Any body as is (e.g. malformed JSON), with a content type. */
+  | { kind: "raw"; status?: number; contentType?: string; body: string }
+  /** Tokens, then an SSE event carrying `{"error": …}` instead of a chunk, then the end of the stream. */
+  | { kind: "stream-then-error"; tokens: string[]; error: unknown }
+  /** Tokens, then a data line that is not JSON. */
+  | { kind: "stream-then-garbage"; tokens: string[] }
+  /** Headers and tokens (maybe none), then silence with the connection kept open. */
+  | { kind: "stream-then-stall"; tokens: string[] };
 
 /** A deterministic 16-d "embedding": letter frequencies folded into 16 buckets, normalised. */
 export function fakeEmbedding(text: string): number[] {
@@ -52,6 +60,11 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
       res.end(JSON.stringify(b.body));
       return;
     }
+    if (b.kind === "raw") {
+      res.writeHead(b.status ?? 200, { "content-type": b.contentType ?? "application/json" });
+      res.end(b.body);
+      return;
+    }
     const model = requests.at(-1)?.body?.model ?? "test-model";
     const created = Math.floor(Date.now() / 1000);
     if (!requests.at(-1)?.body?.stream) {
@@ -69,7 +82,15 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
       if (b.kind === "stream" && b.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
     }
     if (b.kind === "stream-then-drop") {
+      // Let the tokens reach the client first: destroying at once can discard unsent writes.
+      await new Promise<void>((resolve) => res.write("", () => resolve()));
+      await new Promise((r) => setTimeout(r, 50));
       res.socket?.destroy();
+      return;
+    }
+    if (b.kind === "stream-then-stall") return; // close() ends the connection
+    if (b.kind === "stream-then-error" || b.kind === "stream-then-garbage") {
+      res.end(b.kind === "stream-then-error" ? `data: ${JSON.stringify({ error: b.error })}\n\n` : "data: {not json\n\n");
       return;
     }
     res.write(chunk({}, "stop"));

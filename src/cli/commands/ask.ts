@@ -1,5 +1,7 @@
 import type { DocumentInterface } from "@langchain/core/documents";
-import { ProviderError } from "../../errors/index.js";
+import { ProviderError, RagError, UsageError } from "../../errors/index.js";
+import { describeLlmError } from "../../llms/provider-errors.js";
+import { llmEndpoint, resolveLlm } from "../../llms/registry.js";
 import { sourceLabel } from "../../llms/prompt.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
 import type { RagConfig } from "../../config/index.js";
@@ -8,6 +10,10 @@ import { bold, dim, formatSourceLine, note, sourceJson, yellow } from "../output
 
 /** `rerank-rag ask "<question>"` */
 export async function runAsk(question: string, flags: CommonFlags): Promise<void> {
+  // Checked before the index is opened, so an empty question is a usage error even without an index.
+  if (!question.trim()) {
+    throw new UsageError("The question is empty.", { hint: 'Ask something, e.g. rerank-rag ask "How do I configure OAuth2?"' });
+  }
   await askAndPrint(question, configFromFlags(flags), Boolean(flags.json));
 }
 
@@ -19,21 +25,38 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
     note(dim(pipeline.description));
     for (const line of pipeline.notes) note(yellow(line));
   }
-  let sources: DocumentInterface[] = [];
+  let sources: DocumentInterface[] | null = null;
   let answer = "";
   try {
     for await (const chunk of await pipeline.chain.stream(question)) {
-      if (chunk.sources) sources = chunk.sources;
-      if (chunk.answer) {
+      if (chunk?.sources) sources = chunk.sources;
+      if (chunk?.answer) {
         if (!json && !answer) process.stdout.write(`\n`);
         answer += chunk.answer;
         if (!json) process.stdout.write(chunk.answer);
       }
     }
-  } catch (error) {
-    if (!json && answer) process.stdout.write(`\n${yellow("[answer incomplete: the model stopped with an error]")}\n`);
-    throw answer ? new ProviderError("llm", `the answer stream failed after ${answer.length} characters: ${(error as Error).message}`, { cause: error }) : error;
+  } catch (caught) {
+    // Sources arrive first: a failure after them is the answer model's, so name it and say why.
+    const llm = resolveLlm(config).name;
+    const error = sources && llm !== "extractive" ? describeLlmError(caught, llmEndpoint(config, llm)) : caught;
+    if (!answer) throw error;
+    const provider = error instanceof ProviderError ? error.provider : llm;
+    const reason = error instanceof ProviderError ? error.message.slice(provider.length + 2) : String((error as Error)?.message ?? error);
+    const incomplete = new ProviderError(provider, `the answer stopped after ${answer.length} characters: ${reason}`, {
+      cause: error,
+      hint: RagError.isInstance(error) ? error.hint : undefined,
+      exitCode: RagError.isInstance(error) ? error.exitCode : undefined,
+    });
+    if (json) {
+      const body = { question, answer, incomplete: true, error: incomplete.message, pipeline: pipeline.description, sources: (sources ?? []).map(sourceJson) };
+      process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    } else {
+      process.stdout.write(`\n${yellow("[answer incomplete: the model stopped with an error]")}\n`);
+    }
+    throw incomplete;
   }
+  sources ??= [];
   const firstStage = reranking ? await pipeline.retriever.invoke(question, { configurable: { rerank: false } }) : sources;
   if (json) {
     const body = {

@@ -11,7 +11,7 @@ import { note } from "../output.js";
 export async function runDemo(flags: CommonFlags & { question: string }): Promise<void> {
   const indexDir = await fs.mkdtemp(path.join(os.tmpdir(), "rerank-rag-demo-"));
   try {
-    const config = configFromFlags(flags, { RAG_INDEX_DIR: indexDir });
+    const config = configFromFlags(flags, { RAG_INDEX_DIR: indexDir, RAG_STORE: "hnsw" });
     const docs = path.join(packageRoot(), "data", "docs");
     await ingestWithProgress([docs], config);
     if (!flags.json) note(`\nQuestion: ${flags.question}`);

@@ -17,13 +17,15 @@ export async function ingestWithProgress(paths: readonly string[], config: RagCo
   const started = performance.now();
   const bars = new ProgressBars();
   let report: IngestReport;
+  const pgvector = config.RAG_STORE === "pgvector";
+  const run = pgvector ? (await import("../../store/pgvector.js")).ingestPgvector : ingest;
   try {
-    report = await ingest({
+    report = await run({
       paths,
       config,
       rebuild,
       onEvent: (event) => bars.update(event),
-      onWait: () => note(yellow(`Another ingest is writing ${config.RAG_INDEX_DIR}; waiting for it to finish…`)),
+      onWait: () => note(yellow(`Another ingest is writing ${pgvector ? `table ${config.RAG_PG_TABLE}` : config.RAG_INDEX_DIR}; waiting for it to finish…`)),
     });
   } finally {
     bars.stop();
@@ -41,6 +43,9 @@ class ProgressBars {
     if (event.phase !== this.phase) {
       this.stop();
       this.phase = event.phase;
+      // cli-progress draws nothing when stderr is not a terminal (CI logs, pipes): a long ingest
+      // would look hung, so say once what each phase is doing instead.
+      if (!process.stderr.isTTY) note(phaseLine(event));
       if (event.phase === "save") return;
       const format =
         event.phase === "read"
@@ -59,6 +64,17 @@ class ProgressBars {
   stop(): void {
     this.bar?.stop();
     this.bar = null;
+  }
+}
+
+function phaseLine(event: IngestEvent): string {
+  switch (event.phase) {
+    case "read":
+      return `Reading ${event.total} files…`;
+    case "embed":
+      return `Embedding ${event.total} chunks from ${event.files} files…`;
+    case "save":
+      return "Saving the index…";
   }
 }
 

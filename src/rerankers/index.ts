@@ -1,0 +1,8 @@
+// The re-rankers, for `import { … } from "rerank-rag/rerankers"`: each is a LangChain
+// BaseDocumentCompressor, so it also works in a stock ContextualCompressionRetriever or
+// DocumentCompressorPipeline.
+export { Bm25Reranker, DEFAULT_FIRST_STAGE_WEIGHT, type Bm25RerankerOptions } from "./bm25-reranker.js";
+export { CrossEncoderReranker, DEFAULT_CROSS_ENCODER, type CrossEncoderRerankerOptions } from "./cross-encoder-reranker.js";
+export { CohereReranker, createCohereReranker, DEFAULT_COHERE_RERANK_MODEL, type CohereRerankerOptions } from "./cohere-reranker.js";
+export { CorpusStats } from "./corpus-stats.js";
+export { createReranker, resolveReranker, type ConcreteReranker, type RerankerContext, type ResolvedReranker } from "./registry.js";
