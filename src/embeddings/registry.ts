@@ -1,7 +1,7 @@
 import type { Embeddings } from "@langchain/core/embeddings";
 import { requireKey, type RagConfig } from "../config/index.js";
 import { isModelPresent } from "../models/transformers-env.js";
-import { LSA_EMBEDDER_ID } from "./lsa/lsa-embeddings.js";
+import { LSA_EMBEDDER_ID, LsaEmbeddings } from "./lsa/lsa-embeddings.js";
 
 export type EmbedderProvider = "offline" | "transformers" | "openai" | "cohere";
 
@@ -36,6 +36,17 @@ export function resolveEmbedder(config: RagConfig): EmbedderSpec {
 
 export function embedderId(spec: EmbedderSpec): string {
   return spec.provider === "offline" ? LSA_EMBEDDER_ID : `${spec.provider}:${spec.model}`;
+}
+
+/** How an index records its embedder (manifest or pgvector meta): id, model, width, and the offline fit's size. */
+export function embedderRecord(spec: EmbedderSpec, dimensions: number, embeddings: Embeddings) {
+  return {
+    id: embedderId(spec),
+    provider: spec.provider,
+    ...(spec.model ? { model: spec.model } : {}),
+    dimensions,
+    ...(embeddings instanceof LsaEmbeddings ? { fittedOnChunks: embeddings.fittedOnChunks } : {}),
+  };
 }
 
 /** A pretrained/remote embedder. The offline one is fitted or loaded by the ingest/store code. */

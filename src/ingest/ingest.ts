@@ -6,7 +6,7 @@ import type { Embeddings } from "@langchain/core/embeddings";
 import type { RagConfig } from "../config/index.js";
 import { UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
-import { createPretrainedEmbeddings, embedderId, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
+import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
 import { CorpusStats } from "../rerankers/corpus-stats.js";
 import { HnswStore } from "../store/hnsw-store.js";
 import { IndexDir, MANIFEST_FILE } from "../store/index-dir.js";
@@ -233,13 +233,7 @@ async function ingestLocked(
     formatVersion: INDEX_FORMAT_VERSION,
     createdAt: previous?.manifest.createdAt ?? now,
     updatedAt: now,
-    embedder: {
-      id: embedderId(spec),
-      provider: spec.provider,
-      ...(spec.model ? { model: spec.model } : {}),
-      dimensions,
-      ...(embeddings instanceof LsaEmbeddings ? { fittedOnChunks: embeddings.fittedOnChunks } : {}),
-    },
+    embedder: embedderRecord(spec, dimensions, embeddings),
     splitter,
     hnsw: store.hnsw,
     files: Object.fromEntries(

@@ -9,7 +9,7 @@ import pg from "pg";
 import type { RagConfig } from "../config/index.js";
 import { IndexError, RagError, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
-import { createPretrainedEmbeddings, embedderId, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
+import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
 import { contextualText, splitDocuments } from "../ingest/chunker.js";
 import { discoverFiles, isUnder } from "../ingest/discover.js";
 import type { IngestOptions, IngestReport } from "../ingest/ingest.js";
@@ -475,13 +475,7 @@ async function ingestLocked(
     formatVersion: FORMAT_VERSION,
     createdAt: previous?.createdAt ?? now,
     updatedAt: now,
-    embedder: {
-      id: embedderId(spec),
-      provider: spec.provider,
-      ...(spec.model ? { model: spec.model } : {}),
-      dimensions,
-      ...(embeddings instanceof LsaEmbeddings ? { fittedOnChunks: embeddings.fittedOnChunks } : {}),
-    },
+    embedder: embedderRecord(spec, dimensions, embeddings),
     splitter,
     chunkCount: report.chunkCount,
     ...(refit ? { fitId: crypto.randomUUID() } : previous?.fitId ? { fitId: previous.fitId } : {}),
