@@ -129,4 +129,8 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+const exitCode = await main();
+process.exitCode = exitCode;
+// Exit once output is flushed: a client timer left running (cohere-ai keeps one after a
+// connection error) must not hold the process for another RAG_TIMEOUT_MS.
+process.stdout.write("", () => process.stderr.write("", () => process.exit(exitCode)));
