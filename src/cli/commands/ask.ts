@@ -78,7 +78,7 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   if (reranking) {
     process.stdout.write(`\n${bold(`First-stage top ${firstStage.length} (before re-ranking)`)}\n`);
     firstStage.forEach((doc, i) =>
-      process.stdout.write(`${i + 1}. ${sourceLabel(doc)} ${dim(`(similarity ${Number(doc.metadata.retrievalScore).toFixed(3)})`)}\n`),
+      process.stdout.write(`${i + 1}. ${sourceLabel(doc)} ${dim(`(score ${Number(doc.metadata.retrievalScore).toFixed(3)})`)}\n`),
     );
   }
 }
