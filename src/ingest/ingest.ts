@@ -103,21 +103,7 @@ async function ingestLocked(
   const oldChunks = new Map<string, { label: number; document: Document }>();
   for (const entry of oldStore?.entries() ?? []) oldChunks.set(String(entry.document.metadata.chunkId), entry);
 
-  const report: IngestReport = {
-    indexDir: dir.root,
-    added: [],
-    changed: [],
-    removed: [],
-    unchanged: 0,
-    skipped: [...discovery.skipped],
-    warnings: [],
-    chunkCount: 0,
-    embeddedChunks: 0,
-    embedder: embedderId(spec),
-    dimensions: previous?.manifest.embedder.dimensions ?? 0,
-    refitted: false,
-    written: false,
-  };
+  const report = emptyReport(dir.root, discovery.skipped, spec, previous?.manifest.embedder.dimensions ?? 0);
 
   const kept: FileChunks[] = [];
   const fresh: FileChunks[] = [];
@@ -249,6 +235,25 @@ async function ingestLocked(
   });
   report.written = true;
   return report;
+}
+
+/** A report before any file is looked at; shared by the HNSW and pgvector ingests. */
+export function emptyReport(indexDir: string, skipped: readonly SkippedFile[], spec: EmbedderSpec, dimensions: number): IngestReport {
+  return {
+    indexDir,
+    added: [],
+    changed: [],
+    removed: [],
+    unchanged: 0,
+    skipped: [...skipped],
+    warnings: [],
+    chunkCount: 0,
+    embeddedChunks: 0,
+    embedder: embedderId(spec),
+    dimensions,
+    refitted: false,
+    written: false,
+  };
 }
 
 function keepOld(file: string, entry: Manifest["files"][string], oldChunks: Map<string, { document: Document }>): FileChunks {

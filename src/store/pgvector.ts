@@ -12,7 +12,7 @@ import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
 import { contextualText, splitDocuments } from "../ingest/chunker.js";
 import { discoverFiles, isUnder } from "../ingest/discover.js";
-import type { IngestOptions, IngestReport } from "../ingest/ingest.js";
+import { emptyReport, type IngestOptions, type IngestReport } from "../ingest/ingest.js";
 import { loadFile } from "../ingest/loaders.js";
 import { CorpusStats } from "../rerankers/corpus-stats.js";
 import type { Manifest } from "./manifest.js";
@@ -336,21 +336,7 @@ async function ingestLocked(
     for (const row of rows) oldFiles.set(row.path, { hash: row.hash, size: Number(row.size), chunkIds: row.chunk_ids });
   }
 
-  const report: IngestReport = {
-    indexDir: `pgvector ${where.location}`,
-    added: [],
-    changed: [],
-    removed: [],
-    unchanged: 0,
-    skipped: [...discovery.skipped],
-    warnings: [],
-    chunkCount: 0,
-    embeddedChunks: 0,
-    embedder: embedderId(spec),
-    dimensions: previous?.embedder.dimensions ?? 0,
-    refitted: false,
-    written: false,
-  };
+  const report = emptyReport(`pgvector ${where.location}`, discovery.skipped, spec, previous?.embedder.dimensions ?? 0);
 
   // Read, hash, load and split exactly as the HNSW ingest does.
   const fresh: FileChunks[] = [];
