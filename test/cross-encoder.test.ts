@@ -56,6 +56,46 @@ describe("CrossEncoderReranker", () => {
     batched.forEach((score, i) => expect(Math.abs(score - single[i]!)).toBeLessThan(1e-5));
   });
 
+  it("plans passes within the token budget, longest first, each pair exactly once", () => {
+    const ce = reranker({ batchTokens: 512, batchSize: 8 });
+    const lengths = [465, 120, 130, 60, 500, 64, 128, 30, 31, 32, 33, 34, 35, 36, 37, 38];
+    const batches = ce.planBatches(lengths);
+    expect(batches.flat().sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i));
+    expect(batches[0]).toEqual([4]); // 500 tokens: alone
+    expect(batches[1]).toEqual([0]);
+    for (const batch of batches) {
+      const longest = Math.max(...batch.map((i) => lengths[i]!));
+      expect(batch.length).toBeLessThanOrEqual(8);
+      if (batch.length > 1) expect(batch.length * longest).toBeLessThanOrEqual(512);
+    }
+    expect(batches.map((b) => b.length)).toContain(8); // the short pairs share passes
+  });
+
+  it("scores the same in worker threads as in this thread, concurrent calls included", async () => {
+    const manyPassages = Array.from({ length: 60 }, (_, i) => `${"word ".repeat(i % 17)}${PASSAGES[i % 4]}`);
+    const inThread = await reranker({ workers: 1 }).score(QUERY, manyPassages);
+    const pooled = reranker({ workers: 2, threads: 2 });
+    const [a, b] = await Promise.all([pooled.score(QUERY, manyPassages), pooled.score("webhook signatures", manyPassages)]);
+    a.forEach((score, i) => expect(Math.abs(score - inThread[i]!)).toBeLessThan(1e-5));
+    expect(b).toEqual(await reranker({ workers: 2, threads: 2 }).score("webhook signatures", manyPassages));
+    const ranked = await pooled.compressDocuments(docs(), QUERY);
+    expect(ranked.map((d) => d.metadata.n)).toEqual((await reranker({ workers: 1 }).compressDocuments(docs(), QUERY)).map((d) => d.metadata.n));
+  });
+
+  it("reports model problems the same way from worker threads", async () => {
+    const pooled = (model: string) => new CrossEncoderReranker({ model, modelsDir, localFilesOnly: true, workers: 2, threads: 2 });
+    await expect(pooled("test-org/three-logits").score(QUERY, PASSAGES)).rejects.toThrow(/3 logits per pair/);
+    await expect(pooled("test-org/no-logits").score(QUERY, PASSAGES)).rejects.toThrow(/no "logits" output/);
+    const error = await pooled("Xenova/ms-marco-MiniLM-L-6-v2").score(QUERY, PASSAGES).catch((e) => e);
+    expect(RagError.isInstance(error) && error.exitCode).toBe(2);
+    expect(error.hint).toMatch(/models pull Xenova\/ms-marco-MiniLM-L-6-v2/);
+  });
+
+  it("refuses a worker count or token budget below 1", () => {
+    expect(() => reranker({ workers: 0 })).toThrow(/workers must be a whole number of at least 1, got 0/);
+    expect(() => reranker({ batchTokens: 0.5 })).toThrow(/batchTokens must be/);
+  });
+
   it("cuts long passages to maxLength tokens but never the query", async () => {
     const long = "oauth2 ".repeat(2000);
     const ce = reranker({ maxLength: 64 });
@@ -110,7 +150,9 @@ describe("CrossEncoderReranker", () => {
 
   it("maps a two-logit model's positive class through softmax", async () => {
     const ce = new CrossEncoderReranker({ model: "test-org/two-logits", modelsDir, localFilesOnly: true });
-    const { tokenizer, model } = await ce.load();
+    const options = { cache_dir: modelsDir, local_files_only: true };
+    const tokenizer = await AutoTokenizer.from_pretrained("test-org/two-logits", options);
+    const model = await AutoModelForSequenceClassification.from_pretrained("test-org/two-logits", options);
     const { logits } = await model(tokenizer([QUERY], { text_pair: [PASSAGES[0]!] }));
     const [l0, l1] = Array.from(logits.data as Float32Array);
     const [score] = await ce.score(QUERY, [PASSAGES[0]!]);

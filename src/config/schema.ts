@@ -33,9 +33,14 @@ export const configSchema = z
     RAG_EMBEDDINGS_MODEL: optionalText,
     RAG_RERANKER: z.enum(RERANKER_PROVIDERS).default("auto"),
     RAG_RERANKER_MODEL: optionalText,
-    /** Cross-encoder: tokens per (question, passage) pair (the passage is cut to fit) and pairs per forward pass. */
+    /**
+     * Cross-encoder: tokens per (question, passage) pair (the passage is cut to fit), at most
+     * this many pairs and padded tokens per forward pass, and worker threads (0: one per core, up to 4).
+     */
     RAG_RERANKER_MAX_LENGTH: positiveInt.min(8).max(8192).default(512),
-    RAG_RERANKER_BATCH_SIZE: positiveInt.max(512).default(4),
+    RAG_RERANKER_BATCH_SIZE: positiveInt.max(512).default(8),
+    RAG_RERANKER_BATCH_TOKENS: positiveInt.max(65536).default(512),
+    RAG_RERANKER_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
     /** Cross-encoder weights: fp32, or q8 (int8, about twice as fast on CPUs with VNNI) where the export has it. */
     RAG_RERANKER_DTYPE: z.enum(["fp32", "q8", "fp16", "int8", "uint8", "q4"]).default("fp32"),
     /** What a remote re-ranker failure does: fail the query, or keep the first-stage order with a warning. */

@@ -3,6 +3,7 @@ import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_comp
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { RagError, UsageError } from "../errors/index.js";
 import { loadTransformers } from "../models/transformers-env.js";
+import { InferencePool, type PoolInputs, type PoolOutput } from "./inference-pool.js";
 
 export const DEFAULT_CROSS_ENCODER = "Xenova/ms-marco-MiniLM-L-6-v2";
 
@@ -13,15 +14,26 @@ export interface CrossEncoderRerankerOptions {
   modelsDir: string;
   /** Keep only the best N (all when unset). */
   topN?: number;
-  /** Pairs per forward pass. */
+  /** At most this many pairs per forward pass. */
   batchSize?: number;
+  /**
+   * Padded tokens per forward pass (pairs × longest pair): long pairs run alone, short ones
+   * share a pass. Bigger batches of long pairs only add cache misses on a CPU.
+   */
+  batchTokens?: number;
+  /**
+   * Worker threads running forward passes side by side, each with its own session and
+   * threads/workers intra-op threads (default: one per thread, up to 4); 1 runs them in
+   * this thread.
+   */
+  workers?: number;
   /** Tokens per pair; the passage is cut to fit, the query never is. */
   maxLength?: number;
   /** ONNX weights variant, where the export has it: "fp32" (default), "q8", "fp16"… */
   dtype?: "fp32" | "fp16" | "q8" | "int8" | "uint8" | "q4";
   /** Drop documents scoring below this (0–1). */
   scoreThreshold?: number;
-  /** onnxruntime intra-op threads (default: all cores). */
+  /** onnxruntime intra-op threads in all, shared among the workers (default: all cores). */
   threads?: number;
   /** Never touch the network: load only a local copy. */
   localFilesOnly?: boolean;
@@ -30,11 +42,10 @@ export interface CrossEncoderRerankerOptions {
 type Transformers = Awaited<ReturnType<typeof loadTransformers>>;
 interface LoadedModel {
   tokenizer: Awaited<ReturnType<Transformers["AutoTokenizer"]["from_pretrained"]>>;
-  model: Awaited<ReturnType<Transformers["AutoModelForSequenceClassification"]["from_pretrained"]>>;
   /** Tokens the tokenizer adds around a pair ([CLS] q [SEP] p [SEP] → 3). */
   pairOverhead: number;
-  /** Forward passes run one at a time: onnxruntime already uses every core for one. */
-  queue: Promise<unknown>;
+  /** One forward pass: in a worker, or in this thread. */
+  forward: (inputs: PoolInputs) => Promise<PoolOutput>;
 }
 
 // One load per process and model settings, shared by every reranker and chain.
@@ -52,6 +63,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   readonly modelsDir: string;
   readonly topN?: number;
   readonly batchSize: number;
+  readonly batchTokens: number;
+  readonly workers: number;
   readonly maxLength: number;
   readonly dtype: NonNullable<CrossEncoderRerankerOptions["dtype"]>;
   readonly scoreThreshold?: number;
@@ -63,44 +76,73 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     this.model = options.model ?? DEFAULT_CROSS_ENCODER;
     this.modelsDir = options.modelsDir;
     this.topN = options.topN;
-    this.batchSize = options.batchSize ?? 4;
+    this.threads = options.threads ?? os.availableParallelism();
+    this.batchSize = options.batchSize ?? 8;
+    this.batchTokens = options.batchTokens ?? 512;
+    this.workers = options.workers ?? Math.min(4, this.threads);
     this.maxLength = options.maxLength ?? 512;
     this.dtype = options.dtype ?? "fp32";
     this.scoreThreshold = options.scoreThreshold;
-    this.threads = options.threads ?? os.availableParallelism();
     this.localFilesOnly = options.localFilesOnly ?? false;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new UsageError(`batchSize must be at least 1, got ${this.batchSize}.`);
+    for (const key of ["batchSize", "batchTokens", "workers", "threads"] as const) {
+      if (!Number.isInteger(this[key]) || this[key] < 1) throw new UsageError(`${key} must be a whole number of at least 1, got ${this[key]}.`);
+    }
     if (!Number.isInteger(this.maxLength) || this.maxLength < 8) throw new UsageError(`maxLength must be at least 8 tokens, got ${this.maxLength}.`);
   }
 
   /** Loads tokenizer and model once per process (concurrent callers share the load). */
   load(): Promise<LoadedModel> {
-    const key = [this.modelsDir, this.model, this.dtype, this.threads].join("\0");
+    const key = [this.modelsDir, this.model, this.dtype, this.threads, this.workers].join("\0");
     let entry = loaded.get(key);
     if (!entry) {
-      entry = this.loadUncached();
+      entry = this.loadUncached(() => loaded.delete(key));
       loaded.set(key, entry);
       entry.catch(() => loaded.delete(key));
     }
     return entry;
   }
 
-  private async loadUncached(): Promise<LoadedModel> {
-    const { AutoTokenizer, AutoModelForSequenceClassification } = await loadTransformers(this.modelsDir);
+  private async loadUncached(onWorkerLost: () => void): Promise<LoadedModel> {
+    const transformers = await loadTransformers(this.modelsDir);
     const common = { cache_dir: this.modelsDir, local_files_only: this.localFilesOnly };
     try {
-      const tokenizer = await AutoTokenizer.from_pretrained(this.model, common);
-      const model = await AutoModelForSequenceClassification.from_pretrained(this.model, {
-        ...common,
-        dtype: this.dtype,
-        session_options: { intraOpNumThreads: this.threads, interOpNumThreads: 1 },
-      });
+      const tokenizer = await transformers.AutoTokenizer.from_pretrained(this.model, common);
       const probe = tokenizer("a", { text_pair: "b" }).input_ids.dims.at(-1) as number;
       const pairOverhead = probe - tokenizer.encode("a", { add_special_tokens: false }).length - tokenizer.encode("b", { add_special_tokens: false }).length;
-      return { tokenizer, model, pairOverhead, queue: Promise.resolve() };
+      const forward = this.workers > 1 ? await this.startPool(onWorkerLost) : await this.loadInThread(transformers, common);
+      return { tokenizer, pairOverhead, forward };
     } catch (error) {
       throw modelUnavailable(this.model, this.modelsDir, error);
     }
+  }
+
+  private async startPool(onWorkerLost: () => void): Promise<LoadedModel["forward"]> {
+    const pool = await InferencePool.start({
+      size: this.workers,
+      threadsPerWorker: Math.max(1, Math.floor(this.threads / this.workers)),
+      model: this.model,
+      modelsDir: this.modelsDir,
+      dtype: this.dtype,
+      localFilesOnly: this.localFilesOnly,
+      onWorkerLost,
+    });
+    return (inputs) => pool.run(inputs);
+  }
+
+  private async loadInThread(transformers: Transformers, common: { cache_dir: string; local_files_only: boolean }): Promise<LoadedModel["forward"]> {
+    const model = await transformers.AutoModelForSequenceClassification.from_pretrained(this.model, {
+      ...common,
+      dtype: this.dtype,
+      session_options: { intraOpNumThreads: this.threads, interOpNumThreads: 1 },
+    });
+    // One pass at a time: onnxruntime already uses every thread it was given for one.
+    let queue: Promise<unknown> = Promise.resolve();
+    return (inputs) => {
+      const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new transformers.Tensor("int64", t.data, t.dims)]));
+      const run = queue.then(() => model(feeds));
+      queue = run.catch(() => undefined);
+      return run.then(({ logits }) => logits && { data: Float32Array.from(logits.data as ArrayLike<number>), dims: logits.dims as number[] });
+    };
   }
 
   /**
@@ -125,27 +167,49 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     return { passages: fitted, lengths };
   }
 
+  /**
+   * Groups pairs into forward passes: sorted by length so a pass pads little, each pass
+   * within `batchTokens` padded tokens and `batchSize` pairs. Longest first, so parallel
+   * workers finish together.
+   */
+  planBatches(lengths: readonly number[]): number[][] {
+    const order = lengths.map((length, index) => ({ length, index })).sort((a, b) => b.length - a.length);
+    const batches: number[][] = [];
+    let current: number[] = [];
+    let longest = 0;
+    for (const { length, index } of order) {
+      if (current.length > 0 && (current.length >= this.batchSize || (current.length + 1) * longest > this.batchTokens)) {
+        batches.push(current);
+        current = [];
+      }
+      if (current.length === 0) longest = length;
+      current.push(index);
+    }
+    if (current.length > 0) batches.push(current);
+    return batches;
+  }
+
   /** Relevance of each passage to the query, in input order, in (0, 1). */
   async score(query: string, passages: readonly string[]): Promise<number[]> {
     if (passages.length === 0) return [];
-    const loadedModel = await this.load();
-    const { tokenizer, model } = loadedModel;
+    const { tokenizer, forward } = await this.load();
     const pairs = await this.preparePairs(query, passages);
-    // Similar lengths share a batch, so padding (wasted compute) stays small.
-    const order = pairs.lengths.map((length, index) => ({ length, index })).sort((a, b) => a.length - b.length);
     const scores = new Array<number>(passages.length);
-    for (let start = 0; start < order.length; start += this.batchSize) {
-      const batch = order.slice(start, start + this.batchSize).map((o) => o.index);
-      const inputs = tokenizer(
-        batch.map(() => query),
-        { text_pair: batch.map((i) => pairs.passages[i]!), padding: true, truncation: true, max_length: this.maxLength },
-      );
-      const run = loadedModel.queue.then(() => model(inputs));
-      loadedModel.queue = run.catch(() => undefined);
-      const output = await run;
-      const probabilities = toProbabilities(output.logits, this.model);
-      batch.forEach((index, j) => (scores[index] = probabilities[j]!));
-    }
+    await Promise.all(
+      this.planBatches(pairs.lengths).map(async (batch) => {
+        const encoded = tokenizer(
+          batch.map(() => query),
+          { text_pair: batch.map((i) => pairs.passages[i]!), padding: true, truncation: true, max_length: this.maxLength },
+        );
+        const inputs: PoolInputs = {};
+        for (const name of ["input_ids", "attention_mask", "token_type_ids"] as const) {
+          const tensor = encoded[name];
+          if (tensor) inputs[name] = { data: tensor.data as BigInt64Array, dims: tensor.dims as number[] };
+        }
+        const probabilities = toProbabilities(await forward(inputs), this.model);
+        batch.forEach((index, j) => (scores[index] = probabilities[j]!));
+      }),
+    );
     return scores;
   }
 
@@ -167,7 +231,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
 }
 
 /** sigmoid for one logit, softmax's positive (last) class for two; anything else is not a cross-encoder. */
-function toProbabilities(logits: { dims: number[]; data: ArrayLike<number> } | undefined, model: string): number[] {
+function toProbabilities(logits: PoolOutput, model: string): number[] {
   if (!logits) throw new RagError(`The model ${model} has no "logits" output, so it is not a sequence-classification cross-encoder.`);
   const [rows, labels] = logits.dims as [number, number];
   if (labels !== 1 && labels !== 2) {

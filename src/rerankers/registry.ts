@@ -54,6 +54,8 @@ export async function createReranker(name: ConcreteReranker, { config, stats }: 
         localFilesOnly: isModelPresent(modelsDir, model),
         maxLength: config.RAG_RERANKER_MAX_LENGTH,
         batchSize: config.RAG_RERANKER_BATCH_SIZE,
+        batchTokens: config.RAG_RERANKER_BATCH_TOKENS,
+        workers: config.RAG_RERANKER_WORKERS || undefined,
         dtype: config.RAG_RERANKER_DTYPE,
       });
     }
