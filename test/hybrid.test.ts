@@ -1,4 +1,12 @@
+import fs from "node:fs/promises";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { contextualText } from "../src/ingest/chunker.js";
+import { ingest } from "../src/ingest/ingest.js";
+import { CorpusStats } from "../src/rerankers/corpus-stats.js";
+import { openIndex } from "../src/store/open-index.js";
+import { RagError } from "../src/errors/index.js";
+import { workspace } from "./helpers/index.js";
 import { createRerankingRetriever } from "../chains/index.js";
 import { Bm25Index } from "../src/retrievers/bm25-index.js";
 import { HybridRetriever, reciprocalRankFusion } from "../src/retrievers/hybrid-retriever.js";
@@ -22,6 +30,41 @@ describe("Bm25Index", () => {
     expect(hits.every((h) => h.score > 0)).toBe(true);
     expect(hits.length).toBeLessThan(documents.length);
     expect(index.search("zzzz unknown words", 5)).toEqual([]);
+  });
+});
+
+describe("Bm25Index saved with an index", () => {
+  it("is written by ingest and loads with the same postings, scores and corpus statistics", async () => {
+    const ws = await workspace();
+    await ingest({ paths: [ws.docs], config: ws.config });
+    const index = await openIndex(ws.config);
+    const documents = index.vectorStore.entries().map((e) => e.document);
+    const fresh = Bm25Index.fromDocuments(documents);
+    expect(index.keywords).not.toBeNull();
+    for (const query of ["oauth2 client credentials", "retry after 429", "webhook signature hmac", "zzzz"]) {
+      expect(index.keywords!.search(query, 20)).toEqual(fresh.search(query, 20));
+    }
+    const derived = fresh.corpusStats();
+    const analysed = CorpusStats.fromTexts(documents.map(contextualText));
+    expect(derived.docCount).toBe(analysed.docCount);
+    expect(derived.averageLength).toBeCloseTo(analysed.averageLength, 4);
+    expect(new Map(derived.documentFrequency)).toEqual(new Map(analysed.documentFrequency));
+  });
+
+  it("is rebuilt in memory for an index saved without it, and a damaged one names the fix", async () => {
+    const ws = await workspace();
+    await ingest({ paths: [ws.docs], config: ws.config });
+    const { snapshot } = await openIndex(ws.config);
+    await fs.writeFile(path.join(snapshot, "bm25-postings.bin"), Buffer.alloc(12));
+    const error = await openIndex(ws.config).catch((e) => e);
+    expect(RagError.isInstance(error) && error.message).toMatch(/keyword index .* is damaged: bm25-postings.bin has 12 bytes/);
+    expect(error.hint).toMatch(/ingest --rebuild/);
+    await fs.rm(path.join(snapshot, "bm25-postings.bin"));
+    await fs.rm(path.join(snapshot, "bm25-terms.json"));
+    const old = await openIndex(ws.config);
+    expect(old.keywords).toBeNull();
+    const docs = await new HybridRetriever({ store: old.vectorStore, k: 5, bm25: old.keywords ?? undefined }).invoke("oauth2 client credentials");
+    expect(docs).toHaveLength(5);
   });
 });
 

@@ -99,7 +99,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   }
   const variants = [...compressors.keys()];
   const toSimilarity = similarityFor(index.vectorStore);
-  const hybrid = config.RAG_FIRST_STAGE === "hybrid" ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K }) : null;
+  const hybrid = config.RAG_FIRST_STAGE === "hybrid" ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K, bm25: index.keywords ?? undefined }) : null;
 
   const fetchK = config.RAG_FETCH_K;
   const topN = config.RAG_TOP_N;

@@ -7,7 +7,7 @@ import type { RagConfig } from "../config/index.js";
 import { UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
-import { CorpusStats } from "../rerankers/corpus-stats.js";
+import { Bm25Index } from "../retrievers/bm25-index.js";
 import { HnswStore } from "../store/hnsw-store.js";
 import { IndexDir, MANIFEST_FILE } from "../store/index-dir.js";
 import { INDEX_FORMAT_VERSION, type Manifest } from "../store/manifest.js";
@@ -230,7 +230,9 @@ async function ingestLocked(
   await dir.commitSnapshot(async (snapshot) => {
     await store.save(snapshot);
     if (embeddings instanceof LsaEmbeddings) await embeddings.save(snapshot);
-    await CorpusStats.fromTexts(allChunks.map(contextualText)).save(snapshot);
+    const keywords = Bm25Index.fromDocuments(allChunks);
+    await keywords.save(snapshot);
+    await keywords.corpusStats().save(snapshot);
     await fs.writeFile(path.join(snapshot, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
   });
   report.written = true;

@@ -53,7 +53,7 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
   }
   const index = await openIndex(config);
   const hybrid = config.RAG_FIRST_STAGE === "hybrid";
-  const firstStage = hybrid ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K }) : index.vectorStore;
+  const firstStage = hybrid ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K, bm25: index.keywords ?? undefined }) : index.vectorStore;
   const parts = await assemble(config, index.stats, firstStage, hybrid ? "HNSW+BM25" : "HNSW", index.manifest.embedder);
   return { ...parts, store: "hnsw", index, close: async () => undefined };
 }

@@ -1,6 +1,16 @@
+import fs from "node:fs/promises";
+import path from "node:path";
 import type { DocumentInterface } from "@langchain/core/documents";
+import { IndexError } from "../errors/index.js";
 import { contextualText } from "../ingest/chunker.js";
+import { CorpusStats } from "../rerankers/corpus-stats.js";
 import { analyze, termCounts } from "../text/analyzer.js";
+
+const TERMS_FILE = "bm25-terms.json";
+const POSTINGS_FILE = "bm25-postings.bin";
+const FORMAT_VERSION = 1;
+
+type Postings = Map<string, { docs: Int32Array; tfs: Float32Array }>;
 
 /**
  * An inverted index scored with BM25, for full-corpus keyword retrieval. Written by hand:
@@ -9,20 +19,24 @@ import { analyze, termCounts } from "../text/analyzer.js";
  * few thousand chunks nor matches our analyzer.
  */
 export class Bm25Index {
-  private readonly postings = new Map<string, { docs: Int32Array; tfs: Float32Array }>();
-  private readonly lengths: Float32Array;
   private readonly averageLength: number;
 
   private constructor(
     readonly documents: readonly DocumentInterface[],
+    private readonly postings: Postings,
+    private readonly lengths: Float32Array,
     private readonly k1: number,
     private readonly b: number,
   ) {
+    this.averageLength = documents.length ? lengths.reduce((a, c) => a + c, 0) / documents.length : 0;
+  }
+
+  static fromDocuments(documents: readonly DocumentInterface[], { k1 = 0.9, b = 0.4 } = {}): Bm25Index {
     const lists = new Map<string, { docs: number[]; tfs: number[] }>();
-    this.lengths = new Float32Array(documents.length);
+    const lengths = new Float32Array(documents.length);
     documents.forEach((doc, index) => {
       const terms = analyze(contextualText(doc));
-      this.lengths[index] = terms.length;
+      lengths[index] = terms.length;
       for (const [term, tf] of termCounts(terms)) {
         let list = lists.get(term);
         if (!list) lists.set(term, (list = { docs: [], tfs: [] }));
@@ -30,12 +44,75 @@ export class Bm25Index {
         list.tfs.push(tf);
       }
     });
-    for (const [term, list] of lists) this.postings.set(term, { docs: Int32Array.from(list.docs), tfs: Float32Array.from(list.tfs) });
-    this.averageLength = documents.length ? this.lengths.reduce((a, b) => a + b, 0) / documents.length : 0;
+    const postings: Postings = new Map();
+    for (const [term, list] of lists) postings.set(term, { docs: Int32Array.from(list.docs), tfs: Float32Array.from(list.tfs) });
+    return new Bm25Index(documents, postings, lengths, k1, b);
   }
 
-  static fromDocuments(documents: readonly DocumentInterface[], { k1 = 0.9, b = 0.4 } = {}): Bm25Index {
-    return new Bm25Index(documents, k1, b);
+  /** The document frequencies and lengths the BM25 re-ranker needs, without analysing the texts again. */
+  corpusStats(): CorpusStats {
+    return new CorpusStats(this.documents.length, this.averageLength, new Map([...this.postings].map(([term, list]) => [term, list.docs.length])));
+  }
+
+  /**
+   * Writes the postings next to an index, so opening it skips analysing every chunk
+   * (the bulk of a cold start on a large corpus): terms as JSON, numbers as one binary file.
+   */
+  async save(directory: string): Promise<void> {
+    const terms = [...this.postings.keys()];
+    const counts = terms.map((t) => this.postings.get(t)!.docs.length);
+    const total = counts.reduce((a, c) => a + c, 0);
+    const docs = new Int32Array(total);
+    const tfs = new Float32Array(total);
+    let offset = 0;
+    for (const term of terms) {
+      const list = this.postings.get(term)!;
+      docs.set(list.docs, offset);
+      tfs.set(list.tfs, offset);
+      offset += list.docs.length;
+    }
+    const header = { version: FORMAT_VERSION, k1: this.k1, b: this.b, documentCount: this.documents.length, terms, counts };
+    await fs.writeFile(path.join(directory, TERMS_FILE), JSON.stringify(header));
+    await fs.writeFile(path.join(directory, POSTINGS_FILE), Buffer.concat([new Uint8Array(this.lengths.buffer), new Uint8Array(docs.buffer), new Uint8Array(tfs.buffer)]));
+  }
+
+  /** Postings saved with an index, for these documents in label order; null for indexes that have none. */
+  static async load(directory: string, documents: readonly DocumentInterface[]): Promise<Bm25Index | null> {
+    let headerText: string;
+    try {
+      headerText = await fs.readFile(path.join(directory, TERMS_FILE), "utf8");
+    } catch {
+      return null;
+    }
+    const damaged = (why: string) =>
+      new IndexError(`The keyword index in ${directory} is damaged: ${why}.`, { hint: "Rebuild the index with `rerank-rag ingest --rebuild <paths…>`." });
+    let header: { version: number; k1: number; b: number; documentCount: number; terms: string[]; counts: number[] };
+    try {
+      header = JSON.parse(headerText);
+    } catch (error) {
+      throw damaged((error as Error).message);
+    }
+    if (header.version !== FORMAT_VERSION || header.documentCount !== documents.length || header.terms?.length !== header.counts?.length) {
+      throw damaged(`it lists ${header.documentCount} chunks in format ${header.version}, the index holds ${documents.length}`);
+    }
+    const bytes = await fs.readFile(path.join(directory, POSTINGS_FILE)).catch((error: Error) => {
+      throw damaged(error.message);
+    });
+    const total = header.counts.reduce((a, c) => a + c, 0);
+    const n = documents.length;
+    if (bytes.byteLength !== 4 * (n + 2 * total)) throw damaged(`${POSTINGS_FILE} has ${bytes.byteLength} bytes, expected ${4 * (n + 2 * total)}`);
+    const buffer = new Uint8Array(bytes).buffer; // a copy at offset 0, so 4-byte views are aligned
+    const lengths = new Float32Array(buffer, 0, n);
+    const docs = new Int32Array(buffer, 4 * n, total);
+    const tfs = new Float32Array(buffer, 4 * (n + total), total);
+    const postings: Postings = new Map();
+    let offset = 0;
+    header.terms.forEach((term, i) => {
+      const count = header.counts[i]!;
+      postings.set(term, { docs: docs.subarray(offset, offset + count), tfs: tfs.subarray(offset, offset + count) });
+      offset += count;
+    });
+    return new Bm25Index(documents, postings, lengths, header.k1, header.b);
   }
 
   /** The k best documents for a query, as indexes into `documents` with their BM25 scores. */

@@ -4,6 +4,7 @@ import { IndexError, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
 import { CorpusStats } from "../rerankers/corpus-stats.js";
+import { Bm25Index } from "../retrievers/bm25-index.js";
 import { HnswStore } from "./hnsw-store.js";
 import { IndexDir } from "./index-dir.js";
 import type { Manifest } from "./manifest.js";
@@ -16,6 +17,8 @@ export interface OpenIndex {
   embeddings: Embeddings;
   vectorStore: HnswStore;
   stats: CorpusStats | null;
+  /** The saved keyword index for the hybrid first stage; null for indexes written before it was saved. */
+  keywords: Bm25Index | null;
 }
 
 /**
@@ -68,7 +71,8 @@ async function openSnapshot(dir: IndexDir, config: RagConfig): Promise<OpenIndex
   const embeddings = await embeddingsFor(manifest, snapshot, config);
   const efSearch = config.RAG_HNSW_EF_SEARCH;
   const vectorStore = await loadVectorStore(snapshot, efSearch ? { ...manifest, hnsw: { ...manifest.hnsw, efSearch } } : manifest, embeddings);
-  return { root: dir.root, snapshot, manifest, embeddings, vectorStore, stats: await CorpusStats.load(snapshot) };
+  const keywords = await Bm25Index.load(snapshot, vectorStore.entries().map((e) => e.document));
+  return { root: dir.root, snapshot, manifest, embeddings, vectorStore, stats: await CorpusStats.load(snapshot), keywords };
 }
 
 /** A snapshot's HNSW store, checked against its manifest; damage is an IndexError with the fix. */
