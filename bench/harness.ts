@@ -38,6 +38,27 @@ export async function measure(fn: () => unknown, { warmup = 1, runs = 5 } = {}):
   return summarize(samples);
 }
 
+/**
+ * Side by side: one warm-up each, then rounds that run every variant once in turn, so a
+ * slow spell of the machine lands on all of them rather than on one.
+ */
+export async function measureInterleaved<T extends string>(
+  variants: Record<T, { warmup: () => unknown; run: () => unknown }>,
+  rounds: number,
+): Promise<Record<T, Stats>> {
+  const names = Object.keys(variants) as T[];
+  for (const name of names) await variants[name].warmup();
+  const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<T, number[]>;
+  for (let r = 0; r < rounds; r++) {
+    for (const name of names) {
+      const started = performance.now();
+      await variants[name].run();
+      samples[name].push(performance.now() - started);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, summarize(samples[n])])) as Record<T, Stats>;
+}
+
 export function machine() {
   const require = createRequire(import.meta.url);
   const ort = require("onnxruntime-node/package.json") as { version: string };

@@ -4,45 +4,53 @@ import { loadConfig } from "../../src/config/index.js";
 import { createPipeline } from "../../src/pipeline/create-pipeline.js";
 import { HybridRetriever } from "../../src/retrievers/hybrid-retriever.js";
 import { REPO, measure, QUICK } from "../harness.js";
-import { SAMPLE_INDEX, SAMPLE_QUESTION, sampleCandidates } from "./corpus.js";
+import { SAMPLE_INDEX, SAMPLE_QUESTION, SCIFACT_QUESTION, sampleCandidates, scifactIndex } from "./corpus.js";
+
+/** The sample corpus and SciFact (when ../shared is present), each with its own question. */
+export async function askCorpora(): Promise<Array<{ corpus: string; index: string; question: string }>> {
+  await sampleCandidates(1); // makes sure the sample index exists
+  const scifact = await scifactIndex();
+  return [
+    { corpus: "sample corpus (44 pages)", index: SAMPLE_INDEX, question: SAMPLE_QUESTION },
+    ...(scifact ? [{ corpus: "SciFact (5,183 abstracts)", index: scifact, question: SCIFACT_QUESTION }] : []),
+  ];
+}
 
 /** Warm library calls on the offline stack: each stage alone, first token, and the whole answer. */
-export async function askWarm() {
-  await sampleCandidates(1); // makes sure the sample index exists
-  const config = loadConfig({ RAG_INDEX_DIR: SAMPLE_INDEX, RAG_RERANKER: "bm25", RAG_LLM: "extractive", RAG_MODELS_DIR: "/nonexistent" });
+export async function askWarm(index: string, question: string) {
+  const config = loadConfig({ RAG_INDEX_DIR: index, RAG_RERANKER: "bm25", RAG_LLM: "extractive", RAG_MODELS_DIR: "/nonexistent" });
   const loadStarted = performance.now();
   const pipeline = await createPipeline(config);
   const loadMs = performance.now() - loadStarted;
   const { embeddings, vectorStore } = pipeline.index;
   const hybrid = new HybridRetriever({ store: vectorStore, k: 50 });
-  const vector = await embeddings.embedQuery(SAMPLE_QUESTION);
-  const candidates = await hybrid.search(SAMPLE_QUESTION, 50, vector);
+  const vector = await embeddings.embedQuery(question);
+  const candidates = await hybrid.search(question, 50, vector);
   const { Bm25Reranker } = await import("../../src/rerankers/bm25-reranker.js");
   const reranker = new Bm25Reranker({ stats: pipeline.index.stats });
   const runs = QUICK ? 20 : 100;
   const firstToken = async () => {
-    for await (const chunk of await pipeline.chain.stream(SAMPLE_QUESTION)) if (chunk.answer) return;
+    for await (const chunk of await pipeline.chain.stream(question)) if (chunk.answer) return;
   };
   return {
     loadIndexMs: loadMs,
-    embedQuery: await measure(() => embeddings.embedQuery(SAMPLE_QUESTION), { warmup: 5, runs }),
-    search: await measure(() => hybrid.search(SAMPLE_QUESTION, 50, vector), { warmup: 5, runs }),
-    rerank: await measure(() => reranker.compressDocuments(candidates, SAMPLE_QUESTION), { warmup: 5, runs }),
+    embedQuery: await measure(() => embeddings.embedQuery(question), { warmup: 5, runs }),
+    search: await measure(() => hybrid.search(question, 50, vector), { warmup: 5, runs }),
+    rerank: await measure(() => reranker.compressDocuments(candidates, question), { warmup: 5, runs }),
     firstToken: await measure(firstToken, { warmup: 5, runs }),
-    total: await measure(() => pipeline.chain.invoke(SAMPLE_QUESTION), { warmup: 5, runs }),
+    total: await measure(() => pipeline.chain.invoke(question), { warmup: 5, runs }),
   };
 }
 
 /** A new CLI process per question: process start to the first answer byte, and to exit. */
-export async function askCold() {
-  await sampleCandidates(1);
+export async function askCold(index: string, question: string) {
   const cli = path.join(REPO, "dist", "src", "cli", "main.js");
   const once = () =>
     new Promise<{ firstByteMs: number; totalMs: number }>((resolve, reject) => {
       const started = performance.now();
       let firstByteMs = 0;
       const env = { ...process.env, RAG_RERANKER: "bm25", RAG_LLM: "extractive", NO_COLOR: "1" };
-      const child = spawn(process.execPath, [cli, "ask", SAMPLE_QUESTION, "--index", SAMPLE_INDEX], { env, stdio: ["ignore", "pipe", "ignore"] });
+      const child = spawn(process.execPath, [cli, "ask", question, "--index", index], { env, stdio: ["ignore", "pipe", "ignore"] });
       child.stdout.on("data", (chunk: Buffer) => {
         if (!firstByteMs && chunk.toString().trim()) firstByteMs = performance.now() - started;
       });

@@ -4,7 +4,7 @@ import path from "node:path";
 import { Document } from "@langchain/core/documents";
 import { FakeEmbeddings } from "@langchain/core/utils/testing";
 import { seededRandom } from "../../src/embeddings/lsa/randomized-svd.js";
-import { HnswStore } from "../../src/store/hnsw-store.js";
+import { HnswStore, type HnswParams } from "../../src/store/hnsw-store.js";
 import { peakRssMiB, summarize } from "../harness.js";
 
 const DIMS = 384;
@@ -53,13 +53,13 @@ function exactTopK(data: number[][], query: number[], k: number): Set<number> {
 }
 
 /** Build time, size, memory, query latency and recall@50 against brute force, per efSearch. */
-export async function hnswCase(count: number, kind: "random" | "structured", queries = 100) {
+export async function hnswCase(count: number, kind: "random" | "structured", hnsw: Partial<HnswParams> = {}, queries = 100) {
   const data = vectors(count, kind, 11);
   const queryVectors = vectors(queries, kind, 99);
   const docs = data.map((_, i) => new Document({ pageContent: "", metadata: { i } }));
   const rssBefore = peakRssMiB();
   const started = performance.now();
-  const store = await HnswStore.build(new FakeEmbeddings(), data, docs, { dimensions: DIMS });
+  const store = await HnswStore.build(new FakeEmbeddings(), data, docs, { dimensions: DIMS, hnsw });
   const buildSeconds = (performance.now() - started) / 1000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-hnsw-"));
   await store.save(dir);
@@ -67,7 +67,7 @@ export async function hnswCase(count: number, kind: "random" | "structured", que
   fs.rmSync(dir, { recursive: true, force: true });
   const truth = queryVectors.map((q) => exactTopK(data, q, 50));
   const perEf = [];
-  for (const efSearch of [50, 100, 200, 400]) {
+  for (const efSearch of [50, 100, 200, 300, 400]) {
     store.index.setEf(efSearch);
     const samples: number[] = [];
     let recall = 0;

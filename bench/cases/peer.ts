@@ -7,13 +7,13 @@ import { loadConfig } from "../../src/config/index.js";
 import { CrossEncoderReranker } from "../../src/rerankers/cross-encoder-reranker.js";
 import { IndexDir } from "../../src/store/index-dir.js";
 import { openIndex } from "../../src/store/open-index.js";
-import { measure, QUICK } from "../harness.js";
+import { measureInterleaved, QUICK } from "../harness.js";
 import { SAMPLE_INDEX, SAMPLE_QUESTION, sampleCandidates } from "./corpus.js";
-import { BENCH_MODELS, MINILM_ID } from "./rerank.js";
+import { BENCH_MODELS, MINILM_ID, loadPlainModel } from "./rerank.js";
 
 /** What a user writes today: every candidate in one padded batch, sorted by logit. */
 class StraightforwardCrossEncoder extends BaseDocumentCompressor {
-  constructor(private readonly loaded: Awaited<ReturnType<CrossEncoderReranker["load"]>>) {
+  constructor(private readonly loaded: Awaited<ReturnType<typeof loadPlainModel>>) {
     super();
   }
   async compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
@@ -35,12 +35,15 @@ export async function peerComparison() {
   const index = await openIndex(config);
   const snapshot = (await new IndexDir(SAMPLE_INDEX).currentSnapshot())!;
   const ours = new CrossEncoderReranker({ model: MINILM_ID, modelsDir: BENCH_MODELS, localFilesOnly: true });
-  const loaded = await ours.load();
   const stock = await HNSWLib.load(snapshot, index.embeddings);
-  const stockRetriever = new ContextualCompressionRetriever({ baseRetriever: stock.asRetriever(50), baseCompressor: new StraightforwardCrossEncoder(loaded) });
+  const stockRetriever = new ContextualCompressionRetriever({ baseRetriever: stock.asRetriever(50), baseCompressor: new StraightforwardCrossEncoder(await loadPlainModel()) });
   const ourRetriever = createRerankingRetriever({ vectorStore: index.vectorStore, reranker: ours, fetchK: 50, topN: 5 });
-  const runs = QUICK ? 1 : 3;
-  const stockStats = await measure(() => stockRetriever.invoke(SAMPLE_QUESTION), { warmup: 1, runs });
-  const ourStats = await measure(() => ourRetriever.invoke(SAMPLE_QUESTION), { warmup: 1, runs });
+  const { stock: stockStats, ours: ourStats } = await measureInterleaved(
+    {
+      stock: { warmup: () => stockRetriever.invoke(SAMPLE_QUESTION), run: () => stockRetriever.invoke(SAMPLE_QUESTION) },
+      ours: { warmup: () => ourRetriever.invoke(SAMPLE_QUESTION), run: () => ourRetriever.invoke(SAMPLE_QUESTION) },
+    },
+    QUICK ? 1 : 3,
+  );
   return { stock: stockStats, ours: ourStats, speedup: stockStats.p50 / ourStats.p50 };
 }
