@@ -43,7 +43,7 @@ export async function peerComparison() {
       stock: { warmup: () => stockRetriever.invoke(SAMPLE_QUESTION), run: () => stockRetriever.invoke(SAMPLE_QUESTION) },
       ours: { warmup: () => ourRetriever.invoke(SAMPLE_QUESTION), run: () => ourRetriever.invoke(SAMPLE_QUESTION) },
     },
-    QUICK ? 1 : 3,
+    QUICK ? 1 : 2,
   );
   return { stock: stockStats, ours: ourStats, speedup: stockStats.p50 / ourStats.p50 };
 }

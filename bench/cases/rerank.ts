@@ -76,7 +76,7 @@ export async function rerankCase(query: string, passages: string[], maxLength: n
 
 /** Our re-ranker's two knobs on short pairs, where they matter: padded tokens per pass × worker threads. */
 export async function tuningSweep(query: string, passages: string[], maxLength: number) {
-  const configs = [128, 512, 1024, 2048].flatMap((batchTokens) => [1, 2].map((workers) => ({ batchTokens, workers })));
+  const configs = [128, 512, 2048].flatMap((batchTokens) => [1, 2].map((workers) => ({ batchTokens, workers })));
   const entries = configs.map(({ batchTokens, workers }) => {
     const r = reranker(maxLength, { batchTokens, workers, batchSize: 64 });
     return [`${batchTokens}/${workers}`, { warmup: () => r.score(query, passages.slice(0, 4)), run: () => r.score(query, passages) }] as const;
