@@ -64,12 +64,20 @@ export function machine() {
   const ort = require("onnxruntime-node/package.json") as { version: string };
   return {
     cpu: os.cpus()[0]?.model ?? "unknown",
+    simd: simdFlags(),
     cores: os.availableParallelism(),
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     onnxruntime: ort.version,
     date: new Date().toISOString(),
   };
+}
+
+/** The vector instruction sets that decide fp32 and int8 matmul speed (Linux /proc/cpuinfo). */
+function simdFlags(): string[] {
+  const cpuinfo = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "";
+  const flags = new Set(/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1]?.trim().split(/\s+/) ?? []);
+  return ["avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"].filter((f) => flags.has(f));
 }
 
 /** Peak resident set of this process so far, in MiB (Linux VmHWM). */

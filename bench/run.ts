@@ -1,11 +1,14 @@
 // `npm run bench`: every case in its own process (clean memory figures), results side by side
 // as ratios, written to bench/results.json and docs/bench.md (+ an SVG chart).
-// `npm run bench -- --case rerank` runs one case; BENCH_QUICK=1 does fewer repetitions.
+// `npm run bench -- --case rerank` runs one case; BENCH_QUICK=1 does fewer repetitions;
+// `npm run bench -- --report` re-renders the docs from bench/results.json.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { QUICK, REPO, machine } from "./harness.js";
 import { renderMarkdown, renderRerankChart } from "./report.js";
+
+const RESULTS = path.join(REPO, "bench", "results.json");
 
 const CASES: Record<string, () => Promise<unknown>> = {
   matmul: async () => (await import("./cases/matmul-peak.js")).matmulPeak(),
@@ -71,7 +74,10 @@ const CASES: Record<string, () => Promise<unknown>> = {
 };
 
 const only = process.argv.indexOf("--case");
-if (only >= 0) {
+if (process.argv.includes("--report")) {
+  // Re-renders the docs from the last run's figures, e.g. after a change to the report's text.
+  writeReport(JSON.parse(fs.readFileSync(RESULTS, "utf8")));
+} else if (only >= 0) {
   const name = process.argv[only + 1]!;
   const run = CASES[name];
   if (!run) throw new Error(`unknown case ${name}; cases: ${Object.keys(CASES).join(", ")}`);
@@ -85,8 +91,12 @@ if (only >= 0) {
     results[name] = JSON.parse(out.trim().split("\n").at(-1)!);
     process.stderr.write(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   }
-  fs.writeFileSync(path.join(REPO, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+  writeReport(results);
+}
+
+function writeReport(results: Record<string, unknown>): void {
   fs.writeFileSync(path.join(REPO, "docs", "bench-rerank.svg"), renderRerankChart(results));
   fs.writeFileSync(path.join(REPO, "docs", "bench.md"), renderMarkdown(results));
-  process.stderr.write("bench: wrote bench/results.json, docs/bench.md, docs/bench-rerank.svg\n");
+  process.stderr.write("bench: wrote docs/bench.md and docs/bench-rerank.svg from bench/results.json\n");
 }
