@@ -1,8 +1,11 @@
 import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../src/config/index.js";
 import { createPipeline } from "../../src/pipeline/create-pipeline.js";
 import { HybridRetriever } from "../../src/retrievers/hybrid-retriever.js";
+import { IndexDir } from "../../src/store/index-dir.js";
 import { REPO, measure, QUICK } from "../harness.js";
 import { SAMPLE_INDEX, SAMPLE_QUESTION, SCIFACT_QUESTION, sampleCandidates, scifactIndex } from "./corpus.js";
 
@@ -42,8 +45,20 @@ export async function askWarm(index: string, question: string) {
   };
 }
 
+/**
+ * A copy of an index without its saved keyword index, as indexes written before it was
+ * saved are: opening it rebuilds the postings in memory. Shows what saving them wins.
+ */
+export async function withoutSavedKeywords(index: string): Promise<{ index: string; dispose: () => void }> {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), "bench-index-"));
+  fs.cpSync(index, copy, { recursive: true });
+  const snapshot = (await new IndexDir(copy).currentSnapshot())!;
+  for (const file of ["bm25-terms.json", "bm25-postings.bin"]) fs.rmSync(path.join(snapshot, file));
+  return { index: copy, dispose: () => fs.rmSync(copy, { recursive: true, force: true }) };
+}
+
 /** A new CLI process per question: process start to the first answer byte, and to exit. */
-export async function askCold(index: string, question: string) {
+export async function askCold(index: string, question: string, runs = QUICK ? 3 : 10) {
   const cli = path.join(REPO, "dist", "src", "cli", "main.js");
   const once = () =>
     new Promise<{ firstByteMs: number; totalMs: number }>((resolve, reject) => {
@@ -59,7 +74,7 @@ export async function askCold(index: string, question: string) {
     });
   await once();
   const samples: Array<{ firstByteMs: number; totalMs: number }> = [];
-  for (let i = 0; i < (QUICK ? 3 : 10); i++) samples.push(await once());
+  for (let i = 0; i < runs; i++) samples.push(await once());
   const sorted = (key: "firstByteMs" | "totalMs") => samples.map((s) => s[key]).sort((a, b) => a - b);
   return { runs: samples.length, firstTokenP50: sorted("firstByteMs")[Math.floor(samples.length / 2)]!, totalP50: sorted("totalMs")[Math.floor(samples.length / 2)]! };
 }
