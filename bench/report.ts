@@ -1,3 +1,4 @@
+import { barChart, lineChart } from "./charts.js";
 import type { Stats } from "./harness.js";
 
 interface RerankRow {
@@ -57,30 +58,68 @@ function hnswTable(rows: HnswRow[]): string {
   return lines.join("\n");
 }
 
-/** Bars: p50 ms of each variant at 50 candidates, per length setting. */
-export function renderRerankChart(results: Results): string {
-  const rows = (results.rerank as RerankRow[]).filter((r) => r.candidates === 50);
-  const names = ["one pair per pass", "one padded batch", "ours, in one thread", "ours", "ours q8"];
-  const colors = ["#8a8f98", "#d9822b", "#9db7e8", "#2f6fdf", "#3a9d5d"];
-  const max = Math.max(...rows.flatMap((r) => r.results.map((x) => x.stats.p50)));
-  const group = 40 + names.length * 34;
-  const width = 80 + rows.length * group;
-  const bars = rows
-    .map((row, g) =>
-      names
-        .map((name, i) => {
-          const r = row.results.find((x) => x.variant === name);
-          if (!r) return "";
-          const h = (r.stats.p50 / max) * 220;
-          const x = 60 + g * group + i * 34;
-          return `<rect x="${x}" y="${250 - h}" width="30" height="${h}" fill="${colors[i]}"/><text x="${x + 15}" y="${244 - h}" text-anchor="middle">${(r.stats.p50 / 1000).toFixed(1)}</text>`;
-        })
-        .join("") + `<text x="${60 + g * group + (names.length * 34) / 2}" y="270" text-anchor="middle">${row.lengths}</text>`,
-    )
-    .join("");
-  const legend = names.map((n, i) => `<rect x="${60 + i * 140}" y="8" width="12" height="12" fill="${colors[i]}"/><text x="${76 + i * 140}" y="18">${n}</text>`).join("");
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} 290" width="${width}" height="290" font-family="sans-serif" font-size="11">${legend}<text x="10" y="140" transform="rotate(-90 10 140)">seconds (p50), 50 candidates</text>${bars}</svg>\n`;
+/** Every chart of docs/bench.md, by file name. */
+export function renderCharts(results: Results): Record<string, string> {
+  const rerank = results.rerank as RerankRow[];
+  const p50 = (row: RerankRow, name: string) => row.results.find((r) => r.variant === name)?.stats.p50;
+  const scaling = rerank.filter((r) => r.lengths === "sample corpus").sort((a, b) => a.candidates - b.candidates);
+  const warm = results["ask-warm"] as any[];
+  const cold = results["ask-cold"] as any[];
+  const ingestRows = [results["ingest-offline"], results["ingest-minilm"]].filter((r) => r && !r.skipped);
+  return {
+    "bench-rerank.svg": barChart({
+      title: "Re-ranking 50 candidates, p50 seconds",
+      yLabel: "seconds",
+      groups: rerank.filter((r) => r.candidates === 50).map((row) => ({ label: row.lengths, bars: VARIANT_NAMES.map((name) => ({ name, value: seconds(p50(row, name)) })) })),
+    }),
+    "bench-rerank-scaling.svg": lineChart({
+      title: "Re-ranking cost by number of candidates (sample corpus lengths)",
+      xLabel: "candidates",
+      yLabel: "p50 seconds",
+      series: ["ours", "ours q8"].map((name) => ({ name, points: scaling.flatMap((r) => (p50(r, name) === undefined ? [] : [[r.candidates, p50(r, name)! / 1000] as [number, number]])) })),
+    }),
+    "bench-hnsw.svg": lineChart({
+      title: "HNSW: recall@50 against query latency (efSearch 50 → 400)",
+      xLabel: "p50 ms per query",
+      yLabel: "recall@50",
+      series: [...results["hnsw-10k"], ...results["hnsw-100k"]].map((row: HnswRow) => ({
+        name: `${row.count.toLocaleString("en")} ${row.kind}`,
+        points: row.perEf.map((e) => [e.p50ms, e.recallAt50] as [number, number]),
+      })),
+    }),
+    "bench-ingest.svg": barChart({
+      title: "Ingest: full vs unchanged re-ingest, seconds",
+      yLabel: "seconds",
+      groups: ingestRows.map((r: any) => ({ label: r.label, bars: [{ name: "full ingest", value: r.fullSeconds }, { name: "unchanged re-ingest", value: r.unchangedSeconds }] })),
+    }),
+    "bench-ask.svg": barChart({
+      title: "Warm ask per stage, p50 ms",
+      yLabel: "ms",
+      groups: warm.map((w) => ({
+        label: w.corpus,
+        bars: [
+          { name: "embed query", value: w.embedQuery.p50 },
+          { name: "first stage", value: w.search.p50 },
+          { name: "re-rank (BM25)", value: w.rerank.p50 },
+          { name: "first answer token", value: w.firstToken.p50 },
+        ],
+      })),
+    }),
+    "bench-ask-cold.svg": barChart({
+      title: "Cold CLI ask, p50 ms",
+      yLabel: "ms",
+      groups: cold.map((c) => ({ label: c.corpus.replace(/ \(.*?\)/, ""), bars: [{ name: "first answer byte", value: c.firstTokenP50 }, { name: "exit", value: c.totalP50 }] })),
+    }),
+    "bench-peer.svg": barChart({
+      title: "Retrieve 50 + re-rank, p50 seconds (same model, same candidates)",
+      yLabel: "seconds",
+      groups: [{ label: "HNSW top 50 → cross-encoder → top 5", bars: [{ name: "stock LangChain.js", value: results.peer.stock.p50 / 1000 }, { name: "ours", value: results.peer.ours.p50 / 1000 }] }],
+    }),
+  };
 }
+
+const VARIANT_NAMES = ["one pair per pass", "one padded batch", "ours, in one thread", "ours", "ours q8"];
+const seconds = (value: number | undefined) => (value === undefined ? undefined : value / 1000);
 
 interface Target {
   what: string;
@@ -194,6 +233,8 @@ The cross-encoder cases use a generated model of MiniLM-L6's exact shape (6 laye
 
 ![p50 latency per variant](bench-rerank.svg)
 
+![p50 latency by number of candidates](bench-rerank-scaling.svg)
+
 ${rerankTable(results.rerank, peak)}
 
 Matmul peak of onnxruntime on this machine: **${peak.toFixed(0)} GFLOP/s** fp32 (best of ${results.matmul.shapes.map((s: any) => `${s.shape}: ${s.gflopsPerSecond.toFixed(0)}`).join(", ")}). "GFLOP/s" counts the useful work of each pair (≈21 MFLOP per token plus attention), not padding; for q8 it is the same count, so above 100% means int8 did the work faster than fp32 could.
@@ -204,9 +245,13 @@ ${tuningTable(results["rerank-tuning"])}
 
 ## First stage: HNSW (384-d, k = 50)
 
+![recall against latency](bench-hnsw.svg)
+
 ${hnswTable([...results["hnsw-10k"], ...results["hnsw-100k"]])}
 
 ## Ingest throughput
+
+![full and unchanged re-ingest](bench-ingest.svg)
 
 | corpus | chunks | full ingest | chunks/s | unchanged re-ingest | share of full | peak RSS MiB |
 |---|---|---|---|---|---|---|
@@ -216,17 +261,23 @@ ${ingestRows.map((r: any) => (r.skipped ? `| ${r.label} | skipped: ${r.skipped} 
 
 Warm library calls, p50 / p95 ms per stage:
 
+![warm ask per stage](bench-ask.svg)
+
 | corpus | load index (once) | embed query | first stage (HNSW + BM25, top 50) | re-rank (BM25) | first answer token | total (answer chain) |
 |---|---|---|---|---|---|---|
 ${warmRows}
 
 Cold: \`rerank-rag ask\` in a new process, p50 ms:
 
+![cold ask](bench-ask-cold.svg)
+
 | corpus | first answer byte | exit | runs |
 |---|---|---|---|
 ${coldRows}
 
 ## Peer comparison: stock LangChain.js composition vs ours
+
+![stock composition against ours](bench-peer.svg)
 
 Same MiniLM-shaped model, same 50 candidates from the same index: \`HNSWLib.load\` + \`ContextualCompressionRetriever\` with a straightforward transformers.js compressor (all candidates in one padded batch) took ${ms(peer.stock.p50)} ms; \`createRerankingRetriever\` with \`CrossEncoderReranker\` (defaults) took ${ms(peer.ours.p50)} ms: **${peer.speedup.toFixed(2)}×**.
 `;

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { QUICK, REPO, machine } from "./harness.js";
-import { renderMarkdown, renderRerankChart } from "./report.js";
+import { renderCharts, renderMarkdown } from "./report.js";
 
 const RESULTS = path.join(REPO, "bench", "results.json");
 
@@ -115,7 +115,7 @@ if (process.argv.includes("--report")) {
 }
 
 function writeReport(results: Record<string, unknown>): void {
-  fs.writeFileSync(path.join(REPO, "docs", "bench-rerank.svg"), renderRerankChart(results));
+  for (const [file, svg] of Object.entries(renderCharts(results))) fs.writeFileSync(path.join(REPO, "docs", file), svg);
   fs.writeFileSync(path.join(REPO, "docs", "bench.md"), renderMarkdown(results));
-  process.stderr.write("bench: wrote docs/bench.md and docs/bench-rerank.svg from bench/results.json\n");
+  process.stderr.write("bench: wrote docs/bench.md and its charts (docs/bench-*.svg) from bench/results.json\n");
 }
