@@ -45,7 +45,7 @@ const CASES: Record<string, () => Promise<unknown>> = {
     // only confirm the worst case already seen at 10k.
     return QUICK ? [] : [await hnswCase(100_000, "structured", { M: 32, efConstruction: 100 })];
   },
-  // Not in the full run (about 5 minutes more): `npm run bench -- --case hnsw-100k-random --save`.
+  // Not in the full run (its build alone takes about 8 minutes): `npm run bench -- --case hnsw-100k-random --save`.
   "hnsw-100k-random": async () => {
     const { hnswCase } = await import("./cases/hnsw.js");
     return [await hnswCase(100_000, "random", { M: 32, efConstruction: 100 })];
