@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Document } from "@langchain/core/documents";
 import { AutoModelForSequenceClassification, AutoTokenizer } from "@huggingface/transformers";
 import { CrossEncoderReranker } from "../src/rerankers/cross-encoder-reranker.js";
+import { InferencePool } from "../src/rerankers/inference-pool.js";
 import { createRerankingRetriever } from "../chains/index.js";
 import { RagError } from "../src/errors/index.js";
 import { makeModelsDir } from "./helpers/test-models.js";
@@ -201,5 +202,23 @@ describe("CrossEncoderReranker", () => {
     expect(calls).toBe(1);
     await retriever.invoke("configure oauth2", { configurable: { rerank: false } });
     expect(calls).toBe(1);
+  });
+});
+
+describe("InferencePool", () => {
+  it("fails pending and later calls clearly when a worker dies, and tells its owner", async () => {
+    let lost = 0;
+    const pool = await InferencePool.start({ size: 2, threadsPerWorker: 1, model: MODEL, modelsDir, dtype: "fp32", localFilesOnly: true, onWorkerLost: () => lost++ });
+    const { tokenizer } = await reranker().load();
+    const encoded = tokenizer([QUERY], { text_pair: [PASSAGES[0]!] });
+    const inputs = Object.fromEntries(
+      (["input_ids", "attention_mask", "token_type_ids"] as const).map((name) => [name, { data: encoded[name]!.data as BigInt64Array, dims: encoded[name]!.dims as number[] }]),
+    );
+    expect((await pool.run(inputs))?.dims).toEqual([1, 1]);
+    // Test-only reach into the pool: a worker dying is what a native crash looks like from here.
+    await (pool as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0]!.terminate();
+    await expect(pool.run(inputs)).rejects.toThrow(/re-ranking worker stopped unexpectedly.*next call starts a new one/);
+    expect(lost).toBe(1);
+    await pool.close();
   });
 });
