@@ -216,7 +216,7 @@ describe("InferencePool", () => {
     );
     expect((await pool.run(inputs))?.dims).toEqual([1, 1]);
     // Test-only reach into the pool: a worker dying is what a native crash looks like from here.
-    await (pool as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0]!.terminate();
+    await (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots[0]!.worker.terminate();
     await expect(pool.run(inputs)).rejects.toThrow(/re-ranking worker stopped unexpectedly.*next call starts a new one/);
     expect(lost).toBe(1);
     await pool.close();

@@ -39,16 +39,16 @@ transformers.AutoModelForSequenceClassification.from_pretrained(workerData.model
   dtype: workerData.dtype,
   session_options: { intraOpNumThreads: workerData.threads, interOpNumThreads: 1 },
 }).then((model) => {
-  parentPort.on("message", async ({ id, inputs }) => {
+  parentPort.on("message", async (inputs) => {
     try {
       const feeds = {};
       for (const [name, t] of Object.entries(inputs)) feeds[name] = new transformers.Tensor("int64", t.data, t.dims);
       const { logits } = await model(feeds);
-      if (!logits) return parentPort.postMessage({ id });
+      if (!logits) return parentPort.postMessage({});
       const data = Float32Array.from(logits.data);
-      parentPort.postMessage({ id, logits: { data, dims: logits.dims } }, [data.buffer]);
+      parentPort.postMessage({ logits: { data, dims: logits.dims } }, [data.buffer]);
     } catch (error) {
-      parentPort.postMessage({ id, error: String(error && error.message || error) });
+      parentPort.postMessage({ error: String(error && error.message || error) });
     }
   });
   parentPort.postMessage({ ready: true });
@@ -56,7 +56,6 @@ transformers.AutoModelForSequenceClassification.from_pretrained(workerData.model
 `;
 
 interface Job {
-  id: number;
   inputs: PoolInputs;
   resolve: (logits: PoolOutput) => void;
   reject: (error: Error) => void;
@@ -64,6 +63,9 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** Loaded and taking work. */
+  ready: boolean;
+  /** The pass it is running: one at a time, so an answer always belongs to this job. */
   job?: Job;
 }
 
@@ -73,10 +75,8 @@ interface Slot {
  * splitting each operator across threads (see docs/bench.md).
  */
 export class InferencePool {
-  private readonly workers: Worker[] = [];
   private readonly slots: Slot[] = [];
   private readonly waiting: Job[] = [];
-  private nextId = 0;
   private failure?: Error;
 
   private constructor() {}
@@ -84,9 +84,19 @@ export class InferencePool {
   /** Starts the workers; the first loads alone, so a download happens once, not once per worker. */
   static async start(options: InferencePoolOptions): Promise<InferencePool> {
     const pool = new InferencePool();
+    const workerData = {
+      transformersEntry: createRequire(import.meta.url).resolve("@huggingface/transformers"),
+      modelsDir: options.modelsDir,
+      remoteHost: hubHost(),
+      model: options.model,
+      dtype: options.dtype,
+      localFilesOnly: options.localFilesOnly,
+      threads: options.threadsPerWorker,
+    };
+    const spawn = () => pool.spawn(workerData, options.onWorkerLost);
     try {
-      await pool.spawn(options);
-      await Promise.all(Array.from({ length: options.size - 1 }, () => pool.spawn(options)));
+      await spawn();
+      await Promise.all(Array.from({ length: options.size - 1 }, spawn));
     } catch (error) {
       await pool.close();
       throw error;
@@ -94,25 +104,14 @@ export class InferencePool {
     return pool;
   }
 
-  private spawn(options: InferencePoolOptions): Promise<void> {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        transformersEntry: createRequire(import.meta.url).resolve("@huggingface/transformers"),
-        modelsDir: options.modelsDir,
-        remoteHost: hubHost(),
-        model: options.model,
-        dtype: options.dtype,
-        localFilesOnly: options.localFilesOnly,
-        threads: options.threadsPerWorker,
-      },
-    });
-    this.workers.push(worker);
-    const slot: Slot = { worker };
+  private spawn(workerData: Record<string, unknown>, onWorkerLost?: () => void): Promise<void> {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+    const slot: Slot = { worker, ready: false };
+    this.slots.push(slot);
     return new Promise((resolve, reject) => {
-      worker.on("message", (message: { ready?: true; loadError?: string; id?: number; logits?: PoolLogits; error?: string }) => {
+      worker.on("message", (message: { ready?: true; loadError?: string; logits?: PoolLogits; error?: string }) => {
         if (message.ready) {
-          this.slots.push(slot);
+          slot.ready = true;
           worker.unref(); // an idle pool never keeps the process alive
           this.dispatch();
           resolve();
@@ -130,7 +129,7 @@ export class InferencePool {
       });
       const stopped = (error: Error) => {
         reject(error);
-        if (!this.failure) options.onWorkerLost?.();
+        if (!this.failure) onWorkerLost?.();
         this.fail(new RagError(`A re-ranking worker stopped unexpectedly (${error.message}); the next call starts a new one.`, { cause: error }));
       };
       worker.on("error", stopped);
@@ -141,18 +140,18 @@ export class InferencePool {
   run(inputs: PoolInputs): Promise<PoolOutput> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ id: this.nextId++, inputs, resolve, reject });
+      this.waiting.push({ inputs, resolve, reject });
       this.dispatch();
     });
   }
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (slot.job || this.waiting.length === 0) continue;
+      if (!slot.ready || slot.job || this.waiting.length === 0) continue;
       const job = this.waiting.shift()!;
       slot.job = job;
       slot.worker.ref(); // a pending answer keeps the process alive until it arrives
-      slot.worker.postMessage({ id: job.id, inputs: job.inputs });
+      slot.worker.postMessage(job.inputs);
     }
   }
 
@@ -167,7 +166,6 @@ export class InferencePool {
   /** Stops every worker. */
   async close(): Promise<void> {
     this.failure ??= new RagError("The re-ranking worker pool was closed.");
-    this.slots.length = 0;
-    await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
+    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
   }
 }
