@@ -17,7 +17,7 @@ export interface OpenIndex {
   embeddings: Embeddings;
   vectorStore: HnswStore;
   stats: CorpusStats | null;
-  /** The saved keyword index for the hybrid first stage; null for indexes written before it was saved. */
+  /** The saved keyword index, loaded for the hybrid first stage only; null otherwise or for indexes written before it was saved. */
   keywords: Bm25Index | null;
 }
 
@@ -71,7 +71,7 @@ async function openSnapshot(dir: IndexDir, config: RagConfig): Promise<OpenIndex
   const embeddings = await embeddingsFor(manifest, snapshot, config);
   const efSearch = config.RAG_HNSW_EF_SEARCH;
   const vectorStore = await loadVectorStore(snapshot, efSearch ? { ...manifest, hnsw: { ...manifest.hnsw, efSearch } } : manifest, embeddings);
-  const keywords = await Bm25Index.load(snapshot, vectorStore.entries().map((e) => e.document));
+  const keywords = config.RAG_FIRST_STAGE === "hybrid" ? await Bm25Index.load(snapshot, vectorStore.entries().map((e) => e.document)) : null;
   return { root: dir.root, snapshot, manifest, embeddings, vectorStore, stats: await CorpusStats.load(snapshot), keywords };
 }
 
