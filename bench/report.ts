@@ -22,13 +22,19 @@ type Results = Record<string, any>;
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
+const variant = (row: RerankRow | undefined, name: string) => row?.results.find((r) => r.variant === name);
+/** The headline case: 50 candidates with the sample corpus's real chunk lengths. */
+const realLengthRow = (results: Results) => (results.rerank as RerankRow[]).find((r) => r.candidates === 50 && r.lengths === "sample corpus");
+/** The ingest cases that ran (a skipped one carries the reason instead of figures). */
+const ingestResults = (results: Results): any[] => [results["ingest-offline"], results["ingest-minilm"]].filter(Boolean);
+
 function rerankTable(rows: RerankRow[], peak: number): string {
   const lines = [
     "| candidates | lengths (mean tokens) | one pair per pass | one padded batch | ours, in one thread | ours | ours q8 | ours: vs per-pass / vs padded | q8: vs per-pass / vs padded | ours: p95, pairs/s | ours GFLOP/s (% of matmul peak) |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const row of rows) {
-    const get = (name: string) => row.results.find((r) => r.variant === name);
+    const get = (name: string) => variant(row, name);
     const single = get("one pair per pass");
     const batch = get("one padded batch");
     const ours = get("ours")!;
@@ -61,16 +67,16 @@ function hnswTable(rows: HnswRow[]): string {
 /** Every chart of docs/bench.md, by file name. */
 export function renderCharts(results: Results): Record<string, string> {
   const rerank = results.rerank as RerankRow[];
-  const p50 = (row: RerankRow, name: string) => row.results.find((r) => r.variant === name)?.stats.p50;
+  const p50 = (row: RerankRow, name: string) => variant(row, name)?.stats.p50;
   const scaling = rerank.filter((r) => r.lengths === "sample corpus").sort((a, b) => a.candidates - b.candidates);
   const warm = results["ask-warm"] as any[];
   const cold = results["ask-cold"] as any[];
-  const ingestRows = [results["ingest-offline"], results["ingest-minilm"]].filter((r) => r && !r.skipped);
+  const ingestRows = ingestResults(results).filter((r) => !r.skipped);
   return {
     "bench-rerank.svg": barChart({
       title: "Re-ranking 50 candidates, p50 seconds",
       yLabel: "seconds",
-      groups: rerank.filter((r) => r.candidates === 50).map((row) => ({ label: row.lengths, bars: VARIANT_NAMES.map((name) => ({ name, value: seconds(p50(row, name)) })) })),
+      groups: rerank.filter((r) => r.candidates === 50).map((row) => ({ label: row.lengths, bars: row.results.map((r) => ({ name: r.variant, value: r.stats.p50 / 1000 })) })),
     }),
     "bench-rerank-scaling.svg": lineChart({
       title: "Re-ranking cost by number of candidates (sample corpus lengths)",
@@ -90,7 +96,7 @@ export function renderCharts(results: Results): Record<string, string> {
     "bench-ingest.svg": barChart({
       title: "Ingest: full vs unchanged re-ingest, seconds",
       yLabel: "seconds",
-      groups: ingestRows.map((r: any) => ({ label: r.label, bars: [{ name: "full ingest", value: r.fullSeconds }, { name: "unchanged re-ingest", value: r.unchangedSeconds }] })),
+      groups: ingestRows.map((r) => ({ label: r.label, bars: [{ name: "full ingest", value: r.fullSeconds }, { name: "unchanged re-ingest", value: r.unchangedSeconds }] })),
     }),
     "bench-ask.svg": barChart({
       title: "Warm ask per stage, p50 ms",
@@ -121,9 +127,6 @@ export function renderCharts(results: Results): Record<string, string> {
 /** Every HNSW row: the full run's, plus the opt-in 100k random case when it was run. */
 const hnswRows = (results: Results): HnswRow[] => [...results["hnsw-10k"], ...(results["hnsw-100k"] ?? []), ...(results["hnsw-100k-random"] ?? [])];
 
-const VARIANT_NAMES = ["one pair per pass", "one padded batch", "ours, in one thread", "ours", "ours q8"];
-const seconds = (value: number | undefined) => (value === undefined ? undefined : value / 1000);
-
 interface Target {
   what: string;
   goal: string;
@@ -135,8 +138,8 @@ interface Target {
 function targets(results: Results): Target[] {
   const out: Target[] = [];
   const rerank = results.rerank as RerankRow[];
-  const p50 = (row: RerankRow | undefined, name: string) => row?.results.find((r) => r.variant === name)?.stats.p50;
-  const real = rerank.find((r) => r.candidates === 50 && r.lengths === "sample corpus");
+  const p50 = (row: RerankRow | undefined, name: string) => variant(row, name)?.stats.p50;
+  const real = realLengthRow(results);
   const single = p50(real, "one pair per pass");
   const padded = p50(real, "one padded batch");
   for (const name of ["ours", "ours q8"]) {
@@ -148,7 +151,7 @@ function targets(results: Results): Target[] {
   const fixed256 = rerank.find((r) => r.candidates === 50 && r.lengths === "fixed 256");
   const peak = results.matmul.peakGflopsPerSecond as number;
   for (const name of ["ours", "ours q8"]) {
-    const r = fixed256?.results.find((x) => x.variant === name);
+    const r = variant(fixed256, name);
     if (r) out.push({ what: `${name}: share of the fp32 matmul peak at 256 tokens`, goal: "≥ 50%", measured: `${((100 * r.gflopsPerSecond) / peak).toFixed(0)}%`, met: r.gflopsPerSecond / peak >= 0.5 });
   }
   for (const row of hnswRows(results).filter((r) => r.count >= 100_000)) {
@@ -161,7 +164,7 @@ function targets(results: Results): Target[] {
       met: (best?.recallAt50 ?? 0) >= 0.99,
     });
   }
-  for (const r of [results["ingest-offline"], results["ingest-minilm"]].filter((x) => x && !x.skipped)) {
+  for (const r of ingestResults(results).filter((x) => !x.skipped)) {
     out.push({ what: `unchanged re-ingest, ${r.label}`, goal: "< 5% of a full ingest", measured: `${(100 * r.unchangedShare).toFixed(1)}%`, met: r.unchangedShare < 0.05 });
   }
   for (const w of results["ask-warm"] ?? []) {
@@ -178,8 +181,8 @@ function targets(results: Results): Target[] {
 function bounds(results: Results): string[] {
   const out: string[] = [];
   const peak = results.matmul.peakGflopsPerSecond as number;
-  const real = (results.rerank as RerankRow[]).find((r) => r.candidates === 50 && r.lengths === "sample corpus");
-  const get = (name: string) => real?.results.find((r) => r.variant === name);
+  const real = realLengthRow(results);
+  const get = (name: string) => variant(real, name);
   const single = get("one pair per pass");
   const ours = get("ours");
   const q8 = get("ours q8");
@@ -215,7 +218,8 @@ function bounds(results: Results): string[] {
 export function renderMarkdown(results: Results): string {
   const m = results.machine;
   const peak = results.matmul.peakGflopsPerSecond as number;
-  const ingestRows = [results["ingest-offline"], results["ingest-minilm"]].filter(Boolean);
+  const ingestRows = ingestResults(results);
+  const misses = bounds(results);
   const peer = results.peer;
   const warmRows = (results["ask-warm"] as any[])
     .map((w) => {
@@ -236,7 +240,7 @@ ${targets(results)
   .map((t) => `| ${t.what} | ${t.goal} | ${t.measured} | ${t.met ? "met" : "**missed**"} |`)
   .join("\n")}
 
-${bounds(results).length ? `What bounds the misses:\n\n${bounds(results).join("\n")}\n` : ""}
+${misses.length ? `What bounds the misses:\n\n${misses.join("\n")}\n` : ""}
 ## Re-rank latency (cross-encoder)
 
 The cross-encoder cases use a generated model of MiniLM-L6's exact shape (6 layers, 384 hidden, 12 heads, 1536 intermediate, 30,522 vocabulary) with random weights: the compute is the real model's, the scores mean nothing. "One pair per pass" and "one padded batch" are transformers.js used as its documentation shows (default session, fp32); "ours" is \`CrossEncoderReranker\` with its defaults (fp32, length-sorted passes of at most 512 padded tokens, one worker thread per core); "ours q8" adds \`dtype: "q8"\` (the int8 export, \`MatMulInteger\`).
