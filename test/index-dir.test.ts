@@ -55,11 +55,11 @@ describe("IndexDir: atomic snapshots", () => {
 
   it("survives what a SIGKILL mid-save leaves behind, and cleans it up on the next ingest", async () => {
     const ws = await ingested();
-    const staleDir = path.join(ws.indexDir, "snapshots", ".tmp-snapshot-x-1");
+    const staleDir = path.join(ws.indexDir, "snapshots", ".tmp-snapshot-m0abc12-4242-a1b2c3");
     const stalePointer = path.join(ws.indexDir, "CURRENT.tmp-123");
     await fs.mkdir(staleDir);
     await fs.writeFile(path.join(staleDir, "hnswlib.index"), "junk from a killed writer");
-    await fs.writeFile(stalePointer, "snapshot-x-1\n");
+    await fs.writeFile(stalePointer, "snapshot-m0abc12-4242-a1b2c3\n");
     await expectSearchable(ws);
 
     await touchCorpus(ws, "Ferries run hourly on bank holidays.");

@@ -8,6 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RagConfig } from "../src/config/index.js";
 import { ingest } from "../src/ingest/ingest.js";
+import { INDEX_MARKER_FILE } from "../src/store/index-dir.js";
 import { openIndex } from "../src/store/open-index.js";
 import { cleanEnv, startCli, type CliRun } from "./helpers/cli.js";
 import { SMALL_FILE } from "./helpers/corpus.js";
@@ -159,7 +160,7 @@ describe("ingest under SIGKILL", () => {
     // Nothing left behind: no temp dirs or pointers, no lock, the live snapshot and at most its predecessor.
     expect((await entriesOf(snapshots)).filter((e) => !e.startsWith("snapshot-"))).toEqual([]);
     expect((await entriesOf(snapshots)).length).toBeLessThanOrEqual(2);
-    expect((await entriesOf(indexDir)).sort()).toEqual(["CURRENT", "snapshots"]);
+    expect((await entriesOf(indexDir)).sort()).toEqual(["CURRENT", INDEX_MARKER_FILE, "snapshots"]);
     // A dead writer's lock is taken over at once: no run ever waited for it.
     for (const run of [...runs, final]) expect(run.stderr).not.toContain("waiting for it to finish");
     expect(final.ms).toBeLessThan(duration * 3 + 5_000);

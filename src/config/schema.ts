@@ -15,7 +15,11 @@ export type StoreName = (typeof STORES)[number];
 
 const positiveInt = z.coerce.number().int().positive();
 /** A directory path; a leading `~` is the home directory (shells don't expand it inside .env). */
-const directory = z.string().transform((value) => (value === "~" || value.startsWith("~/") ? path.join(os.homedir(), value.slice(1)) : value));
+const directory = z
+  .string()
+  // An empty path would resolve to the current folder.
+  .refine((value) => value.trim() !== "", "must not be empty or blank: name a folder, e.g. .rerank-rag/index")
+  .transform((value) => (value === "~" || value.startsWith("~/") ? path.join(os.homedir(), value.slice(1)) : value));
 const optionalText = z
   .string()
   .trim()

@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "../errors/index.js";
+import { looksLikeIndex } from "../store/index-dir.js";
 import { SUPPORTED_EXTENSIONS, type SkippedFile } from "./loaders.js";
 
 const SUPPORTED = new Set<string>(SUPPORTED_EXTENSIONS);
@@ -18,12 +19,14 @@ export interface Discovery {
  * Finds the files to ingest under the given paths. Hidden entries and dependency
  * folders are passed over; unsupported files are reported; symlink loops are cut.
  */
-export async function discoverFiles(paths: readonly string[]): Promise<Discovery> {
+export async function discoverFiles(paths: readonly string[], { indexDir }: { indexDir?: string } = {}): Promise<Discovery> {
   if (paths.length === 0) throw new UsageError("No paths given to ingest.", { hint: "Example: rerank-rag ingest ./docs" });
   const roots: string[] = [];
   const files = new Set<string>();
   const skipped: SkippedFile[] = [];
   const visitedDirs = new Set<string>();
+  // An index's own files (docstore, manifest) would be ingested into itself, growing with every run.
+  const writing = indexDir ? await fs.realpath(indexDir).catch(() => path.resolve(indexDir)) : null;
 
   async function visit(entry: string, explicit: boolean): Promise<void> {
     let stat;
@@ -37,8 +40,16 @@ export async function discoverFiles(paths: readonly string[]): Promise<Discovery
       skipped.push({ path: entry, reason: code === "ELOOP" ? "symlink loop" : `cannot read (${code})` });
       return;
     }
+    const real = await fs.realpath(entry);
+    if (writing && isUnder(real, [writing])) {
+      skipped.push({ path: entry, reason: "the index being written (rerank-rag never ingests an index)" });
+      return;
+    }
     if (stat.isDirectory()) {
-      const real = await fs.realpath(entry);
+      if (await looksLikeIndex(entry)) {
+        skipped.push({ path: entry, reason: "a rerank-rag index (rerank-rag never ingests an index)" });
+        return;
+      }
       if (visitedDirs.has(real)) {
         skipped.push({ path: entry, reason: "directory already visited (symlink loop?)" });
         return;

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
-import { IndexError, RagError } from "../errors/index.js";
+import { IndexError, RagError, UsageError } from "../errors/index.js";
 import { manifestSchema, type Manifest } from "./manifest.js";
 
 const CURRENT = "CURRENT";
@@ -16,6 +16,15 @@ const LOCK_OWNER = "owner.json";
 const LOCK_STALE_MS = 15_000;
 const LOCK_POLL_MS = 250;
 export const MANIFEST_FILE = "manifest.json";
+/** Says "this folder is a rerank-rag index": ingest writes and cleans up only where it finds it. */
+export const INDEX_MARKER_FILE = "rerank-rag-index.json";
+const MARKER = { kind: "rerank-rag-index", markerVersion: 1 } as const;
+/** The exact names this code gives snapshots and temp files: clean-up touches nothing else. */
+const SNAPSHOT_NAME = /^snapshot-[0-9a-z]+-\d+-[0-9a-f]{6}$/;
+const STALE_SNAPSHOT_TEMP = /^\.tmp-snapshot-[0-9a-z]+-\d+-[0-9a-f]{6}$/;
+const STALE_POINTER_TEMP = /^CURRENT\.tmp-\d+$/;
+const STALE_MARKER_TEMP = /^rerank-rag-index\.json\.tmp-\d+-[0-9a-f]{6}$/;
+const MARKER_TEMP_PREFIX = `${INDEX_MARKER_FILE}${TEMP_PREFIX}`;
 
 interface LockOwner {
   pid: number;
@@ -77,7 +86,8 @@ export class IndexDir {
    * overtaken, however long it blocks its event loop.
    */
   async withWriteLock<T>(fn: () => Promise<T>, { waitMs = 120_000, onWait }: { waitMs?: number; onWait?: () => void } = {}): Promise<T> {
-    await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
+    // Before the lock: even the lock directory is not ours to create in someone else's folder.
+    await this.claim();
     const lockDir = path.join(this.root, LOCK);
     this.lockLost = null;
     const options: lockfile.LockOptions = {
@@ -133,6 +143,65 @@ export class IndexDir {
   }
 
   /**
+   * Makes sure the root is ours to write: a new or empty folder gets the marker, a folder with
+   * the marker is ours, an index made before the marker existed (a CURRENT naming a snapshot
+   * with a readable manifest) gets it too. Anything else is someone's folder: refused, untouched.
+   */
+  private async claim(): Promise<void> {
+    let entries: string[];
+    try {
+      entries = await fs.readdir(this.root);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOTDIR") {
+        throw new UsageError(`The index path ${this.root} is a file, not a folder.`, { hint: "Choose a folder for the index (--index or RAG_INDEX_DIR)." });
+      }
+      if (code !== "ENOENT") throw error;
+      await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
+      entries = [];
+    }
+    // Another ingest may be creating the marker right now: its temp file is not the user's.
+    const own = entries.filter((e) => !e.startsWith(MARKER_TEMP_PREFIX));
+    if (own.includes(INDEX_MARKER_FILE) && (await this.hasMarker())) return;
+    if (own.length === 0 || (!own.includes(INDEX_MARKER_FILE) && (await this.isUnmarkedIndex()))) {
+      await this.writeMarker();
+      return;
+    }
+    throw new UsageError(`${this.root} is not empty and is not a rerank-rag index (it has no valid ${INDEX_MARKER_FILE}); nothing in it was changed.`, {
+      hint: "Choose an empty or new folder for the index (--index or RAG_INDEX_DIR), or move the files out of this one.",
+    });
+  }
+
+  private async hasMarker(): Promise<boolean> {
+    try {
+      const marker = JSON.parse(await fs.readFile(path.join(this.root, INDEX_MARKER_FILE), "utf8")) as Partial<typeof MARKER>;
+      return marker?.kind === MARKER.kind && typeof marker.markerVersion === "number";
+    } catch {
+      return false;
+    }
+  }
+
+  private async isUnmarkedIndex(): Promise<boolean> {
+    const snapshot = await this.currentSnapshot().catch(() => null);
+    return snapshot !== null && (await readManifest(snapshot).then(() => true, () => false));
+  }
+
+  /** Written under a temp name and linked into place, so a reader never sees half a marker and the first writer wins. */
+  private async writeMarker(): Promise<void> {
+    const marker = path.join(this.root, INDEX_MARKER_FILE);
+    const temp = `${marker}${TEMP_PREFIX}${process.pid}-${crypto.randomBytes(3).toString("hex")}`;
+    await fs.writeFile(temp, `${JSON.stringify({ ...MARKER, createdAt: new Date().toISOString() })}\n`, { mode: 0o600 });
+    try {
+      await fs.link(temp, marker);
+    } catch (error) {
+      // EEXIST: another ingest marked it first. ENOENT: that one, holding the lock, cleared our temp as stale.
+      if (!(await this.hasMarker())) throw error;
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
+  }
+
+  /**
    * Removes the lock when its holder is gone: a recorded owner on this host whose process no
    * longer exists, or (no record yet, or another host) a lock nobody refreshed for LOCK_STALE_MS.
    */
@@ -184,14 +253,16 @@ export class IndexDir {
     return final;
   }
 
-  /** Temp dirs left by killed writers; only safe to remove while holding the lock. */
+  /** Temp files left by killed writers, by the exact names we give them; only safe to remove while holding the lock. */
   private async removeStaleTemps(): Promise<void> {
     const entries = await fs.readdir(this.snapshotsDir).catch(() => [] as string[]);
     await Promise.all(
-      entries.filter((e) => e.startsWith(TEMP_PREFIX)).map((e) => fs.rm(path.join(this.snapshotsDir, e), { recursive: true, force: true })),
+      entries.filter((e) => STALE_SNAPSHOT_TEMP.test(e)).map((e) => fs.rm(path.join(this.snapshotsDir, e), { recursive: true, force: true })),
     );
     const rootEntries = await fs.readdir(this.root);
-    await Promise.all(rootEntries.filter((e) => e.startsWith(CURRENT + TEMP_PREFIX)).map((e) => fs.rm(path.join(this.root, e), { force: true })));
+    await Promise.all(
+      rootEntries.filter((e) => STALE_POINTER_TEMP.test(e) || STALE_MARKER_TEMP.test(e)).map((e) => fs.rm(path.join(this.root, e), { force: true })),
+    );
   }
 
   /**
@@ -199,9 +270,15 @@ export class IndexDir {
    * else goes, including a snapshot a killed writer renamed into place but never made live.
    */
   private async pruneSnapshots(live: string, previous: string | null): Promise<void> {
-    const names = (await fs.readdir(this.snapshotsDir)).filter((e) => e.startsWith("snapshot-") && e !== live && e !== previous);
+    const names = (await fs.readdir(this.snapshotsDir)).filter((e) => SNAPSHOT_NAME.test(e) && e !== live && e !== previous);
     await Promise.all(names.map((e) => fs.rm(path.join(this.snapshotsDir, e), { recursive: true, force: true })));
   }
+}
+
+/** Whether `dir` holds an index: our marker, or the CURRENT pointer and snapshots of one made before the marker. */
+export async function looksLikeIndex(dir: string): Promise<boolean> {
+  const exists = (name: string) => fs.access(path.join(dir, name)).then(() => true, () => false);
+  return (await exists(INDEX_MARKER_FILE)) || ((await exists(CURRENT)) && (await exists(SNAPSHOTS)));
 }
 
 export async function readManifest(snapshot: string): Promise<Manifest> {

@@ -273,7 +273,7 @@ interface FileChunks {
 export async function ingestPgvector(options: IngestOptions): Promise<IngestReport> {
   const { config, rebuild = false, onEvent, onWait } = options;
   const where = target(config);
-  const discovery = await discoverFiles(options.paths);
+  const discovery = await discoverFiles(options.paths, { indexDir: options.config.RAG_INDEX_DIR });
   if (discovery.files.length === 0) {
     throw new UsageError(`No supported files found under ${options.paths.join(", ")}; the index was not changed.`, {
       hint: `Supported: .md .txt .html .pdf .json .jsonl.${discovery.skipped.length ? ` Skipped: ${discovery.skipped.length} file(s).` : ""}`,
