@@ -1,12 +1,12 @@
 // The public API of rerank-rag.
 export * from "../chains/index.js";
-export { createPipeline, type Pipeline } from "./pipeline/create-pipeline.js";
+export { createPipeline, type Pipeline, type HnswPipeline, type PgvectorPipeline } from "./pipeline/create-pipeline.js";
 export { loadConfig, configSchema, type RagConfig, type ConfigOverrides } from "./config/index.js";
 export { ingest, type IngestOptions, type IngestReport, type IngestEvent } from "./ingest/ingest.js";
 export { openIndex, type OpenIndex } from "./store/open-index.js";
 export { HnswStore, DEFAULT_HNSW, type HnswParams } from "./store/hnsw-store.js";
 export type { Manifest } from "./store/manifest.js";
-export { openPgvectorIndex, ingestPgvector, type PgvectorIndex, type PgvectorMeta } from "./store/pgvector.js";
+export { openPgvectorIndex, type PgvectorIndex, type PgvectorMeta } from "./store/pgvector.js";
 export { LsaEmbeddings } from "./embeddings/lsa/lsa-embeddings.js";
 export { resolveEmbedder, createPretrainedEmbeddings, type EmbedderSpec } from "./embeddings/registry.js";
 export { Bm25Reranker, type Bm25RerankerOptions } from "./rerankers/bm25-reranker.js";

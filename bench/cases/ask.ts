@@ -25,6 +25,7 @@ export async function askWarm(index: string, question: string) {
   const loadStarted = performance.now();
   const pipeline = await createPipeline(config);
   const loadMs = performance.now() - loadStarted;
+  if (pipeline.store !== "hnsw") throw new Error("the warm ask bench runs on the local index");
   const { embeddings, vectorStore } = pipeline.index;
   const hybrid = new HybridRetriever({ store: vectorStore, k: 50 });
   const vector = await embeddings.embedQuery(question);

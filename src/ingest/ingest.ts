@@ -1,20 +1,14 @@
-import crypto from "node:crypto";
-import fs from "node:fs/promises";
-import path from "node:path";
 import type { Document } from "@langchain/core/documents";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { RagConfig } from "../config/index.js";
 import { UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
-import { Bm25Index } from "../retrievers/bm25-index.js";
-import { HnswStore } from "../store/hnsw-store.js";
-import { IndexDir, MANIFEST_FILE } from "../store/index-dir.js";
-import { INDEX_FORMAT_VERSION, type Manifest } from "../store/manifest.js";
-import { assertSameEmbedder, embeddingsFor, loadVectorStore } from "../store/open-index.js";
-import { contextualText, splitDocuments } from "./chunker.js";
-import { discoverFiles, isUnder } from "./discover.js";
-import { loadFile, MAX_FILE_BYTES, tooLargeReason, type SkippedFile } from "./loaders.js";
+import type { IndexWriter, PreviousIndex } from "../store/index-writer.js";
+import { assertSameEmbedder } from "../store/manifest.js";
+import { contextualText } from "./chunker.js";
+import { discoverFiles, type Discovery } from "./discover.js";
+import { planFiles, type FileOutcome, type FreshFile } from "./plan.js";
 
 /** Refit the offline embedder once this share of chunks is newer than its fit… */
 const REFIT_SHARE = 0.2;
@@ -29,6 +23,7 @@ export type IngestEvent =
 
 export interface IngestOptions {
   paths: readonly string[];
+  /** Where the index goes follows `RAG_STORE`: the local index directory, or Postgres + pgvector. */
   config: RagConfig;
   /** Ignore the existing index and build from scratch. */
   rebuild?: boolean;
@@ -37,14 +32,10 @@ export interface IngestOptions {
   onWait?: () => void;
 }
 
-export interface IngestReport {
-  indexDir: string;
-  added: string[];
-  changed: string[];
-  removed: string[];
-  unchanged: number;
-  skipped: SkippedFile[];
-  warnings: string[];
+export interface IngestReport extends FileOutcome {
+  store: "hnsw" | "pgvector";
+  /** Where the index lives: the index directory, or `host:port/database table <table>` (no credentials). */
+  location: string;
   chunkCount: number;
   embeddedChunks: number;
   embedder: string;
@@ -53,221 +44,134 @@ export interface IngestReport {
   written: boolean;
 }
 
-interface FileChunks {
-  file: string;
-  hash: string;
-  size: number;
-  chunks: Document[];
-}
-
 /**
- * Brings the index in line with the given paths: new and changed files are loaded,
- * split and embedded; unchanged ones keep their vectors; files gone from under the
- * paths are removed. The result is written as a new snapshot, atomically, under a lock.
+ * Brings the index in line with the given paths: new and changed files are loaded, split and
+ * embedded; unchanged ones keep their vectors; files gone from under the paths are removed.
+ * One algorithm for every store; the store's writer commits the result atomically under its lock.
  */
 export async function ingest(options: IngestOptions): Promise<IngestReport> {
   const { config } = options;
-  const discovery = await discoverFiles(options.paths, { indexDir: options.config.RAG_INDEX_DIR });
+  const discovery = await discoverFiles(options.paths, { indexDir: config.RAG_STORE === "hnsw" ? config.RAG_INDEX_DIR : undefined });
   if (discovery.files.length === 0) {
     throw new UsageError(`No supported files found under ${options.paths.join(", ")}; the index was not changed.`, {
       hint: `Supported: .md .txt .html .pdf .json .jsonl.${discovery.skipped.length ? ` Skipped: ${discovery.skipped.length} file(s).` : ""}`,
     });
   }
-  const dir = new IndexDir(config.RAG_INDEX_DIR);
-  return dir.withWriteLock(() => ingestLocked(dir, options, discovery), { onWait: options.onWait });
+  const writer = await writerFor(config);
+  return writer.session((session) => ingestInto(writer, session, discovery, options), { rebuild: options.rebuild ?? false, onWait: options.onWait });
 }
 
-async function ingestLocked(
-  dir: IndexDir,
+async function writerFor(config: RagConfig): Promise<IndexWriter> {
+  if (config.RAG_STORE === "pgvector") return (await import("../store/pgvector.js")).pgvectorWriter(config);
+  return (await import("../store/hnsw-writer.js")).hnswWriter(config);
+}
+
+async function ingestInto(
+  writer: IndexWriter,
+  session: Parameters<Parameters<IndexWriter["session"]>[0]>[0],
+  discovery: Discovery,
   { config, rebuild = false, onEvent }: IngestOptions,
-  discovery: Awaited<ReturnType<typeof discoverFiles>>,
 ): Promise<IngestReport> {
   const splitter = { chunkSize: config.RAG_CHUNK_SIZE, chunkOverlap: config.RAG_CHUNK_OVERLAP };
-  const previous = rebuild ? null : await dir.currentSnapshot().then((s) => (s ? dir.openCurrent() : null));
+  const previous = rebuild ? null : await session.previous();
   if (previous) {
-    assertSameEmbedder(config, previous.manifest, dir.root);
-    const built = previous.manifest.splitter;
+    assertSameEmbedder(config, previous.embedder, writer.location);
+    const built = previous.splitter;
     if (built.chunkSize !== splitter.chunkSize || built.chunkOverlap !== splitter.chunkOverlap) {
       throw new UsageError(
-        `The index at ${dir.root} was split with chunk size ${built.chunkSize}/overlap ${built.chunkOverlap}, not ${splitter.chunkSize}/${splitter.chunkOverlap}.`,
-        { hint: "Use the same --chunk-size/--chunk-overlap, or pass --rebuild to re-split everything." },
+        `The index at ${writer.location} was split with chunk size ${built.chunkSize}/overlap ${built.chunkOverlap}, not ${splitter.chunkSize}/${splitter.chunkOverlap}.`,
+        { hint: "Use the same chunk size and overlap (--chunk-size/--chunk-overlap), or rebuild (--rebuild) to re-split everything." },
       );
     }
   }
-  const spec: EmbedderSpec = previous
-    ? { provider: previous.manifest.embedder.provider, model: previous.manifest.embedder.model }
-    : resolveEmbedder(config);
-  const oldStore = previous
-    ? await loadVectorStore(previous.snapshot, previous.manifest, await embeddingsFor(previous.manifest, previous.snapshot, config))
-    : null;
-  const oldChunks = new Map<string, { label: number; document: Document }>();
-  for (const entry of oldStore?.entries() ?? []) oldChunks.set(String(entry.document.metadata.chunkId), entry);
+  const spec: EmbedderSpec = previous ? { provider: previous.embedder.provider, model: previous.embedder.model } : resolveEmbedder(config);
+  const plan = await planFiles(discovery, previous?.files ?? {}, splitter, (done, total) => onEvent?.({ phase: "read", done, total }));
+  const { fresh, kept: keptFiles, ...outcome } = plan;
+  const report: IngestReport = {
+    store: writer.store,
+    location: writer.location,
+    ...outcome,
+    chunkCount: previous?.chunkCount ?? 0,
+    embeddedChunks: 0,
+    embedder: embedderId(spec),
+    dimensions: previous?.embedder.dimensions ?? 0,
+    refitted: false,
+    written: false,
+  };
+  if (previous && fresh.length === 0 && plan.removed.length === 0) return report;
 
-  const report = emptyReport(dir.root, discovery.skipped, spec, previous?.manifest.embedder.dimensions ?? 0);
-
-  const kept: FileChunks[] = [];
-  const fresh: FileChunks[] = [];
-  const oldFiles = previous?.manifest.files ?? {};
-  let done = 0;
-  for (const file of discovery.files) {
-    onEvent?.({ phase: "read", done: done++, total: discovery.files.length });
-    const known = oldFiles[file];
-    let bytes: Buffer;
-    try {
-      const { size } = await fs.stat(file);
-      if (size > MAX_FILE_BYTES) {
-        const reason = tooLargeReason(size);
-        report.skipped.push({ path: file, reason: known ? `${reason} (kept the previously indexed version)` : reason });
-        if (known) kept.push(keepOld(file, known, oldChunks));
-        continue;
-      }
-      bytes = await fs.readFile(file);
-    } catch (error) {
-      report.skipped.push({ path: file, reason: `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
-      if (known) kept.push(keepOld(file, known, oldChunks));
-      continue;
-    }
-    const hash = crypto.createHash("sha256").update(bytes).digest("hex");
-    if (known?.hash === hash) {
-      kept.push(keepOld(file, known, oldChunks));
-      report.unchanged++;
-      continue;
-    }
-    try {
-      const loaded = await loadFile(file, bytes);
-      report.warnings.push(...loaded.warnings.map((w) => `${file}: ${w}`));
-      const relativePath = relativeToRoot(file, discovery.roots);
-      // Path and content both: two identical files must not share chunk ids.
-      const idPrefix = crypto.createHash("sha256").update(`${file}\0${hash}`).digest("hex").slice(0, 16);
-      const chunks = await splitDocuments(loaded.documents, splitter, idPrefix);
-      for (const chunk of chunks) chunk.metadata.relativePath = relativePath;
-      fresh.push({ file, hash, size: bytes.length, chunks });
-      (known ? report.changed : report.added).push(file);
-    } catch (error) {
-      const reason = (error as Error).message + (known ? " (kept the previously indexed version)" : "");
-      report.skipped.push({ path: file, reason });
-      if (known) kept.push(keepOld(file, known, oldChunks));
-    }
-  }
-  const seen = new Set(discovery.files);
-  for (const file of Object.keys(oldFiles)) {
-    if (seen.has(file)) continue;
-    if (isUnder(file, discovery.roots)) report.removed.push(file);
-    else kept.push(keepOld(file, oldFiles[file]!, oldChunks));
-  }
-
-  const all = [...kept, ...fresh].sort((a, b) => a.file.localeCompare(b.file));
-  report.chunkCount = all.reduce((n, f) => n + f.chunks.length, 0);
-  if (previous && fresh.length === 0 && report.removed.length === 0) return report;
-  if (report.chunkCount === 0 && !previous) {
+  const kept = previous ? await session.keptChunks(previous, keptFiles) : [];
+  const freshChunks = fresh.flatMap((f) => f.chunks);
+  // Ordered by file, a file's chunks in their order (the sort is stable).
+  const chunks = [...kept, ...freshChunks].sort((a, b) => String(a.metadata.source).localeCompare(String(b.metadata.source)));
+  report.chunkCount = chunks.length;
+  if (chunks.length === 0 && !previous) {
     throw new UsageError("None of the files could be ingested; the index was not created.", {
       hint: "See the skipped files above for the reason each was rejected.",
     });
   }
 
-  const freshChunkCount = fresh.reduce((n, f) => n + f.chunks.length, 0);
-  const allChunks = all.flatMap((f) => f.chunks);
-  let embeddings: Embeddings;
-  let reuseOldVectors = true;
-  if (spec.provider === "offline") {
-    const fitted = previous ? await LsaEmbeddings.load(previous.snapshot) : null;
-    const freshTexts = fresh.flatMap((f) => f.chunks.map(contextualText));
-    const coverage = freshTexts.length
-      ? freshTexts.reduce((sum, text) => sum + (fitted?.coverage(text) ?? 0), 0) / freshTexts.length
-      : 1;
-    if (fitted && freshChunkCount / Math.max(1, fitted.fittedOnChunks) <= REFIT_SHARE && coverage >= MIN_COVERAGE) {
-      embeddings = fitted;
-    } else {
-      // Fitting is most of the embedding work: report the phase before it, not after.
-      onEvent?.({ phase: "embed", done: 0, total: allChunks.length, files: fresh.length });
-      embeddings = LsaEmbeddings.fit(allChunks.map(contextualText));
-      report.refitted = true;
-      reuseOldVectors = false;
-    }
-  } else {
-    embeddings = await createPretrainedEmbeddings(spec, config);
-  }
-
-  const vectors: number[][] = [];
-  const toEmbed: number[] = [];
-  allChunks.forEach((chunk, i) => {
-    const old = reuseOldVectors ? oldChunks.get(String(chunk.metadata.chunkId)) : undefined;
-    if (old && oldStore) vectors[i] = oldStore.vectorOf(old.label);
-    else toEmbed.push(i);
-  });
+  const { embeddings, refitted } = await chooseEmbeddings(spec, config, previous, freshChunks, chunks, () =>
+    onEvent?.({ phase: "embed", done: 0, total: chunks.length, files: fresh.length }),
+  );
+  report.refitted = refitted;
+  const rewriteAll = !previous || refitted;
+  const freshIds = new Set(freshChunks);
+  const toEmbed = chunks.flatMap((chunk, i) => (rewriteAll || freshIds.has(chunk) ? [i] : []));
+  const vectors: Array<number[] | undefined> = new Array(chunks.length).fill(undefined);
   for (let start = 0; start < toEmbed.length; start += EMBED_BATCH) {
     onEvent?.({ phase: "embed", done: start, total: toEmbed.length, files: fresh.length });
     const batch = toEmbed.slice(start, start + EMBED_BATCH);
-    const embedded = await embeddings.embedDocuments(batch.map((i) => contextualText(allChunks[i]!)));
+    const embedded = await embeddings.embedDocuments(batch.map((i) => contextualText(chunks[i]!)));
     batch.forEach((chunkIndex, j) => (vectors[chunkIndex] = embedded[j]!));
   }
   onEvent?.({ phase: "embed", done: toEmbed.length, total: toEmbed.length, files: fresh.length });
   report.embeddedChunks = toEmbed.length;
+  report.dimensions = vectors.find((v) => v !== undefined)?.length ?? previous?.embedder.dimensions ?? 1;
 
-  const dimensions = vectors[0]?.length ?? previous?.manifest.embedder.dimensions ?? 1;
-  report.dimensions = dimensions;
-  const hnsw = {
-    ...(previous?.manifest.hnsw ?? {}),
-    ...(!previous && config.RAG_HNSW_M ? { M: config.RAG_HNSW_M } : {}),
-    ...(!previous && config.RAG_HNSW_EF_CONSTRUCTION ? { efConstruction: config.RAG_HNSW_EF_CONSTRUCTION } : {}),
-    ...(config.RAG_HNSW_EF_SEARCH ? { efSearch: config.RAG_HNSW_EF_SEARCH } : {}),
-  };
-  const store = await HnswStore.build(embeddings, vectors, allChunks, { dimensions, hnsw });
   onEvent?.({ phase: "save" });
-  const now = new Date().toISOString();
-  const manifest: Manifest = {
-    formatVersion: INDEX_FORMAT_VERSION,
-    createdAt: previous?.manifest.createdAt ?? now,
-    updatedAt: now,
-    embedder: embedderRecord(spec, dimensions, embeddings),
+  await session.commit({
+    previous,
+    files: fileTable(previous, keptFiles, fresh),
+    chunks,
+    vectors,
+    dropped: [...plan.changed, ...plan.removed],
+    rewriteAll,
+    embeddings,
+    embedder: embedderRecord(spec, report.dimensions, embeddings),
     splitter,
-    hnsw: store.hnsw,
-    files: Object.fromEntries(
-      all.map((f) => [f.file, { hash: f.hash, size: f.size, chunkIds: f.chunks.map((c) => String(c.metadata.chunkId)) }]),
-    ),
-    chunkCount: allChunks.length,
-  };
-  await dir.commitSnapshot(async (snapshot) => {
-    await store.save(snapshot);
-    if (embeddings instanceof LsaEmbeddings) await embeddings.save(snapshot);
-    const keywords = Bm25Index.fromDocuments(allChunks);
-    await keywords.save(snapshot);
-    await keywords.corpusStats().save(snapshot);
-    await fs.writeFile(path.join(snapshot, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
   });
   report.written = true;
   return report;
 }
 
-/** A report before any file is looked at; shared by the HNSW and pgvector ingests. */
-export function emptyReport(indexDir: string, skipped: readonly SkippedFile[], spec: EmbedderSpec, dimensions: number): IngestReport {
-  return {
-    indexDir,
-    added: [],
-    changed: [],
-    removed: [],
-    unchanged: 0,
-    skipped: [...skipped],
-    warnings: [],
-    chunkCount: 0,
-    embeddedChunks: 0,
-    embedder: embedderId(spec),
-    dimensions,
-    refitted: false,
-    written: false,
-  };
+/**
+ * The offline embedder is reused while the index grows little and its words stay known;
+ * otherwise it is refitted on every chunk (and every vector changes). Pretrained ones never change.
+ */
+async function chooseEmbeddings(
+  spec: EmbedderSpec,
+  config: RagConfig,
+  previous: PreviousIndex | null,
+  freshChunks: readonly Document[],
+  chunks: readonly Document[],
+  beforeFit: () => void,
+): Promise<{ embeddings: Embeddings; refitted: boolean }> {
+  if (spec.provider !== "offline") return { embeddings: await createPretrainedEmbeddings(spec, config), refitted: false };
+  const fitted = previous ? await previous.fittedEmbedder() : null;
+  if (fitted) {
+    const freshTexts = freshChunks.map(contextualText);
+    const coverage = freshTexts.length ? freshTexts.reduce((sum, text) => sum + fitted.coverage(text), 0) / freshTexts.length : 1;
+    if (freshChunks.length / Math.max(1, fitted.fittedOnChunks) <= REFIT_SHARE && coverage >= MIN_COVERAGE) return { embeddings: fitted, refitted: false };
+  }
+  // Fitting is most of the embedding work: report the phase before it, not after.
+  beforeFit();
+  return { embeddings: LsaEmbeddings.fit(chunks.map(contextualText)), refitted: true };
 }
 
-function keepOld(file: string, entry: Manifest["files"][string], oldChunks: Map<string, { document: Document }>): FileChunks {
-  return {
-    file,
-    hash: entry.hash,
-    size: entry.size,
-    chunks: entry.chunkIds.map((id) => oldChunks.get(id)?.document).filter((d): d is Document => d !== undefined),
-  };
-}
-
-function relativeToRoot(file: string, roots: readonly string[]): string {
-  const root = roots.filter((r) => isUnder(file, [r])).sort((a, b) => b.length - a.length)[0];
-  return !root || root === file ? path.basename(file) : path.relative(root, file);
+function fileTable(previous: PreviousIndex | null, kept: readonly string[], fresh: readonly FreshFile[]): PreviousIndex["files"] {
+  const table: PreviousIndex["files"] = {};
+  for (const file of kept) table[file] = previous!.files[file]!;
+  for (const f of fresh) table[f.file] = { hash: f.hash, size: f.size, chunkIds: f.chunks.map((c) => String(c.metadata.chunkId)) };
+  return Object.fromEntries(Object.entries(table).sort(([a], [b]) => a.localeCompare(b)));
 }

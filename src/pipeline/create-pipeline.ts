@@ -9,17 +9,11 @@ import type { CorpusStats } from "../rerankers/corpus-stats.js";
 import { CrossEncoderReranker } from "../rerankers/cross-encoder-reranker.js";
 import { createReranker, resolveReranker } from "../rerankers/registry.js";
 import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
-import { UsageError } from "../errors/index.js";
 import { openIndex, type OpenIndex } from "../store/open-index.js";
 import type { PgvectorIndex } from "../store/pgvector.js";
 
-export interface Pipeline {
-  /** Where the index lives (RAG_STORE). */
-  store: "hnsw" | "pgvector";
-  /** The local HNSW index (RAG_STORE=hnsw); with pgvector, reading it throws: use `pgvector`. */
-  index: OpenIndex;
-  /** The Postgres index (RAG_STORE=pgvector). */
-  pgvector?: PgvectorIndex;
+/** What every pipeline has, whatever store holds its index. */
+interface PipelineParts {
   retriever: RerankingRetriever;
   llm: BaseChatModel;
   chain: Runnable<AnswerInput, AnswerOutput>;
@@ -31,6 +25,21 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
+/** A pipeline over the local HNSW index directory (RAG_STORE=hnsw). */
+export interface HnswPipeline extends PipelineParts {
+  store: "hnsw";
+  index: OpenIndex;
+}
+
+/** A pipeline over Postgres + pgvector (RAG_STORE=pgvector). */
+export interface PgvectorPipeline extends PipelineParts {
+  store: "pgvector";
+  pgvector: PgvectorIndex;
+}
+
+/** Narrow on `store` to reach the index: `if (pipeline.store === "hnsw") pipeline.index…`. */
+export type Pipeline = HnswPipeline | PgvectorPipeline;
+
 /** Opens the configured index and assembles retriever, re-ranker, LLM and answer chain. */
 export async function createPipeline(config: RagConfig): Promise<Pipeline> {
   if (config.RAG_STORE === "pgvector") {
@@ -39,13 +48,7 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
     try {
       // Postgres does the first stage (pgvector similarity search); hybrid BM25 needs the local index.
       const parts = await assemble(config, pgvector.stats, pgvector.vectorStore, "pgvector", pgvector.meta.embedder);
-      const pipeline = { ...parts, store: "pgvector" as const, pgvector, close: pgvector.close };
-      return Object.defineProperty(pipeline, "index", {
-        enumerable: false,
-        get: () => {
-          throw new UsageError("pipeline.index is the local HNSW index; this pipeline uses RAG_STORE=pgvector: read pipeline.pgvector.");
-        },
-      }) as Pipeline;
+      return { ...parts, store: "pgvector", pgvector, close: pgvector.close };
     } catch (error) {
       await pgvector.close();
       throw error;
@@ -65,7 +68,7 @@ async function assemble(
   firstStage: HybridRetriever | VectorStoreInterface,
   firstStageName: string,
   embedder: { id: string; dimensions: number },
-): Promise<Pick<Pipeline, "retriever" | "llm" | "chain" | "description" | "notes">> {
+): Promise<Omit<PipelineParts, "close">> {
   const reranker = resolveReranker(config);
   const compressor = await createReranker(reranker.name, { config, stats });
   // Load a local model now, so a missing one fails before the answer starts streaming.

@@ -1,4 +1,7 @@
 import { z } from "zod";
+import type { RagConfig } from "../config/index.js";
+import { embedderId, resolveEmbedder } from "../embeddings/registry.js";
+import { UsageError } from "../errors/index.js";
 
 export const INDEX_FORMAT_VERSION = 1;
 
@@ -29,3 +32,17 @@ export const manifestSchema = z.object({
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestFile = z.infer<typeof fileEntry>;
+
+/**
+ * A query embedded by another model than the one that built the index would return garbage
+ * silently, so an explicitly requested embedder must match; `auto` means "whatever built it".
+ */
+export function assertSameEmbedder(config: RagConfig, built: Manifest["embedder"], location: string): void {
+  if (config.RAG_EMBEDDINGS === "auto") return;
+  const requested = embedderId(resolveEmbedder(config));
+  if (requested !== built.id) {
+    throw new UsageError(`The index at ${location} was built with embeddings=${built.id} (${built.dimensions}-d), not ${requested}.`, {
+      hint: "Leave the embeddings setting on auto (--embeddings / RAG_EMBEDDINGS) to use the index's own embedder, or rebuild the index (--rebuild).",
+    });
+  }
+}

@@ -1,13 +1,13 @@
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { RagConfig } from "../config/index.js";
-import { IndexError, UsageError } from "../errors/index.js";
+import { IndexError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
-import { createPretrainedEmbeddings, embedderId, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
+import { createPretrainedEmbeddings, type EmbedderSpec } from "../embeddings/registry.js";
 import { CorpusStats } from "../rerankers/corpus-stats.js";
 import { Bm25Index } from "../retrievers/bm25-index.js";
 import { HnswStore } from "./hnsw-store.js";
 import { IndexDir } from "./index-dir.js";
-import type { Manifest } from "./manifest.js";
+import { assertSameEmbedder, type Manifest } from "./manifest.js";
 
 /** A loaded index: everything a query needs. */
 export interface OpenIndex {
@@ -19,22 +19,6 @@ export interface OpenIndex {
   stats: CorpusStats | null;
   /** The saved keyword index, loaded for the hybrid first stage only; null otherwise or for indexes written before it was saved. */
   keywords: Bm25Index | null;
-}
-
-/**
- * Checks that an explicitly requested embedder matches the one that built the index;
- * `auto` always means "whatever built it". A query embedded by another model would
- * return garbage silently, so this is an error.
- */
-export function assertSameEmbedder(config: RagConfig, manifest: Manifest, root: string): void {
-  if (config.RAG_EMBEDDINGS === "auto") return;
-  const requested = embedderId(resolveEmbedder(config));
-  if (requested !== manifest.embedder.id) {
-    throw new UsageError(
-      `The index at ${root} was built with embeddings=${manifest.embedder.id} (${manifest.embedder.dimensions}-d), not ${requested}.`,
-      { hint: "Drop --embeddings/RAG_EMBEDDINGS to use the index's own embedder, or rebuild with `rerank-rag ingest --rebuild`." },
-    );
-  }
 }
 
 /** The embedder recorded in a manifest, ready to embed queries (the offline one loads its fitted state). */
@@ -67,7 +51,7 @@ export async function openIndex(config: RagConfig): Promise<OpenIndex> {
 
 async function openSnapshot(dir: IndexDir, config: RagConfig): Promise<OpenIndex> {
   const { snapshot, manifest } = await dir.openCurrent();
-  assertSameEmbedder(config, manifest, dir.root);
+  assertSameEmbedder(config, manifest.embedder, dir.root);
   const embeddings = await embeddingsFor(manifest, snapshot, config);
   const efSearch = config.RAG_HNSW_EF_SEARCH;
   const vectorStore = await loadVectorStore(snapshot, efSearch ? { ...manifest, hnsw: { ...manifest.hnsw, efSearch } } : manifest, embeddings);

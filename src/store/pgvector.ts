@@ -9,13 +9,11 @@ import pg from "pg";
 import type { RagConfig } from "../config/index.js";
 import { IndexError, RagError, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
-import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
-import { contextualText, splitDocuments } from "../ingest/chunker.js";
-import { discoverFiles, isUnder } from "../ingest/discover.js";
-import { emptyReport, type IngestOptions, type IngestReport } from "../ingest/ingest.js";
-import { loadFile } from "../ingest/loaders.js";
+import { createPretrainedEmbeddings, type EmbedderSpec } from "../embeddings/registry.js";
+import { contextualText } from "../ingest/chunker.js";
 import { CorpusStats } from "../rerankers/corpus-stats.js";
-import type { Manifest } from "./manifest.js";
+import type { IndexChange, IndexWriter, PreviousIndex, WriterSession } from "./index-writer.js";
+import { assertSameEmbedder, type Manifest } from "./manifest.js";
 
 /*
  * The index in Postgres + pgvector, for several machines sharing one index. Three tables:
@@ -30,10 +28,6 @@ import type { Manifest } from "./manifest.js";
  */
 
 const FORMAT_VERSION = 1;
-/** The same refit policy as the HNSW ingest (src/ingest/ingest.ts). */
-const REFIT_SHARE = 0.2;
-const MIN_COVERAGE = 0.9;
-const EMBED_BATCH = 64;
 
 /** What `<table>_meta` says about the index, checked on every open. */
 export interface PgvectorMeta {
@@ -172,17 +166,6 @@ async function putMeta(client: pg.PoolClient, table: string, key: string, value:
   );
 }
 
-/** A query must use the embedder that built the index; `auto` means "whatever built it". */
-function assertSameEmbedder(config: RagConfig, meta: PgvectorMeta, where: string): void {
-  if (config.RAG_EMBEDDINGS === "auto") return;
-  const requested = embedderId(resolveEmbedder(config));
-  if (requested !== meta.embedder.id) {
-    throw new UsageError(`The index in ${where} was built with embeddings=${meta.embedder.id} (${meta.embedder.dimensions}-d), not ${requested}.`, {
-      hint: "Drop --embeddings/RAG_EMBEDDINGS to use the index's own embedder, or rebuild with `rerank-rag ingest --rebuild --store pgvector`.",
-    });
-  }
-}
-
 function checkFormat(meta: PgvectorMeta, where: string): void {
   if (meta.formatVersion !== FORMAT_VERSION) {
     throw new IndexError(`The index in ${where} has format version ${JSON.stringify(meta.formatVersion)}, which this version cannot read.`, {
@@ -203,7 +186,7 @@ export async function openPgvectorIndex(config: RagConfig): Promise<PgvectorInde
       });
     }
     checkFormat(meta, where.location);
-    assertSameEmbedder(config, meta, where.location);
+    assertSameEmbedder(config, meta.embedder, where.location);
     const spec: EmbedderSpec = { provider: meta.embedder.provider, model: meta.embedder.model };
     const embeddings =
       spec.provider === "offline"
@@ -257,225 +240,129 @@ class FollowingLsaEmbeddings extends Embeddings {
   }
 }
 
-interface FileChunks {
-  file: string;
-  hash: string;
-  size: number;
-  chunks: Document[];
-}
-
 /**
- * `rerank-rag ingest --store pgvector`: the same files, loaders, splitter and incremental rules as
- * the HNSW ingest, written to Postgres in one transaction. New and changed files are embedded;
- * unchanged ones keep their rows; files gone from under the paths lose theirs. When the offline
- * embedder is refitted, every row is re-embedded with the new fit.
+ * Writes the index to Postgres: an ingest is one transaction under an advisory lock on the
+ * table, so readers see the old or the new index and a second ingest waits. Kept files keep
+ * their rows; a refitted offline embedder rewrites every row.
  */
-export async function ingestPgvector(options: IngestOptions): Promise<IngestReport> {
-  const { config, rebuild = false, onEvent, onWait } = options;
+export function pgvectorWriter(config: RagConfig): IndexWriter {
   const where = target(config);
-  const discovery = await discoverFiles(options.paths, { indexDir: options.config.RAG_INDEX_DIR });
-  if (discovery.files.length === 0) {
-    throw new UsageError(`No supported files found under ${options.paths.join(", ")}; the index was not changed.`, {
-      hint: `Supported: .md .txt .html .pdf .json .jsonl.${discovery.skipped.length ? ` Skipped: ${discovery.skipped.length} file(s).` : ""}`,
-    });
-  }
-  const pool = createPool(where.url);
-  try {
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
-      const lock = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok", [`rerank-rag:${where.table}`]);
-      if (!lock.rows[0]?.ok) {
-        onWait?.();
-        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`rerank-rag:${where.table}`]);
+  return {
+    store: "pgvector",
+    location: where.location,
+    async session(work, { onWait }) {
+      const pool = createPool(where.url);
+      try {
+        const client = await pool.connect();
+        try {
+          await client.query("BEGIN");
+          const lock = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok", [`rerank-rag:${where.table}`]);
+          if (!lock.rows[0]?.ok) {
+            onWait?.();
+            await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`rerank-rag:${where.table}`]);
+          }
+          const t = tables(where.table);
+          await client.query(`CREATE TABLE IF NOT EXISTS ${t.meta} (key text PRIMARY KEY, value jsonb, bytes bytea)`);
+          await client.query(`CREATE TABLE IF NOT EXISTS ${t.files} (path text PRIMARY KEY, hash text NOT NULL, size bigint NOT NULL, chunk_ids uuid[] NOT NULL)`);
+          const result = await work(new PgvectorSession(client, where));
+          await client.query("COMMIT");
+          return result;
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw error;
+        } finally {
+          client.release();
+        }
+      } catch (error) {
+        throw databaseError(error, where);
+      } finally {
+        await pool.end();
       }
-      const report = await ingestLocked(client, where, config, rebuild, discovery, onEvent);
-      await client.query("COMMIT");
-      return report;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  } catch (error) {
-    throw databaseError(error, where);
-  } finally {
-    await pool.end();
-  }
+    },
+  };
 }
 
-async function ingestLocked(
-  client: pg.PoolClient,
-  where: Target,
-  config: RagConfig,
-  rebuild: boolean,
-  discovery: Awaited<ReturnType<typeof discoverFiles>>,
-  onEvent: IngestOptions["onEvent"],
-): Promise<IngestReport> {
-  const t = tables(where.table);
-  await client.query(`CREATE TABLE IF NOT EXISTS ${t.meta} (key text PRIMARY KEY, value jsonb, bytes bytea)`);
-  await client.query(`CREATE TABLE IF NOT EXISTS ${t.files} (path text PRIMARY KEY, hash text NOT NULL, size bigint NOT NULL, chunk_ids uuid[] NOT NULL)`);
-  const splitter = { chunkSize: config.RAG_CHUNK_SIZE, chunkOverlap: config.RAG_CHUNK_OVERLAP };
-  const previous = rebuild ? null : await readMeta(client, where.table);
-  if (previous) {
-    checkFormat(previous, where.location);
-    assertSameEmbedder(config, previous, where.location);
-    const built = previous.splitter;
-    if (built.chunkSize !== splitter.chunkSize || built.chunkOverlap !== splitter.chunkOverlap) {
-      throw new UsageError(
-        `The index in ${where.location} was split with chunk size ${built.chunkSize}/overlap ${built.chunkOverlap}, not ${splitter.chunkSize}/${splitter.chunkOverlap}.`,
-        { hint: "Use the same --chunk-size/--chunk-overlap, or pass --rebuild to re-split everything." },
+class PgvectorSession implements WriterSession {
+  private meta: PgvectorMeta | null = null;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly where: Target,
+  ) {}
+
+  async previous(): Promise<PreviousIndex | null> {
+    const { client, where } = this;
+    const meta = await readMeta(client, where.table);
+    if (!meta) return null;
+    checkFormat(meta, where.location);
+    this.meta = meta;
+    const { rows } = await client.query<{ path: string; hash: string; size: string; chunk_ids: string[] }>(
+      `SELECT path, hash, size, chunk_ids FROM ${tables(where.table).files}`,
+    );
+    const files = Object.fromEntries(rows.map((row) => [row.path, { hash: row.hash, size: Number(row.size), chunkIds: row.chunk_ids }]));
+    return { ...meta, files, fittedEmbedder: () => readLsa(client, where.table) };
+  }
+
+  async keptChunks(previous: PreviousIndex, files: readonly string[]): Promise<Document[]> {
+    const { chunks } = tables(this.where.table);
+    if (!(await tableExists(this.client, chunks))) return [];
+    const ids = files.flatMap((file) => previous.files[file]!.chunkIds);
+    const { rows } = await this.client.query<{ id: string; text: string; metadata: Record<string, unknown> }>(
+      `SELECT id, text, metadata FROM ${chunks} WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return rows.map((row) => new Document({ pageContent: row.text, metadata: row.metadata, id: row.id }));
+  }
+
+  async commit(change: IndexChange): Promise<void> {
+    const { client, where } = this;
+    const t = tables(where.table);
+    const { embeddings, chunks, previous } = change;
+    const dimensions = change.embedder.dimensions;
+    const store = storeFor(embeddings, client, where.table);
+    await store.ensureTableInDatabase(dimensions);
+    if (change.rewriteAll) {
+      await client.query(`DELETE FROM ${t.chunks}`);
+      // The dimensions follow the fit (the offline embedder has fewer on a small corpus).
+      await client.query(`ALTER TABLE ${t.chunks} ALTER COLUMN embedding TYPE vector(${dimensions})`);
+    } else {
+      const dropped = change.dropped.flatMap((file) => previous?.files[file]?.chunkIds ?? []);
+      if (dropped.length > 0) await client.query(`DELETE FROM ${t.chunks} WHERE id = ANY($1::uuid[])`, [dropped]);
+    }
+    const written = chunks.flatMap((chunk, i) => (change.vectors[i] ? [{ chunk, vector: change.vectors[i] }] : []));
+    if (written.length > 0) {
+      const ids = written.map(({ chunk }) => chunk.id ?? chunkUuid(String(chunk.metadata.chunkId)));
+      await store.addVectors(
+        written.map((w) => w.vector),
+        written.map((w) => w.chunk),
+        { ids },
       );
     }
-  }
-  const spec: EmbedderSpec = previous ? { provider: previous.embedder.provider, model: previous.embedder.model } : resolveEmbedder(config);
-  const oldFiles = new Map<string, { hash: string; size: number; chunkIds: string[] }>();
-  if (previous) {
-    const { rows } = await client.query<{ path: string; hash: string; size: string; chunk_ids: string[] }>(`SELECT path, hash, size, chunk_ids FROM ${t.files}`);
-    for (const row of rows) oldFiles.set(row.path, { hash: row.hash, size: Number(row.size), chunkIds: row.chunk_ids });
-  }
-
-  const report = emptyReport(`pgvector ${where.location}`, discovery.skipped, spec, previous?.embedder.dimensions ?? 0);
-
-  // Read, hash, load and split exactly as the HNSW ingest does.
-  const fresh: FileChunks[] = [];
-  const keptFiles = new Set<string>();
-  let done = 0;
-  for (const file of discovery.files) {
-    onEvent?.({ phase: "read", done: done++, total: discovery.files.length });
-    const known = oldFiles.get(file);
-    let bytes: Buffer;
-    try {
-      bytes = await fs.readFile(file);
-    } catch (error) {
-      report.skipped.push({ path: file, reason: `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
-      if (known) keptFiles.add(file);
-      continue;
+    await client.query(`DELETE FROM ${t.files} WHERE NOT (path = ANY($1::text[]))`, [Object.keys(change.files)]);
+    for (const [file, entry] of Object.entries(change.files)) {
+      if (previous?.files[file]?.hash === entry.hash) continue;
+      await client.query(
+        `INSERT INTO ${t.files} (path, hash, size, chunk_ids) VALUES ($1, $2, $3, $4::uuid[])
+         ON CONFLICT (path) DO UPDATE SET hash = EXCLUDED.hash, size = EXCLUDED.size, chunk_ids = EXCLUDED.chunk_ids`,
+        [file, entry.hash, entry.size, entry.chunkIds.map(chunkUuid)],
+      );
     }
-    const hash = crypto.createHash("sha256").update(bytes).digest("hex");
-    if (known?.hash === hash) {
-      keptFiles.add(file);
-      report.unchanged++;
-      continue;
-    }
-    try {
-      const loaded = await loadFile(file, bytes);
-      report.warnings.push(...loaded.warnings.map((w) => `${file}: ${w}`));
-      const idPrefix = crypto.createHash("sha256").update(`${file}\0${hash}`).digest("hex").slice(0, 16);
-      const chunks = await splitDocuments(loaded.documents, splitter, idPrefix);
-      const relativePath = relativeToRoot(file, discovery.roots);
-      for (const chunk of chunks) chunk.metadata.relativePath = relativePath;
-      fresh.push({ file, hash, size: bytes.length, chunks });
-      (known ? report.changed : report.added).push(file);
-    } catch (error) {
-      report.skipped.push({ path: file, reason: (error as Error).message + (known ? " (kept the previously indexed version)" : "") });
-      if (known) keptFiles.add(file);
-    }
-  }
-  const seen = new Set(discovery.files);
-  for (const file of oldFiles.keys()) {
-    if (seen.has(file)) continue;
-    if (isUnder(file, discovery.roots)) report.removed.push(file);
-    else keptFiles.add(file);
-  }
-  // Rows that go: those of changed and removed files.
-  const dropped = new Set<string>();
-  for (const file of [...report.changed, ...report.removed]) for (const id of oldFiles.get(file)?.chunkIds ?? []) dropped.add(id);
 
-  if (previous && fresh.length === 0 && report.removed.length === 0) {
-    report.chunkCount = previous.chunkCount;
-    return report;
+    const refitted = change.rewriteAll && embeddings instanceof LsaEmbeddings;
+    const now = new Date().toISOString();
+    const meta: PgvectorMeta = {
+      formatVersion: FORMAT_VERSION,
+      createdAt: this.meta?.createdAt ?? now,
+      updatedAt: now,
+      embedder: change.embedder,
+      splitter: change.splitter,
+      chunkCount: chunks.length,
+      ...(refitted ? { fitId: crypto.randomUUID() } : this.meta?.fitId ? { fitId: this.meta.fitId } : {}),
+    };
+    if (!previous) await client.query(`DELETE FROM ${t.meta}`);
+    await putMeta(client, where.table, "index", meta);
+    const stats = CorpusStats.fromTexts(chunks.map(contextualText));
+    await putMeta(client, where.table, "corpus-stats", { docCount: stats.docCount, averageLength: stats.averageLength, df: Object.fromEntries(stats.documentFrequency) });
+    if (refitted) await writeLsa(client, where.table, embeddings);
   }
-  const freshChunks = fresh.flatMap((f) => f.chunks);
-  // Kept chunks come back from the table (their text and metadata are all a refit or the statistics need).
-  const keptChunks: Document[] = [];
-  if (previous && (await tableExists(client, t.chunks))) {
-    const { rows } = await client.query<{ id: string; text: string; metadata: Record<string, unknown> }>(`SELECT id, text, metadata FROM ${t.chunks}`);
-    for (const row of rows) if (!dropped.has(row.id)) keptChunks.push(new Document({ pageContent: row.text, metadata: row.metadata, id: row.id }));
-  }
-  report.chunkCount = keptChunks.length + freshChunks.length;
-  if (report.chunkCount === 0 && !previous) {
-    throw new UsageError("None of the files could be ingested; the index was not created.", {
-      hint: "See the skipped files above for the reason each was rejected.",
-    });
-  }
-
-  const allTexts = [...keptChunks, ...freshChunks].map(contextualText);
-  let embeddings: Embeddings;
-  let refit = false;
-  if (spec.provider === "offline") {
-    const fitted = previous ? await readLsa(client, where.table) : null;
-    const freshTexts = freshChunks.map(contextualText);
-    const coverage = freshTexts.length ? freshTexts.reduce((sum, text) => sum + (fitted?.coverage(text) ?? 0), 0) / freshTexts.length : 1;
-    if (fitted && freshChunks.length / Math.max(1, fitted.fittedOnChunks) <= REFIT_SHARE && coverage >= MIN_COVERAGE) {
-      embeddings = fitted;
-    } else {
-      embeddings = LsaEmbeddings.fit(allTexts);
-      refit = true;
-    }
-  } else {
-    embeddings = await createPretrainedEmbeddings(spec, config);
-  }
-  report.refitted = refit;
-
-  // A new fit changes every vector: re-embed the kept rows too.
-  const rewriteAll = !previous || refit;
-  const toWrite = rewriteAll ? [...keptChunks, ...freshChunks] : freshChunks;
-  const vectors: number[][] = [];
-  for (let start = 0; start < toWrite.length; start += EMBED_BATCH) {
-    onEvent?.({ phase: "embed", done: start, total: toWrite.length, files: fresh.length });
-    vectors.push(...(await embeddings.embedDocuments(toWrite.slice(start, start + EMBED_BATCH).map(contextualText))));
-  }
-  onEvent?.({ phase: "embed", done: toWrite.length, total: toWrite.length, files: fresh.length });
-  report.embeddedChunks = toWrite.length;
-  const dimensions = vectors[0]?.length ?? previous?.embedder.dimensions ?? 1;
-  report.dimensions = dimensions;
-
-  onEvent?.({ phase: "save" });
-  const store = storeFor(embeddings, client, where.table);
-  await store.ensureTableInDatabase(dimensions);
-  if (rewriteAll) {
-    await client.query(`DELETE FROM ${t.chunks}`);
-    // The dimensions follow the fit (the offline embedder has fewer on a small corpus).
-    await client.query(`ALTER TABLE ${t.chunks} ALTER COLUMN embedding TYPE vector(${dimensions})`);
-    await client.query(`DELETE FROM ${t.files} WHERE NOT (path = ANY($1::text[]))`, [[...keptFiles]]);
-  } else if (dropped.size > 0) {
-    await client.query(`DELETE FROM ${t.chunks} WHERE id = ANY($1::uuid[])`, [[...dropped]]);
-  }
-  if (toWrite.length > 0) {
-    const ids = toWrite.map((doc) => doc.id ?? chunkUuid(String(doc.metadata.chunkId)));
-    await store.addVectors(vectors, toWrite, { ids });
-  }
-  if (report.removed.length > 0) await client.query(`DELETE FROM ${t.files} WHERE path = ANY($1::text[])`, [report.removed]);
-  for (const f of fresh) {
-    await client.query(
-      `INSERT INTO ${t.files} (path, hash, size, chunk_ids) VALUES ($1, $2, $3, $4::uuid[])
-       ON CONFLICT (path) DO UPDATE SET hash = EXCLUDED.hash, size = EXCLUDED.size, chunk_ids = EXCLUDED.chunk_ids`,
-      [f.file, f.hash, f.size, f.chunks.map((c) => chunkUuid(String(c.metadata.chunkId)))],
-    );
-  }
-
-  const now = new Date().toISOString();
-  const meta: PgvectorMeta = {
-    formatVersion: FORMAT_VERSION,
-    createdAt: previous?.createdAt ?? now,
-    updatedAt: now,
-    embedder: embedderRecord(spec, dimensions, embeddings),
-    splitter,
-    chunkCount: report.chunkCount,
-    ...(refit ? { fitId: crypto.randomUUID() } : previous?.fitId ? { fitId: previous.fitId } : {}),
-  };
-  if (rebuild) await client.query(`DELETE FROM ${t.meta}`);
-  await putMeta(client, where.table, "index", meta);
-  const stats = CorpusStats.fromTexts(allTexts);
-  await putMeta(client, where.table, "corpus-stats", { docCount: stats.docCount, averageLength: stats.averageLength, df: Object.fromEntries(stats.documentFrequency) });
-  if (embeddings instanceof LsaEmbeddings && refit) await writeLsa(client, where.table, embeddings);
-  report.written = true;
-  return report;
-}
-
-function relativeToRoot(file: string, roots: readonly string[]): string {
-  const root = roots.filter((r) => isUnder(file, [r])).sort((a, b) => b.length - a.length)[0];
-  return !root || root === file ? path.basename(file) : path.relative(root, file);
 }

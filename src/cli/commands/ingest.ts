@@ -18,9 +18,8 @@ export async function ingestWithProgress(paths: readonly string[], config: RagCo
   const bars = new ProgressBars();
   let report: IngestReport;
   const pgvector = config.RAG_STORE === "pgvector";
-  const run = pgvector ? (await import("../../store/pgvector.js")).ingestPgvector : ingest;
   try {
-    report = await run({
+    report = await ingest({
       paths,
       config,
       rebuild,
@@ -78,21 +77,27 @@ function phaseLine(event: IngestEvent): string {
   }
 }
 
+/** A path under the current folder as a relative one. */
+function display(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith("..") ? relative : file;
+}
+
+function where(report: IngestReport): string {
+  return report.store === "pgvector" ? `pgvector ${report.location}` : display(report.location);
+}
+
 function printSummary(report: IngestReport, seconds: number): void {
-  const display = (file: string) => {
-    const relative = path.relative(process.cwd(), file);
-    return relative && !relative.startsWith("..") ? relative : file;
-  };
   for (const skipped of report.skipped) note(yellow(`skipped ${display(skipped.path)}: ${skipped.reason}`));
   for (const warning of report.warnings) note(yellow(`warning ${warning}`));
   const counts = `${report.added.length} new, ${report.changed.length} changed, ${report.removed.length} removed, ${report.unchanged} unchanged`;
   if (!report.written) {
-    note(`Index is up to date (${counts}); nothing to write. ${dim(`${report.chunkCount} chunks in ${display(report.indexDir)}`)}`);
+    note(`Index is up to date (${counts}); nothing to write. ${dim(`${report.chunkCount} chunks in ${where(report)}`)}`);
     return;
   }
   const refit = report.refitted ? ", offline embedder fitted on the corpus" : "";
   note(
     `Indexed ${counts} → ${report.chunkCount} chunks (${report.embeddedChunks} embedded${refit}) with embeddings=${report.embedder} (${report.dimensions}-d) in ${seconds.toFixed(1)} s`,
   );
-  note(dim(`index: ${display(report.indexDir)}`));
+  note(dim(`index: ${where(report)}`));
 }

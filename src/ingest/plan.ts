@@ -1,0 +1,102 @@
+import crypto from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { Document } from "@langchain/core/documents";
+import type { ManifestFile } from "../store/manifest.js";
+import { splitDocuments } from "./chunker.js";
+import { isUnder, type Discovery } from "./discover.js";
+import { loadFile, MAX_FILE_BYTES, tooLargeReason, type SkippedFile } from "./loaders.js";
+
+/** A file loaded and split by this ingest. */
+export interface FreshFile {
+  file: string;
+  hash: string;
+  size: number;
+  chunks: Document[];
+}
+
+/** What happened to each file, as the ingest report tells it. */
+export interface FileOutcome {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  unchanged: number;
+  skipped: SkippedFile[];
+  warnings: string[];
+}
+
+/** What an ingest does with each file, whatever store it writes to. */
+export interface FilePlan extends FileOutcome {
+  /** New and changed files, loaded and split. */
+  fresh: FreshFile[];
+  /** Files whose stored version stays: unchanged, now unreadable or broken, or outside the given paths. */
+  kept: string[];
+}
+
+const KEPT_NOTE = " (kept the previously indexed version)";
+
+/**
+ * Compares the discovered files with the index's file table: reads and hashes each file (none
+ * over MAX_FILE_BYTES is read), loads and splits the new and changed ones. A file that cannot
+ * be read or loaded is skipped with its reason, and keeps its indexed version if it had one.
+ */
+export async function planFiles(
+  discovery: Discovery,
+  previous: Readonly<Record<string, ManifestFile>>,
+  splitter: { chunkSize: number; chunkOverlap: number },
+  onRead?: (done: number, total: number) => void,
+): Promise<FilePlan> {
+  const plan: FilePlan = { fresh: [], kept: [], added: [], changed: [], removed: [], unchanged: 0, skipped: [...discovery.skipped], warnings: [] };
+  const skip = (file: string, reason: string) => {
+    const known = previous[file] !== undefined;
+    plan.skipped.push({ path: file, reason: known ? reason + KEPT_NOTE : reason });
+    if (known) plan.kept.push(file);
+  };
+  for (const [done, file] of discovery.files.entries()) {
+    onRead?.(done, discovery.files.length);
+    let bytes: Buffer;
+    try {
+      const { size } = await fs.stat(file);
+      if (size > MAX_FILE_BYTES) {
+        skip(file, tooLargeReason(size));
+        continue;
+      }
+      bytes = await fs.readFile(file);
+    } catch (error) {
+      skip(file, `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      continue;
+    }
+    const hash = crypto.createHash("sha256").update(bytes).digest("hex");
+    const known = previous[file];
+    if (known?.hash === hash) {
+      plan.kept.push(file);
+      plan.unchanged++;
+      continue;
+    }
+    try {
+      const loaded = await loadFile(file, bytes);
+      plan.warnings.push(...loaded.warnings.map((w) => `${file}: ${w}`));
+      // Path and content both: two identical files must not share chunk ids.
+      const idPrefix = crypto.createHash("sha256").update(`${file}\0${hash}`).digest("hex").slice(0, 16);
+      const chunks = await splitDocuments(loaded.documents, splitter, idPrefix);
+      const relativePath = relativeToRoot(file, discovery.roots);
+      for (const chunk of chunks) chunk.metadata.relativePath = relativePath;
+      plan.fresh.push({ file, hash, size: bytes.length, chunks });
+      (known ? plan.changed : plan.added).push(file);
+    } catch (error) {
+      skip(file, (error as Error).message);
+    }
+  }
+  const seen = new Set(discovery.files);
+  for (const file of Object.keys(previous)) {
+    if (seen.has(file)) continue;
+    if (isUnder(file, discovery.roots)) plan.removed.push(file);
+    else plan.kept.push(file);
+  }
+  return plan;
+}
+
+function relativeToRoot(file: string, roots: readonly string[]): string {
+  const root = roots.filter((r) => isUnder(file, [r])).sort((a, b) => b.length - a.length)[0];
+  return !root || root === file ? path.basename(file) : path.relative(root, file);
+}
