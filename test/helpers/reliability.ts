@@ -1,6 +1,7 @@
 // Shared by the test/reliability-*.test.ts files: run sizes, seeded randomness, figures, process probes.
 import fs from "node:fs/promises";
 import path from "node:path";
+import { onTestFailed } from "vitest";
 import { REPO_ROOT } from "./cli.js";
 
 /** `STRESS=1` (npm run test:stress) runs the long randomised parts at full size. */
@@ -10,8 +11,14 @@ export function stressCount(normal: number, full: number): number {
   return STRESS ? full : normal;
 }
 
-/** A seeded PRNG (mulberry32): SEED=<n> replays a run; the seed is in every figures line. */
-export function seededRandom(seed = Number(process.env.SEED ?? Date.now() % 1_000_000_007)) {
+/**
+ * A seeded PRNG (mulberry32). Unless the test fixes the seed, it is RELIABILITY_SEED or a fresh
+ * one, and a failure hook prints it with the command that replays the run (a passing run records
+ * it with its figures). Call it inside a test.
+ */
+export function seededRandom(fixed?: number) {
+  const seed = fixed ?? seedFromEnv() ?? Date.now() % 1_000_000_007;
+  if (fixed === undefined) onTestFailed(({ task }) => console.error(replayHint(seed, task.file.filepath, task.name)));
   let state = seed >>> 0;
   const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -26,6 +33,22 @@ export function seededRandom(seed = Number(process.env.SEED ?? Date.now() % 1_00
     int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
     pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
   };
+}
+
+function seedFromEnv(): number | undefined {
+  const raw = process.env.RELIABILITY_SEED?.trim();
+  if (!raw) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) > 0xffffffff) {
+    throw new Error(`RELIABILITY_SEED must be a whole number from 0 to 4294967295, as printed by a failing run (got "${raw}").`);
+  }
+  return Number(raw);
+}
+
+/** The line a failing randomised test prints: its seed and a shell command that replays it. */
+function replayHint(seed: number, file: string, testName: string): string {
+  const pattern = testName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const quoted = `'${pattern.replace(/'/g, `'\\''`)}'`;
+  return `[reliability] seed ${seed}; replay with: ${STRESS ? "STRESS=1 " : ""}RELIABILITY_SEED=${seed} npx vitest run ${path.relative(REPO_ROOT, file)} -t ${quoted}`;
 }
 
 const FIGURES_DIR = path.join(REPO_ROOT, "test", ".tmp", "reliability");
