@@ -233,7 +233,7 @@ async function ingestLocked(
     const keywords = Bm25Index.fromDocuments(allChunks);
     await keywords.save(snapshot);
     await keywords.corpusStats().save(snapshot);
-    await fs.writeFile(path.join(snapshot, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
+    await fs.writeFile(path.join(snapshot, MANIFEST_FILE), JSON.stringify(manifest, null, 1), { mode: 0o600 });
   });
   report.written = true;
   return report;
