@@ -1,9 +1,8 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { ContextualCompressionRetriever } from "@langchain/classic/retrievers/contextual_compression";
 import { dispatchCustomEvent } from "@langchain/core/callbacks/dispatch/web";
 import type { CallbackManagerForRetrieverRun, Callbacks } from "@langchain/core/callbacks/manager";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
-import { BaseRetriever, type BaseRetrieverInterface } from "@langchain/core/retrievers";
+import { BaseRetriever, type BaseRetrieverInput, type BaseRetrieverInterface } from "@langchain/core/retrievers";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { VectorStoreInterface } from "@langchain/core/vectorstores";
@@ -12,13 +11,13 @@ import { UsageError } from "../src/errors/index.js";
 import type { CorpusStats } from "../src/rerankers/corpus-stats.js";
 import { createReranker, resolveReranker } from "../src/rerankers/registry.js";
 
-/** A retriever that can be asked for a number of results (e.g. the hybrid first stage). */
+/** A retriever that can be asked for a number of results (e.g. the hybrid first stage): `withK(k)` is a copy returning k. */
 export interface SizedRetriever extends BaseRetrieverInterface {
-  search(query: string, k: number): Promise<DocumentInterface[]>;
+  withK(k: number): BaseRetrieverInterface;
 }
 
 const isSized = (retriever: BaseRetrieverInterface): retriever is SizedRetriever =>
-  typeof (retriever as Partial<SizedRetriever>).search === "function";
+  typeof (retriever as Partial<SizedRetriever>).withK === "function";
 
 /** Per-call settings, read from `RunnableConfig.configurable`. */
 export interface RerankCallSettings {
@@ -30,7 +29,7 @@ export interface RerankCallSettings {
 export interface RerankingRetrieverOptions {
   /** First stage: a vector store (searched with scores) … */
   vectorStore?: VectorStoreInterface;
-  /** … or any retriever (its order is the first-stage order; one with `search(query, k)` is asked for fetchK). */
+  /** … or any retriever (its order is the first-stage order; one with `withK(k)` is asked for fetchK). */
   retriever?: BaseRetrieverInterface | SizedRetriever;
   /** Candidates fetched from the first stage (default 50). */
   fetchK?: number;
@@ -45,8 +44,6 @@ export interface RerankingRetrieverOptions {
   /** Maps the store's raw score to a similarity (higher is better); inferred for known stores. */
   scoreToSimilarity?: (raw: number) => number;
 }
-
-const callSettings = new AsyncLocalStorage<RerankCallSettings>();
 
 /** Stores whose scores are distances (lower is better) in LangChain.js. */
 const DISTANCE_STORES = new Set(["hnswlib", "pgvector", "faiss", "hanavector"]);
@@ -64,29 +61,37 @@ export function firstStageDocuments(hits: ReadonlyArray<[DocumentInterface, numb
   return hits.map(([doc, raw], i) => withMetadata(doc, { retrievalScore: toSimilarity(raw), retrievalRank: i + 1 }));
 }
 
+type FirstStageSource = { vectorStore: VectorStoreInterface; toSimilarity: (raw: number) => number } | { retriever: BaseRetrieverInterface };
+
 /** First stage: the top fetchK candidates with `retrievalScore` (a similarity) and `retrievalRank`. */
-class FirstStageRetriever extends BaseRetriever {
+export class FirstStageRetriever extends BaseRetriever {
   override lc_namespace = ["rerank_rag", "retrievers"];
   static override lc_name() {
     return "FirstStageRetriever";
   }
 
   constructor(
-    private readonly source: { vectorStore: VectorStoreInterface; toSimilarity: (raw: number) => number } | { retriever: BaseRetrieverInterface },
-    private readonly defaults: RerankCallSettings,
+    private readonly source: FirstStageSource,
+    readonly fetchK: number,
   ) {
     super();
   }
 
+  /** A copy fetching this many candidates: a call's setting, carried explicitly. */
+  withFetchK(fetchK: number): FirstStageRetriever {
+    return new FirstStageRetriever(this.source, fetchK);
+  }
+
   override async _getRelevantDocuments(query: string, runManager?: CallbackManagerForRetrieverRun): Promise<DocumentInterface[]> {
-    const { fetchK } = callSettings.getStore() ?? this.defaults;
+    const { fetchK } = this;
     if ("vectorStore" in this.source) {
       const { vectorStore, toSimilarity } = this.source;
       const hits = await vectorStore.similaritySearchWithScore(query, fetchK, undefined, runManager?.getChild("vector_store"));
       return firstStageDocuments(hits, toSimilarity);
     }
-    const { retriever } = this.source;
-    const docs = isSized(retriever) ? await retriever.search(query, fetchK) : await retriever.invoke(query, { callbacks: runManager?.getChild("retriever") });
+    // Invoked as a runnable with this run's callbacks, so it has a run of its own in traces.
+    const retriever = isSized(this.source.retriever) ? this.source.retriever.withK(fetchK) : this.source.retriever;
+    const docs = await retriever.invoke(query, { callbacks: runManager?.getChild("retriever") });
     return docs.slice(0, fetchK).map((doc, i) => withMetadata(doc, { retrievalRank: i + 1 }));
   }
 }
@@ -125,16 +130,21 @@ function rerankEvent(compressor: BaseDocumentCompressor | null, candidates: numb
  * the stock CohereRerank, write into their inputs), records `rerankScore`/`rerankRank`
  * and keeps the best topN.
  */
-class RerankStep extends BaseDocumentCompressor {
+export class RerankStep extends BaseDocumentCompressor {
   constructor(
     private readonly compressor: () => Promise<BaseDocumentCompressor | null>,
-    private readonly defaults: RerankCallSettings,
+    readonly settings: Pick<RerankCallSettings, "rerank" | "topN">,
   ) {
     super();
   }
 
+  /** A copy with a call's settings, carried explicitly. */
+  withSettings(settings: Pick<RerankCallSettings, "rerank" | "topN">): RerankStep {
+    return new RerankStep(this.compressor, settings);
+  }
+
   async compressDocuments(documents: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
-    const { rerank, topN } = callSettings.getStore() ?? this.defaults;
+    const { rerank, topN } = this.settings;
     const compressor = rerank && documents.length > 0 ? await this.compressor() : null;
     const started = performance.now();
     let kept: DocumentInterface[];
@@ -164,11 +174,15 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
   static override lc_name() {
     return "RerankingRetriever";
   }
+  declare baseRetriever: FirstStageRetriever;
+  declare baseCompressor: RerankStep;
   readonly defaults: RerankCallSettings;
   /** The re-ranker as configured: a provider name or the compressor's class name. */
   readonly rerankerName: string;
 
-  constructor(fields: { baseRetriever: BaseRetriever; baseCompressor: BaseDocumentCompressor; defaults: RerankCallSettings; rerankerName?: string }) {
+  constructor(
+    fields: BaseRetrieverInput & { baseRetriever: FirstStageRetriever; baseCompressor: RerankStep; defaults: RerankCallSettings; rerankerName?: string },
+  ) {
     super(fields);
     this.defaults = fields.defaults;
     this.rerankerName = fields.rerankerName ?? "custom";
@@ -184,11 +198,30 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
     });
   }
 
-  /** Runs with the call's settings; they are added to the run's metadata (`rerankRag`) so traces show them. */
+  /**
+   * Runs with the call's settings; they are added to the run's metadata (`rerankRag`) so traces
+   * show them. BaseRetriever hands `_getRelevantDocuments` only a callback manager, never the
+   * call's config, so the settings travel as fields of a per-call copy of both stages.
+   */
   override async invoke(input: string, options?: RunnableConfig): Promise<DocumentInterface[]> {
     const settings = this.settingsFor(options);
     const rerankRag = { reranker: settings.rerank ? this.rerankerName : "none", ...settings };
-    return callSettings.run(settings, () => super.invoke(input, { ...options, metadata: { ...options?.metadata, rerankRag } }));
+    const call = new RerankingRetriever({
+      baseRetriever: this.baseRetriever.withFetchK(settings.fetchK),
+      baseCompressor: this.baseCompressor.withSettings(settings),
+      defaults: settings,
+      rerankerName: this.rerankerName,
+      callbacks: this.callbacks,
+      tags: this.tags,
+      metadata: this.metadata,
+      verbose: this.verbose,
+    });
+    return call.run(input, { ...options, metadata: { ...options?.metadata, rerankRag } });
+  }
+
+  /** The stock retriever run (callbacks, then both stages), with this instance's settings. */
+  private run(input: string, options: RunnableConfig): Promise<DocumentInterface[]> {
+    return super.invoke(input, options);
   }
 }
 
@@ -225,7 +258,7 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
     return compressor;
   };
   return new RerankingRetriever({
-    baseRetriever: new FirstStageRetriever(source, defaults),
+    baseRetriever: new FirstStageRetriever(source, defaults.fetchK),
     baseCompressor: new RerankStep(loadCompressor, defaults),
     defaults,
     rerankerName: typeof reranker === "string" ? reranker : reranker.constructor.name,

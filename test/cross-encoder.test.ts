@@ -219,6 +219,6 @@ describe("InferencePool", () => {
     await (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots[0]!.worker.terminate();
     await expect(pool.run(inputs)).rejects.toThrow(/re-ranking worker stopped unexpectedly.*next call starts a new one/);
     expect(lost).toBe(1);
-    await pool.close();
+    await pool.dispose();
   });
 });

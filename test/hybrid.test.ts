@@ -87,4 +87,24 @@ describe("HybridRetriever", () => {
     expect(await retriever.invoke("oauth2 token")).toHaveLength(8);
     expect(await retriever.invoke("oauth2 token", { configurable: { fetchK: 6, topN: 6 } })).toHaveLength(6);
   });
+
+  it("runs as its own retriever run under the first stage, visible in streamEvents, asked for the per-call fetchK", async () => {
+    const { store } = await smallStore();
+    const retriever = createRerankingRetriever({ retriever: new HybridRetriever({ store, k: 3 }), reranker: "none", fetchK: 8, topN: 4 });
+    const events = [];
+    for await (const e of retriever.streamEvents("oauth2 token", { version: "v2", configurable: { fetchK: 6 } })) {
+      if (e.event.startsWith("on_retriever_")) events.push(e);
+    }
+    expect(events.map((e) => `${e.event}:${e.name}`)).toEqual([
+      "on_retriever_start:RerankingRetriever",
+      "on_retriever_start:FirstStageRetriever",
+      "on_retriever_start:HybridRetriever",
+      "on_retriever_end:HybridRetriever",
+      "on_retriever_end:FirstStageRetriever",
+      "on_retriever_end:RerankingRetriever",
+    ]);
+    const [, , hybrid, hybridEnd] = events as [any, any, any, any];
+    expect(hybrid.data.input.query ?? hybrid.data.input).toBe("oauth2 token");
+    expect((hybridEnd.data.output as unknown[]).length).toBe(6);
+  });
 });

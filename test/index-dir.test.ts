@@ -10,6 +10,7 @@ import { tempDir, testConfig } from "./helpers/fs.js";
 import { workspace, type Workspace } from "./helpers/index.js";
 
 const snapshotsOf = (ws: Workspace) => fs.readdir(path.join(ws.indexDir, "snapshots"));
+const modeOf = async (p: string) => ((await fs.stat(p)).mode & 0o777).toString(8);
 const current = async (ws: Workspace) => (await fs.readFile(path.join(ws.indexDir, "CURRENT"), "utf8")).trim();
 
 async function ingested(): Promise<Workspace> {
@@ -96,6 +97,22 @@ describe("IndexDir: atomic snapshots", () => {
     const files = [path.join(ws.indexDir, "CURRENT"), ...(await fs.readdir(snapshot)).map((f) => path.join(snapshot, f))];
     expect(files.length).toBeGreaterThan(5);
     for (const file of files) expect({ file, mode: (await mode(file)).toString(8) }).toEqual({ file, mode: "600" });
+  });
+
+  it("leaves the process umask alone: two concurrent ingests in one process, files still owner-only under umask 022", async () => {
+    const previous = process.umask(0o022);
+    try {
+      const [a, b] = await Promise.all([workspace(), workspace()]);
+      await Promise.all([ingest({ paths: [a.docs], config: a.config }), ingest({ paths: [b.docs], config: b.config })]);
+      expect(process.umask().toString(8)).toBe("22");
+      for (const ws of [a, b]) {
+        const snapshot = path.join(ws.indexDir, "snapshots", await current(ws));
+        for (const dir of [ws.indexDir, path.join(ws.indexDir, "snapshots"), snapshot]) expect({ dir, mode: await modeOf(dir) }).toEqual({ dir, mode: "700" });
+        for (const file of (await fs.readdir(snapshot)).map((f) => path.join(snapshot, f))) expect({ file, mode: await modeOf(file) }).toEqual({ file, mode: "600" });
+      }
+    } finally {
+      process.umask(previous);
+    }
   });
 });
 

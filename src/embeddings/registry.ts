@@ -54,10 +54,8 @@ export async function createPretrainedEmbeddings(spec: EmbedderSpec, config: Rag
   const model = spec.model!;
   switch (spec.provider) {
     case "transformers": {
-      const { loadTransformers } = await import("../models/transformers-env.js");
-      await loadTransformers(config.RAG_MODELS_DIR);
-      const { HuggingFaceTransformersEmbeddings } = await import("@langchain/community/embeddings/huggingface_transformers");
-      return new HuggingFaceTransformersEmbeddings({ model, batchSize: 32 });
+      const { TransformersEmbeddings } = await import("./transformers-embeddings.js");
+      return new TransformersEmbeddings({ model, modelsDir: config.RAG_MODELS_DIR });
     }
     case "openai": {
       const apiKey = requireKey(config.OPENAI_API_KEY ?? (config.OPENAI_BASE_URL ? "not-needed" : undefined), "OPENAI_API_KEY", "embeddings");

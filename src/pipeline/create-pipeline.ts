@@ -21,7 +21,11 @@ interface PipelineParts {
   description: string;
   /** Notes about fallbacks `auto` made (one line each). */
   notes: string[];
-  /** Releases what the pipeline holds open (the Postgres pool with RAG_STORE=pgvector). */
+  /**
+   * Releases what the pipeline holds: a local embedder's model session, its reference to a
+   * shared cross-encoder (the last pipeline out stops the workers), and the Postgres pool with
+   * RAG_STORE=pgvector.
+   */
   close(): Promise<void>;
 }
 
@@ -47,8 +51,9 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
     const pgvector = await openPgvectorIndex(config);
     try {
       // Postgres does the first stage (pgvector similarity search); hybrid BM25 needs the local index.
-      const parts = await assemble(config, pgvector.stats, pgvector.vectorStore, "pgvector", pgvector.meta.embedder);
-      return { ...parts, store: "pgvector", pgvector, close: pgvector.close };
+      const { dispose, ...parts } = await assemble(config, pgvector.stats, pgvector.vectorStore, "pgvector", pgvector.meta.embedder);
+      const close = () => releaseAll([dispose, () => disposeOf(pgvector.vectorStore.embeddings), pgvector.close]);
+      return { ...parts, store: "pgvector", pgvector, close };
     } catch (error) {
       await pgvector.close();
       throw error;
@@ -57,8 +62,20 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
   const index = await openIndex(config);
   const hybrid = config.RAG_FIRST_STAGE === "hybrid";
   const firstStage = hybrid ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K, bm25: index.keywords ?? undefined }) : index.vectorStore;
-  const parts = await assemble(config, index.stats, firstStage, hybrid ? "HNSW+BM25" : "HNSW", index.manifest.embedder);
-  return { ...parts, store: "hnsw", index, close: async () => undefined };
+  const { dispose, ...parts } = await assemble(config, index.stats, firstStage, hybrid ? "HNSW+BM25" : "HNSW", index.manifest.embedder);
+  return { ...parts, store: "hnsw", index, close: () => releaseAll([dispose, () => disposeOf(index.embeddings)]) };
+}
+
+/** `dispose()` of whatever has one: local models (embedder, cross-encoder); API clients hold nothing. */
+function disposeOf(part: unknown): Promise<void> {
+  return (part as { dispose?: () => Promise<void> } | null)?.dispose?.() ?? Promise.resolve();
+}
+
+/** Runs every release step, even after one fails, then reports the first failure. */
+async function releaseAll(steps: Array<() => Promise<void>>): Promise<void> {
+  const results = await Promise.allSettled(steps.map((step) => step()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** Re-ranker, retriever, LLM and chain over a first stage. */
@@ -68,7 +85,7 @@ async function assemble(
   firstStage: HybridRetriever | VectorStoreInterface,
   firstStageName: string,
   embedder: { id: string; dimensions: number },
-): Promise<Omit<PipelineParts, "close">> {
+): Promise<Omit<PipelineParts, "close"> & { dispose: () => Promise<void> }> {
   const reranker = resolveReranker(config);
   const compressor = await createReranker(reranker.name, { config, stats });
   // Load a local model now, so a missing one fails before the answer starts streaming.
@@ -88,5 +105,6 @@ async function assemble(
     `top ${config.RAG_TOP_N}`,
     `llm=${llmName}${llmModel ? `:${llmModel}` : ""}`,
   ].join(" → ");
-  return { retriever, llm, chain: createAnswerChain({ retriever, llm }), description, notes: reranker.note ? [reranker.note] : [] };
+  const dispose = () => disposeOf(compressor);
+  return { retriever, llm, chain: createAnswerChain({ retriever, llm }), description, notes: reranker.note ? [reranker.note] : [], dispose };
 }

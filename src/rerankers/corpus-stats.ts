@@ -37,7 +37,7 @@ export class CorpusStats {
 
   async save(directory: string): Promise<void> {
     const body = { docCount: this.docCount, averageLength: this.averageLength, df: Object.fromEntries(this.documentFrequency) };
-    await fs.writeFile(path.join(directory, FILE), JSON.stringify(body));
+    await fs.writeFile(path.join(directory, FILE), JSON.stringify(body), { mode: 0o600 });
   }
 
   /** Stats saved with an index, or null for indexes that have none. */

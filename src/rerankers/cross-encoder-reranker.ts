@@ -3,7 +3,8 @@ import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_comp
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { RagError, UsageError } from "../errors/index.js";
 import { loadTransformers } from "../models/transformers-env.js";
-import { InferencePool, type PoolInputs, type PoolOutput } from "./inference-pool.js";
+import { loadForwardPass, type ForwardPass, type ModelDtype, type PoolInputs, type PoolOutput } from "./forward-pass.js";
+import { InferencePool } from "./inference-pool.js";
 
 export const DEFAULT_CROSS_ENCODER = "Xenova/ms-marco-MiniLM-L-6-v2";
 
@@ -30,7 +31,7 @@ export interface CrossEncoderRerankerOptions {
   /** Tokens per pair; the passage is cut to fit, the query never is. */
   maxLength?: number;
   /** ONNX weights variant, where the export has it: "fp32" (default), "q8", "fp16"… */
-  dtype?: "fp32" | "fp16" | "q8" | "int8" | "uint8" | "q4";
+  dtype?: ModelDtype;
   /** Drop documents scoring below this (0–1). */
   scoreThreshold?: number;
   /** onnxruntime intra-op threads in all, shared among the workers (default: all cores). */
@@ -44,12 +45,33 @@ interface LoadedModel {
   tokenizer: Awaited<ReturnType<Transformers["AutoTokenizer"]["from_pretrained"]>>;
   /** Tokens the tokenizer adds around a pair ([CLS] q [SEP] p [SEP] → 3). */
   pairOverhead: number;
-  /** One forward pass: in a worker, or in this thread. */
-  forward: (inputs: PoolInputs) => Promise<PoolOutput>;
+  /** Forward passes: in worker threads, or in this thread. */
+  forward: ForwardPass;
 }
 
-// One load per process and model settings, shared by every reranker and chain.
-const loaded = new Map<string, Promise<LoadedModel>>();
+/**
+ * One load per process and model settings, shared by every reranker and chain, and
+ * reference-counted: each reranker that loaded it holds one reference until its dispose(),
+ * and the last one out stops the workers and frees the sessions, so disposing one pipeline
+ * never breaks another still using the model.
+ */
+interface SharedModel {
+  key: string;
+  model: Promise<LoadedModel>;
+  holders: number;
+}
+const loaded = new Map<string, SharedModel>();
+
+/** Drops a shared model from the cache (the next load starts afresh); holders keep theirs. */
+function forget(shared: SharedModel): void {
+  if (loaded.get(shared.key) === shared) loaded.delete(shared.key);
+}
+
+async function release(shared: SharedModel): Promise<void> {
+  if (--shared.holders > 0) return;
+  forget(shared);
+  await shared.model.then((m) => m.forward.dispose(), () => undefined);
+}
 
 /**
  * A local cross-encoder re-ranker: reads query and passage together through an ONNX
@@ -70,6 +92,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   readonly scoreThreshold?: number;
   readonly threads: number;
   readonly localFilesOnly: boolean;
+  /** The shared model this reranker holds a reference to. */
+  private held?: SharedModel;
 
   constructor(options: CrossEncoderRerankerOptions) {
     super();
@@ -93,13 +117,29 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   /** Loads tokenizer and model once per process (concurrent callers share the load). */
   load(): Promise<LoadedModel> {
     const key = [this.modelsDir, this.model, this.dtype, this.threads, this.workers].join("\0");
-    let entry = loaded.get(key);
-    if (!entry) {
-      entry = this.loadUncached(() => loaded.delete(key));
-      loaded.set(key, entry);
-      entry.catch(() => loaded.delete(key));
+    let shared = loaded.get(key);
+    if (!shared) {
+      const entry: SharedModel = { key, holders: 0, model: this.loadUncached(() => forget(entry)) };
+      entry.model.catch(() => forget(entry));
+      loaded.set(key, (shared = entry));
     }
-    return entry;
+    if (this.held !== shared) {
+      // The one held before was dropped (its worker died): hold the new one instead.
+      if (this.held) void release(this.held);
+      shared.holders++;
+      this.held = shared;
+    }
+    return shared.model;
+  }
+
+  /**
+   * Gives back this reranker's reference to the shared model: the last holder stops its
+   * worker threads and frees its sessions. A later call loads it again.
+   */
+  async dispose(): Promise<void> {
+    const held = this.held;
+    this.held = undefined;
+    if (held) await release(held);
   }
 
   private async loadUncached(onWorkerLost: () => void): Promise<LoadedModel> {
@@ -109,15 +149,15 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       const tokenizer = await transformers.AutoTokenizer.from_pretrained(this.model, common);
       const probe = tokenizer("a", { text_pair: "b" }).input_ids.dims.at(-1) as number;
       const pairOverhead = probe - tokenizer.encode("a", { add_special_tokens: false }).length - tokenizer.encode("b", { add_special_tokens: false }).length;
-      const forward = this.workers > 1 ? await this.startPool(onWorkerLost) : await this.loadInThread(transformers, common);
+      const forward = this.workers > 1 ? await this.startPool(onWorkerLost) : await this.loadInThread();
       return { tokenizer, pairOverhead, forward };
     } catch (error) {
       throw modelUnavailable(this.model, this.modelsDir, error);
     }
   }
 
-  private async startPool(onWorkerLost: () => void): Promise<LoadedModel["forward"]> {
-    const pool = await InferencePool.start({
+  private startPool(onWorkerLost: () => void): Promise<ForwardPass> {
+    return InferencePool.start({
       size: this.workers,
       threadsPerWorker: Math.max(1, Math.floor(this.threads / this.workers)),
       model: this.model,
@@ -126,22 +166,20 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       localFilesOnly: this.localFilesOnly,
       onWorkerLost,
     });
-    return (inputs) => pool.run(inputs);
   }
 
-  private async loadInThread(transformers: Transformers, common: { cache_dir: string; local_files_only: boolean }): Promise<LoadedModel["forward"]> {
-    const model = await transformers.AutoModelForSequenceClassification.from_pretrained(this.model, {
-      ...common,
-      dtype: this.dtype,
-      session_options: { intraOpNumThreads: this.threads, interOpNumThreads: 1 },
-    });
+  private async loadInThread(): Promise<ForwardPass> {
+    const { modelsDir, model, dtype, localFilesOnly, threads } = this;
+    const pass = await loadForwardPass({ modelsDir, model, dtype, localFilesOnly, threads });
     // One pass at a time: onnxruntime already uses every thread it was given for one.
     let queue: Promise<unknown> = Promise.resolve();
-    return (inputs) => {
-      const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new transformers.Tensor("int64", t.data, t.dims)]));
-      const run = queue.then(() => model(feeds));
-      queue = run.catch(() => undefined);
-      return run.then(({ logits }) => logits && { data: Float32Array.from(logits.data as ArrayLike<number>), dims: logits.dims as number[] });
+    return {
+      run: (inputs) => {
+        const run = queue.then(() => pass.run(inputs));
+        queue = run.catch(() => undefined);
+        return run;
+      },
+      dispose: () => pass.dispose(),
     };
   }
 
@@ -206,7 +244,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
           const tensor = encoded[name];
           if (tensor) inputs[name] = { data: tensor.data as BigInt64Array, dims: tensor.dims as number[] };
         }
-        const probabilities = toProbabilities(await forward(inputs), this.model);
+        const probabilities = toProbabilities(await forward.run(inputs), this.model);
         batch.forEach((index, j) => (scores[index] = probabilities[j]!));
       }),
     );

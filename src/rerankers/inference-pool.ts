@@ -1,59 +1,23 @@
-import { createRequire } from "node:module";
+import fs from "node:fs";
 import { Worker } from "node:worker_threads";
 import { RagError } from "../errors/index.js";
-import { hubHost } from "../models/transformers-env.js";
+import type { ForwardSettings, FromWorker, PoolInputs, PoolOutput, ToWorker } from "./forward-pass.js";
 
-export interface PoolTensor {
-  data: BigInt64Array;
-  dims: number[];
-}
-export type PoolInputs = Record<string, PoolTensor>;
-export interface PoolLogits {
-  data: Float32Array;
-  dims: number[];
-}
-/** A pass's logits; undefined when the model has no "logits" output. */
-export type PoolOutput = PoolLogits | undefined;
-
-export interface InferencePoolOptions {
+export interface InferencePoolOptions extends Omit<ForwardSettings, "threads"> {
   size: number;
   threadsPerWorker: number;
-  model: string;
-  modelsDir: string;
-  dtype: string;
-  localFilesOnly: boolean;
   /** Called once when a worker dies, so the owner can start a fresh pool next time. */
   onWorkerLost?: () => void;
 }
 
-// Plain CommonJS run with `eval: true`, so the same worker runs from the compiled package and
-// from the TypeScript sources (tests, benchmarks) without a loader. Each worker owns one
-// onnxruntime session; the main thread tokenizes and hands over int64 tensors.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const transformers = require(workerData.transformersEntry);
-Object.assign(transformers.env, { cacheDir: workerData.modelsDir, localModelPath: workerData.modelsDir, remoteHost: workerData.remoteHost });
-transformers.AutoModelForSequenceClassification.from_pretrained(workerData.model, {
-  cache_dir: workerData.modelsDir,
-  local_files_only: workerData.localFilesOnly,
-  dtype: workerData.dtype,
-  session_options: { intraOpNumThreads: workerData.threads, interOpNumThreads: 1 },
-}).then((model) => {
-  parentPort.on("message", async (inputs) => {
-    try {
-      const feeds = {};
-      for (const [name, t] of Object.entries(inputs)) feeds[name] = new transformers.Tensor("int64", t.data, t.dims);
-      const { logits } = await model(feeds);
-      if (!logits) return parentPort.postMessage({});
-      const data = Float32Array.from(logits.data);
-      parentPort.postMessage({ logits: { data, dims: logits.dims } }, [data.buffer]);
-    } catch (error) {
-      parentPort.postMessage({ error: String(error && error.message || error) });
-    }
-  });
-  parentPort.postMessage({ ready: true });
-}, (error) => parentPort.postMessage({ loadError: String(error && error.message || error) }));
-`;
+/**
+ * The worker module: compiled, the .js next to this file; from the TypeScript sources (tests,
+ * benchmarks), a plain module that loads the .ts through tsx.
+ */
+function workerModule(): URL {
+  const compiled = new URL("./inference-worker.js", import.meta.url);
+  return fs.existsSync(compiled) ? compiled : new URL("./inference-worker-from-source.mjs", import.meta.url);
+}
 
 interface Job {
   inputs: PoolInputs;
@@ -84,45 +48,43 @@ export class InferencePool {
   /** Starts the workers; the first loads alone, so a download happens once, not once per worker. */
   static async start(options: InferencePoolOptions): Promise<InferencePool> {
     const pool = new InferencePool();
-    const workerData = {
-      transformersEntry: createRequire(import.meta.url).resolve("@huggingface/transformers"),
-      modelsDir: options.modelsDir,
-      remoteHost: hubHost(),
-      model: options.model,
-      dtype: options.dtype,
-      localFilesOnly: options.localFilesOnly,
-      threads: options.threadsPerWorker,
-    };
-    const spawn = () => pool.spawn(workerData, options.onWorkerLost);
+    const { size, threadsPerWorker, onWorkerLost, ...settings } = options;
+    const workerData: ForwardSettings = { ...settings, threads: threadsPerWorker };
+    const spawn = () => pool.spawn(workerData, onWorkerLost);
     try {
       await spawn();
-      await Promise.all(Array.from({ length: options.size - 1 }, spawn));
+      await Promise.all(Array.from({ length: size - 1 }, spawn));
     } catch (error) {
-      await pool.close();
+      await pool.dispose();
       throw error;
     }
     return pool;
   }
 
-  private spawn(workerData: Record<string, unknown>, onWorkerLost?: () => void): Promise<void> {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+  /** Worker threads running (tests check that dispose leaves none). */
+  get size(): number {
+    return this.slots.length;
+  }
+
+  private spawn(workerData: ForwardSettings, onWorkerLost?: () => void): Promise<void> {
+    const worker = new Worker(workerModule(), { workerData });
     const slot: Slot = { worker, ready: false };
     this.slots.push(slot);
     return new Promise((resolve, reject) => {
-      worker.on("message", (message: { ready?: true; loadError?: string; logits?: PoolLogits; error?: string }) => {
-        if (message.ready) {
+      worker.on("message", (message: FromWorker) => {
+        if (message.type === "ready") {
           slot.ready = true;
           worker.unref(); // an idle pool never keeps the process alive
           this.dispatch();
           resolve();
-        } else if (message.loadError !== undefined) {
-          reject(new Error(message.loadError));
+        } else if (message.type === "loadError") {
+          reject(new Error(message.message));
           void worker.terminate();
         } else {
           const job = slot.job!;
           slot.job = undefined;
           worker.unref();
-          if (message.error !== undefined) job.reject(new RagError(`The cross-encoder failed on a batch: ${message.error}`));
+          if (message.type === "error") job.reject(new RagError(`The cross-encoder failed on a batch: ${message.message}`));
           else job.resolve(message.logits);
           this.dispatch();
         }
@@ -130,7 +92,7 @@ export class InferencePool {
       const stopped = (error: Error) => {
         reject(error);
         if (!this.failure) onWorkerLost?.();
-        this.fail(new RagError(`A re-ranking worker stopped unexpectedly (${error.message}); the next call starts a new one.`, { cause: error }));
+        void this.fail(new RagError(`A re-ranking worker stopped unexpectedly (${error.message}); the next call starts a new one.`, { cause: error }));
       };
       worker.on("error", stopped);
       worker.on("exit", (code) => stopped(new Error(`exit code ${code}`)));
@@ -151,21 +113,22 @@ export class InferencePool {
       const job = this.waiting.shift()!;
       slot.job = job;
       slot.worker.ref(); // a pending answer keeps the process alive until it arrives
-      slot.worker.postMessage(job.inputs);
+      slot.worker.postMessage({ type: "run", inputs: job.inputs } satisfies ToWorker);
     }
   }
 
-  private fail(error: Error): void {
-    if (this.failure) return;
-    this.failure = error;
-    for (const slot of this.slots) slot.job?.reject(error);
-    for (const job of this.waiting.splice(0)) job.reject(error);
-    void this.close();
+  /** Fails every pending and later call with `error` and stops the workers. */
+  private async fail(error: Error): Promise<void> {
+    if (!this.failure) {
+      this.failure = error;
+      for (const slot of this.slots) slot.job?.reject(error);
+      for (const job of this.waiting.splice(0)) job.reject(error);
+    }
+    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
   }
 
-  /** Stops every worker. */
-  async close(): Promise<void> {
-    this.failure ??= new RagError("The re-ranking worker pool was closed.");
-    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+  /** Stops every worker; pending and later calls fail. */
+  dispose(): Promise<void> {
+    return this.fail(new RagError("The re-ranking worker pool was disposed."));
   }
 }

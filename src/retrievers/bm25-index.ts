@@ -72,8 +72,8 @@ export class Bm25Index {
       offset += list.docs.length;
     }
     const header = { version: FORMAT_VERSION, k1: this.k1, b: this.b, documentCount: this.documents.length, terms, counts };
-    await fs.writeFile(path.join(directory, TERMS_FILE), JSON.stringify(header));
-    await fs.writeFile(path.join(directory, POSTINGS_FILE), Buffer.concat([new Uint8Array(this.lengths.buffer), new Uint8Array(docs.buffer), new Uint8Array(tfs.buffer)]));
+    await fs.writeFile(path.join(directory, TERMS_FILE), JSON.stringify(header), { mode: 0o600 });
+    await fs.writeFile(path.join(directory, POSTINGS_FILE), Buffer.concat([new Uint8Array(this.lengths.buffer), new Uint8Array(docs.buffer), new Uint8Array(tfs.buffer)]), { mode: 0o600 });
   }
 
   /** Postings saved with an index, for these documents in label order; null for indexes that have none. */

@@ -1,6 +1,6 @@
 import type { CallbackManagerForRetrieverRun } from "@langchain/core/callbacks/manager";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
-import { BaseRetriever } from "@langchain/core/retrievers";
+import { BaseRetriever, type BaseRetrieverInput } from "@langchain/core/retrievers";
 import type { HnswStore } from "../store/hnsw-store.js";
 import { Bm25Index } from "./bm25-index.js";
 
@@ -32,11 +32,17 @@ export class HybridRetriever extends BaseRetriever {
   private readonly store: HnswStore;
   private readonly bm25: Bm25Index;
 
-  constructor({ store, k = 50, bm25 }: { store: HnswStore; k?: number; bm25?: Bm25Index }) {
-    super();
+  constructor({ store, k = 50, bm25, ...fields }: BaseRetrieverInput & { store: HnswStore; k?: number; bm25?: Bm25Index }) {
+    super(fields);
     this.store = store;
     this.k = k;
     this.bm25 = bm25 ?? Bm25Index.fromDocuments(store.entries().map((e) => e.document));
+  }
+
+  /** A copy returning k (the re-ranking retriever's fetchK), sharing the indexes and callbacks. */
+  withK(k: number): HybridRetriever {
+    const { store, bm25, callbacks, tags, metadata, verbose } = this;
+    return new HybridRetriever({ store, k, bm25, callbacks, tags, metadata, verbose });
   }
 
   /** Top k by fused rank, with the fused score as `retrievalScore` and `retrievalRank`; `vector` skips re-embedding the query. */

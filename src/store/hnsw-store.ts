@@ -1,3 +1,5 @@
+import fs from "node:fs/promises";
+import path from "node:path";
 import { HNSWLib, type HNSWLibArgs } from "@langchain/community/vectorstores/hnswlib";
 import { SynchronousInMemoryDocstore } from "@langchain/classic/stores/doc/in_memory";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
@@ -12,6 +14,9 @@ export interface HnswParams {
   /** Candidate list size while searching (hnswlib always uses at least k). */
   efSearch: number;
 }
+
+/** What HNSWLib.save writes. */
+const SAVED_FILES = ["hnswlib.index", "args.json", "docstore.json"];
 
 export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 200, efSearch: 200 };
 
@@ -49,6 +54,16 @@ export class HnswStore extends HNSWLib {
   static async loadWith(directory: string, embeddings: EmbeddingsInterface, hnsw: Partial<HnswParams>): Promise<HnswStore> {
     const loaded = await HNSWLib.load(directory, embeddings);
     return new HnswStore(embeddings, { ...loaded.args, index: loaded.index, docstore: loaded.docstore, hnsw });
+  }
+
+  /**
+   * LangChain's save (and hnswlib's native writer under it) takes no file mode; a file that
+   * already exists keeps its mode when rewritten, so create them empty and owner-only first.
+   */
+  override async save(directory: string): Promise<void> {
+    await fs.mkdir(directory, { recursive: true, mode: 0o700 });
+    await Promise.all(SAVED_FILES.map((file) => fs.writeFile(path.join(directory, file), "", { mode: 0o600 })));
+    await super.save(directory);
   }
 
   /** Number of chunks in the index. */

@@ -81,7 +81,7 @@ class HnswSession implements WriterSession {
       const keywords = Bm25Index.fromDocuments(chunks);
       await keywords.save(snapshot);
       await keywords.corpusStats().save(snapshot);
-      await fs.writeFile(path.join(snapshot, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
+      await fs.writeFile(path.join(snapshot, MANIFEST_FILE), JSON.stringify(manifest, null, 1), { mode: 0o600 });
     });
   }
 }

@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import fsCallbacks from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -96,6 +97,8 @@ export class IndexDir {
       // Staleness is judged here (owner liveness), not by proper-lockfile's mtime rule alone.
       stale: 24 * 3600_000,
       update: 5_000,
+      // proper-lockfile's own mkdir takes no mode: give it one that makes the lock directory owner-only.
+      fs: { ...fsCallbacks, mkdir: (dir: string, done: (error: Error | null) => void) => fsCallbacks.mkdir(dir, { mode: 0o700 }, done) },
       // proper-lockfile throws from a timer by default, which would crash the process.
       onCompromised: (error) => {
         this.lockLost = error;
@@ -106,8 +109,7 @@ export class IndexDir {
     let release: () => Promise<void>;
     for (;;) {
       try {
-        // proper-lockfile's mkdir takes no mode: the umask makes the lock directory owner-only.
-        release = await withPrivateUmask(() => lockfile.lock(this.root, options));
+        release = await lockfile.lock(this.root, options);
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
@@ -220,8 +222,10 @@ export class IndexDir {
 
   /**
    * Writes a new snapshot with `write(dir)` and makes it live atomically. Call inside
-   * withWriteLock. Files are created owner-only from the start (not chmod-ed afterwards), and
-   * every snapshot except the new live one and the one it replaces is removed afterwards.
+   * withWriteLock. `write` creates its files owner-only (mode 0600, never through the process
+   * umask, which belongs to the host application); the temp dir is 0700, so nothing in it is
+   * reachable by others meanwhile, and every file is chmod-ed 0600 again before going live.
+   * Every snapshot except the new live one and the one it replaces is removed afterwards.
    */
   async commitSnapshot(write: (dir: string) => Promise<void>): Promise<string> {
     await fs.mkdir(this.snapshotsDir, { recursive: true, mode: 0o700 });
@@ -231,7 +235,7 @@ export class IndexDir {
     const previous = await this.currentSnapshot().catch(() => null);
     await fs.mkdir(temp, { mode: 0o700 });
     try {
-      await withPrivateUmask(() => write(temp));
+      await write(temp);
       await syncFilesPrivately(temp);
       await fs.rename(temp, final);
       await syncDirectory(this.snapshotsDir);
@@ -311,21 +315,6 @@ async function syncFilesPrivately(dir: string): Promise<void> {
     } finally {
       await handle.close();
     }
-  }
-}
-
-/** Runs `fn` with umask 077, so files it creates (including hnswlib's native writes) are never group/world-readable. */
-async function withPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
-  let previous: number | undefined;
-  try {
-    previous = process.umask(0o077);
-  } catch {
-    // Worker threads cannot change the umask; the chmod in syncFilesPrivately still applies.
-  }
-  try {
-    return await fn();
-  } finally {
-    if (previous !== undefined) process.umask(previous);
   }
 }
 

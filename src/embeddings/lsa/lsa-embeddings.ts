@@ -98,8 +98,8 @@ export class LsaEmbeddings extends Embeddings {
   async save(directory: string): Promise<void> {
     const { vocabulary, idf, components, dimensions, fittedOnChunks } = this.state;
     const meta = { version: STATE_VERSION, dimensions, fittedOnChunks, vocabulary, idf: Array.from(idf) };
-    await fs.writeFile(path.join(directory, STATE_JSON), JSON.stringify(meta));
-    await fs.writeFile(path.join(directory, STATE_BIN), new Uint8Array(components.buffer, components.byteOffset, components.byteLength));
+    await fs.writeFile(path.join(directory, STATE_JSON), JSON.stringify(meta), { mode: 0o600 });
+    await fs.writeFile(path.join(directory, STATE_BIN), new Uint8Array(components.buffer, components.byteOffset, components.byteLength), { mode: 0o600 });
   }
 
   /** Share of a text's known terms: lets ingest decide when a refit is due. */
