@@ -1,9 +1,9 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { contextualText } from "../src/ingest/chunker.js";
+import { contextualText } from "../src/text/contextual-text.js";
 import { ingest } from "../src/ingest/ingest.js";
-import { CorpusStats } from "../src/rerankers/corpus-stats.js";
+import { CorpusStats } from "../src/text/corpus-stats.js";
 import { openIndex } from "../src/store/open-index.js";
 import { RagError } from "../src/errors/index.js";
 import { workspace } from "./helpers/index.js";

@@ -12,7 +12,8 @@ import { HnswStore } from "../store/hnsw-store.js";
 import { IndexDir, MANIFEST_FILE } from "../store/index-dir.js";
 import { INDEX_FORMAT_VERSION, type Manifest } from "../store/manifest.js";
 import { assertSameEmbedder, embeddingsFor, loadVectorStore } from "../store/open-index.js";
-import { contextualText, splitDocuments } from "./chunker.js";
+import { contextualText } from "../text/contextual-text.js";
+import { splitDocuments } from "./chunker.js";
 import { discoverFiles, isUnder } from "./discover.js";
 import { loadFile, MAX_FILE_BYTES, tooLargeReason, type SkippedFile } from "./loaders.js";
 

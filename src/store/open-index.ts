@@ -3,7 +3,7 @@ import type { RagConfig } from "../config/index.js";
 import { IndexError, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
-import { CorpusStats } from "../rerankers/corpus-stats.js";
+import { CorpusStats } from "../text/corpus-stats.js";
 import { Bm25Index } from "../retrievers/bm25-index.js";
 import { HnswStore } from "./hnsw-store.js";
 import { IndexDir } from "./index-dir.js";

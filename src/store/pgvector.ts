@@ -10,11 +10,12 @@ import type { RagConfig } from "../config/index.js";
 import { IndexError, RagError, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
-import { contextualText, splitDocuments } from "../ingest/chunker.js";
+import { splitDocuments } from "../ingest/chunker.js";
 import { discoverFiles, isUnder } from "../ingest/discover.js";
 import { emptyReport, type IngestOptions, type IngestReport } from "../ingest/ingest.js";
 import { loadFile } from "../ingest/loaders.js";
-import { CorpusStats } from "../rerankers/corpus-stats.js";
+import { contextualText } from "../text/contextual-text.js";
+import { CorpusStats } from "../text/corpus-stats.js";
 import type { Manifest } from "./manifest.js";
 
 /*
