@@ -8,7 +8,7 @@ import { openIndex } from "../src/store/open-index.js";
 import { RagError } from "../src/errors/index.js";
 import { workspace } from "./helpers/index.js";
 import { createRerankingRetriever } from "../chains/index.js";
-import { Bm25Index } from "../src/retrievers/bm25-index.js";
+import { Bm25Index } from "../src/store/bm25-index.js";
 import { HybridRetriever, reciprocalRankFusion } from "../src/retrievers/hybrid-retriever.js";
 import { smallStore } from "./helpers/small-store.js";
 

@@ -7,7 +7,7 @@ import type { RagConfig } from "../config/index.js";
 import { UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
-import { Bm25Index } from "../retrievers/bm25-index.js";
+import { Bm25Index } from "../store/bm25-index.js";
 import { HnswStore } from "../store/hnsw-store.js";
 import { IndexDir, MANIFEST_FILE } from "../store/index-dir.js";
 import { INDEX_FORMAT_VERSION, type Manifest } from "../store/manifest.js";

@@ -4,7 +4,7 @@ import { IndexError, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
 import { CorpusStats } from "../text/corpus-stats.js";
-import { Bm25Index } from "../retrievers/bm25-index.js";
+import { Bm25Index } from "./bm25-index.js";
 import { HnswStore } from "./hnsw-store.js";
 import { IndexDir } from "./index-dir.js";
 import type { Manifest } from "./manifest.js";
