@@ -8,7 +8,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import type { VectorStoreInterface } from "@langchain/core/vectorstores";
 import { loadConfig, type RagConfig, type RerankerProviderName } from "../src/config/index.js";
 import { UsageError } from "../src/errors/index.js";
-import type { CorpusStats } from "../src/rerankers/corpus-stats.js";
+import type { CorpusStats } from "../src/text/corpus-stats.js";
 import { createReranker, resolveReranker } from "../src/rerankers/registry.js";
 
 /** A retriever that can be asked for a number of results (e.g. the hybrid first stage): `withK(k)` is a copy returning k. */

@@ -10,7 +10,7 @@ export { openPgvectorIndex, type PgvectorIndex, type PgvectorMeta } from "./stor
 export { LsaEmbeddings } from "./embeddings/lsa/lsa-embeddings.js";
 export { resolveEmbedder, createPretrainedEmbeddings, type EmbedderSpec } from "./embeddings/registry.js";
 export { Bm25Reranker, type Bm25RerankerOptions } from "./rerankers/bm25-reranker.js";
-export { CorpusStats } from "./rerankers/corpus-stats.js";
+export { CorpusStats } from "./text/corpus-stats.js";
 export { createReranker, resolveReranker } from "./rerankers/registry.js";
 export { ExtractiveChatModel } from "./llms/extractive-chat-model.js";
 export { createLlm, resolveLlm } from "./llms/registry.js";

@@ -2,7 +2,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { Document } from "@langchain/core/documents";
 import { describe, expect, it } from "vitest";
-import { contextualText, splitDocuments } from "../src/ingest/chunker.js";
+import { splitDocuments } from "../src/ingest/chunker.js";
+import { contextualText } from "../src/text/contextual-text.js";
 import { loadFile } from "../src/ingest/loaders.js";
 import { SAMPLE_DOCS, SAMPLE_PDFS } from "./helpers/fs.js";
 

@@ -1,16 +1,20 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { contextualText } from "../src/ingest/chunker.js";
+import { contextualText } from "../src/text/contextual-text.js";
 import { ingest } from "../src/ingest/ingest.js";
-import { CorpusStats } from "../src/rerankers/corpus-stats.js";
+import { CorpusStats } from "../src/text/corpus-stats.js";
 import { openIndex } from "../src/store/open-index.js";
 import { RagError } from "../src/errors/index.js";
 import { workspace } from "./helpers/index.js";
 import { createRerankingRetriever } from "../chains/index.js";
-import { Bm25Index } from "../src/retrievers/bm25-index.js";
+import { Bm25Index } from "../src/store/bm25-index.js";
+import { Bm25Reranker } from "../src/rerankers/bm25-reranker.js";
 import { HybridRetriever, reciprocalRankFusion } from "../src/retrievers/hybrid-retriever.js";
 import { smallStore } from "./helpers/small-store.js";
+import { SAMPLE_DOCS } from "./helpers/fs.js";
+import { splitDocuments } from "../src/ingest/chunker.js";
+import { loadFile } from "../src/ingest/loaders.js";
 
 describe("reciprocalRankFusion", () => {
   it("adds weight / (c + rank) per list and sorts by the sum", () => {
@@ -30,6 +34,24 @@ describe("Bm25Index", () => {
     expect(hits.every((h) => h.score > 0)).toBe(true);
     expect(hits.length).toBeLessThan(documents.length);
     expect(index.search("zzzz unknown words", 5)).toEqual([]);
+  });
+
+  it("scores every chunk exactly as the BM25 re-ranker does with the index's statistics", async () => {
+    // The sample corpus: enough chunks of enough lengths that two copies of the formula differing only in rounding disagree.
+    const documents = [];
+    for (const name of (await fs.readdir(SAMPLE_DOCS, { recursive: true })).filter((f) => f.endsWith(".md"))) {
+      const file = path.join(SAMPLE_DOCS, name);
+      documents.push(...(await splitDocuments((await loadFile(file, await fs.readFile(file))).documents, { chunkSize: 1000, chunkOverlap: 100 }, name)));
+    }
+    const index = Bm25Index.fromDocuments(documents);
+    const reranker = new Bm25Reranker({ stats: index.corpusStats(), firstStageWeight: 0 });
+    for (const query of ["How do I configure OAuth2 in the API?", "retry after a 429 response", "verify a webhook signature"]) {
+      const hits = index.search(query, documents.length);
+      const reranked = await reranker.compressDocuments(documents, query);
+      const byId = new Map(reranked.map((d) => [d.metadata.chunkId, d.metadata.rerankScore]));
+      expect(hits.length).toBeGreaterThan(1);
+      for (const hit of hits) expect(hit.score).toBe(byId.get(documents[hit.index]!.metadata.chunkId));
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Document } from "@langchain/core/documents";
 import { FakeEmbeddings } from "@langchain/core/utils/testing";
-import { seededRandom } from "../../src/embeddings/lsa/randomized-svd.js";
+import { seededRandom } from "../../src/util/seeded-random.js";
 import { HnswStore, type HnswParams } from "../../src/store/hnsw-store.js";
 import { peakRssMiB, summarize } from "../harness.js";
 

@@ -4,6 +4,7 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { endianness } from "node:os";
 import onnxProto from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
+import { seededRandom } from "../../src/util/seeded-random.js";
 import { TINY_VOCAB_SIZE } from "./wordpiece-tokenizer.js";
 
 // onnx-proto is CommonJS and only exposes its namespace through module.exports (types come from Onnx).
@@ -197,20 +198,9 @@ export function buildBertGraph(p: BertParams, outputs: readonly BertOutput[] = B
   return { graph, initializers: g.inits };
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Box–Muller normal samples from one seeded stream (uses both values of each pair). */
 function normalSampler(seed: number, std: number): () => number {
-  const uniform = mulberry32(seed);
+  const uniform = seededRandom(seed);
   let spare: number | null = null;
   return () => {
     if (spare !== null) {

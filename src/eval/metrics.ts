@@ -1,4 +1,4 @@
-import { seededRandom } from "../embeddings/lsa/randomized-svd.js";
+import { seededRandom } from "../util/seeded-random.js";
 
 /** Relevance judgments of one query: document id → grade (≥ 1 is relevant). */
 export type Judgments = ReadonlyMap<string, number>;

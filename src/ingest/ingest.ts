@@ -6,7 +6,7 @@ import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
 import type { IndexWriter, PreviousIndex } from "../store/index-writer.js";
 import { assertSameEmbedder } from "../store/manifest.js";
-import { contextualText } from "./chunker.js";
+import { contextualText } from "../text/contextual-text.js";
 import { discoverFiles, type Discovery } from "./discover.js";
 import { planFiles, type FileOutcome, type FreshFile } from "./plan.js";
 

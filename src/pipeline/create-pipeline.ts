@@ -5,7 +5,7 @@ import { createAnswerChain, type AnswerInput, type AnswerOutput } from "../../ch
 import { createRerankingRetriever, type RerankingRetriever } from "../../chains/reranking-retriever.js";
 import type { RagConfig } from "../config/index.js";
 import { createLlm, resolveLlm } from "../llms/registry.js";
-import type { CorpusStats } from "../rerankers/corpus-stats.js";
+import type { CorpusStats } from "../text/corpus-stats.js";
 import { CrossEncoderReranker } from "../rerankers/cross-encoder-reranker.js";
 import { createReranker, resolveReranker } from "../rerankers/registry.js";
 import { HybridRetriever } from "../retrievers/hybrid-retriever.js";

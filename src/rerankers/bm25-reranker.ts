@@ -1,8 +1,9 @@
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { analyze, termCounts } from "../text/analyzer.js";
-import { contextualText } from "../ingest/chunker.js";
-import { CorpusStats } from "./corpus-stats.js";
+import { BM25_DEFAULTS, bm25TermScore } from "../text/bm25.js";
+import { contextualText } from "../text/contextual-text.js";
+import { CorpusStats } from "../text/corpus-stats.js";
 
 export interface Bm25RerankerOptions {
   /** Corpus statistics of the whole index; without them, the candidates' own are used. */
@@ -35,7 +36,7 @@ export class Bm25Reranker extends BaseDocumentCompressor {
   readonly firstStageWeight: number;
   private readonly stats: CorpusStats | null;
 
-  constructor({ stats = null, k1 = 0.9, b = 0.4, topN, firstStageWeight = DEFAULT_FIRST_STAGE_WEIGHT }: Bm25RerankerOptions = {}) {
+  constructor({ stats = null, k1 = BM25_DEFAULTS.k1, b = BM25_DEFAULTS.b, topN, firstStageWeight = DEFAULT_FIRST_STAGE_WEIGHT }: Bm25RerankerOptions = {}) {
     super();
     this.firstStageWeight = firstStageWeight;
     this.stats = stats;
@@ -65,11 +66,10 @@ export class Bm25Reranker extends BaseDocumentCompressor {
     const scored = texts.map((text, index) => {
       const terms = analyze(text);
       const counts = termCounts(terms);
-      const norm = this.k1 * (1 - this.b + this.b * (terms.length / (stats.averageLength || 1)));
       let score = 0;
       for (const [term, queryCount] of queryTerms) {
         const tf = counts.get(term);
-        if (tf) score += queryCount * stats.idf(term) * ((tf * (this.k1 + 1)) / (tf + norm));
+        if (tf) score += bm25TermScore(queryCount, stats.idf(term), tf, terms.length, stats.averageLength, this);
       }
       return { index, score };
     });

@@ -2,7 +2,7 @@ import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document
 import type { RagConfig, RerankerProviderName } from "../config/index.js";
 import { isModelPresent } from "../models/transformers-env.js";
 import { Bm25Reranker } from "./bm25-reranker.js";
-import type { CorpusStats } from "./corpus-stats.js";
+import type { CorpusStats } from "../text/corpus-stats.js";
 import { DEFAULT_CROSS_ENCODER } from "./cross-encoder-reranker.js";
 
 export type ConcreteReranker = Exclude<RerankerProviderName, "auto">;

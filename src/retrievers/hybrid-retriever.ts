@@ -1,8 +1,8 @@
 import type { CallbackManagerForRetrieverRun } from "@langchain/core/callbacks/manager";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { BaseRetriever, type BaseRetrieverInput } from "@langchain/core/retrievers";
+import { Bm25Index } from "../store/bm25-index.js";
 import type { HnswStore } from "../store/hnsw-store.js";
-import { Bm25Index } from "./bm25-index.js";
 
 /** Weighted reciprocal-rank fusion: each list adds weight / (c + rank) to an item's score. */
 export function reciprocalRankFusion<T>(lists: T[][], key: (item: T) => string, { weights = lists.map(() => 1), c = 60 } = {}) {

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Document } from "@langchain/core/documents";
 import type { RagConfig } from "../config/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
-import { Bm25Index } from "../retrievers/bm25-index.js";
+import { Bm25Index } from "./bm25-index.js";
 import { HnswStore } from "./hnsw-store.js";
 import { IndexDir, MANIFEST_FILE } from "./index-dir.js";
 import type { IndexChange, IndexWriter, PreviousIndex, WriterSession } from "./index-writer.js";

@@ -10,8 +10,8 @@ import type { RagConfig } from "../config/index.js";
 import { IndexError, RagError, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, type EmbedderSpec } from "../embeddings/registry.js";
-import { contextualText } from "../ingest/chunker.js";
-import { CorpusStats } from "../rerankers/corpus-stats.js";
+import { contextualText } from "../text/contextual-text.js";
+import { CorpusStats } from "../text/corpus-stats.js";
 import type { IndexChange, IndexWriter, PreviousIndex, WriterSession } from "./index-writer.js";
 import { assertSameEmbedder, type Manifest } from "./manifest.js";
 

@@ -1,7 +1,7 @@
 import { Document } from "@langchain/core/documents";
 import { LsaEmbeddings } from "../../src/embeddings/lsa/lsa-embeddings.js";
 import { HnswStore } from "../../src/store/hnsw-store.js";
-import { CorpusStats } from "../../src/rerankers/corpus-stats.js";
+import { CorpusStats } from "../../src/text/corpus-stats.js";
 
 /** Short "documentation" chunks: several about OAuth2, one that actually answers how to configure it. */
 export const SMALL_CORPUS = [

@@ -1,4 +1,5 @@
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { seededRandom } from "../../util/seeded-random.js";
 
 /** A sparse matrix in compressed-row form (rows = chunks, columns = terms). */
 export interface CsrMatrix {
@@ -7,18 +8,6 @@ export interface CsrMatrix {
   rowStart: Int32Array; // length rows + 1
   colIndex: Int32Array;
   values: Float64Array;
-}
-
-/** Deterministic PRNG (mulberry32) so a refit on the same corpus gives the same embedder. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gaussianMatrix(rows: number, cols: number, random: () => number): Float64Array {

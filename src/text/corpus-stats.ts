@@ -1,7 +1,8 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { IndexError } from "../errors/index.js";
-import { analyze } from "../text/analyzer.js";
+import { analyze } from "./analyzer.js";
+import { bm25Idf } from "./bm25.js";
 
 const FILE = "corpus-stats.json";
 
@@ -31,8 +32,7 @@ export class CorpusStats {
 
   /** BM25's idf (the Lucene variant, never negative). */
   idf(term: string): number {
-    const n = this.documentFrequency.get(term) ?? 0;
-    return Math.log(1 + (this.docCount - n + 0.5) / (n + 0.5));
+    return bm25Idf(this.docCount, this.documentFrequency.get(term) ?? 0);
   }
 
   async save(directory: string): Promise<void> {

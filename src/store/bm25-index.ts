@@ -2,9 +2,10 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { IndexError } from "../errors/index.js";
-import { contextualText } from "../ingest/chunker.js";
-import { CorpusStats } from "../rerankers/corpus-stats.js";
 import { analyze, termCounts } from "../text/analyzer.js";
+import { BM25_DEFAULTS, bm25Idf, bm25TermScore, type Bm25Params } from "../text/bm25.js";
+import { contextualText } from "../text/contextual-text.js";
+import { CorpusStats } from "../text/corpus-stats.js";
 
 const TERMS_FILE = "bm25-terms.json";
 const POSTINGS_FILE = "bm25-postings.bin";
@@ -25,13 +26,12 @@ export class Bm25Index {
     readonly documents: readonly DocumentInterface[],
     private readonly postings: Postings,
     private readonly lengths: Float32Array,
-    private readonly k1: number,
-    private readonly b: number,
+    private readonly params: Bm25Params,
   ) {
     this.averageLength = documents.length ? lengths.reduce((a, c) => a + c, 0) / documents.length : 0;
   }
 
-  static fromDocuments(documents: readonly DocumentInterface[], { k1 = 0.9, b = 0.4 } = {}): Bm25Index {
+  static fromDocuments(documents: readonly DocumentInterface[], params: Bm25Params = BM25_DEFAULTS): Bm25Index {
     const lists = new Map<string, { docs: number[]; tfs: number[] }>();
     const lengths = new Float32Array(documents.length);
     documents.forEach((doc, index) => {
@@ -46,7 +46,7 @@ export class Bm25Index {
     });
     const postings: Postings = new Map();
     for (const [term, list] of lists) postings.set(term, { docs: Int32Array.from(list.docs), tfs: Float32Array.from(list.tfs) });
-    return new Bm25Index(documents, postings, lengths, k1, b);
+    return new Bm25Index(documents, postings, lengths, params);
   }
 
   /** The document frequencies and lengths the BM25 re-ranker needs, without analysing the texts again. */
@@ -71,7 +71,7 @@ export class Bm25Index {
       tfs.set(list.tfs, offset);
       offset += list.docs.length;
     }
-    const header = { version: FORMAT_VERSION, k1: this.k1, b: this.b, documentCount: this.documents.length, terms, counts };
+    const header = { version: FORMAT_VERSION, k1: this.params.k1, b: this.params.b, documentCount: this.documents.length, terms, counts };
     await fs.writeFile(path.join(directory, TERMS_FILE), JSON.stringify(header), { mode: 0o600 });
     await fs.writeFile(path.join(directory, POSTINGS_FILE), Buffer.concat([new Uint8Array(this.lengths.buffer), new Uint8Array(docs.buffer), new Uint8Array(tfs.buffer)]), { mode: 0o600 });
   }
@@ -112,7 +112,7 @@ export class Bm25Index {
       postings.set(term, { docs: docs.subarray(offset, offset + count), tfs: tfs.subarray(offset, offset + count) });
       offset += count;
     });
-    return new Bm25Index(documents, postings, lengths, header.k1, header.b);
+    return new Bm25Index(documents, postings, lengths, { k1: header.k1, b: header.b });
   }
 
   /** The k best documents for a query, as indexes into `documents` with their BM25 scores. */
@@ -122,12 +122,11 @@ export class Bm25Index {
     for (const [term, queryCount] of termCounts(analyze(query))) {
       const list = this.postings.get(term);
       if (!list) continue;
-      const idf = Math.log(1 + (n - list.docs.length + 0.5) / (list.docs.length + 0.5));
+      const idf = bm25Idf(n, list.docs.length);
       for (let p = 0; p < list.docs.length; p++) {
         const doc = list.docs[p]!;
-        const tf = list.tfs[p]!;
-        const norm = this.k1 * (1 - this.b + (this.b * this.lengths[doc]!) / (this.averageLength || 1));
-        scores.set(doc, (scores.get(doc) ?? 0) + queryCount * idf * ((tf * (this.k1 + 1)) / (tf + norm)));
+        const score = bm25TermScore(queryCount, idf, list.tfs[p]!, this.lengths[doc]!, this.averageLength, this.params);
+        scores.set(doc, (scores.get(doc) ?? 0) + score);
       }
     }
     return [...scores]
