@@ -4,8 +4,9 @@ import type { RagConfig } from "../config/index.js";
 import { UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
-import type { IndexWriter, PreviousIndex } from "../store/index-writer.js";
+import type { IndexWriter, PreviousIndex, WriterSession } from "../store/index-writer.js";
 import { assertSameEmbedder } from "../store/manifest.js";
+import { disposeOf } from "../util/dispose.js";
 import { contextualText } from "../text/contextual-text.js";
 import { discoverFiles, type Discovery } from "./discover.js";
 import { planFiles, type FileOutcome, type FreshFile } from "./plan.js";
@@ -68,7 +69,7 @@ async function writerFor(config: RagConfig): Promise<IndexWriter> {
 
 async function ingestInto(
   writer: IndexWriter,
-  session: Parameters<Parameters<IndexWriter["session"]>[0]>[0],
+  session: WriterSession,
   discovery: Discovery,
   { config, rebuild = false, onEvent }: IngestOptions,
 ): Promise<IngestReport> {
@@ -114,35 +115,51 @@ async function ingestInto(
   const { embeddings, refitted } = await chooseEmbeddings(spec, config, previous, freshChunks, chunks, () =>
     onEvent?.({ phase: "embed", done: 0, total: chunks.length, files: fresh.length }),
   );
-  report.refitted = refitted;
-  const rewriteAll = !previous || refitted;
-  const freshIds = new Set(freshChunks);
-  const toEmbed = chunks.flatMap((chunk, i) => (rewriteAll || freshIds.has(chunk) ? [i] : []));
+  try {
+    report.refitted = refitted;
+    const rewriteAll = !previous || refitted;
+    const vectors = await embedChunks(embeddings, chunks, rewriteAll ? null : new Set(freshChunks), (done, total) =>
+      onEvent?.({ phase: "embed", done, total, files: fresh.length }),
+    );
+    report.embeddedChunks = vectors.filter((v) => v !== undefined).length;
+    report.dimensions = vectors.find((v) => v !== undefined)?.length ?? previous?.embedder.dimensions ?? 1;
+    onEvent?.({ phase: "save" });
+    await session.commit({
+      previous,
+      files: fileTable(previous, keptFiles, fresh),
+      chunks,
+      vectors,
+      dropped: [...plan.changed, ...plan.removed],
+      rewriteAll,
+      embeddings,
+      embedder: embedderRecord(spec, report.dimensions, embeddings),
+      splitter,
+    });
+    report.written = true;
+  } finally {
+    // A local model's session is freed with the ingest, not with the process.
+    await disposeOf(embeddings);
+  }
+  return report;
+}
+
+/** New vectors for the chunks in `only` (all when null), in batches; undefined for the others. */
+async function embedChunks(
+  embeddings: Embeddings,
+  chunks: readonly Document[],
+  only: ReadonlySet<Document> | null,
+  onProgress: (done: number, total: number) => void,
+): Promise<Array<number[] | undefined>> {
+  const toEmbed = chunks.flatMap((chunk, i) => (!only || only.has(chunk) ? [i] : []));
   const vectors: Array<number[] | undefined> = new Array(chunks.length).fill(undefined);
   for (let start = 0; start < toEmbed.length; start += EMBED_BATCH) {
-    onEvent?.({ phase: "embed", done: start, total: toEmbed.length, files: fresh.length });
+    onProgress(start, toEmbed.length);
     const batch = toEmbed.slice(start, start + EMBED_BATCH);
     const embedded = await embeddings.embedDocuments(batch.map((i) => contextualText(chunks[i]!)));
     batch.forEach((chunkIndex, j) => (vectors[chunkIndex] = embedded[j]!));
   }
-  onEvent?.({ phase: "embed", done: toEmbed.length, total: toEmbed.length, files: fresh.length });
-  report.embeddedChunks = toEmbed.length;
-  report.dimensions = vectors.find((v) => v !== undefined)?.length ?? previous?.embedder.dimensions ?? 1;
-
-  onEvent?.({ phase: "save" });
-  await session.commit({
-    previous,
-    files: fileTable(previous, keptFiles, fresh),
-    chunks,
-    vectors,
-    dropped: [...plan.changed, ...plan.removed],
-    rewriteAll,
-    embeddings,
-    embedder: embedderRecord(spec, report.dimensions, embeddings),
-    splitter,
-  });
-  report.written = true;
-  return report;
+  onProgress(toEmbed.length, toEmbed.length);
+  return vectors;
 }
 
 /**

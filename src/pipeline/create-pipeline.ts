@@ -10,6 +10,7 @@ import { CrossEncoderReranker } from "../rerankers/cross-encoder-reranker.js";
 import { createReranker, resolveReranker } from "../rerankers/registry.js";
 import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
 import { openIndex, type OpenIndex } from "../store/open-index.js";
+import { disposeOf } from "../util/dispose.js";
 import type { PgvectorIndex } from "../store/pgvector.js";
 
 /** What every pipeline has, whatever store holds its index. */
@@ -64,11 +65,6 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
   const firstStage = hybrid ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K, bm25: index.keywords ?? undefined }) : index.vectorStore;
   const { dispose, ...parts } = await assemble(config, index.stats, firstStage, hybrid ? "HNSW+BM25" : "HNSW", index.manifest.embedder);
   return { ...parts, store: "hnsw", index, close: () => releaseAll([dispose, () => disposeOf(index.embeddings)]) };
-}
-
-/** `dispose()` of whatever has one: local models (embedder, cross-encoder); API clients hold nothing. */
-function disposeOf(part: unknown): Promise<void> {
-  return (part as { dispose?: () => Promise<void> } | null)?.dispose?.() ?? Promise.resolve();
 }
 
 /** Runs every release step, even after one fails, then reports the first failure. */

@@ -9,6 +9,7 @@ import { IndexDir, MANIFEST_FILE } from "./index-dir.js";
 import type { IndexChange, IndexWriter, PreviousIndex, WriterSession } from "./index-writer.js";
 import { INDEX_FORMAT_VERSION, type Manifest } from "./manifest.js";
 import { embeddingsFor, loadVectorStore } from "./open-index.js";
+import { disposeOf } from "../util/dispose.js";
 
 /** Writes the local index directory: each ingest commits a complete new snapshot under the directory's lock. */
 export function hnswWriter(config: RagConfig): IndexWriter {
@@ -41,7 +42,10 @@ class HnswSession implements WriterSession {
 
   async keptChunks(_previous: PreviousIndex, files: readonly string[]): Promise<Document[]> {
     const { snapshot, manifest } = this.current!;
-    this.oldStore = await loadVectorStore(snapshot, manifest, await embeddingsFor(manifest, snapshot, this.config));
+    const embeddings = await embeddingsFor(manifest, snapshot, this.config);
+    this.oldStore = await loadVectorStore(snapshot, manifest, embeddings);
+    // Only its vectors are read: the embedder that opening the store requires is never asked to embed.
+    await disposeOf(embeddings);
     const byId = new Map<string, Document>();
     for (const { label, document } of this.oldStore.entries()) {
       const id = String(document.metadata.chunkId);
