@@ -64,6 +64,9 @@ export function firstStageDocuments(hits: ReadonlyArray<[DocumentInterface, numb
   return hits.map(([doc, raw], i) => withMetadata(doc, { retrievalScore: toSimilarity(raw), retrievalRank: i + 1 }));
 }
 
+/** Tag of the first-stage run: its output is the candidates before re-ranking (see FirstStageCollector). */
+export const FIRST_STAGE_TAG = "rerank_rag:first_stage";
+
 /** First stage: the top fetchK candidates with `retrievalScore` (a similarity) and `retrievalRank`. */
 class FirstStageRetriever extends BaseRetriever {
   override lc_namespace = ["rerank_rag", "retrievers"];
@@ -75,7 +78,7 @@ class FirstStageRetriever extends BaseRetriever {
     private readonly source: { vectorStore: VectorStoreInterface; toSimilarity: (raw: number) => number } | { retriever: BaseRetrieverInterface },
     private readonly defaults: RerankCallSettings,
   ) {
-    super();
+    super({ tags: [FIRST_STAGE_TAG] });
   }
 
   override async _getRelevantDocuments(query: string, runManager?: CallbackManagerForRetrieverRun): Promise<DocumentInterface[]> {
