@@ -74,6 +74,8 @@ describe("the packed package", () => {
       expect(shipped).toContain(subpath.default.replace(/^\.\//, ""));
     }
     expect(shipped.some((f) => f.startsWith("test/") || f.startsWith("src/") || f.endsWith(".test.js"))).toBe(false);
+    // Development scripts (the test-model generator needs a dev dependency) stay out of the tarball.
+    expect(shipped.filter((f) => f.startsWith("dist/scripts/"))).toEqual([]);
 
     const app = path.join(dir, "sample-app");
     await fs.mkdir(app);
