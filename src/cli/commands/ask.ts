@@ -7,7 +7,8 @@ import { sourceLabel } from "../../llms/prompt.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
 import type { RagConfig } from "../../config/index.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
-import { bold, dim, formatSourceLine, note, sourceJson, yellow } from "../output.js";
+import { bold, dim, note, yellow } from "../output.js";
+import { formatSourceLine, sourceJson } from "../sources.js";
 
 /** `rerank-rag ask "<question>"` */
 export async function runAsk(question: string, flags: CommonFlags): Promise<void> {
