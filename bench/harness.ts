@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
+import { spawn } from "node:child_process";
 
 export interface Stats {
   runs: number;
@@ -40,7 +41,8 @@ export async function measure(fn: () => unknown, { warmup = 1, runs = 5 } = {}):
 
 /**
  * Side by side: one warm-up each, then rounds that run every variant once in turn, so a
- * slow spell of the machine lands on all of them rather than on one.
+ * slow spell of the machine lands on all of them rather than on one. A run that resolves to a
+ * number reports its own milliseconds (e.g. to a process's first output byte).
  */
 export async function measureInterleaved<T extends string>(
   variants: Record<T, { warmup: () => unknown; run: () => unknown }>,
@@ -52,8 +54,8 @@ export async function measureInterleaved<T extends string>(
   for (let r = 0; r < rounds; r++) {
     for (const name of names) {
       const started = performance.now();
-      await variants[name].run();
-      samples[name].push(performance.now() - started);
+      const own = await variants[name].run();
+      samples[name].push(typeof own === "number" ? own : performance.now() - started);
     }
   }
   return Object.fromEntries(names.map((n) => [n, summarize(samples[n])])) as Record<T, Stats>;
@@ -91,3 +93,17 @@ export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname)
 
 /** Whether a quick run was asked for (fewer repetitions, smaller cases). */
 export const QUICK = process.env.BENCH_QUICK === "1";
+
+/** One new process: milliseconds from spawn to its first non-blank stdout byte, and to its exit. */
+export function timedProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ firstByteMs: number; totalMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let firstByteMs = 0;
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "ignore"] });
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (!firstByteMs && chunk.toString().trim()) firstByteMs = performance.now() - started;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve({ firstByteMs, totalMs: performance.now() - started }) : reject(new Error(`node ${args.join(" ")} exited ${code}`))));
+  });
+}

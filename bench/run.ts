@@ -82,6 +82,7 @@ const CASES: Record<string, () => Promise<unknown>> = {
     }
     return out;
   },
+  startup: async () => (await import("./cases/startup.js")).startupCase(),
   peer: async () => {
     (await import("./cases/rerank.js")).ensureMiniLm();
     return (await import("./cases/peer.js")).peerComparison();

@@ -61,6 +61,8 @@ export function firstStageDocuments(hits: ReadonlyArray<[DocumentInterface, numb
   return hits.map(([doc, raw], i) => withMetadata(doc, { retrievalScore: toSimilarity(raw), retrievalRank: i + 1 }));
 }
 
+/** Tag of the first-stage run: its output is the candidates before re-ranking (see FirstStageCollector). */
+export const FIRST_STAGE_TAG = "rerank_rag:first_stage";
 type FirstStageSource = { vectorStore: VectorStoreInterface; toSimilarity: (raw: number) => number } | { retriever: BaseRetrieverInterface };
 
 /** First stage: the top fetchK candidates with `retrievalScore` (a similarity) and `retrievalRank`. */
@@ -74,7 +76,7 @@ export class FirstStageRetriever extends BaseRetriever {
     private readonly source: FirstStageSource,
     readonly fetchK: number,
   ) {
-    super();
+    super({ tags: [FIRST_STAGE_TAG] });
   }
 
   /** A copy fetching this many candidates: a call's setting, carried explicitly. */

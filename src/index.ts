@@ -6,7 +6,7 @@ export { ingest, type IngestOptions, type IngestReport, type IngestEvent } from 
 export { openIndex, type OpenIndex } from "./store/open-index.js";
 export { HnswStore, DEFAULT_HNSW, type HnswParams } from "./store/hnsw-store.js";
 export type { Manifest } from "./store/manifest.js";
-export { openPgvectorIndex, type PgvectorIndex, type PgvectorMeta } from "./store/pgvector.js";
+// Postgres + pgvector is its own entry point, `rerank-rag/pgvector`: importing this one never loads `pg`.
 export { LsaEmbeddings } from "./embeddings/lsa/lsa-embeddings.js";
 export { resolveEmbedder, createPretrainedEmbeddings, type EmbedderSpec } from "./embeddings/registry.js";
 export { Bm25Reranker, type Bm25RerankerOptions } from "./rerankers/bm25-reranker.js";

@@ -4,6 +4,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv, REPO_ROOT, runCli } from "./helpers/cli.js";
 import { startOpenAiServer } from "./helpers/openai-server.js";
+import { loadConfig } from "../src/config/index.js";
+import { createPipeline } from "../src/pipeline/create-pipeline.js";
 
 const SEED = "How do I configure OAuth2 in the API?";
 let work: string;
@@ -64,6 +66,36 @@ describe("rerank-rag ingest + ask", () => {
       expect(stdout).toContain("Create an OAuth2 client [1].");
       expect(stderr).toContain("llm=openai:gpt-4o-mini");
       expect(server.requests.map((r) => r.body.stream)).toEqual([true]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("rerank-rag ask with a remote embedder", () => {
+  it("embeds the question once and lists the same first stage as a separate first-stage call", async () => {
+    const server = await startOpenAiServer({ kind: "stream", tokens: ["Create ", "a client ", "[1]."] });
+    try {
+      const env = cleanEnv({ OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: "sk-test", RAG_EMBEDDINGS: "openai", RAG_RERANKER: "bm25" });
+      const remote = path.join(work, "openai-index");
+      const ingested = await runCli(["ingest", path.join(REPO_ROOT, "data", "docs"), "--index", remote], { env });
+      expect(ingested.code, ingested.stderr).toBe(0);
+      const embeddingCalls = () => server.requests.filter((r) => r.url.endsWith("/embeddings"));
+      const before = embeddingCalls().length;
+
+      const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", remote, "--json"], { env });
+      expect(code, stderr).toBe(0);
+      // One query embedding, billed once: the "before re-ranking" list comes from the same retrieval.
+      expect(embeddingCalls().slice(before).map((r) => r.body.input)).toEqual([SEED]);
+      const body = JSON.parse(stdout);
+
+      const pipeline = await createPipeline(loadConfig({ RAG_INDEX_DIR: remote }, env));
+      const expected = await pipeline.retriever.invoke(SEED, { configurable: { rerank: false } });
+      const ids = (docs: Array<{ chunkId?: unknown; metadata?: Record<string, unknown> }>) => docs.map((d) => d.chunkId ?? d.metadata?.chunkId);
+      expect(body.firstStage).toHaveLength(5);
+      expect(ids(body.firstStage)).toEqual(ids(expected));
+      expect(body.firstStage.map((s: { retrievalScore: number }) => s.retrievalScore)).toEqual(expected.map((d) => d.metadata.retrievalScore));
+      expect(body.sources.map((s: { retrievalRank: number }) => s.retrievalRank)).not.toEqual([1, 2, 3, 4, 5]);
     } finally {
       await server.close();
     }

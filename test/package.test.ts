@@ -15,7 +15,8 @@ const repoPackage = JSON.parse(await fs.readFile(path.join(REPO_ROOT, "package.j
 
 const SAMPLE = `
 import type { VectorStoreInterface } from "@langchain/core/vectorstores";
-import { createAnswerChain, createRerankingRetriever, ExtractiveChatModel, loadConfig, openPgvectorIndex, type PgvectorIndex, type RagConfig } from "rerank-rag";
+import { createAnswerChain, createRerankingRetriever, ExtractiveChatModel, loadConfig, type RagConfig } from "rerank-rag";
+import { openPgvectorIndex, type PgvectorIndex } from "rerank-rag/pgvector";
 import { RERANK_EVENT, RerankingRetriever, type RerankEvent, type RerankingRetrieverOptions } from "rerank-rag/chains";
 import { Bm25Reranker, CohereReranker, CorpusStats, CrossEncoderReranker, createReranker, resolveReranker, type CrossEncoderRerankerOptions } from "rerank-rag/rerankers";
 import { evaluate, ndcgAt, type EvalResult } from "rerank-rag/eval";
@@ -74,6 +75,8 @@ describe("the packed package", () => {
       expect(shipped).toContain(subpath.default.replace(/^\.\//, ""));
     }
     expect(shipped.some((f) => f.startsWith("test/") || f.startsWith("src/") || f.endsWith(".test.js"))).toBe(false);
+    // Development scripts (the test-model generator needs a dev dependency) stay out of the tarball.
+    expect(shipped.filter((f) => f.startsWith("dist/scripts/"))).toEqual([]);
 
     const app = path.join(dir, "sample-app");
     await fs.mkdir(app);

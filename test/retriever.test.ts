@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { MemoryVectorStore } from "@langchain/classic/vectorstores/memory";
-import { createRerankingRetriever } from "../chains/index.js";
+import { createRerankingRetriever, FirstStageCollector } from "../chains/index.js";
 import { Bm25Reranker } from "../src/rerankers/bm25-reranker.js";
 import { RagError } from "../src/errors/index.js";
 import { smallStore } from "./helpers/small-store.js";
@@ -81,6 +81,20 @@ describe("createRerankingRetriever", () => {
     const docs = await retriever.invoke(QUESTION, { configurable: { fetchK: 3, topN: 2 } });
     expect(docs).toHaveLength(2);
     expect(docs.map((d) => d.metadata.retrievalRank)).toEqual([3, 2]);
+  });
+
+  it("hands the first stage's candidates to a FirstStageCollector, as a call without re-ranking returns them", async () => {
+    const { store } = await smallStore();
+    const compressor = new ReversingCompressor();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: compressor, fetchK: 6, topN: 3 });
+    const collector = new FirstStageCollector();
+    const reranked = await retriever.invoke(QUESTION, { callbacks: [collector], configurable: { fetchK: 4 } });
+    expect(reranked.map((d) => d.metadata.retrievalRank)).toEqual([4, 3, 2]);
+    const plain = await retriever.invoke(QUESTION, { configurable: { rerank: false, fetchK: 4, topN: 4 } });
+    expect(collector.documents).toEqual(plain);
+    expect(collector.documents!.map((d) => d.metadata.retrievalRank)).toEqual([1, 2, 3, 4]);
+    // Inputs are copied before the re-ranker writes into them: the candidates keep no rerank fields.
+    expect(collector.documents!.every((d) => d.metadata.relevanceScore === undefined && d.metadata.rerankRank === undefined)).toBe(true);
   });
 
   it("never mutates the documents held by the store", async () => {

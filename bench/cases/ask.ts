@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,7 +5,7 @@ import { loadConfig } from "../../src/config/index.js";
 import { createPipeline } from "../../src/pipeline/create-pipeline.js";
 import { HybridRetriever } from "../../src/retrievers/hybrid-retriever.js";
 import { IndexDir } from "../../src/store/index-dir.js";
-import { REPO, measure, QUICK } from "../harness.js";
+import { REPO, measure, QUICK, timedProcess } from "../harness.js";
 import { SAMPLE_INDEX, SAMPLE_QUESTION, SCIFACT_QUESTION, sampleCandidates, scifactIndex } from "./corpus.js";
 
 /** The sample corpus and SciFact (when ../shared is present), each with its own question. */
@@ -58,21 +57,14 @@ export async function withoutSavedKeywords(index: string): Promise<{ index: stri
   return { index: copy, dispose: () => fs.rmSync(copy, { recursive: true, force: true }) };
 }
 
+/** The built CLI, as `npx rerank-rag` runs it. */
+export const CLI = path.join(REPO, "dist", "src", "cli", "main.js");
+/** The offline stack for cold runs: BM25 re-ranker, extractive answerer, no colour. */
+export const OFFLINE_ASK_ENV = { ...process.env, RAG_RERANKER: "bm25", RAG_LLM: "extractive", NO_COLOR: "1" };
+
 /** A new CLI process per question: process start to the first answer byte, and to exit. */
 export async function askCold(index: string, question: string, runs = QUICK ? 3 : 10) {
-  const cli = path.join(REPO, "dist", "src", "cli", "main.js");
-  const once = () =>
-    new Promise<{ firstByteMs: number; totalMs: number }>((resolve, reject) => {
-      const started = performance.now();
-      let firstByteMs = 0;
-      const env = { ...process.env, RAG_RERANKER: "bm25", RAG_LLM: "extractive", NO_COLOR: "1" };
-      const child = spawn(process.execPath, [cli, "ask", question, "--index", index], { env, stdio: ["ignore", "pipe", "ignore"] });
-      child.stdout.on("data", (chunk: Buffer) => {
-        if (!firstByteMs && chunk.toString().trim()) firstByteMs = performance.now() - started;
-      });
-      child.on("error", reject);
-      child.on("close", (code) => (code === 0 ? resolve({ firstByteMs, totalMs: performance.now() - started }) : reject(new Error(`ask exited ${code}`))));
-    });
+  const once = () => timedProcess([CLI, "ask", question, "--index", index], OFFLINE_ASK_ENV);
   await once();
   const samples: Array<{ firstByteMs: number; totalMs: number }> = [];
   for (let i = 0; i < runs; i++) samples.push(await once());

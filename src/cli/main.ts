@@ -2,7 +2,7 @@
 import { Command, CommanderError, Option } from "commander";
 import dotenv from "dotenv";
 import { EXIT_RUNTIME, EXIT_USAGE, RagError } from "../errors/index.js";
-import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "../config/index.js";
+import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "../config/names.js";
 import { packageInfo } from "./package-info.js";
 import { red } from "./output.js";
 

@@ -2,16 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors/index.js";
-
-export const EMBEDDINGS_PROVIDERS = ["auto", "offline", "transformers", "openai", "cohere"] as const;
-export const RERANKER_PROVIDERS = ["auto", "bm25", "cross-encoder", "cohere", "none"] as const;
-export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere"] as const;
-export const STORES = ["hnsw", "pgvector"] as const;
-
-export type EmbeddingsProviderName = (typeof EMBEDDINGS_PROVIDERS)[number];
-export type RerankerProviderName = (typeof RERANKER_PROVIDERS)[number];
-export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
-export type StoreName = (typeof STORES)[number];
+import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "./names.js";
 
 const positiveInt = z.coerce.number().int().positive();
 /** A directory path; a leading `~` is the home directory (shells don't expand it inside .env). */

@@ -3,7 +3,7 @@ import fsCallbacks from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import lockfile from "proper-lockfile";
+import type { LockOptions } from "proper-lockfile";
 import { IndexError, RagError, UsageError } from "../errors/index.js";
 import { manifestSchema, type Manifest } from "./manifest.js";
 
@@ -91,7 +91,9 @@ export class IndexDir {
     await this.claim();
     const lockDir = path.join(this.root, LOCK);
     this.lockLost = null;
-    const options: lockfile.LockOptions = {
+    // Writers only: a query never loads proper-lockfile (and the graceful-fs it patches fs with).
+    const { default: lockfile } = await import("proper-lockfile");
+    const options: LockOptions = {
       lockfilePath: lockDir,
       realpath: false,
       // Staleness is judged here (owner liveness), not by proper-lockfile's mtime rule alone.

@@ -1,4 +1,5 @@
 import type { DocumentInterface } from "@langchain/core/documents";
+import { FirstStageCollector } from "../../../chains/first-stage-collector.js";
 import { ProviderError, RagError, UsageError } from "../../errors/index.js";
 import { describeLlmError } from "../../llms/provider-errors.js";
 import { llmEndpoint, resolveLlm } from "../../llms/registry.js";
@@ -6,7 +7,8 @@ import { sourceLabel } from "../../llms/prompt.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
 import type { RagConfig } from "../../config/index.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
-import { bold, dim, formatSourceLine, note, sourceJson, yellow } from "../output.js";
+import { bold, dim, note, yellow } from "../output.js";
+import { formatSourceLine, sourceJson } from "../sources.js";
 
 /** `rerank-rag ask "<question>"` */
 export async function runAsk(question: string, flags: CommonFlags): Promise<void> {
@@ -27,8 +29,10 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   }
   let sources: DocumentInterface[] | null = null;
   let answer = "";
+  // The "before re-ranking" list is the same retrieval's first stage, not a second (billed) one.
+  const firstStage = new FirstStageCollector();
   try {
-    for await (const chunk of await pipeline.chain.stream(question)) {
+    for await (const chunk of await pipeline.chain.stream(question, { callbacks: [firstStage] })) {
       if (chunk?.sources) sources = chunk.sources;
       if (chunk?.answer) {
         if (!json && !answer) process.stdout.write(`\n`);
@@ -57,14 +61,14 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
     throw incomplete;
   }
   sources ??= [];
-  const firstStage = reranking ? await pipeline.retriever.invoke(question, { configurable: { rerank: false } }) : sources;
+  const before = reranking ? (firstStage.documents ?? []).slice(0, config.RAG_TOP_N) : sources;
   if (json) {
     const body = {
       question,
       answer,
       pipeline: pipeline.description,
       sources: sources.map(sourceJson),
-      firstStage: firstStage.map(sourceJson),
+      firstStage: before.map(sourceJson),
     };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return;
@@ -76,8 +80,8 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   process.stdout.write(`${bold(reranking ? "Sources (after re-ranking)" : "Sources (first-stage order, no re-ranking)")}\n`);
   sources.forEach((doc, i) => process.stdout.write(`${formatSourceLine(doc, i)}\n`));
   if (reranking) {
-    process.stdout.write(`\n${bold(`First-stage top ${firstStage.length} (before re-ranking)`)}\n`);
-    firstStage.forEach((doc, i) =>
+    process.stdout.write(`\n${bold(`First-stage top ${before.length} (before re-ranking)`)}\n`);
+    before.forEach((doc, i) =>
       process.stdout.write(`${i + 1}. ${sourceLabel(doc)} ${dim(`(score ${Number(doc.metadata.retrievalScore).toFixed(3)})`)}\n`),
     );
   }

@@ -1,5 +1,10 @@
-import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { createRequire } from "node:module";
 import { seededRandom } from "../../util/seeded-random.js";
+
+// ml-matrix is needed only to fit (ingest), not to embed a query: loaded on first use, in
+// step with the synchronous fit.
+const require = createRequire(import.meta.url);
+const mlMatrix = () => require("ml-matrix") as typeof import("ml-matrix");
 
 /** A sparse matrix in compressed-row form (rows = chunks, columns = terms). */
 export interface CsrMatrix {
@@ -110,6 +115,7 @@ export function truncatedSvd(
       for (let y = x; y < width; y++) gram[x * width + y]! += bx * bt[row + y]!;
     }
   }
+  const { EigenvalueDecomposition, Matrix } = mlMatrix();
   const gramMatrix = Matrix.zeros(width, width);
   for (let x = 0; x < width; x++) {
     for (let y = x; y < width; y++) {

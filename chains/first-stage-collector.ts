@@ -1,0 +1,29 @@
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { DocumentInterface } from "@langchain/core/documents";
+import type { Serialized } from "@langchain/core/load/serializable";
+import { FIRST_STAGE_TAG } from "./reranking-retriever.js";
+
+/**
+ * A callback handler that keeps the candidates of a re-ranking retriever's first stage, in
+ * first-stage order with `retrievalScore`/`retrievalRank`: pass it in `callbacks` to show what
+ * re-ranking changed without retrieving (and embedding the question) a second time.
+ */
+export class FirstStageCollector extends BaseCallbackHandler {
+  name = "FirstStageCollector";
+  /** The first stage's candidates of the last run seen (all fetchK of them); null before any. */
+  documents: DocumentInterface[] | null = null;
+  private readonly runs = new Set<string>();
+
+  constructor() {
+    // Awaited, not run in the background: the documents are there when the call returns.
+    super({ _awaitHandler: true });
+  }
+
+  override handleRetrieverStart(_retriever: Serialized, _query: string, runId: string, _parentRunId?: string, tags?: string[]): void {
+    if (tags?.includes(FIRST_STAGE_TAG)) this.runs.add(runId);
+  }
+
+  override handleRetrieverEnd(documents: DocumentInterface[], runId: string): void {
+    if (this.runs.delete(runId)) this.documents = documents;
+  }
+}

@@ -1,0 +1,32 @@
+import type { DocumentInterface } from "@langchain/core/documents";
+import { sourceLabel } from "../llms/prompt.js";
+
+function fixed(value: unknown, digits: number): string {
+  return typeof value === "number" ? value.toFixed(digits) : "–";
+}
+
+/** One source line: final rank, re-rank score and rank before re-ranking. */
+export function formatSourceLine(doc: DocumentInterface, index: number): string {
+  const m = doc.metadata as Record<string, unknown>;
+  const reranked = m.rerankRank !== undefined ? `rerank ${fixed(m.rerankScore, 3)}  ` : "";
+  return `[${index + 1}] ${sourceLabel(doc)}\n    ${reranked}first stage #${m.retrievalRank ?? "?"} (score ${fixed(m.retrievalScore, 3)})`;
+}
+
+/** A source as plain data for --json output. */
+export function sourceJson(doc: DocumentInterface, index: number) {
+  const m = doc.metadata as Record<string, unknown>;
+  return {
+    rank: index + 1,
+    source: m.relativePath ?? m.source,
+    path: m.source,
+    heading: m.heading,
+    page: m.page,
+    chunkId: m.chunkId,
+    retrievalRank: m.retrievalRank,
+    retrievalScore: m.retrievalScore,
+    rerankRank: m.rerankRank,
+    rerankScore: m.rerankScore,
+    ...(m.rerankWarning ? { rerankWarning: m.rerankWarning } : {}),
+    text: doc.pageContent,
+  };
+}

@@ -1,0 +1,11 @@
+// The provider and store names, apart from the zod schema: the CLI declares its choices from
+// them, and `--version` or `--help` must not load zod to print them.
+export const EMBEDDINGS_PROVIDERS = ["auto", "offline", "transformers", "openai", "cohere"] as const;
+export const RERANKER_PROVIDERS = ["auto", "bm25", "cross-encoder", "cohere", "none"] as const;
+export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere"] as const;
+export const STORES = ["hnsw", "pgvector"] as const;
+
+export type EmbeddingsProviderName = (typeof EMBEDDINGS_PROVIDERS)[number];
+export type RerankerProviderName = (typeof RERANKER_PROVIDERS)[number];
+export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
+export type StoreName = (typeof STORES)[number];
