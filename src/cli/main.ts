@@ -4,7 +4,7 @@ import dotenv from "dotenv";
 import { EXIT_RUNTIME, EXIT_USAGE, RagError } from "../errors/index.js";
 import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "../config/index.js";
 import { packageInfo } from "./package-info.js";
-import { red } from "./output.js";
+import { cliHint, red } from "./output.js";
 
 dotenv.config({ quiet: true });
 
@@ -120,7 +120,7 @@ async function main(): Promise<number> {
     }
     if (RagError.isInstance(error)) {
       process.stderr.write(`${red("error:")} ${error.message}\n`);
-      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+      if (error.hint) process.stderr.write(`hint: ${cliHint(error)}\n`);
       return error.exitCode;
     }
     process.stderr.write(`${red("error:")} ${(error as Error)?.message ?? String(error)}\n`);

@@ -1,4 +1,6 @@
 import type { DocumentInterface } from "@langchain/core/documents";
+import { FLAG_FOR_KEY, type ConfigKey } from "../config/index.js";
+import type { RagError } from "../errors/index.js";
 import { sourceLabel } from "../llms/prompt.js";
 
 const useColor = (stream: NodeJS.WriteStream) => Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
@@ -11,6 +13,15 @@ export const dim = paint(2, process.stderr);
 export const bold = paint(1, process.stdout);
 export const red = paint(31, process.stderr);
 export const yellow = paint(33, process.stderr);
+
+/** The library's option names for settings the CLI sets by flag. */
+const KEY_FOR_OPTION: Record<string, ConfigKey> = { fetchK: "RAG_FETCH_K", topN: "RAG_TOP_N" };
+
+/** A library error's hint, with the command-line flag for the setting it names (library hints name options and keys). */
+export function cliHint({ hint, setting }: Pick<RagError, "hint" | "setting">): string | undefined {
+  const flag = setting && FLAG_FOR_KEY[(KEY_FOR_OPTION[setting] ?? setting) as ConfigKey];
+  return hint && flag ? `${hint} On the command line: ${flag}.` : hint;
+}
 
 /** Progress and notes go to stderr so stdout stays the answer (or JSON). */
 export function note(line: string): void {

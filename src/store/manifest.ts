@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { EMBEDDERS } from "../embeddings/registry.js";
+import { providerNames } from "../providers/provider-table.js";
 
 export const INDEX_FORMAT_VERSION = 1;
 
@@ -15,7 +17,7 @@ export const manifestSchema = z.object({
   updatedAt: z.string(),
   embedder: z.object({
     id: z.string(),
-    provider: z.enum(["offline", "transformers", "openai", "cohere"]),
+    provider: z.enum(providerNames(EMBEDDERS)),
     model: z.string().optional(),
     dimensions: z.number().int().positive(),
     /** Offline embedder only: how many chunks it was fitted on (drives refits). */
