@@ -15,4 +15,4 @@ export { createReranker, resolveReranker, RERANKERS } from "./rerankers/registry
 export { ExtractiveChatModel } from "./llms/extractive-chat-model.js";
 export { createLlm, resolveLlm, LLMS } from "./llms/registry.js";
 export { ANSWER_PROMPT, SYSTEM_PROMPT } from "./llms/prompt.js";
-export { RagError, UsageError, IndexError, ProviderError } from "./errors/index.js";
+export { RagError, UsageError, IndexError, ProviderError, type ProviderFailure } from "./errors/index.js";
