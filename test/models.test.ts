@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { AutoModelForSequenceClassification, AutoTokenizer, env, type Tensor } from "@huggingface/transformers";
 import { writeTestModel } from "../scripts/test-models/write-model.js";
 import { RagError, UsageError } from "../src/errors/index.js";
-import { idleTimeoutFetch } from "../src/providers/idle-timeout-fetch.js";
+import { idleTimeoutFetch } from "../src/util/idle-timeout-fetch.js";
 import { importModel, listModels, pullModel } from "../src/models/provision.js";
 import { runModelsImport, runModelsList, runModelsPull } from "../src/cli/commands/models.js";
 import { tempDir } from "./helpers/fs.js";

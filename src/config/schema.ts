@@ -1,16 +1,17 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { EMBEDDERS } from "../embeddings/registry.js";
 import { UsageError } from "../errors/index.js";
-import { LLMS } from "../llms/registry.js";
-import { providerNames } from "../providers/provider-table.js";
-import { RERANKERS } from "../rerankers/registry.js";
 
-/** Provider names, from each kind's table, after "auto" (which picks one from what is set up). */
-export const EMBEDDINGS_PROVIDERS = ["auto", ...providerNames(EMBEDDERS)] as const;
-export const RERANKER_PROVIDERS = ["auto", ...providerNames(RERANKERS)] as const;
-export const LLM_PROVIDERS = ["auto", ...providerNames(LLMS)] as const;
+/**
+ * Provider names, after "auto" (which picks one from what is set up). Config sits below the
+ * provider folders, so the names are listed here; each kind's table (EMBEDDERS, RERANKERS,
+ * LLMS in <kind>/registry.ts) must have exactly these keys, which TypeScript checks, and
+ * everything else about a provider (auto, default model, hints, creation) comes from its table.
+ */
+export const EMBEDDINGS_PROVIDERS = ["auto", "offline", "transformers", "openai", "cohere"] as const;
+export const RERANKER_PROVIDERS = ["auto", "bm25", "cross-encoder", "cohere", "none"] as const;
+export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere"] as const;
 export const STORES = ["hnsw", "pgvector"] as const;
 
 export type EmbeddingsProviderName = (typeof EMBEDDINGS_PROVIDERS)[number];
@@ -92,8 +93,7 @@ export const configSchema = z
     message: "must be smaller than RAG_CHUNK_SIZE",
   });
 
-/** An interface, not an alias: the provider tables the enums derive from take a RagConfig themselves. */
-export interface RagConfig extends z.infer<typeof configSchema> {}
+export type RagConfig = z.infer<typeof configSchema>;
 export type ConfigKey = keyof z.input<typeof configSchema>;
 export type ConfigOverrides = Partial<Record<ConfigKey, string | number | undefined>>;
 

@@ -60,7 +60,7 @@ export const EMBEDDERS = Object.freeze({
       return new CohereEmbeddings({ model, client: createCohereClient(config, "embeddings") });
     },
   },
-} satisfies Record<string, ProviderEntry<Embeddings, EmbedderContext>>);
+} satisfies Record<Exclude<EmbeddingsProviderName, "auto">, ProviderEntry<Embeddings, EmbedderContext>>);
 
 export type EmbedderProvider = keyof typeof EMBEDDERS;
 

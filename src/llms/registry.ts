@@ -26,7 +26,7 @@ export const LLMS = Object.freeze({
       const [{ ChatOpenAI }, { openAiKey }, { idleTimeoutFetch }, { withProviderErrors }] = await Promise.all([
         import("@langchain/openai"),
         import("../providers/openai-client.js"),
-        import("../providers/idle-timeout-fetch.js"),
+        import("../util/idle-timeout-fetch.js"),
         import("./guarded-chat-model.js"),
       ]);
       const GuardedChatOpenAI = withProviderErrors(ChatOpenAI, llmEndpoint(config, "openai"));
@@ -65,7 +65,7 @@ export const LLMS = Object.freeze({
       });
     },
   },
-} satisfies Record<string, ProviderEntry<BaseChatModel, LlmContext>>);
+} satisfies Record<Exclude<LlmProviderName, "auto">, ProviderEntry<BaseChatModel, LlmContext>>);
 
 export type ConcreteLlm = keyof typeof LLMS;
 

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { DataType } from "@huggingface/transformers";
 import { RagError, UsageError } from "../errors/index.js";
-import { idleTimeoutFetch } from "../providers/idle-timeout-fetch.js";
+import { idleTimeoutFetch } from "../util/idle-timeout-fetch.js";
 import { hubHost, isModelPresent, loadTransformers } from "./transformers-env.js";
 
 /** A model folder in RAG_MODELS_DIR: files are relative paths with `/` separators. */

@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import { EXIT_USAGE, ProviderError, RagError, redact, redactUrl, type ProviderErrorOptions } from "../errors/index.js";
-import { IdleTimeoutError } from "./idle-timeout-fetch.js";
+import { IdleTimeoutError } from "../util/idle-timeout-fetch.js";
 
 /** Where a remote provider lives and how it is called: what a failure message and its hint need. */
 export interface ProviderEndpoint {

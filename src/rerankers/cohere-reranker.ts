@@ -6,9 +6,8 @@ import { loadConfig, type RagConfig } from "../config/index.js";
 import { ProviderError, type RagError } from "../errors/index.js";
 import { createCohereClient } from "../providers/cohere-client.js";
 import { describeProviderError, invalidResponse, type ProviderEndpoint } from "../providers/provider-failure.js";
-import { RERANKERS } from "./registry.js";
 
-export const DEFAULT_COHERE_RERANK_MODEL = RERANKERS.cohere.defaultModel;
+export const DEFAULT_COHERE_RERANK_MODEL = "rerank-v3.5";
 
 export interface CohereRerankerOptions {
   /** A configured client; defaults to one built from the environment (COHERE_API_KEY, COHERE_BASE_URL, …). */

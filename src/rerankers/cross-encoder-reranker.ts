@@ -4,9 +4,8 @@ import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { RagError, UsageError } from "../errors/index.js";
 import { loadTransformers } from "../models/transformers-env.js";
 import { InferencePool, type PoolInputs, type PoolOutput } from "./inference-pool.js";
-import { RERANKERS } from "./registry.js";
 
-export const DEFAULT_CROSS_ENCODER = RERANKERS["cross-encoder"].defaultModel;
+export const DEFAULT_CROSS_ENCODER = "Xenova/ms-marco-MiniLM-L-6-v2";
 
 export interface CrossEncoderRerankerOptions {
   /** Hub id (looked up in modelsDir first) or an absolute path to a model folder. */

@@ -62,7 +62,7 @@ export const RERANKERS = Object.freeze({
     describe: "no re-ranking: the first-stage order",
     create: async (): Promise<BaseDocumentCompressor | null> => null,
   },
-} satisfies Record<string, ProviderEntry<BaseDocumentCompressor | null, RerankerContext>>);
+} satisfies Record<Exclude<RerankerProviderName, "auto">, ProviderEntry<BaseDocumentCompressor | null, RerankerContext>>);
 
 export type ConcreteReranker = keyof typeof RERANKERS;
 
