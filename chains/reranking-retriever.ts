@@ -9,7 +9,8 @@ import type { VectorStoreInterface } from "@langchain/core/vectorstores";
 import { loadConfig, type RagConfig, type RerankerProviderName } from "../src/config/index.js";
 import { UsageError } from "../src/errors/index.js";
 import type { CorpusStats } from "../src/text/corpus-stats.js";
-import { createReranker, resolveReranker } from "../src/rerankers/registry.js";
+import { providerEntry } from "../src/providers/provider-table.js";
+import { createReranker, RERANKERS, resolveReranker } from "../src/rerankers/registry.js";
 
 /** A retriever that can be asked for a number of results (e.g. the hybrid first stage): `withK(k)` is a copy returning k. */
 export interface SizedRetriever extends BaseRetrieverInterface {
@@ -230,11 +231,12 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
 function validateSettings(settings: RerankCallSettings): RerankCallSettings {
   const { fetchK, topN } = settings;
   if (!Number.isInteger(topN) || topN < 1) {
-    throw new UsageError(`topN must be a whole number of at least 1, got ${topN}.`, { hint: "Pass --top-n 5 (typical: 3–10)." });
+    throw new UsageError(`topN must be a whole number of at least 1, got ${topN}.`, { setting: "topN", hint: "Set topN to e.g. 5 (typical: 3–10)." });
   }
   if (!Number.isInteger(fetchK) || fetchK < topN) {
     throw new UsageError(`fetchK must be a whole number of at least topN (${topN}), got ${fetchK}.`, {
-      hint: "Pass --fetch-k 50 (typical: 20–100).",
+      setting: "fetchK",
+      hint: "Set fetchK to at least topN, e.g. 50 (typical: 20–100).",
     });
   }
   return settings;
@@ -246,6 +248,8 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
   if (!vectorStore === !retriever) {
     throw new UsageError("createRerankingRetriever needs exactly one of `vectorStore` or `retriever`.");
   }
+  // An unknown name fails here, not silently at the first call.
+  if (typeof reranker === "string" && reranker !== "auto") providerEntry(RERANKERS, "re-ranker", reranker);
   const defaults = validateSettings({ rerank: reranker !== "none", fetchK: options.fetchK ?? 50, topN: options.topN ?? 5 });
   const source = vectorStore
     ? { vectorStore, toSimilarity: options.scoreToSimilarity ?? similarityFor(vectorStore) }

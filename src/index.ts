@@ -8,11 +8,11 @@ export { HnswStore, DEFAULT_HNSW, type HnswParams } from "./store/hnsw-store.js"
 export type { Manifest } from "./store/manifest.js";
 // Postgres + pgvector is its own entry point, `rerank-rag/pgvector`: importing this one never loads `pg`.
 export { LsaEmbeddings } from "./embeddings/lsa/lsa-embeddings.js";
-export { resolveEmbedder, createPretrainedEmbeddings, type EmbedderSpec } from "./embeddings/registry.js";
+export { resolveEmbedder, createPretrainedEmbeddings, EMBEDDERS, type EmbedderSpec } from "./embeddings/registry.js";
 export { Bm25Reranker, type Bm25RerankerOptions } from "./rerankers/bm25-reranker.js";
 export { CorpusStats } from "./text/corpus-stats.js";
-export { createReranker, resolveReranker } from "./rerankers/registry.js";
+export { createReranker, resolveReranker, RERANKERS } from "./rerankers/registry.js";
 export { ExtractiveChatModel } from "./llms/extractive-chat-model.js";
-export { createLlm, resolveLlm } from "./llms/registry.js";
+export { createLlm, resolveLlm, LLMS } from "./llms/registry.js";
 export { ANSWER_PROMPT, SYSTEM_PROMPT } from "./llms/prompt.js";
-export { RagError, UsageError, IndexError, ProviderError } from "./errors/index.js";
+export { RagError, UsageError, IndexError, ProviderError, type ProviderFailure } from "./errors/index.js";

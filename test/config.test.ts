@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config/index.js";
+import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, loadConfig } from "../src/config/index.js";
 import { RagError } from "../src/errors/index.js";
-import { resolveEmbedder } from "../src/embeddings/registry.js";
-import { resolveLlm } from "../src/llms/registry.js";
-import { resolveReranker } from "../src/rerankers/registry.js";
+import { EMBEDDERS, resolveEmbedder } from "../src/embeddings/registry.js";
+import { LLMS, resolveLlm } from "../src/llms/registry.js";
+import { DEFAULT_COHERE_RERANK_MODEL } from "../src/rerankers/cohere-reranker.js";
+import { DEFAULT_CROSS_ENCODER } from "../src/rerankers/cross-encoder-reranker.js";
+import { RERANKERS, resolveReranker } from "../src/rerankers/registry.js";
 
 function usageError(fn: () => unknown): RagError {
   try {
@@ -65,5 +67,17 @@ describe("auto resolution", () => {
     expect(resolveReranker(config).name).toBe("cohere");
     // A base URL alone (a local LLM server) is not taken as OpenAI embeddings; the Cohere key is.
     expect(resolveEmbedder(config).provider).toBe("cohere");
+  });
+});
+
+describe("provider tables", () => {
+  it("list the config's names in its order, and give the default models the classes use", () => {
+    expect(["auto", ...Object.keys(RERANKERS)]).toEqual(RERANKER_PROVIDERS);
+    expect(["auto", ...Object.keys(EMBEDDERS)]).toEqual(EMBEDDINGS_PROVIDERS);
+    expect(["auto", ...Object.keys(LLMS)]).toEqual(LLM_PROVIDERS);
+    expect(Object.isFrozen(RERANKERS) && Object.isFrozen(EMBEDDERS) && Object.isFrozen(LLMS)).toBe(true);
+    // The classes keep their own defaults (they may not import the table that lazily imports them).
+    expect(RERANKERS["cross-encoder"].defaultModel).toBe(DEFAULT_CROSS_ENCODER);
+    expect(RERANKERS.cohere.defaultModel).toBe(DEFAULT_COHERE_RERANK_MODEL);
   });
 });

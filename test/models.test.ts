@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { AutoModelForSequenceClassification, AutoTokenizer, env, type Tensor } from "@huggingface/transformers";
 import { writeTestModel } from "../scripts/test-models/write-model.js";
 import { RagError, UsageError } from "../src/errors/index.js";
-import { idleTimeoutFetch } from "../src/models/idle-timeout-fetch.js";
+import { idleTimeoutFetch } from "../src/util/idle-timeout-fetch.js";
 import { importModel, listModels, pullModel } from "../src/models/provision.js";
 import { runModelsImport, runModelsList, runModelsPull } from "../src/cli/commands/models.js";
 import { tempDir } from "./helpers/fs.js";
@@ -175,7 +175,7 @@ describe("pullModel", () => {
     const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
     try {
       const network: { error?: Error } = {};
-      const timedFetch = idleTimeoutFetch(fetch, 250, network);
+      const timedFetch = idleTimeoutFetch(250, { headers: true, onError: (error) => (network.error ??= error) });
       expect(await (await timedFetch(`${base}/steady`)).text()).toBe("xxxxx"); // 500 ms in total
       expect(network.error).toBeUndefined();
       const stalled = await timedFetch(`${base}/stall`);

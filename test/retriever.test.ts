@@ -138,5 +138,22 @@ describe("createRerankingRetriever", () => {
     const error = await retriever.invoke(QUESTION, { configurable: { fetchK: 2, topN: 5 } }).catch((e) => e);
     expect(RagError.isInstance(error) && error.exitCode).toBe(2);
     expect(String(error.message)).toMatch(/fetchK/);
+    // A library caller is told the option to change, not a CLI flag.
+    expect(error.hint).toContain("fetchK");
+    expect(error.hint).not.toContain("--");
+  });
+
+  it("rejects an unknown re-ranker name at once, listing the valid ones", async () => {
+    const { store } = await smallStore();
+    const error = (() => {
+      try {
+        createRerankingRetriever({ vectorStore: store, reranker: "bogus" as never });
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(RagError.isInstance(error) && error.exitCode).toBe(2);
+    expect(String((error as Error).message)).toMatch(/Unknown re-ranker "bogus"/);
+    expect(String((error as Error).message)).toContain('"bm25", "cross-encoder", "cohere", "none"');
   });
 });

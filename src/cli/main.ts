@@ -120,7 +120,7 @@ async function main(): Promise<number> {
     }
     if (RagError.isInstance(error)) {
       process.stderr.write(`${red("error:")} ${error.message}\n`);
-      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+      if (error.hint) process.stderr.write(`hint: ${(await import("./hints.js")).cliHint(error)}\n`);
       return error.exitCode;
     }
     process.stderr.write(`${red("error:")} ${(error as Error)?.message ?? String(error)}\n`);

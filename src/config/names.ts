@@ -1,5 +1,9 @@
 // The provider and store names, apart from the zod schema: the CLI declares its choices from
-// them, and `--version` or `--help` must not load zod to print them.
+// them, and `--version` or `--help` must not load zod to print them. Config sits below the
+// provider folders, so the names are listed here, after "auto" (which picks one from what is
+// set up); each kind's table (EMBEDDERS, RERANKERS, LLMS in <kind>/registry.ts) must have
+// exactly these keys, which TypeScript checks, and everything else about a provider (auto,
+// default model, hints, creation) comes from its table.
 export const EMBEDDINGS_PROVIDERS = ["auto", "offline", "transformers", "openai", "cohere"] as const;
 export const RERANKER_PROVIDERS = ["auto", "bm25", "cross-encoder", "cohere", "none"] as const;
 export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere"] as const;

@@ -87,7 +87,7 @@ export type ConfigKey = keyof z.input<typeof configSchema>;
 export type ConfigOverrides = Partial<Record<ConfigKey, string | number | undefined>>;
 
 /** Which CLI flag sets a key, so errors can name what the user typed. */
-const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
+export const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
   RAG_INDEX_DIR: "--index",
   RAG_EMBEDDINGS: "--embeddings",
   RAG_RERANKER: "--reranker",

@@ -4,6 +4,12 @@ export const EXIT_USAGE = 2;
 
 const marker = Symbol.for("rerank-rag.error");
 
+export interface RagErrorOptions {
+  hint?: string;
+  setting?: string;
+  cause?: unknown;
+}
+
 /**
  * Base of every error the project throws on purpose. `hint` says how to fix it;
  * the CLI prints message and hint and exits with `exitCode`.
@@ -12,11 +18,17 @@ export class RagError extends Error {
   readonly [marker] = true;
   readonly exitCode: number;
   readonly hint?: string;
+  /**
+   * The setting the hint asks to change, in the library's words (a config key such as
+   * `RAG_RERANKER`, or an option such as `fetchK`), so a front end can name its own control for it.
+   */
+  readonly setting?: string;
 
-  constructor(message: string, options: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
+  constructor(message: string, options: RagErrorOptions & { exitCode?: number } = {}) {
     super(message, { cause: options.cause });
     this.name = "RagError";
     this.hint = options.hint;
+    this.setting = options.setting;
     this.exitCode = options.exitCode ?? EXIT_RUNTIME;
   }
 
@@ -27,7 +39,7 @@ export class RagError extends Error {
 
 /** Bad flags, config values or arguments: the user must change how they call us (exit 2). */
 export class UsageError extends RagError {
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: RagErrorOptions = {}) {
     super(message, { ...options, exitCode: EXIT_USAGE });
     this.name = "UsageError";
   }
@@ -35,18 +47,8 @@ export class UsageError extends RagError {
 
 /** The index directory is missing, corrupt, or was built differently from what is asked (exit 1). */
 export class IndexError extends RagError {
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: RagErrorOptions = {}) {
     super(message, options);
     this.name = "IndexError";
-  }
-}
-
-/** A remote provider (OpenAI-compatible server, Cohere) failed; names the provider and why. */
-export class ProviderError extends RagError {
-  readonly provider: string;
-  constructor(provider: string, message: string, options: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
-    super(`${provider}: ${message}`, options);
-    this.name = "ProviderError";
-    this.provider = provider;
   }
 }

@@ -1,58 +1,115 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { requireKey, type LlmProviderName, type RagConfig } from "../config/index.js";
-import { ExtractiveChatModel } from "./extractive-chat-model.js";
-import { guardChatModel, stallTimeoutFetch, type LlmEndpoint } from "./provider-errors.js";
+import type { LlmProviderName, RagConfig } from "../config/index.js";
+import { providerEntry, resolveAuto, type ProviderEntry } from "../providers/provider-table.js";
+import type { ProviderEndpoint } from "../providers/provider-failure.js";
 
-export type ConcreteLlm = Exclude<LlmProviderName, "auto">;
-
-export const DEFAULT_LLM_MODELS = { openai: "gpt-4o-mini", cohere: "command-r-08-2024" } as const;
-
-/** Resolves `auto`: an OpenAI-compatible server or key, then Cohere, then the offline extractive answerer. */
-export function resolveLlm(config: RagConfig, requested: LlmProviderName = config.RAG_LLM): { name: ConcreteLlm; model?: string } {
-  const name: ConcreteLlm =
-    requested !== "auto" ? requested : config.OPENAI_API_KEY || config.OPENAI_BASE_URL ? "openai" : config.COHERE_API_KEY ? "cohere" : "extractive";
-  return name === "extractive" ? { name } : { name, model: config.RAG_LLM_MODEL ?? DEFAULT_LLM_MODELS[name] };
+export interface LlmContext {
+  config: RagConfig;
 }
 
-/** A streaming chat model by provider name. */
-export async function createLlm(config: RagConfig, requested?: LlmProviderName): Promise<BaseChatModel> {
-  const { name, model } = resolveLlm(config, requested);
-  switch (name) {
-    case "extractive":
+/** Every answer model by name. */
+export const LLMS = Object.freeze({
+  extractive: {
+    describe: "quotes the best sentences of the sources, with citations (offline, no model)",
+    autoRank: 1,
+    create: async (): Promise<BaseChatModel> => {
+      const { ExtractiveChatModel } = await import("./extractive-chat-model.js");
       return new ExtractiveChatModel();
-    case "openai": {
-      const { ChatOpenAI } = await import("@langchain/openai");
-      // Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) take any key.
-      const apiKey = requireKey(config.OPENAI_API_KEY ?? (config.OPENAI_BASE_URL ? "not-needed" : undefined), "OPENAI_API_KEY", "llm");
-      const llm = new ChatOpenAI({
-        model,
-        apiKey,
+    },
+  },
+  openai: {
+    describe: "OpenAI's chat API, or an OpenAI-compatible server such as Ollama, vLLM or llama.cpp (OPENAI_API_KEY, OPENAI_BASE_URL)",
+    defaultModel: "gpt-4o-mini",
+    autoRank: 3,
+    isAvailable: (config: RagConfig): boolean => Boolean(config.OPENAI_API_KEY || config.OPENAI_BASE_URL),
+    create: async ({ config }: LlmContext): Promise<BaseChatModel> => {
+      const [{ ChatOpenAI }, { openAiKey }, { idleTimeoutFetch }, { withProviderErrors }] = await Promise.all([
+        import("@langchain/openai"),
+        import("../providers/openai-client.js"),
+        import("../util/idle-timeout-fetch.js"),
+        import("./guarded-chat-model.js"),
+      ]);
+      const GuardedChatOpenAI = withProviderErrors(ChatOpenAI, llmEndpoint(config, "openai"));
+      return new GuardedChatOpenAI({
+        model: resolveLlm(config, "openai").model,
+        apiKey: openAiKey(config, "llm"),
         // `streaming` stays unset: `.stream()` streams anyway, `streaming: false` would disable
         // that, and `streaming: true` makes `.invoke()` estimate usage with tiktoken, which
         // downloads its encodings and stalls offline.
         timeout: config.RAG_TIMEOUT_MS,
         maxRetries: config.RAG_MAX_RETRIES,
         // The SDK's timeout ends at the response headers; this one also covers a stalled body.
-        configuration: { baseURL: config.OPENAI_BASE_URL, fetch: stallTimeoutFetch(config.RAG_TIMEOUT_MS) },
+        configuration: { baseURL: config.OPENAI_BASE_URL, fetch: idleTimeoutFetch(config.RAG_TIMEOUT_MS) },
       });
-      return guardChatModel(llm, llmEndpoint(config, "openai"));
-    }
-    case "cohere": {
-      const { ChatCohere } = await import("@langchain/cohere");
-      const { createCohereClient } = await import("../providers/cohere-client.js");
+    },
+  },
+  cohere: {
+    describe: "Cohere's chat API, or a compatible server (COHERE_API_KEY, COHERE_BASE_URL)",
+    defaultModel: "command-r-08-2024",
+    autoRank: 2,
+    isAvailable: (config: RagConfig): boolean => Boolean(config.COHERE_API_KEY),
+    create: async ({ config }: LlmContext): Promise<BaseChatModel> => {
+      const [{ ChatCohere }, { createCohereClient }, { withProviderErrors }] = await Promise.all([
+        import("@langchain/cohere"),
+        import("../providers/cohere-client.js"),
+        import("./guarded-chat-model.js"),
+      ]);
+      const GuardedChatCohere = withProviderErrors(ChatCohere, llmEndpoint(config, "cohere"));
       // The client retries (RAG_MAX_RETRIES, honouring Retry-After); LangChain's own caller would
       // retry each of its failures 6 more times with backoff, over a minute for a refused connection.
-      const llm = new ChatCohere({ model, client: createCohereClient(config, "llm"), streaming: true, maxRetries: 0 });
-      return guardChatModel(llm, llmEndpoint(config, "cohere"));
-    }
-  }
+      return new GuardedChatCohere({
+        model: resolveLlm(config, "cohere").model,
+        client: createCohereClient(config, "llm"),
+        streaming: true,
+        maxRetries: 0,
+      });
+    },
+  },
+} satisfies Record<Exclude<LlmProviderName, "auto">, ProviderEntry<BaseChatModel, LlmContext>>);
+
+export type ConcreteLlm = keyof typeof LLMS;
+
+/** Resolves `auto`: an OpenAI-compatible server or key, then Cohere, then the offline extractive answerer. */
+export function resolveLlm(config: RagConfig, requested: LlmProviderName = config.RAG_LLM): { name: ConcreteLlm; model?: string } {
+  const name = requested === "auto" ? resolveAuto(LLMS, config).name : requested;
+  const entry: ProviderEntry<BaseChatModel, LlmContext> = providerEntry(LLMS, "LLM", name);
+  return entry.defaultModel ? { name, model: config.RAG_LLM_MODEL ?? entry.defaultModel } : { name };
+}
+
+/** A streaming chat model by provider name; remote ones fail with ProviderErrors (see withProviderErrors). */
+export async function createLlm(config: RagConfig, requested?: LlmProviderName): Promise<BaseChatModel> {
+  return LLMS[resolveLlm(config, requested).name].create({ config });
 }
 
 /** Where the remote LLM lives and how it is called, for error messages (keys are listed to be redacted). */
-export function llmEndpoint(config: RagConfig, provider: "openai" | "cohere"): LlmEndpoint {
+function llmEndpoint(config: RagConfig, provider: "openai" | "cohere"): ProviderEndpoint {
   const secrets = [config.OPENAI_API_KEY, config.COHERE_API_KEY].filter((s): s is string => Boolean(s));
-  const base = { timeoutMs: config.RAG_TIMEOUT_MS, maxRetries: config.RAG_MAX_RETRIES, secrets };
+  const base = {
+    operation: "chat",
+    timeoutMs: config.RAG_TIMEOUT_MS,
+    maxRetries: config.RAG_MAX_RETRIES,
+    secrets,
+    modelName: "RAG_LLM_MODEL",
+    model: resolveLlm(config, provider).model!,
+    offline: { setting: "RAG_LLM", value: "extractive" },
+  };
   return provider === "openai"
-    ? { ...base, provider, baseUrl: config.OPENAI_BASE_URL ?? "https://api.openai.com/v1", retriesTimeouts: true, keyName: "OPENAI_API_KEY", baseUrlName: "OPENAI_BASE_URL" }
-    : { ...base, provider, baseUrl: config.COHERE_BASE_URL ?? "https://api.cohere.com", retriesTimeouts: false, keyName: "COHERE_API_KEY", baseUrlName: "COHERE_BASE_URL" };
+    ? {
+        ...base,
+        provider,
+        baseUrl: config.OPENAI_BASE_URL ?? "https://api.openai.com/v1",
+        retriesTimeouts: true,
+        keyName: "OPENAI_API_KEY",
+        baseUrlName: "OPENAI_BASE_URL",
+        api: "an OpenAI-compatible chat-completions API",
+      }
+    : {
+        ...base,
+        provider,
+        baseUrl: config.COHERE_BASE_URL ?? "https://api.cohere.com",
+        retriesTimeouts: false,
+        keyName: "COHERE_API_KEY",
+        baseUrlName: "COHERE_BASE_URL",
+        api: "a Cohere-compatible chat API",
+      };
 }

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { DataType } from "@huggingface/transformers";
 import { RagError, UsageError } from "../errors/index.js";
-import { idleTimeoutFetch } from "./idle-timeout-fetch.js";
+import { idleTimeoutFetch } from "../util/idle-timeout-fetch.js";
 import { hubHost, isModelPresent, loadTransformers } from "./transformers-env.js";
 
 /** A model folder in RAG_MODELS_DIR: files are relative paths with `/` separators. */
@@ -58,7 +58,8 @@ export async function pullModel(id: string, modelsDir: string, options: PullOpti
   const saved = { allowRemoteModels: env.allowRemoteModels, fetch: env.fetch };
   const network: { error?: Error } = {};
   env.allowRemoteModels = true;
-  env.fetch = idleTimeoutFetch(saved.fetch, options.timeoutMs ?? 30_000, network);
+  // transformers.js rethrows a failed download without its cause: keep the first one for the message.
+  env.fetch = idleTimeoutFetch(options.timeoutMs ?? 30_000, { base: saved.fetch as typeof fetch, headers: true, onError: (error) => (network.error ??= error) });
 
   const seen = new Set<string>();
   const progress_callback = (info: { status: string; file?: string }) => {

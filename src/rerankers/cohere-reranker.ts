@@ -3,8 +3,9 @@ import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { CohereClient, CohereEnvironment, CohereError, CohereTimeoutError } from "cohere-ai";
 import { loadConfig, type RagConfig } from "../config/index.js";
-import { EXIT_USAGE, ProviderError } from "../errors/index.js";
+import { ProviderError, type RagError } from "../errors/index.js";
 import { createCohereClient } from "../providers/cohere-client.js";
+import { describeProviderError, invalidResponse, type ProviderEndpoint } from "../providers/provider-failure.js";
 
 export const DEFAULT_COHERE_RERANK_MODEL = "rerank-v3.5";
 
@@ -19,24 +20,29 @@ export interface CohereRerankerOptions {
   onError?: "error" | "fallback";
 }
 
-/** What the client was built with; Fern keeps it in `_options` (protected in the typings). Read for messages only. */
-interface ClientSettings {
-  baseUrl: string;
-  timeoutMs: number;
-  maxRetries: number;
-  token?: string;
-}
-
-function clientSettings(client: CohereClient): ClientSettings {
+/**
+ * Where the client sends requests and how, for failure messages. Fern keeps the client's
+ * settings in `_options` (protected in the typings); read here for messages only.
+ */
+function endpointOf(client: CohereClient, model: string): ProviderEndpoint {
   const options = (client as unknown as { _options?: Record<string, unknown> })._options ?? {};
   const url = [options.baseUrl, options.environment].find((value): value is string => typeof value === "string");
   const seconds = options.timeoutInSeconds;
   return {
+    provider: "cohere",
+    operation: "rerank",
     baseUrl: url ?? CohereEnvironment.Production,
-    // The client's own defaults: 300 s and 2 retries.
+    // The client's own defaults: 300 s and 2 retries; it retries statuses only, not timeouts.
     timeoutMs: typeof seconds === "number" ? seconds * 1000 : 300_000,
     maxRetries: typeof options.maxRetries === "number" ? options.maxRetries : 2,
-    token: typeof options.token === "string" ? options.token : undefined,
+    retriesTimeouts: false,
+    secrets: typeof options.token === "string" ? [options.token] : [],
+    keyName: "COHERE_API_KEY",
+    baseUrlName: "COHERE_BASE_URL",
+    modelName: "RAG_RERANKER_MODEL",
+    model,
+    api: "the root of a server implementing Cohere's /v1/rerank API (the client posts to <base>/v1/rerank)",
+    offline: { setting: "RAG_RERANKER", value: "bm25" },
   };
 }
 
@@ -54,7 +60,7 @@ export class CohereReranker extends BaseDocumentCompressor {
   readonly topN?: number;
   readonly onError: "error" | "fallback";
   private readonly reranker: CohereRerank;
-  private readonly settings: ClientSettings;
+  private readonly endpoint: ProviderEndpoint;
 
   constructor({ client, model = DEFAULT_COHERE_RERANK_MODEL, topN, onError = "error" }: CohereRerankerOptions = {}) {
     super();
@@ -62,7 +68,7 @@ export class CohereReranker extends BaseDocumentCompressor {
     this.model = model;
     this.topN = topN;
     this.onError = onError;
-    this.settings = clientSettings(cohere);
+    this.endpoint = endpointOf(cohere, model);
     this.reranker = new CohereRerank({ client: cohere, model });
   }
 
@@ -71,10 +77,9 @@ export class CohereReranker extends BaseDocumentCompressor {
     try {
       return await this.rerank(documents, query);
     } catch (error) {
-      if (this.onError === "error" || !(error instanceof ProviderError)) throw error;
-      const reason = error.message.slice(`${error.provider}: `.length);
+      if (this.onError === "error" || !ProviderError.isInstance(error)) throw error;
       const kept = this.topN === undefined ? documents : documents.slice(0, this.topN);
-      return kept.map((doc) => copy(doc, { rerankWarning: `cohere re-rank failed (${reason}); first-stage order kept` }));
+      return kept.map((doc) => copy(doc, { rerankWarning: `cohere re-rank failed (${error.detail}); first-stage order kept` }));
     }
   }
 
@@ -88,76 +93,26 @@ export class CohereReranker extends BaseDocumentCompressor {
     } catch (error) {
       throw this.describe(error);
     }
-    const ranked = validate(results, documents.length);
+    const ranked = validate(results, documents.length, this.endpoint);
     // Stable sort: servers should send results best first, but a self-hosted one may not.
     ranked.sort((l, r) => r.relevanceScore - l.relevanceScore);
     return ranked.slice(0, topN).map(({ index, relevanceScore }) => copy(documents[index]!, { rerankScore: relevanceScore }));
   }
 
   /** Maps a client failure to a ProviderError naming the cause; the API key never appears. */
-  private describe(error: unknown): ProviderError {
-    const { baseUrl, timeoutMs, maxRetries, token } = this.settings;
-    const clean = (text: string) => (token ? text.split(token).join("<redacted>") : text);
-    // Node's fetch rejects with the abort reason ("timeout"), not an AbortError, so cohere-ai
-    // 7.21 misses its own timeout and reports CohereError('"timeout"') (core/fetcher/Fetcher.js).
-    const timedOut = error instanceof CohereTimeoutError || (error instanceof CohereError && error.statusCode === undefined && error.message === '"timeout"');
-    if (timedOut) {
-      return new ProviderError("cohere", `re-rank request to ${baseUrl} timed out after ${timeoutMs} ms`, {
-        hint: "Raise RAG_TIMEOUT_MS, or check that the server is up and not overloaded.",
-        cause: error,
-      });
-    }
-    if (!(error instanceof CohereError)) {
-      // Raised while reading the body: not JSON (the client then has no `results` to map) or not an object.
-      const detail = error instanceof TypeError ? "no results array in the body" : clean(String((error as Error)?.message ?? error));
-      return invalidResponse(detail, error);
-    }
-    const status = error.statusCode;
-    if (status === undefined) {
-      const detail = clean(error.message.split("\n")[0] ?? "");
-      return new ProviderError("cohere", `could not reach ${baseUrl} (${detail})`, {
-        hint: "Check COHERE_BASE_URL and that the server is running and reachable.",
-      });
-    }
-    const message = clean(serverMessage(error.body));
-    const said = message ? `: ${message}` : "";
-    if (status === 401 || status === 403 || status === 498) {
-      return new ProviderError("cohere", `the server rejected the API key (HTTP ${status})${said}`, {
-        hint: "Check COHERE_API_KEY (and COHERE_BASE_URL if you use a self-hosted server).",
-        exitCode: EXIT_USAGE,
-      });
-    }
-    if (status === 400 || status === 404 || status === 422) {
-      return new ProviderError("cohere", `the server refused the re-rank request (HTTP ${status})${said}`, {
-        hint:
-          status === 404
-            ? `COHERE_BASE_URL (${baseUrl}) must be the server's root: the client posts to <base>/v1/rerank.`
-            : `Check the model (${this.model}, set with RAG_RERANKER_MODEL).`,
-        exitCode: EXIT_USAGE,
-      });
-    }
-    const attempts = status === 408 || status === 429 || status >= 500 ? ` after ${maxRetries + 1} attempt(s)` : "";
-    return new ProviderError("cohere", `re-rank failed with HTTP ${status}${attempts}${said}`, {
-      hint: status === 429 ? "You are rate-limited; wait, or raise RAG_MAX_RETRIES." : "Try again later, or use --reranker bm25 (offline).",
-    });
+  private describe(error: unknown): RagError {
+    if (error instanceof CohereError || error instanceof CohereTimeoutError) return describeProviderError(error, this.endpoint);
+    // Raised while reading the body: not JSON (the client then has no `results` to map) or not an object.
+    const detail = error instanceof TypeError ? "no results array in the body" : String((error as Error)?.message ?? error);
+    return invalidResponse(this.endpoint, detail, error);
   }
 }
 
-/** The server's own explanation from an error body ({message}, a string, or nothing), kept short. */
-function serverMessage(body: unknown): string {
-  const message = typeof body === "string" ? body : (body as { message?: unknown } | null)?.message;
-  return typeof message === "string" ? message.trim().slice(0, 300) : "";
-}
-
-function invalidResponse(detail: string, cause?: unknown): ProviderError {
-  return new ProviderError("cohere", `the server sent an invalid rerank response (${detail})`, {
-    hint: "COHERE_BASE_URL must point at a server implementing Cohere's /v1/rerank API.",
-    cause,
-  });
-}
-
 /** Results must be distinct in-range indices with finite scores, or the ranking is meaningless. */
-function validate(results: unknown, count: number): Array<{ index: number; relevanceScore: number }> {
+function validate(results: unknown, count: number, endpoint: ProviderEndpoint): Array<{ index: number; relevanceScore: number }> {
+  const fail = (detail: string): never => {
+    throw invalidResponse(endpoint, detail);
+  };
   if (!Array.isArray(results)) return fail("results is not an array");
   const seen = new Set<number>();
   return results.map((result: unknown, i) => {
@@ -172,10 +127,6 @@ function validate(results: unknown, count: number): Array<{ index: number; relev
     seen.add(index);
     return { index, relevanceScore };
   });
-}
-
-function fail(detail: string): never {
-  throw invalidResponse(detail);
 }
 
 function copy(doc: DocumentInterface, extra: Record<string, unknown>): Document {

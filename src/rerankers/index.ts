@@ -5,4 +5,4 @@ export { Bm25Reranker, DEFAULT_FIRST_STAGE_WEIGHT, type Bm25RerankerOptions } fr
 export { CrossEncoderReranker, DEFAULT_CROSS_ENCODER, type CrossEncoderRerankerOptions } from "./cross-encoder-reranker.js";
 export { CohereReranker, createCohereReranker, DEFAULT_COHERE_RERANK_MODEL, type CohereRerankerOptions } from "./cohere-reranker.js";
 export { CorpusStats } from "../text/corpus-stats.js";
-export { createReranker, resolveReranker, type ConcreteReranker, type RerankerContext, type ResolvedReranker } from "./registry.js";
+export { createReranker, resolveReranker, RERANKERS, type ConcreteReranker, type RerankerContext, type ResolvedReranker } from "./registry.js";

@@ -1,11 +1,8 @@
 import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import type { RagConfig, RerankerProviderName } from "../config/index.js";
 import { isModelPresent } from "../models/transformers-env.js";
-import { Bm25Reranker } from "./bm25-reranker.js";
+import { providerEntry, resolveAuto, type ProviderEntry } from "../providers/provider-table.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
-import { DEFAULT_CROSS_ENCODER } from "./cross-encoder-reranker.js";
-
-export type ConcreteReranker = Exclude<RerankerProviderName, "auto">;
 
 export interface RerankerContext {
   config: RagConfig;
@@ -13,37 +10,28 @@ export interface RerankerContext {
   stats?: CorpusStats | null;
 }
 
-export interface ResolvedReranker {
-  name: ConcreteReranker;
-  /** Why `auto` did not pick a neural re-ranker, in one line for the user. */
-  note?: string;
-}
+const crossEncoderModel = (config: RagConfig): string => config.RAG_RERANKER_MODEL ?? RERANKERS["cross-encoder"].defaultModel;
 
-const crossEncoderModel = (config: RagConfig) => config.RAG_RERANKER_MODEL ?? DEFAULT_CROSS_ENCODER;
-
-/**
- * Resolves `auto` without touching the network: a Cohere key, else a cross-encoder
- * present on disk, else the offline BM25 re-ranker (saying why in one line).
- */
-export function resolveReranker(config: RagConfig, requested: RerankerProviderName = config.RAG_RERANKER): ResolvedReranker {
-  if (requested !== "auto") return { name: requested };
-  if (config.COHERE_API_KEY) return { name: "cohere" };
-  const model = crossEncoderModel(config);
-  if (isModelPresent(config.RAG_MODELS_DIR, model)) return { name: "cross-encoder" };
-  return {
-    name: "bm25",
-    note: `rerank=bm25 (offline): no cross-encoder ${model} in ${config.RAG_MODELS_DIR}; \`rerank-rag models pull ${model}\` or \`models import\` adds one.`,
-  };
-}
-
-/** A re-ranker by provider name; null for "none". */
-export async function createReranker(name: ConcreteReranker, { config, stats }: RerankerContext): Promise<BaseDocumentCompressor | null> {
-  switch (name) {
-    case "none":
-      return null;
-    case "bm25":
+/** Every re-ranker by name; "none" creates no re-ranker (the first-stage order is kept). */
+export const RERANKERS = Object.freeze({
+  bm25: {
+    describe: "BM25 over the candidates, blended with the first-stage rank (offline)",
+    autoRank: 1,
+    create: async ({ stats }: RerankerContext): Promise<BaseDocumentCompressor | null> => {
+      const { Bm25Reranker } = await import("./bm25-reranker.js");
       return new Bm25Reranker({ stats });
-    case "cross-encoder": {
+    },
+  },
+  "cross-encoder": {
+    describe: "a local ONNX cross-encoder (transformers.js), from RAG_MODELS_DIR or downloaded on first use",
+    defaultModel: "Xenova/ms-marco-MiniLM-L-6-v2",
+    autoRank: 2,
+    isAvailable: (config: RagConfig): boolean => isModelPresent(config.RAG_MODELS_DIR, crossEncoderModel(config)),
+    unavailableNote: (config: RagConfig): string => {
+      const model = crossEncoderModel(config);
+      return `no cross-encoder ${model} in ${config.RAG_MODELS_DIR}; \`rerank-rag models pull ${model}\` or \`models import\` adds one.`;
+    },
+    create: async ({ config }: RerankerContext): Promise<BaseDocumentCompressor | null> => {
       const { CrossEncoderReranker } = await import("./cross-encoder-reranker.js");
       const model = crossEncoderModel(config);
       const modelsDir = config.RAG_MODELS_DIR;
@@ -58,10 +46,46 @@ export async function createReranker(name: ConcreteReranker, { config, stats }: 
         workers: config.RAG_RERANKER_WORKERS || undefined,
         dtype: config.RAG_RERANKER_DTYPE,
       });
-    }
-    case "cohere": {
+    },
+  },
+  cohere: {
+    describe: "Cohere's hosted rerank API, or a server speaking its /v1/rerank protocol (COHERE_API_KEY)",
+    defaultModel: "rerank-v3.5",
+    autoRank: 3,
+    isAvailable: (config: RagConfig): boolean => Boolean(config.COHERE_API_KEY),
+    create: async ({ config }: RerankerContext): Promise<BaseDocumentCompressor | null> => {
       const { createCohereReranker } = await import("./cohere-reranker.js");
       return createCohereReranker(config, { onError: config.RAG_RERANK_ON_ERROR });
-    }
+    },
+  },
+  none: {
+    describe: "no re-ranking: the first-stage order",
+    create: async (): Promise<BaseDocumentCompressor | null> => null,
+  },
+} satisfies Record<Exclude<RerankerProviderName, "auto">, ProviderEntry<BaseDocumentCompressor | null, RerankerContext>>);
+
+export type ConcreteReranker = keyof typeof RERANKERS;
+
+export interface ResolvedReranker {
+  name: ConcreteReranker;
+  /** Why `auto` did not pick a neural re-ranker, in one line for the user. */
+  note?: string;
+}
+
+/**
+ * Resolves `auto` without touching the network: a Cohere key, else a cross-encoder present
+ * on disk, else the offline BM25 re-ranker (saying why in one line). An unknown name fails.
+ */
+export function resolveReranker(config: RagConfig, requested: RerankerProviderName = config.RAG_RERANKER): ResolvedReranker {
+  if (requested !== "auto") {
+    providerEntry(RERANKERS, "re-ranker", requested);
+    return { name: requested };
   }
+  const { name, passedOver } = resolveAuto(RERANKERS, config);
+  return passedOver.length > 0 ? { name, note: `rerank=${name} (offline): ${passedOver.join("; ")}` } : { name };
+}
+
+/** A re-ranker by provider name; null for "none". An unknown name fails with the valid ones. */
+export async function createReranker(name: ConcreteReranker, context: RerankerContext): Promise<BaseDocumentCompressor | null> {
+  return providerEntry(RERANKERS, "re-ranker", name).create(context);
 }

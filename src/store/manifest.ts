@@ -2,6 +2,8 @@ import { z } from "zod";
 import type { RagConfig } from "../config/index.js";
 import { embedderId, resolveEmbedder } from "../embeddings/registry.js";
 import { UsageError } from "../errors/index.js";
+import { EMBEDDERS } from "../embeddings/registry.js";
+import { providerNames } from "../providers/provider-table.js";
 
 export const INDEX_FORMAT_VERSION = 1;
 
@@ -18,7 +20,7 @@ export const manifestSchema = z.object({
   updatedAt: z.string(),
   embedder: z.object({
     id: z.string(),
-    provider: z.enum(["offline", "transformers", "openai", "cohere"]),
+    provider: z.enum(providerNames(EMBEDDERS)),
     model: z.string().optional(),
     dimensions: z.number().int().positive(),
     /** Offline embedder only: how many chunks it was fitted on (drives refits). */

@@ -1,8 +1,7 @@
 import type { DocumentInterface } from "@langchain/core/documents";
 import { FirstStageCollector } from "../../../chains/first-stage-collector.js";
 import { ProviderError, RagError, UsageError } from "../../errors/index.js";
-import { describeLlmError } from "../../llms/provider-errors.js";
-import { llmEndpoint, resolveLlm } from "../../llms/registry.js";
+import { resolveLlm } from "../../llms/registry.js";
 import { sourceLabel } from "../../llms/prompt.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
 import type { RagConfig } from "../../config/index.js";
@@ -40,18 +39,9 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
         if (!json) process.stdout.write(chunk.answer);
       }
     }
-  } catch (caught) {
-    // Sources arrive first: a failure after them is the answer model's, so name it and say why.
-    const llm = resolveLlm(config).name;
-    const error = sources && llm !== "extractive" ? describeLlmError(caught, llmEndpoint(config, llm)) : caught;
+  } catch (error) {
     if (!answer) throw error;
-    const provider = error instanceof ProviderError ? error.provider : llm;
-    const reason = error instanceof ProviderError ? error.message.slice(provider.length + 2) : String((error as Error)?.message ?? error);
-    const incomplete = new ProviderError(provider, `the answer stopped after ${answer.length} characters: ${reason}`, {
-      cause: error,
-      hint: RagError.isInstance(error) ? error.hint : undefined,
-      exitCode: RagError.isInstance(error) ? error.exitCode : undefined,
-    });
+    const incomplete = stoppedAnswer(error, answer.length, resolveLlm(config).name);
     if (json) {
       const body = { question, answer, incomplete: true, error: incomplete.message, pipeline: pipeline.description, sources: (sources ?? []).map(sourceJson) };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
@@ -85,4 +75,15 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
       process.stdout.write(`${i + 1}. ${sourceLabel(doc)} ${dim(`(score ${Number(doc.metadata.retrievalScore).toFixed(3)})`)}\n`),
     );
   }
+}
+
+/** The model failed mid-answer: the same failure, as data, saying how much of the answer arrived. */
+function stoppedAnswer(error: unknown, characters: number, llm: string): ProviderError {
+  const stopped = `the answer stopped after ${characters} characters`;
+  if (ProviderError.isInstance(error)) {
+    const { provider, detail, reason, statusCode, url, retryable, hint, setting, exitCode } = error;
+    return new ProviderError(provider, `${stopped}: ${detail}`, { reason, statusCode, url, retryable, hint, setting, exitCode, cause: error });
+  }
+  const { hint, setting, exitCode } = RagError.isInstance(error) ? error : {};
+  return new ProviderError(llm, `${stopped}: ${(error as Error)?.message ?? String(error)}`, { hint, setting, exitCode, cause: error });
 }

@@ -1,10 +1,9 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import cliProgress from "cli-progress";
-import { RERANKER_PROVIDERS } from "../../config/index.js";
 import { UsageError } from "../../errors/index.js";
 import { evaluate, formatResultTable, loadDataset, renderHtmlReport } from "../../eval/index.js";
-import type { ConcreteReranker } from "../../rerankers/registry.js";
+import { RERANKERS, type ConcreteReranker } from "../../rerankers/registry.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
 import { packageRoot } from "../package-info.js";
 import { dim, note } from "../output.js";
@@ -23,8 +22,8 @@ export async function runEval(target: string, flags: EvalFlags): Promise<void> {
   const config = configFromFlags(flags);
   const variants = flags.variants?.split(",").map((v) => v.trim()).filter(Boolean) as ConcreteReranker[] | undefined;
   for (const v of variants ?? []) {
-    if (!RERANKER_PROVIDERS.includes(v) || v === ("auto" as string)) {
-      throw new UsageError(`Unknown variant "${v}" in --variants.`, { hint: "Use a comma-separated list of none, bm25, cross-encoder, cohere." });
+    if (!Object.hasOwn(RERANKERS, v)) {
+      throw new UsageError(`Unknown variant "${v}" in --variants.`, { hint: `Use a comma-separated list of ${Object.keys(RERANKERS).join(", ")}.` });
     }
   }
   const limit = flags.limit === undefined ? undefined : Number(flags.limit);

@@ -5,7 +5,6 @@ import { analyze, termCounts } from "../../text/analyzer.js";
 import { IndexError } from "../../errors/index.js";
 import { truncatedSvd, type CsrMatrix } from "./randomized-svd.js";
 
-export const LSA_EMBEDDER_ID = "offline-lsa";
 const STATE_JSON = "offline-embedder.json";
 const STATE_BIN = "offline-embedder.bin";
 const STATE_VERSION = 1;
