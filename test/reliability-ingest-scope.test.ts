@@ -108,6 +108,18 @@ describe("ignore files", () => {
     expect(excluded.skipped).toEqual([{ path: f["a.md"], reason: 'ignored: matches --exclude "a.md"' }]);
   });
 
+  it("skips a folder whose ignore file cannot be read, rather than ingest what it may hide", async () => {
+    const root = await tempDir();
+    const f = await writeCorpus(root, { "a.md": NOTE, "private/secret.md": NOTE });
+    // A folder where the file should be: reading it fails (EISDIR), as an unreadable file would (EACCES).
+    await fs.mkdir(path.join(root, "private", ".ragignore"));
+    const found = await discoverFiles([root]);
+    expect(found.files).toEqual([f["a.md"]]);
+    expect(found.skipped).toEqual([
+      { path: path.join(root, "private"), reason: `cannot read ${path.join(root, "private", ".ragignore")} (EISDIR), so nothing under it was ingested` },
+    ]);
+  });
+
   it("removes a previously indexed file once it is ignored, and counts it in the report", async () => {
     const ws = await workspace();
     const [relative, file] = Object.entries(ws.files)[0]!;
