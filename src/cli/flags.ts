@@ -12,6 +12,9 @@ export interface CommonFlags {
   topN?: string;
   chunkSize?: string;
   chunkOverlap?: string;
+  gitignore?: boolean;
+  exclude?: string[];
+  followSymlinks?: boolean;
   store?: string;
   pgUrl?: string;
   pgTable?: string;
@@ -30,6 +33,10 @@ export function configFromFlags(flags: CommonFlags, extra: ConfigOverrides = {})
     RAG_TOP_N: flags.topN,
     RAG_CHUNK_SIZE: flags.chunkSize,
     RAG_CHUNK_OVERLAP: flags.chunkOverlap,
+    // Commander defaults --no-gitignore's value to true: only its use may override the environment.
+    RAG_GITIGNORE: flags.gitignore === false ? "false" : undefined,
+    RAG_EXCLUDE: flags.exclude,
+    RAG_FOLLOW_SYMLINKS: flags.followSymlinks ? "true" : undefined,
     RAG_STORE: flags.store,
     RAG_PG_URL: flags.pgUrl,
     RAG_PG_TABLE: flags.pgTable,

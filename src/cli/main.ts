@@ -16,6 +16,8 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 const indexOption = () => new Option("--index <dir>", "index directory (env RAG_INDEX_DIR)");
 const jsonOption = () => new Option("--json", "print machine-readable JSON on stdout");
 /** Where the index lives: the local directory, or Postgres + pgvector (shared by several machines). */
@@ -36,6 +38,9 @@ storeOptions(
   .option("--chunk-size <chars>", "characters per chunk (env RAG_CHUNK_SIZE, default 1500)")
   .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks (env RAG_CHUNK_OVERLAP, default 200)")
   .option("--rebuild", "ignore the existing index and build it again from these paths")
+  .option("--no-gitignore", "ingest what the tree's .gitignore files hide (.ragignore files still apply; env RAG_GITIGNORE)")
+  .option("--exclude <pattern>", "leave out paths matching this .gitignore-style pattern, relative to each path given; repeatable (env RAG_EXCLUDE, comma-separated)", collect)
+  .option("--follow-symlinks", "follow symlinks whose target is outside the given paths (env RAG_FOLLOW_SYMLINKS)")
   .addOption(jsonOption())
   .action(async (paths: string[], flags) => (await import("./commands/ingest.js")).runIngest(paths, flags));
 

@@ -11,6 +11,7 @@ const directory = z
   // An empty path would resolve to the current folder.
   .refine((value) => value.trim() !== "", "must not be empty or blank: name a folder, e.g. .rerank-rag/index")
   .transform((value) => (value === "~" || value.startsWith("~/") ? path.join(os.homedir(), value.slice(1)) : value));
+const flag = z.stringbool({ truthy: ["true", "1", "yes"], falsy: ["false", "0", "no"] });
 const optionalText = z
   .string()
   .trim()
@@ -52,6 +53,14 @@ export const configSchema = z
     RAG_TOP_N: positiveInt.max(100).default(5),
     RAG_CHUNK_SIZE: positiveInt.min(100).max(20000).default(1500),
     RAG_CHUNK_OVERLAP: z.coerce.number().int().min(0).default(200),
+    /** What ingest reads: the tree's .gitignore files (.ragignore always), patterns excluded, links leaving the tree. */
+    RAG_GITIGNORE: flag.default(true),
+    /** gitignore patterns relative to each ingested folder: comma-separated in the environment, a list from flags. */
+    RAG_EXCLUDE: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .transform((value) => (typeof value === "string" ? value.split(",") : (value ?? [])).map((p) => p.trim()).filter(Boolean)),
+    RAG_FOLLOW_SYMLINKS: flag.default(false),
     /** Where chunks and vectors live: the local HNSW index directory, or a Postgres table with pgvector. */
     RAG_STORE: z.enum(STORES).default("hnsw"),
     /** Postgres connection URL for RAG_STORE=pgvector (secret: never printed). */
@@ -84,7 +93,7 @@ export const configSchema = z
 
 export type RagConfig = z.infer<typeof configSchema>;
 export type ConfigKey = keyof z.input<typeof configSchema>;
-export type ConfigOverrides = Partial<Record<ConfigKey, string | number | undefined>>;
+export type ConfigOverrides = Partial<Record<ConfigKey, string | number | readonly string[] | undefined>>;
 
 /** Which CLI flag sets a key, so errors can name what the user typed. */
 export const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
@@ -96,6 +105,9 @@ export const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
   RAG_TOP_N: "--top-n",
   RAG_CHUNK_SIZE: "--chunk-size",
   RAG_CHUNK_OVERLAP: "--chunk-overlap",
+  RAG_GITIGNORE: "--no-gitignore",
+  RAG_EXCLUDE: "--exclude",
+  RAG_FOLLOW_SYMLINKS: "--follow-symlinks",
   RAG_STORE: "--store",
   RAG_PG_URL: "--pg-url",
   RAG_PG_TABLE: "--pg-table",

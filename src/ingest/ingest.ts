@@ -52,10 +52,16 @@ export interface IngestReport extends FileOutcome {
  */
 export async function ingest(options: IngestOptions): Promise<IngestReport> {
   const { config } = options;
-  const discovery = await discoverFiles(options.paths, { indexDir: config.RAG_STORE === "hnsw" ? config.RAG_INDEX_DIR : undefined });
+  const discovery = await discoverFiles(options.paths, {
+    indexDir: config.RAG_STORE === "hnsw" ? config.RAG_INDEX_DIR : undefined,
+    gitignore: config.RAG_GITIGNORE,
+    exclude: config.RAG_EXCLUDE,
+    followSymlinks: config.RAG_FOLLOW_SYMLINKS,
+  });
   if (discovery.files.length === 0) {
+    const ignored = discovery.ignored ? ` Ignored (.ragignore, .gitignore, --exclude): ${discovery.ignored}.` : "";
     throw new UsageError(`No supported files found under ${options.paths.join(", ")}; the index was not changed.`, {
-      hint: `Supported: .md .txt .html .pdf .json .jsonl.${discovery.skipped.length ? ` Skipped: ${discovery.skipped.length} file(s).` : ""}`,
+      hint: `Supported: .md .txt .html .pdf .json .jsonl.${discovery.skipped.length ? ` Skipped: ${discovery.skipped.length} file(s).` : ""}${ignored}`,
     });
   }
   const writer = await writerFor(config);

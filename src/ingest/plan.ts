@@ -22,6 +22,8 @@ export interface FileOutcome {
   removed: string[];
   unchanged: number;
   skipped: SkippedFile[];
+  /** Files and folders passed over by .ragignore, .gitignore or exclude patterns. */
+  ignored: number;
   warnings: string[];
 }
 
@@ -46,7 +48,7 @@ export async function planFiles(
   splitter: { chunkSize: number; chunkOverlap: number },
   onRead?: (done: number, total: number) => void,
 ): Promise<FilePlan> {
-  const plan: FilePlan = { fresh: [], kept: [], added: [], changed: [], removed: [], unchanged: 0, skipped: [...discovery.skipped], warnings: [] };
+  const plan: FilePlan = { fresh: [], kept: [], added: [], changed: [], removed: [], unchanged: 0, skipped: [...discovery.skipped], ignored: discovery.ignored, warnings: [] };
   const skip = (file: string, reason: string) => {
     const known = previous[file] !== undefined;
     plan.skipped.push({ path: file, reason: known ? reason + KEPT_NOTE : reason });

@@ -90,6 +90,7 @@ function where(report: IngestReport): string {
 function printSummary(report: IngestReport, seconds: number): void {
   for (const skipped of report.skipped) note(yellow(`skipped ${display(skipped.path)}: ${skipped.reason}`));
   for (const warning of report.warnings) note(yellow(`warning ${warning}`));
+  if (report.ignored) note(dim(`${report.ignored} files or folders ignored (.ragignore, .gitignore, --exclude)`));
   const counts = `${report.added.length} new, ${report.changed.length} changed, ${report.removed.length} removed, ${report.unchanged} unchanged`;
   if (!report.written) {
     note(`Index is up to date (${counts}); nothing to write. ${dim(`${report.chunkCount} chunks in ${where(report)}`)}`);
