@@ -12,6 +12,7 @@ export interface CommonFlags {
   topN?: string;
   chunkSize?: string;
   chunkOverlap?: string;
+  allowSecrets?: boolean;
   store?: string;
   pgUrl?: string;
   pgTable?: string;
@@ -30,6 +31,7 @@ export function configFromFlags(flags: CommonFlags, extra: ConfigOverrides = {})
     RAG_TOP_N: flags.topN,
     RAG_CHUNK_SIZE: flags.chunkSize,
     RAG_CHUNK_OVERLAP: flags.chunkOverlap,
+    RAG_ALLOW_SECRETS: flags.allowSecrets ? "true" : undefined,
     RAG_STORE: flags.store,
     RAG_PG_URL: flags.pgUrl,
     RAG_PG_TABLE: flags.pgTable,

@@ -36,6 +36,7 @@ storeOptions(
   .option("--chunk-size <chars>", "characters per chunk (env RAG_CHUNK_SIZE, default 1500)")
   .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks (env RAG_CHUNK_OVERLAP, default 200)")
   .option("--rebuild", "ignore the existing index and build it again from these paths")
+  .option("--allow-secrets", "ingest files that look like they contain a secret (env RAG_ALLOW_SECRETS); they are skipped by default")
   .addOption(jsonOption())
   .action(async (paths: string[], flags) => (await import("./commands/ingest.js")).runIngest(paths, flags));
 

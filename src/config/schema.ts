@@ -61,6 +61,8 @@ export const configSchema = z
     RAG_TOP_N: positiveInt.max(100).default(5),
     RAG_CHUNK_SIZE: positiveInt.min(100).max(20000).default(1500),
     RAG_CHUNK_OVERLAP: z.coerce.number().int().min(0).default(200),
+    /** Ingest files that look like they contain a secret (credentials by name, keys and tokens in the text). */
+    RAG_ALLOW_SECRETS: z.stringbool().default(false),
     /** Where chunks and vectors live: the local HNSW index directory, or a Postgres table with pgvector. */
     RAG_STORE: z.enum(STORES).default("hnsw"),
     /** Postgres connection URL for RAG_STORE=pgvector (secret: never printed). */
@@ -105,6 +107,7 @@ const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
   RAG_TOP_N: "--top-n",
   RAG_CHUNK_SIZE: "--chunk-size",
   RAG_CHUNK_OVERLAP: "--chunk-overlap",
+  RAG_ALLOW_SECRETS: "--allow-secrets",
   RAG_STORE: "--store",
   RAG_PG_URL: "--pg-url",
   RAG_PG_TABLE: "--pg-table",
