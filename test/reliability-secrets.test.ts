@@ -9,7 +9,7 @@ import { findSecret } from "../src/ingest/secrets.js";
 import { openIndex } from "../src/store/open-index.js";
 import { cleanEnv, startCli } from "./helpers/cli.js";
 import { TOPICS } from "./helpers/corpus.js";
-import { pseudoRandomBytes, SAMPLE_DOCS, tempDir, testConfig, writeCorpus } from "./helpers/fs.js";
+import { filesUnder, pseudoRandomBytes, SAMPLE_DOCS, tempDir, testConfig, writeCorpus } from "./helpers/fs.js";
 import { workspace } from "./helpers/index.js";
 import { recordFigures } from "./helpers/reliability.js";
 
@@ -39,6 +39,8 @@ const SECRETS = {
   npm: `npm_${fake(ALNUM, 36)}`,
   password: `${fake(ALNUM, 8)}#${fake(DIGITS, 3)}!${fake(ALNUM, 5)}`,
   urlPassword: fake(ALNUM, 20),
+  slackWebhook: `https://hooks.slack.com/services/T${fake(BASE32, 8)}/B${fake(BASE32, 8)}/${fake(ALNUM, 24)}`,
+  serviceAccountKey: fake(BASE64, 64),
 };
 
 /** One file per kind of secret: its content, the kind and the line the reason must name. */
@@ -61,6 +63,12 @@ const SECRET_FILES: Record<string, { content: string; kind: string; line: number
   "web/maps.html": { content: `<html><head><title>Map</title></head>\n<body><h1>Map</h1>\n<p>Embed key <code>${SECRETS.google}</code></p></body></html>\n`, kind: "Google API key", line: 3 },
   "registry/npm.txt": { content: `//registry.npmjs.org/:_authToken=${SECRETS.npm}\n`, kind: "npm token", line: 1 },
   "ops/db.md": { content: `# Database\n\nadmin user\npassword: ${SECRETS.password}\n`, kind: "high-entropy password value", line: 4 },
+  "chat/webhook.txt": { content: `alerts go to\n${SECRETS.slackWebhook}\n`, kind: "Slack webhook URL", line: 2 },
+  "gcp/key.json": {
+    content: JSON.stringify({ type: "service_account", private_key: `-----BEGIN PRIVATE KEY-----\n${SECRETS.serviceAccountKey}\n-----END PRIVATE KEY-----\n` }, null, 2),
+    kind: "private key block",
+    line: 3,
+  },
   "ops/db-url.txt": { content: `DATABASE_URL=postgres://app:${SECRETS.urlPassword}@db.internal:5432/app\n`, kind: "password in a URL", line: 1 },
 };
 
@@ -72,6 +80,16 @@ const SECRET_NAMES: Record<string, string> = {
   "gcp/client_secret_1234-abcd.apps.googleusercontent.com.json": "OAuth client secret file",
   "ssh/id_ed25519.txt": "SSH private key file",
   "tls/server.key.txt": "private key file",
+  "config/secrets.json": "secrets file",
+  "infra/terraform.tfstate.json": "Terraform state file",
+  "home/npmrc.txt": "credentials file",
+};
+
+/** Documentation named after credentials is still documentation: only data-shaped files are judged by name. */
+const DOCS_ABOUT_SECRETS: Record<string, string> = {
+  "docs/credentials.md": "# Credentials\n\nCreate credentials in the console and keep them out of version control.\n",
+  "docs/deploy-keys.md": "# Deploy keys\n\nA deploy key grants one repository read access.\n",
+  "docs/service-accounts.json": JSON.stringify([{ title: "Service accounts", text: "A service account acts for an application, not a person." }]),
 };
 
 /** Documentation that talks about keys with placeholders and published examples: none of it is a secret. */
@@ -104,20 +122,11 @@ commit: 3f786850e387550fdab836ed7e6dc881de23001b
 
 const REASON_TAIL = "; add it to .ragignore or pass --allow-secrets";
 
-/** Every file under `dir`, with its bytes. */
-async function filesUnder(dir: string): Promise<Array<{ file: string; bytes: Buffer }>> {
-  const out: Array<{ file: string; bytes: Buffer }> = [];
-  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
-    const file = path.join(entry.parentPath, entry.name);
-    if (entry.isFile()) out.push({ file, bytes: await fs.readFile(file) });
-  }
-  return out;
-}
-
 function secretCorpus(): Record<string, string> {
   return {
     ...TOPICS,
     "docs/authenticating.md": PLACEHOLDER_DOC,
+    ...DOCS_ABOUT_SECRETS,
     ...Object.fromEntries(Object.entries(SECRET_FILES).map(([file, { content }]) => [file, content])),
     ...Object.fromEntries(Object.keys(SECRET_NAMES).map((file) => [file, '{"note": "harmless by content"}\n'])),
   };
@@ -143,7 +152,7 @@ describe("secrets in files", () => {
     const ws = await workspace(secretCorpus());
     const report = await ingest({ paths: [ws.docs], config: ws.config });
     expect([...report.skipped].sort((a, b) => a.path.localeCompare(b.path))).toEqual(expectedSkips(ws.files));
-    const ordinary = [...Object.keys(TOPICS), "docs/authenticating.md"].map((f) => ws.files[f]!).sort();
+    const ordinary = [...Object.keys(TOPICS), "docs/authenticating.md", ...Object.keys(DOCS_ABOUT_SECRETS)].map((f) => ws.files[f]!).sort();
     expect(report.added).toEqual(ordinary);
     const stored = await filesUnder(ws.indexDir);
     for (const secret of allSecrets) for (const { file, bytes } of stored) expect(bytes.includes(secret), `${file} holds a secret`).toBe(false);

@@ -168,9 +168,10 @@ export function findSecretIn(documents: readonly Document[], bytes: Buffer): Sec
   for (const doc of documents) {
     const hit = findSecret(doc.pageContent);
     if (!hit) continue;
-    const firstLine = hit.text.split(/\n|\\n/)[0]!;
     const raw = bytes.toString("utf8");
-    const at = raw.indexOf(hit.text) >= 0 ? raw.indexOf(hit.text) : raw.indexOf(firstLine);
+    const exact = raw.indexOf(hit.text);
+    // A key block's text may be escaped differently in the file (JSON "\n"): its first line is not.
+    const at = exact >= 0 ? exact : raw.indexOf(hit.text.split(/\n|\\n/)[0]!);
     if (at >= 0) return { kind: hit.kind, where: `at line ${lineOf(raw, at)}` };
     const pageStarts = doc.metadata.pageStarts as number[] | undefined;
     if (pageStarts) return { kind: hit.kind, where: `on page ${pageStarts.filter((start) => start <= hit.index).length}` };
