@@ -7,6 +7,7 @@ import type { LockOptions } from "proper-lockfile";
 import { IndexError, RagError, UsageError } from "../errors/index.js";
 import { indexFsError } from "./fs-errors.js";
 import { manifestSchema, type Manifest } from "./manifest.js";
+import { findDamage, type Damage } from "./snapshot-checksums.js";
 
 const CURRENT = "CURRENT";
 const SNAPSHOTS = "snapshots";
@@ -74,8 +75,30 @@ export class IndexDir {
     return path.join(this.snapshotsDir, name);
   }
 
-  /** The live snapshot and its manifest; a clear error when there is none or it is damaged. */
+  /**
+   * The live snapshot and its manifest, every file checked against the size and sha256 recorded
+   * at ingest before any byte reaches a parser or hnswlib (whose native reader crashes the
+   * process on a damaged file); a clear error when there is none or it is damaged.
+   */
   async openCurrent(): Promise<{ snapshot: string; manifest: Manifest }> {
+    const { snapshot, manifest } = await this.liveManifest();
+    const [first] = manifest.checksums ? await findDamage(snapshot, manifest.checksums, { hashes: true }) : [];
+    if (first) {
+      throw new IndexError(`The index file ${path.join(snapshot, first.file)} is damaged (${first.problem}); run \`rerank-rag ingest --rebuild <paths…>\`.`, {
+        hint: `\`rerank-rag ingest --rebuild <paths…>\` rebuilds it from your documents; \`rerank-rag check --index ${this.root}\` lists every damaged file.`,
+      });
+    }
+    return { snapshot, manifest };
+  }
+
+  /** Every file of the live snapshot against its recorded size and sha256; `checked` is null for an index written before checksums. */
+  async check(): Promise<{ snapshot: string; checked: number | null; damage: Damage[] }> {
+    const { snapshot, manifest } = await this.liveManifest();
+    if (!manifest.checksums) return { snapshot, checked: null, damage: [] };
+    return { snapshot, checked: Object.keys(manifest.checksums).length, damage: await findDamage(snapshot, manifest.checksums, { hashes: true }) };
+  }
+
+  private async liveManifest(): Promise<{ snapshot: string; manifest: Manifest }> {
     const snapshot = await this.currentSnapshot();
     if (!snapshot) {
       throw new IndexError(`No index found at ${this.root}.`, {
