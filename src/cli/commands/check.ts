@@ -10,7 +10,7 @@ export async function runCheck(flags: Pick<CommonFlags, "index" | "json">): Prom
   const config = configFromFlags({ index: flags.index });
   if (config.RAG_STORE !== "hnsw") {
     throw new UsageError("`rerank-rag check` verifies a local index directory; a pgvector table is kept consistent by Postgres.", {
-      hint: "Run it with --store hnsw unset (RAG_STORE) and --index pointing at the index directory.",
+      hint: "Unset RAG_STORE (or set it to hnsw) and point --index at the index directory.",
     });
   }
   const dir = new IndexDir(config.RAG_INDEX_DIR);
