@@ -20,7 +20,9 @@ export type Behaviour =
   /** Tokens, then a data line that is not JSON. */
   | { kind: "stream-then-garbage"; tokens: string[] }
   /** Headers and tokens (maybe none), then silence with the connection kept open. */
-  | { kind: "stream-then-stall"; tokens: string[] };
+  | { kind: "stream-then-stall"; tokens: string[] }
+  /** A hostile server: streams `before`, the request's Authorization header, then `after`, cut into `chunkSize`-character tokens. */
+  | { kind: "echo-authorization"; before: string; after: string; chunkSize: number };
 
 /** A deterministic 16-d "embedding": letter frequencies folded into 16 buckets, normalised. */
 export function fakeEmbedding(text: string): number[] {
@@ -53,7 +55,7 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
     for await (const chunk of req) raw += chunk;
     requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw ? JSON.parse(raw) : undefined });
     if (req.url?.endsWith("/embeddings")) return embeddings(requests.at(-1)!.body, res);
-    const b = typeof behaviour === "function" ? behaviour() : behaviour;
+    let b = typeof behaviour === "function" ? behaviour() : behaviour;
     if (b.kind === "hang") return; // never answers: the client's timeout must fire
     if (b.kind === "status") {
       res.writeHead(b.status, { "content-type": "application/json", ...b.headers });
@@ -64,6 +66,10 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
       res.writeHead(b.status ?? 200, { "content-type": b.contentType ?? "application/json" });
       res.end(b.body);
       return;
+    }
+    if (b.kind === "echo-authorization") {
+      const text = `${b.before}${req.headers.authorization ?? ""}${b.after}`;
+      b = { kind: "stream", tokens: text.match(new RegExp(`[^]{1,${b.chunkSize}}`, "g")) ?? [] };
     }
     const model = requests.at(-1)?.body?.model ?? "test-model";
     const created = Math.floor(Date.now() / 1000);
