@@ -4,7 +4,7 @@ import dotenv from "dotenv";
 import { EXIT_RUNTIME, EXIT_USAGE, RagError } from "../errors/index.js";
 import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "../config/names.js";
 import { packageInfo } from "./package-info.js";
-import { red } from "./output.js";
+import { printable, red } from "./output.js";
 
 dotenv.config({ quiet: true });
 
@@ -122,6 +122,11 @@ models
   .addOption(jsonOption())
   .action(async (flags) => (await import("./commands/models.js")).runModelsList(flags));
 
+/** An error's text as printed: errors quote paths and what servers said, so control codes are escaped, a newline too: a message is one line. */
+function shown(text: string, multiline = false): string {
+  return printable(text, { multiline });
+}
+
 async function main(): Promise<number> {
   try {
     await program.parseAsync(process.argv);
@@ -132,12 +137,12 @@ async function main(): Promise<number> {
       return error.exitCode === 0 || error.code === "commander.helpDisplayed" || error.code === "commander.version" ? 0 : EXIT_USAGE;
     }
     if (RagError.isInstance(error)) {
-      process.stderr.write(`${red("error:")} ${error.message}\n`);
-      if (error.hint) process.stderr.write(`hint: ${(await import("./hints.js")).cliHint(error)}\n`);
+      process.stderr.write(`${red("error:")} ${shown(error.message)}\n`);
+      if (error.hint) process.stderr.write(`hint: ${shown((await import("./hints.js")).cliHint(error)!)}\n`);
       return error.exitCode;
     }
-    process.stderr.write(`${red("error:")} ${(error as Error)?.message ?? String(error)}\n`);
-    if (process.env.DEBUG) process.stderr.write(`${(error as Error)?.stack}\n`);
+    process.stderr.write(`${red("error:")} ${shown((error as Error)?.message ?? String(error))}\n`);
+    if (process.env.DEBUG) process.stderr.write(`${shown(String((error as Error)?.stack), true)}\n`);
     return EXIT_RUNTIME;
   }
 }

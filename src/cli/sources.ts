@@ -1,15 +1,21 @@
 import type { DocumentInterface } from "@langchain/core/documents";
 import { sourceLabel } from "../llms/prompt.js";
+import { printable } from "./output.js";
 
 function fixed(value: unknown, digits: number): string {
   return typeof value === "number" ? value.toFixed(digits) : "–";
+}
+
+/** A source's path and section on one line, its control characters escaped (a file name may hold any). */
+export function shownLabel(doc: DocumentInterface): string {
+  return printable(sourceLabel(doc));
 }
 
 /** One source line: final rank, re-rank score and rank before re-ranking. */
 export function formatSourceLine(doc: DocumentInterface, index: number): string {
   const m = doc.metadata as Record<string, unknown>;
   const reranked = m.rerankRank !== undefined ? `rerank ${fixed(m.rerankScore, 3)}  ` : "";
-  return `[${index + 1}] ${sourceLabel(doc)}\n    ${reranked}first stage #${m.retrievalRank ?? "?"} (score ${fixed(m.retrievalScore, 3)})`;
+  return `[${index + 1}] ${shownLabel(doc)}\n    ${reranked}first stage #${m.retrievalRank ?? "?"} (score ${fixed(m.retrievalScore, 3)})`;
 }
 
 /** A source as plain data for --json output. */

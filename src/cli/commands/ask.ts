@@ -2,12 +2,11 @@ import type { DocumentInterface } from "@langchain/core/documents";
 import { FirstStageCollector } from "../../../chains/first-stage-collector.js";
 import { ProviderError, RagError, UsageError } from "../../errors/index.js";
 import { resolveLlm } from "../../llms/registry.js";
-import { sourceLabel } from "../../llms/prompt.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
 import type { RagConfig } from "../../config/index.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
-import { bold, dim, note, yellow } from "../output.js";
-import { formatSourceLine, sourceJson } from "../sources.js";
+import { bold, dim, note, printable, yellow } from "../output.js";
+import { formatSourceLine, shownLabel, sourceJson } from "../sources.js";
 
 /** `rerank-rag ask "<question>"` */
 export async function runAsk(question: string, flags: CommonFlags): Promise<void> {
@@ -36,7 +35,7 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
       if (chunk?.answer) {
         if (!json && !answer) process.stdout.write(`\n`);
         answer += chunk.answer;
-        if (!json) process.stdout.write(chunk.answer);
+        if (!json) process.stdout.write(printable(chunk.answer, { multiline: true }));
       }
     }
   } catch (error) {
@@ -66,13 +65,13 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   process.stdout.write("\n\n");
   if (sources.length === 0) return;
   const warning = sources.find((doc) => doc.metadata.rerankWarning)?.metadata.rerankWarning;
-  if (warning) note(yellow(`warning: ${warning}`));
+  if (warning) note(yellow(`warning: ${printable(String(warning))}`));
   process.stdout.write(`${bold(reranking ? "Sources (after re-ranking)" : "Sources (first-stage order, no re-ranking)")}\n`);
   sources.forEach((doc, i) => process.stdout.write(`${formatSourceLine(doc, i)}\n`));
   if (reranking) {
     process.stdout.write(`\n${bold(`First-stage top ${before.length} (before re-ranking)`)}\n`);
     before.forEach((doc, i) =>
-      process.stdout.write(`${i + 1}. ${sourceLabel(doc)} ${dim(`(score ${Number(doc.metadata.retrievalScore).toFixed(3)})`)}\n`),
+      process.stdout.write(`${i + 1}. ${shownLabel(doc)} ${dim(`(score ${Number(doc.metadata.retrievalScore).toFixed(3)})`)}\n`),
     );
   }
 }

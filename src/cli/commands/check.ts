@@ -2,6 +2,7 @@ import path from "node:path";
 import { IndexError, UsageError } from "../../errors/index.js";
 import { IndexDir } from "../../store/index-dir.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
+import { printable } from "../output.js";
 
 const REBUILD = "Rebuild the index with `rerank-rag ingest --rebuild <paths…>`.";
 
@@ -22,7 +23,8 @@ export async function runCheck(flags: Pick<CommonFlags, "index" | "json">): Prom
   } else if (damage.length === 0) {
     process.stdout.write(`OK: all ${checked} index files in ${dir.root} match their checksums (${path.basename(snapshot)}).\n`);
   } else {
-    for (const { file, problem } of damage) process.stdout.write(`damaged  ${path.join(snapshot, file)}: ${problem}\n`);
+    // The file names come from the manifest, which may be damaged too.
+    for (const { file, problem } of damage) process.stdout.write(`damaged  ${printable(path.join(snapshot, file))}: ${printable(problem)}\n`);
   }
   if (damage.length > 0) {
     throw new IndexError(`${damage.length} of ${checked} index files in ${snapshot} are damaged.`, { hint: REBUILD });

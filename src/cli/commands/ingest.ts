@@ -3,7 +3,7 @@ import cliProgress from "cli-progress";
 import type { RagConfig } from "../../config/index.js";
 import { ingest, type IngestEvent, type IngestReport } from "../../ingest/ingest.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
-import { dim, note, yellow } from "../output.js";
+import { dim, note, printable, yellow } from "../output.js";
 
 /** `rerank-rag ingest <paths…>` */
 export async function runIngest(paths: string[], flags: CommonFlags & { rebuild?: boolean }): Promise<void> {
@@ -77,10 +77,10 @@ function phaseLine(event: IngestEvent): string {
   }
 }
 
-/** A path under the current folder as a relative one. */
+/** A path under the current folder as a relative one, on one line whatever characters its name holds. */
 function display(file: string): string {
   const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith("..") ? relative : file;
+  return printable(relative && !relative.startsWith("..") ? relative : file);
 }
 
 function where(report: IngestReport): string {
@@ -88,8 +88,9 @@ function where(report: IngestReport): string {
 }
 
 function printSummary(report: IngestReport, seconds: number): void {
-  for (const skipped of report.skipped) note(yellow(`skipped ${display(skipped.path)}: ${skipped.reason}`));
-  for (const warning of report.warnings) note(yellow(`warning ${warning}`));
+  // One line each: a reason can quote the file (a parser's message), a warning a path.
+  for (const skipped of report.skipped) note(yellow(`skipped ${display(skipped.path)}: ${printable(skipped.reason)}`));
+  for (const warning of report.warnings) note(yellow(`warning ${printable(warning)}`));
   if (report.ignored) note(dim(`${report.ignored} files or folders ignored (.ragignore, .gitignore, --exclude)`));
   const counts = `${report.added.length} new, ${report.changed.length} changed, ${report.removed.length} removed, ${report.unchanged} unchanged`;
   if (!report.written) {

@@ -1,7 +1,7 @@
 import { loadConfig } from "../../config/index.js";
 import { importModel, listModels, pullModel, type ModelFolder } from "../../models/provision.js";
 import { hubHost } from "../../models/transformers-env.js";
-import { bold, dim, note } from "../output.js";
+import { bold, dim, note, printable } from "../output.js";
 
 interface ModelsFlags {
   modelsDir?: string;
@@ -38,7 +38,8 @@ export async function runModelsList(flags: ModelsFlags): Promise<void> {
     return;
   }
   note(dim(`models in ${config.RAG_MODELS_DIR}`));
-  const rows = models.map((m) => [m.id, formatBytes(m.bytes), String(m.files), m.onnx.join(", ") || "–", m.architectures.join(", ") || "–"]);
+  // Folder names and config.json fields are whatever the models directory holds.
+  const rows = models.map((m) => [m.id, formatBytes(m.bytes), String(m.files), m.onnx.join(", ") || "–", m.architectures.join(", ") || "–"].map((c) => printable(c)));
   process.stdout.write(table(["MODEL", "SIZE", "FILES", "ONNX", "ARCHITECTURES"], rows));
 }
 
