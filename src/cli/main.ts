@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
 import dotenv from "dotenv";
-import { EXIT_RUNTIME, EXIT_USAGE, RagError } from "../errors/index.js";
+import { EXIT_RUNTIME, EXIT_USAGE, RagError, redact, secretsOf } from "../errors/index.js";
 import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "../config/names.js";
 import { packageInfo } from "./package-info.js";
 import { printable, red } from "./output.js";
@@ -122,9 +122,12 @@ models
   .addOption(jsonOption())
   .action(async (flags) => (await import("./commands/models.js")).runModelsList(flags));
 
-/** An error's text as printed: errors quote paths and what servers said, so control codes are escaped, a newline too: a message is one line. */
+/**
+ * An error's text as printed: errors quote paths and what servers said, so secrets (also in URLs)
+ * are redacted and control codes escaped, a newline too: a message is one line.
+ */
 function shown(text: string, multiline = false): string {
-  return printable(text, { multiline });
+  return printable(redact(text, secretsOf(process.env)), { multiline });
 }
 
 async function main(): Promise<number> {

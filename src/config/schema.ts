@@ -1,7 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { UsageError } from "../errors/index.js";
+import { redactUrl, UsageError } from "../errors/index.js";
 import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "./names.js";
 
 const positiveInt = z.coerce.number().int().positive();
@@ -17,6 +17,14 @@ const optionalText = z
   .trim()
   .optional()
   .transform((value) => (value ? value : undefined));
+/** An HTTP API's base URL: fetch refuses one with user:password@, so it is a config error, not a failed request. */
+const baseUrl = (keyName: string) =>
+  optionalText.pipe(
+    z
+      .url()
+      .refine((url) => !/^[^/?#]*\/\/[^/?#]*@/.test(url), `must not contain user:password@ (HTTP clients refuse such URLs); set the key in ${keyName}`)
+      .optional(),
+  );
 
 /**
  * Every setting, keyed by its environment variable. CLI flags map onto the same keys,
@@ -76,9 +84,9 @@ export const configSchema = z
     RAG_TIMEOUT_MS: positiveInt.default(30000),
     RAG_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
     OPENAI_API_KEY: optionalText,
-    OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
+    OPENAI_BASE_URL: baseUrl("OPENAI_API_KEY"),
     COHERE_API_KEY: optionalText,
-    COHERE_BASE_URL: optionalText.pipe(z.url().optional()),
+    COHERE_BASE_URL: baseUrl("COHERE_API_KEY"),
   })
   .refine((c) => c.RAG_FETCH_K >= c.RAG_TOP_N, {
     path: ["RAG_FETCH_K"],
@@ -133,8 +141,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const key = String(issue.path[0]) as ConfigKey;
   const where = overrides[key] !== undefined && FLAG_FOR_KEY[key] ? `${FLAG_FOR_KEY[key]} (${key})` : key;
   const value = raw[key];
-  // A connection URL may carry a password.
-  const shown = key.endsWith("_API_KEY") || key === "RAG_PG_URL" ? "<hidden>" : JSON.stringify(value);
+  // A connection URL may carry a password, any URL a user name or a key in its query.
+  const shown = key.endsWith("_API_KEY") || key === "RAG_PG_URL" ? "<hidden>" : JSON.stringify(key.endsWith("_URL") ? redactUrl(String(value), []) : value);
   throw new UsageError(`Invalid ${where}=${shown}: ${describeIssue(issue)}`, {
     hint: `Fix ${where} on the command line or in your environment/.env (see .env.example).`,
   });

@@ -1,3 +1,3 @@
 export { RagError, UsageError, IndexError, EXIT_RUNTIME, EXIT_USAGE, type RagErrorOptions } from "./rag-error.js";
 export { ProviderError, type ProviderErrorOptions, type ProviderFailure } from "./provider-error.js";
-export { redact, redactUrl } from "./redact.js";
+export { redact, redactUrl, secretsOf, streamRedactor, type StreamRedactor } from "./redact.js";

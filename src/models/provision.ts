@@ -2,9 +2,9 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { DataType } from "@huggingface/transformers";
-import { RagError, UsageError } from "../errors/index.js";
+import { RagError, redact, secretsOf, UsageError } from "../errors/index.js";
 import { idleTimeoutFetch } from "../util/idle-timeout-fetch.js";
-import { hubHost, isModelPresent, loadTransformers } from "./transformers-env.js";
+import { isModelPresent, loadTransformers, shownHubHost } from "./transformers-env.js";
 
 /** A model folder in RAG_MODELS_DIR: files are relative paths with `/` separators. */
 export interface ModelFolder {
@@ -52,7 +52,7 @@ function checkModelId(id: string): string {
  */
 export async function pullModel(id: string, modelsDir: string, options: PullOptions = {}): Promise<ModelFolder> {
   checkModelId(id);
-  const host = hubHost();
+  const host = shownHubHost();
   const transformers = await loadTransformers(modelsDir);
   const { env } = transformers;
   const saved = { allowRemoteModels: env.allowRemoteModels, fetch: env.fetch };
@@ -88,7 +88,8 @@ export async function pullModel(id: string, modelsDir: string, options: PullOpti
 
 function pullError(error: unknown, c: { id: string; host: string; stage: string; dtype?: string; network?: Error }): RagError {
   if (RagError.isInstance(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  // transformers.js quotes the file's URL, which holds HF_ENDPOINT's credentials if it has any.
+  const message = redact(error instanceof Error ? error.message : String(error), secretsOf(process.env));
   // transformers.js throws ModelFileNotFoundError for 401/403/404: the Hub answers 401 for unknown repositories.
   const notFound = error instanceof Error && error.name === "ModelFileNotFoundError";
   if (notFound && c.stage === "config") {
@@ -107,7 +108,7 @@ function pullError(error: unknown, c: { id: string; host: string; stage: string;
   }
   if (c.network) {
     const cause = (c.network.cause ?? {}) as { code?: string; message?: string };
-    const reason = c.network.name === "TimeoutError" ? c.network.message : (cause.code ?? cause.message ?? c.network.message);
+    const reason = redact(c.network.name === "TimeoutError" ? c.network.message : (cause.code ?? cause.message ?? c.network.message), secretsOf(process.env));
     return new RagError(`Could not download ${c.id}: ${c.host} is unreachable (${reason}).`, {
       cause: error,
       hint:

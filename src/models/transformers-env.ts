@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { UsageError } from "../errors/index.js";
+import { redactUrl, secretsOf, UsageError } from "../errors/index.js";
 
 const DEFAULT_HUB = "https://huggingface.co/";
 
@@ -9,11 +9,23 @@ export function hubHost(): string {
   const endpoint = process.env.HF_ENDPOINT?.trim();
   if (!endpoint) return DEFAULT_HUB;
   if (!URL.canParse(endpoint) || !["http:", "https:"].includes(new URL(endpoint).protocol)) {
-    throw new UsageError(`Invalid HF_ENDPOINT=${JSON.stringify(endpoint)}: expected an http(s) URL.`, {
+    throw new UsageError(`Invalid HF_ENDPOINT=${JSON.stringify(redactUrl(endpoint, []))}: expected an http(s) URL.`, {
       hint: "Set HF_ENDPOINT to a Hub mirror such as https://hf-mirror.com, or unset it for huggingface.co.",
     });
   }
+  const { username, password } = new URL(endpoint);
+  if (username || password) {
+    // fetch refuses such URLs, so every download would fail.
+    throw new UsageError(`Invalid HF_ENDPOINT=${JSON.stringify(redactUrl(endpoint, []))}: it must not contain user:password@.`, {
+      hint: "Remove the credentials from HF_ENDPOINT; private or gated models take HF_TOKEN instead.",
+    });
+  }
   return endpoint.endsWith("/") ? endpoint : `${endpoint}/`;
+}
+
+/** The Hub as messages show it: HF_ENDPOINT without user, password or query (and, like hubHost, ending in "/"). */
+export function shownHubHost(): string {
+  return `${redactUrl(hubHost(), secretsOf(process.env))}/`;
 }
 
 

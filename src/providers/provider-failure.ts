@@ -60,9 +60,14 @@ function safeCause(cause: unknown, secrets: readonly string[]): unknown {
   return redact(text, secrets) === text ? cause : undefined;
 }
 
+/** The base URL as messages and hints show it: without user, password or query (see redactUrl). */
+function shownUrl(endpoint: ProviderEndpoint): string {
+  return redactUrl(endpoint.baseUrl, endpoint.secrets);
+}
+
 function failure(endpoint: ProviderEndpoint, detail: string, options: ProviderErrorOptions): ProviderError {
   const { secrets } = endpoint;
-  return new ProviderError(endpoint.provider, detail, { url: redactUrl(endpoint.baseUrl, secrets), ...options, cause: safeCause(options.cause, secrets) });
+  return new ProviderError(endpoint.provider, detail, { url: shownUrl(endpoint), ...options, cause: safeCause(options.cause, secrets) });
 }
 
 /**
@@ -70,7 +75,8 @@ function failure(endpoint: ProviderEndpoint, detail: string, options: ProviderEr
  * refused request is the caller's to fix (exit 2); the rest is worth trying again.
  */
 export function httpFailure(endpoint: ProviderEndpoint, status: number, said: string, cause?: unknown): ProviderError {
-  const { operation, keyName, baseUrlName, baseUrl, modelName, model, api, maxRetries, offline } = endpoint;
+  const { operation, keyName, baseUrlName, modelName, model, api, maxRetries, offline } = endpoint;
+  const baseUrl = shownUrl(endpoint);
   const tail = said ? `: ${said}` : "";
   const base = { statusCode: status, cause };
   if (status === 401 || status === 403 || status === 498) {
@@ -111,7 +117,7 @@ export function invalidResponse(endpoint: ProviderEndpoint, detail: string, caus
     reason: "invalid-response",
     cause,
     setting: endpoint.baseUrlName,
-    hint: `${endpoint.baseUrlName} (${endpoint.baseUrl}) must point at ${endpoint.api}.`,
+    hint: `${endpoint.baseUrlName} (${shownUrl(endpoint)}) must point at ${endpoint.api}.`,
   });
 }
 
@@ -124,7 +130,8 @@ export function invalidResponse(endpoint: ProviderEndpoint, detail: string, caus
  */
 export function describeProviderError(error: unknown, endpoint: ProviderEndpoint): RagError {
   if (RagError.isInstance(error)) return error;
-  const { baseUrl, baseUrlName, timeoutMs, maxRetries, secrets, offline } = endpoint;
+  const { baseUrlName, timeoutMs, maxRetries, secrets, offline } = endpoint;
+  const baseUrl = shownUrl(endpoint);
   const chain = causes(error);
   const make = (detail: string, options: ProviderErrorOptions) => failure(endpoint, detail, { cause: error, ...options });
   if (chain.some((e) => e instanceof IdleTimeoutError || e.code === "ESTALLED")) {

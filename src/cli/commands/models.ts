@@ -1,6 +1,6 @@
 import { loadConfig } from "../../config/index.js";
 import { importModel, listModels, pullModel, type ModelFolder } from "../../models/provision.js";
-import { hubHost } from "../../models/transformers-env.js";
+import { shownHubHost } from "../../models/transformers-env.js";
 import { bold, dim, note, printable } from "../output.js";
 
 interface ModelsFlags {
@@ -11,7 +11,7 @@ interface ModelsFlags {
 /** `rerank-rag models pull <id>` */
 export async function runModelsPull(id: string, flags: ModelsFlags): Promise<void> {
   const config = loadConfig({ RAG_MODELS_DIR: flags.modelsDir });
-  if (!flags.json) note(`Pulling ${id} from ${hubHost()} into ${config.RAG_MODELS_DIR} …`);
+  if (!flags.json) note(`Pulling ${id} from ${shownHubHost()} into ${config.RAG_MODELS_DIR} …`);
   const model = await pullModel(id, config.RAG_MODELS_DIR, {
     timeoutMs: config.RAG_TIMEOUT_MS,
     onFile: flags.json ? undefined : (file) => note(dim(`  ${file}`)),
