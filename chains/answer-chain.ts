@@ -1,11 +1,11 @@
 import type { DocumentInterface } from "@langchain/core/documents";
 import type { BaseLanguageModelInterface } from "@langchain/core/language_models/base";
-import { StringOutputParser } from "@langchain/core/output_parsers";
 import type { BasePromptTemplate } from "@langchain/core/prompts";
 import type { BaseRetrieverInterface } from "@langchain/core/retrievers";
 import { RunnableLambda, RunnablePassthrough, RunnablePick, RunnableSequence, type Runnable } from "@langchain/core/runnables";
-import { UsageError } from "../src/errors/index.js";
+import { secretsOf, UsageError } from "../src/errors/index.js";
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../src/llms/prompt.js";
+import { RedactingOutputParser } from "../src/llms/redacting-output-parser.js";
 
 export type AnswerInput = string | { question: string };
 export interface AnswerOutput {
@@ -18,6 +18,12 @@ export interface AnswerChainOptions {
   llm: BaseLanguageModelInterface;
   /** A prompt with `{sources}` and `{question}` variables; defaults to ANSWER_PROMPT. */
   prompt?: BasePromptTemplate;
+  /**
+   * Values replaced by `<redacted>` in the answer, streamed or not (a server can echo the key it
+   * was sent). Default: the secrets in the environment (OPENAI_API_KEY, COHERE_API_KEY, HF_TOKEN,
+   * passwords in OPENAI_BASE_URL, COHERE_BASE_URL, RAG_PG_URL, HF_ENDPOINT); `[]` turns it off.
+   */
+  secrets?: readonly string[];
 }
 
 export const NOTHING_RETRIEVED = "I could not find anything about this in the indexed documents.";
@@ -26,15 +32,22 @@ export const NOTHING_RETRIEVED = "I could not find anything about this in the in
  * The streaming answer chain: retrieve → prompt → LLM. `.stream()` yields `{ sources }`
  * first, then `{ answer }` chunks as the model produces them; `.invoke()` returns both.
  * With no sources it answers that nothing was found instead of asking the model to guess.
+ * Secrets are redacted from the answer (see `secrets`); callbacks on the model's own run still
+ * see its raw output.
  */
-export function createAnswerChain({ retriever, llm, prompt = ANSWER_PROMPT }: AnswerChainOptions): Runnable<AnswerInput, AnswerOutput> {
+export function createAnswerChain({
+  retriever,
+  llm,
+  prompt = ANSWER_PROMPT,
+  secrets = secretsOf(process.env),
+}: AnswerChainOptions): Runnable<AnswerInput, AnswerOutput> {
   const generate = RunnableLambda.from((input: { question: string; sources: DocumentInterface[] }) => ({
     question: formatQuestion(input.question),
     sources: formatSources(input.sources),
   }))
     .pipe(prompt)
     .pipe(llm)
-    .pipe(new StringOutputParser());
+    .pipe(new RedactingOutputParser(secrets));
   const answer = RunnableLambda.from((input: { question: string; sources: DocumentInterface[] }) =>
     input.sources.length === 0 ? NOTHING_RETRIEVED : generate,
   ).withConfig({ runName: "answer" });

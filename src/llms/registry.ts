@@ -1,5 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { LlmProviderName, RagConfig } from "../config/index.js";
+import { secretsOf } from "../errors/index.js";
 import { providerEntry, resolveAuto, type ProviderEntry } from "../providers/provider-table.js";
 import type { ProviderEndpoint } from "../providers/provider-failure.js";
 
@@ -83,7 +84,7 @@ export async function createLlm(config: RagConfig, requested?: LlmProviderName):
 
 /** Where the remote LLM lives and how it is called, for error messages (keys are listed to be redacted). */
 function llmEndpoint(config: RagConfig, provider: "openai" | "cohere"): ProviderEndpoint {
-  const secrets = [config.OPENAI_API_KEY, config.COHERE_API_KEY].filter((s): s is string => Boolean(s));
+  const secrets = secretsOf(config, process.env);
   const base = {
     operation: "chat",
     timeoutMs: config.RAG_TIMEOUT_MS,

@@ -4,6 +4,7 @@ import type { VectorStoreInterface } from "@langchain/core/vectorstores";
 import { createAnswerChain, type AnswerInput, type AnswerOutput } from "../../chains/answer-chain.js";
 import { createRerankingRetriever, type RerankingRetriever } from "../../chains/reranking-retriever.js";
 import type { RagConfig } from "../config/index.js";
+import { secretsOf } from "../errors/index.js";
 import { createLlm, resolveLlm } from "../llms/registry.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
 import { CrossEncoderReranker } from "../rerankers/cross-encoder-reranker.js";
@@ -102,5 +103,7 @@ async function assemble(
     `llm=${llmName}${llmModel ? `:${llmModel}` : ""}`,
   ].join(" → ");
   const dispose = () => disposeOf(compressor);
-  return { retriever, llm, chain: createAnswerChain({ retriever, llm }), description, notes: reranker.note ? [reranker.note] : [], dispose };
+  // The answer never shows a configured secret, whether set by flag or in the environment.
+  const chain = createAnswerChain({ retriever, llm, secrets: secretsOf(config, process.env) });
+  return { retriever, llm, chain, description, notes: reranker.note ? [reranker.note] : [], dispose };
 }

@@ -3,7 +3,7 @@ import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { CohereClient, CohereEnvironment, CohereError, CohereTimeoutError } from "cohere-ai";
 import { loadConfig, type RagConfig } from "../config/index.js";
-import { ProviderError, type RagError } from "../errors/index.js";
+import { ProviderError, secretsOf, type RagError } from "../errors/index.js";
 import { createCohereClient } from "../providers/cohere-client.js";
 import { describeProviderError, invalidResponse, type ProviderEndpoint } from "../providers/provider-failure.js";
 
@@ -36,7 +36,7 @@ function endpointOf(client: CohereClient, model: string): ProviderEndpoint {
     timeoutMs: typeof seconds === "number" ? seconds * 1000 : 300_000,
     maxRetries: typeof options.maxRetries === "number" ? options.maxRetries : 2,
     retriesTimeouts: false,
-    secrets: typeof options.token === "string" ? [options.token] : [],
+    secrets: secretsOf({ COHERE_API_KEY: options.token, COHERE_BASE_URL: url }, process.env),
     keyName: "COHERE_API_KEY",
     baseUrlName: "COHERE_BASE_URL",
     modelName: "RAG_RERANKER_MODEL",
