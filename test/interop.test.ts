@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
+import { type AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { CrossEncoderReranker } from "../src/rerankers/cross-encoder-reranker.js";
 import { ANSWER_ID, offlineStore, QUESTION } from "../examples/corpus.js";

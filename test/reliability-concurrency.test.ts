@@ -7,7 +7,7 @@ import { ingest } from "../src/ingest/ingest.js";
 import { createPipeline } from "../src/pipeline/create-pipeline.js";
 import { IndexDir } from "../src/store/index-dir.js";
 import { openIndex } from "../src/store/open-index.js";
-import { REPO_ROOT, startCli, type CliRun } from "./helpers/cli.js";
+import { REPO_ROOT, startCli } from "./helpers/cli.js";
 import { SMALL_FILE, TOPICS } from "./helpers/corpus.js";
 import { tempDir, testConfig, writeCorpus } from "./helpers/fs.js";
 import { workspace } from "./helpers/index.js";
@@ -59,9 +59,9 @@ describe("readers while an ingest rewrites the index", () => {
       return seen;
     };
     const [, first, second] = await Promise.all([writer, reader("How do I feed a sourdough starter?"), reader("Which telescope should I buy first?")]);
-    const asks = [...first!, ...second!];
+    const asks = [...first, ...second];
     expect(asks.length).toBeGreaterThanOrEqual(2);
-    for (const seen of [first!, second!]) expect(seen).toEqual([...seen].sort((a, b) => a - b)); // never back in time
+    for (const seen of [first, second]) expect(seen).toEqual([...seen].sort((a, b) => a - b)); // never back in time
     await recordFigures("concurrency-readers", { rewrites: REWRITES, asks: asks.length, editionsSeen: [...new Set(asks)].length, failures: 0 });
   }, 300_000);
 });

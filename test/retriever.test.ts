@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Document, type DocumentInterface } from "@langchain/core/documents";
+import type { Document, DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { MemoryVectorStore } from "@langchain/classic/vectorstores/memory";
 import { createRerankingRetriever, FirstStageCollector } from "../chains/index.js";

@@ -97,7 +97,7 @@ function recordToDocument(record: unknown, metadata: Record<string, unknown>): D
   if (typeof record === "string") return record.trim() ? new Document({ pageContent: record, metadata }) : null;
   if (!record || typeof record !== "object") return null;
   const fields = record as Record<string, unknown>;
-  const field = TEXT_FIELDS.find((name) => typeof fields[name] === "string" && (fields[name] as string).trim());
+  const field = TEXT_FIELDS.find((name) => typeof fields[name] === "string" && fields[name].trim());
   const title = typeof fields.title === "string" ? fields.title : undefined;
   const id = fields._id ?? fields.id;
   const body = field ? (fields[field] as string) : JSON.stringify(record, null, 1);

@@ -34,7 +34,7 @@ export async function pdfToText(bytes: Buffer): Promise<{ text: string; pageStar
       pageStarts.push(text.length);
       text += page.trim() + "\n\n";
     }
-    const { info } = await getMeta(pdf).catch(() => ({ info: {} as Record<string, unknown> }));
+    const { info }: { info: Record<string, unknown> } = await getMeta(pdf).catch(() => ({ info: {} }));
     const title = typeof info.Title === "string" && info.Title.trim() ? info.Title.trim() : undefined;
     return { text: text.trimEnd(), pageStarts, title };
   } finally {

@@ -30,7 +30,7 @@ type ErrorLike = { name?: unknown; message?: unknown; status?: unknown; statusCo
 /** The error and its causes, outermost first. */
 function causes(error: unknown): ErrorLike[] {
   const chain: ErrorLike[] = [];
-  for (let e = error; e && typeof e === "object" && chain.length < 6; e = (e as ErrorLike).cause) chain.push(e as ErrorLike);
+  for (let e = error; e && typeof e === "object" && chain.length < 6; e = (e as ErrorLike).cause) chain.push(e);
   return chain;
 }
 
