@@ -70,9 +70,9 @@ describe("a reader slower than two ingests", () => {
   it("opens the new snapshot when the one it resolved is pruned while it loads", async () => {
     const ws = await workspace();
     await ingest({ paths: [ws.docs], config: ws.config });
-    const original = IndexDir.prototype.openCurrent;
     const spy = vi.spyOn(IndexDir.prototype, "openCurrent").mockImplementationOnce(async function (this: IndexDir) {
-      const stale = await original.call(this);
+      // The once-implementation is used up by now: this call reaches the real method.
+      const stale = await IndexDir.prototype.openCurrent.call(this);
       // Two ingests finish while this reader is between resolving CURRENT and loading the files.
       for (const line of ["Ferries run late on Fridays.", "Ferries carry bicycles free."]) {
         await fs.appendFile(ws.files[SMALL_FILE]!, `\n${line}\n`);
