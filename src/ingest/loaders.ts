@@ -104,7 +104,7 @@ function recordToDocument(record: unknown, metadata: Record<string, unknown>): D
   const pageContent = title && field ? `${title}\n\n${body}` : body;
   return new Document({
     pageContent,
-    metadata: { ...metadata, ...(title ? { title } : {}), ...(id !== undefined ? { recordId: String(id) } : {}) },
+    metadata: { ...metadata, ...(title ? { title } : {}), ...(typeof id === "string" || typeof id === "number" ? { recordId: String(id) } : {}) },
   });
 }
 
@@ -113,7 +113,7 @@ function loadJson(text: string, base: Record<string, unknown>): LoadResult {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`invalid JSON: ${(error as Error).message}`);
+    throw new Error(`invalid JSON: ${(error as Error).message}`, { cause: error });
   }
   const records = Array.isArray(parsed) ? parsed : [parsed];
   const documents = records
