@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import type { StreamEvent } from "@langchain/core/tracers/log_stream";
 import { contextualText } from "../src/text/contextual-text.js";
 import { ingest } from "../src/ingest/ingest.js";
 import { CorpusStats } from "../src/text/corpus-stats.js";
@@ -125,7 +126,7 @@ describe("HybridRetriever", () => {
       "on_retriever_end:FirstStageRetriever",
       "on_retriever_end:RerankingRetriever",
     ]);
-    const [, , hybrid, hybridEnd] = events as [any, any, any, any];
+    const [, , hybrid, hybridEnd] = events as [StreamEvent, StreamEvent, StreamEvent, StreamEvent];
     expect(hybrid.data.input.query ?? hybrid.data.input).toBe("oauth2 token");
     expect((hybridEnd.data.output as unknown[]).length).toBe(6);
   });
