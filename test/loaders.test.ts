@@ -47,6 +47,66 @@ describe("loadFile: text formats", () => {
     }
   });
 
+  it("drops the navigation of a page shaped like the PostgreSQL manual, keeping the chapter body and the article's own header", async () => {
+    // Modelled on the manual's DocBook pages: a navheader and navfooter table (Prev / Up / Home / Next),
+    // a breadcrumb, a table of contents in a sidebar and at the top of the section, a skip link,
+    // ARIA landmarks, and the chapter body in an <article> whose <header> carries the title.
+    const html = `<!DOCTYPE html><html><head><title>5.4. Constraints</title></head>
+      <body id="docContent">
+      <a class="skip-link" href="#main">SkipLinkText</a>
+      <header class="site-header"><a href="/">SiteBannerText</a></header>
+      <div role="banner">BannerRoleText</div>
+      <div class="breadcrumbs"><a href="index.html">Docs</a> &gt; <a href="ddl.html">BreadcrumbText</a></div>
+      <div class="navheader"><table width="100%" summary="Navigation header">
+        <tr><th colspan="5" align="center">5.4. Constraints</th></tr>
+        <tr><td width="10%" align="left"><a accesskey="p" href="ddl-generated-columns.html">Prev</a></td>
+        <td width="10%" align="left"><a accesskey="u" href="ddl.html">Up</a></td>
+        <th width="60%" align="center">Chapter 5. NavHeaderChapterText</th>
+        <td width="10%" align="right"><a accesskey="h" href="index.html">Home</a></td>
+        <td width="10%" align="right"><a accesskey="n" href="ddl-system-columns.html">Next</a></td></tr>
+      </table><hr /></div>
+      <div id="sidebar"><ul><li><a href="ddl-basics.html">SidebarTocText</a></li></ul></div>
+      <div role="navigation" aria-label="Chapter">NavigationRoleText</div>
+      <main id="main"><article class="sect1" id="DDL-CONSTRAINTS">
+        <header><h1 class="title">5.4. Constraints</h1><p>Data types are a way to limit what can be stored.</p></header>
+        <div class="toc"><dl class="toc"><dt><a href="#DDL-CONSTRAINTS-CHECK">5.4.1. TocEntryText</a></dt></dl></div>
+        <h2>5.4.1. Check Constraints</h2>
+        <p>A check constraint is the most generic constraint type.</p>
+        <pre><code>CREATE TABLE products (price numeric CHECK (price &gt; 0));</code></pre>
+        <footer class="article-footer"><p>Submit correction: ArticleFooterText</p></footer>
+      </article></main>
+      <div class="navfooter"><hr /><table width="100%" summary="Navigation footer">
+        <tr><td width="40%" align="left"><a accesskey="p" href="ddl-generated-columns.html">Prev</a></td>
+        <td width="20%" align="center"><a accesskey="u" href="ddl.html">Up</a></td>
+        <td width="40%" align="right"><a accesskey="n" href="ddl-system-columns.html">Next</a></td></tr>
+        <tr><td align="left" valign="top">5.3. NavFooterPrevText</td><td align="center"><a accesskey="h" href="index.html">Home</a></td>
+        <td align="right" valign="top">5.5. System Columns</td></tr>
+      </table></div>
+      <footer role="contentinfo">PageFooterText</footer>
+      <div role="contentinfo">ContentInfoRoleText</div>
+      </body></html>`;
+    const { documents } = await loadFile("/manual/ddl-constraints.html", text(html));
+    const content = documents[0]!.pageContent;
+    expect(content.split("\n")).toContain("# 5.4. Constraints");
+    expect(content).toContain("Data types are a way to limit what can be stored.");
+    expect(content.split("\n")).toContain("## 5.4.1. Check Constraints");
+    expect(content).toContain("A check constraint is the most generic constraint type.");
+    expect(content).toContain("CREATE TABLE products (price numeric CHECK (price > 0));");
+    expect(content).toContain("Submit correction: ArticleFooterText");
+    const chrome = ["SkipLinkText", "SiteBannerText", "BannerRoleText", "BreadcrumbText", "NavHeaderChapterText", "SidebarTocText", "NavigationRoleText"];
+    for (const hidden of [...chrome, "TocEntryText", "NavFooterPrevText", "PageFooterText", "ContentInfoRoleText", "Prev", "Next", "Home"]) {
+      expect(content, hidden).not.toContain(hidden);
+    }
+  });
+
+  it("keeps a header and footer inside <main> or a <section>, which belong to the content", async () => {
+    const html = `<body><main><header><h1>Release notes</h1></header><section><header><h2>Version 2</h2></header>
+      <p>Faster ingest.</p><footer>Released in March.</footer></section></main></body>`;
+    const content = (await loadFile("/site/notes.html", text(html))).documents[0]!.pageContent;
+    expect(content.split("\n")).toEqual(expect.arrayContaining(["# Release notes", "## Version 2"]));
+    expect(content).toContain("Released in March.");
+  });
+
   it("uses the file name as title for HTML without <title>", async () => {
     const { documents } = await loadFile("/site/page.htm", text("<p>Body only.</p>"));
     expect(documents[0]!.metadata).toMatchObject({ format: "htm", title: "page.htm" });
@@ -127,6 +187,38 @@ describe("loadFile: JSON and JSONL", () => {
     await expect(loadFile("/data/all-bad.jsonl", text("nope\n{also not\n"))).rejects.toThrow(
       /no valid JSON lines \(line 1: invalid JSON/,
     );
+  });
+});
+
+describe("loadFile: nesting", () => {
+  const deeply = (depth: number, open: string, close: string, inner: string) => open.repeat(depth) + inner + close.repeat(depth);
+
+  it.each([
+    ["JSON arrays", "/data/deep.json", deeply(100_000, "[", "]", '"x"')],
+    ["JSON objects", "/data/deep.json", deeply(100_000, '{"a":', "}", "1")],
+    ["HTML divs", "/site/deep.html", deeply(100_000, "<div>", "</div>", "hi")],
+    ["HTML tables", "/site/deep.html", deeply(20_000, "<table><tr><td>", "</td></tr></table>", "hi")],
+  ])("refuses %s nested 100k deep with a readable reason, not a stack overflow", async (_name, file, content) => {
+    await expect(loadFile(file, text(content))).rejects.toThrow(/^nested too deeply \(more than 500 levels\)$/);
+  });
+
+  it("warns about a JSONL line nested too deeply, and loads the others", async () => {
+    const lines = `{"text": "first record"}\n${deeply(100_000, "[", "]", "1")}\n{"text": "third record"}\n`;
+    const { documents, warnings } = await loadFile("/data/rows.jsonl", text(lines));
+    expect(documents.map((d) => d.pageContent)).toEqual(["first record", "third record"]);
+    expect(warnings).toEqual(["line 2: nested too deeply (more than 500 levels)"]);
+  });
+
+  it.each([
+    ["JSON", "/data/ok.json", deeply(500, "[", "]", '"at the bottom"')],
+    ["JSON objects", "/data/ok.json", deeply(500, '{"a":', "}", '"at the bottom"')],
+    ["HTML", "/site/ok.html", deeply(498, "<div>", "</div>", "<p>at the bottom</p>")],
+    ["HTML lists", "/site/ok.html", deeply(249, "<ul><li>", "</li></ul>", "at the bottom")],
+    ["HTML tables", "/site/ok.html", deeply(166, "<table><tr><td>", "</td></tr></table>", "at the bottom")],
+    ["HTML headings and links", "/site/ok.html", deeply(249, "<blockquote><a href='x'>", "</a></blockquote>", "<h2>at the bottom</h2>")],
+  ])("loads %s nested up to the limit", async (_name, file, content) => {
+    const { documents } = await loadFile(file, text(content));
+    expect(documents[0]!.pageContent).toContain("at the bottom");
   });
 });
 

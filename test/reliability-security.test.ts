@@ -7,21 +7,11 @@ import { describe, expect, it } from "vitest";
 import { cleanEnv, REPO_ROOT, startCli } from "./helpers/cli.js";
 import { startCohereServer } from "./helpers/cohere-server.js";
 import { TOPICS } from "./helpers/corpus.js";
-import { tempDir, writeCorpus } from "./helpers/fs.js";
+import { filesUnder, tempDir, writeCorpus } from "./helpers/fs.js";
 import { startOpenAiServer } from "./helpers/openai-server.js";
 import { recordFigures, sleep, socketsOf } from "./helpers/reliability.js";
 
 const KEY = "sk-SENTINEL-7f3a";
-
-/** Every file under `dir`, with its bytes. */
-async function filesUnder(dir: string): Promise<Array<{ file: string; bytes: Buffer }>> {
-  const out: Array<{ file: string; bytes: Buffer }> = [];
-  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
-    const file = path.join(entry.parentPath, entry.name);
-    if (entry.isFile()) out.push({ file, bytes: await fs.readFile(file) });
-  }
-  return out;
-}
 
 async function corpusAndIndex(extra: Record<string, string> = {}) {
   const root = await tempDir("rerank-rag-sec-");

@@ -15,6 +15,7 @@ export interface CommonFlags {
   gitignore?: boolean;
   exclude?: string[];
   followSymlinks?: boolean;
+  allowSecrets?: boolean;
   store?: string;
   pgUrl?: string;
   pgTable?: string;
@@ -37,6 +38,7 @@ export function configFromFlags(flags: CommonFlags, extra: ConfigOverrides = {})
     RAG_GITIGNORE: flags.gitignore === false ? "false" : undefined,
     RAG_EXCLUDE: flags.exclude,
     RAG_FOLLOW_SYMLINKS: flags.followSymlinks ? "true" : undefined,
+    RAG_ALLOW_SECRETS: flags.allowSecrets ? "true" : undefined,
     RAG_STORE: flags.store,
     RAG_PG_URL: flags.pgUrl,
     RAG_PG_TABLE: flags.pgTable,

@@ -46,6 +46,7 @@ storeOptions(
   .option("--no-gitignore", "ingest what the tree's .gitignore files hide (.ragignore files still apply; env RAG_GITIGNORE)")
   .option("--exclude <pattern>", "leave out paths matching this .gitignore-style pattern, relative to each path given; repeatable (env RAG_EXCLUDE, comma-separated)", collect)
   .option("--follow-symlinks", "follow symlinks whose target is outside the given paths (env RAG_FOLLOW_SYMLINKS)")
+  .option("--allow-secrets", "ingest files that look like they contain a secret (env RAG_ALLOW_SECRETS); they are skipped by default")
   .addOption(jsonOption())
   .action(async (paths: string[], flags: IngestFlags) => (await import("./commands/ingest.js")).runIngest(paths, flags));
 
@@ -94,6 +95,13 @@ program
   .option("--report <file.html>", "write a self-contained HTML report")
   .addOption(jsonOption())
   .action(async (dataset: string, flags: EvalFlags) => (await import("./commands/eval.js")).runEval(dataset, flags));
+
+program
+  .command("check")
+  .description("verify every file of the index against the size and checksum recorded at ingest; exit 1 when any is damaged")
+  .addOption(indexOption())
+  .addOption(jsonOption())
+  .action(async (flags) => (await import("./commands/check.js")).runCheck(flags));
 
 const models = program.command("models").description("download, import and list pretrained models (kept in RAG_MODELS_DIR)");
 const modelsDirOption = () => new Option("--models-dir <dir>", "models directory (env RAG_MODELS_DIR)");

@@ -61,6 +61,8 @@ export const configSchema = z
       .optional()
       .transform((value) => (typeof value === "string" ? value.split(",") : (value ?? [])).map((p) => p.trim()).filter(Boolean)),
     RAG_FOLLOW_SYMLINKS: flag.default(false),
+    /** Ingest files that look like they contain a secret (credentials by name, keys and tokens in the text). */
+    RAG_ALLOW_SECRETS: flag.default(false),
     /** Where chunks and vectors live: the local HNSW index directory, or a Postgres table with pgvector. */
     RAG_STORE: z.enum(STORES).default("hnsw"),
     /** Postgres connection URL for RAG_STORE=pgvector (secret: never printed). */
@@ -108,6 +110,7 @@ export const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
   RAG_GITIGNORE: "--no-gitignore",
   RAG_EXCLUDE: "--exclude",
   RAG_FOLLOW_SYMLINKS: "--follow-symlinks",
+  RAG_ALLOW_SECRETS: "--allow-secrets",
   RAG_STORE: "--store",
   RAG_PG_URL: "--pg-url",
   RAG_PG_TABLE: "--pg-table",

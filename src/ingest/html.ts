@@ -1,4 +1,6 @@
 import { convert, type FormatCallback } from "html-to-text";
+import { Parser } from "htmlparser2";
+import { MAX_NESTING, TOO_DEEP } from "./nesting.js";
 
 // Headings become Markdown headings so chunks know their section, as Markdown files do.
 const heading =
@@ -10,18 +12,53 @@ const heading =
     builder.closeBlock({ trailingLineBreaks: 1 });
   };
 
+/**
+ * Page chrome that is not content: site navigation, search, and the classes and ids that
+ * documentation generators give to navigation (DocBook's navheader/navfooter with Prev / Up /
+ * Home / Next, breadcrumbs, tables of contents, sidebars, skip links). Class and id names are
+ * matched whole: a substring would drop "protocol" for "toc".
+ */
+const CHROME = [
+  "nav",
+  "[role=navigation]",
+  "[role=search]",
+  ...["navheader", "navfooter", "breadcrumb", "breadcrumbs", "toc", "sidebar", "skip-link", "skiplink"].flatMap((name) => [`.${name}`, `#${name}`]),
+];
+/** Headers and footers: the page's own are chrome, those inside the content belong to it. */
+const LANDMARKS = ["header", "footer", "[role=banner]", "[role=contentinfo]"];
+const CONTENT_TAGS = new Set(["main", "article", "section"]);
+const CONTENT_ROLES = new Set(["main", "article", "region"]);
+
+type Element = Parameters<FormatCallback>[0];
+
+/** Whether an element lies inside the page's content (main, an article or a section). */
+function insideContent(elem: Element): boolean {
+  for (let node = elem.parent; node; node = node.parent) {
+    if (node.type === "tag" && (CONTENT_TAGS.has(node.name ?? "") || CONTENT_ROLES.has(node.attribs?.role ?? ""))) return true;
+  }
+  return false;
+}
+
+// An article's header carries its title; the site's banner and footer are the same on every page.
+const landmark: FormatCallback = (elem, walk, builder) => {
+  if (!insideContent(elem)) return;
+  builder.openBlock({ leadingLineBreaks: 1 });
+  walk(elem.children, builder);
+  builder.closeBlock({ trailingLineBreaks: 1 });
+};
+
 /** Visible text of an HTML page; scripts, styles and navigation chrome are dropped. */
 export function htmlToText(html: string): string {
+  assertHtmlDepth(html);
   return convert(html, {
     wordwrap: false,
-    formatters: Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [`h${n}`, heading(n)])),
+    formatters: { ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [`h${n}`, heading(n)])), landmark },
     selectors: [
       ...[1, 2, 3, 4, 5, 6].map((n) => ({ selector: `h${n}`, format: `h${n}` })),
       { selector: "a", options: { ignoreHref: true } },
       { selector: "img", format: "skip" },
-      { selector: "nav", format: "skip" },
-      { selector: "header", format: "skip" },
-      { selector: "footer", format: "skip" },
+      ...CHROME.map((selector) => ({ selector, format: "skip" })),
+      ...LANDMARKS.map((selector) => ({ selector, format: "landmark" })),
       { selector: "script", format: "skip" },
       { selector: "style", format: "skip" },
       { selector: "noscript", format: "skip" },
@@ -30,6 +67,21 @@ export function htmlToText(html: string): string {
       { selector: "table", format: "dataTable" },
     ],
   }).trim();
+}
+
+/**
+ * Throws when elements nest deeper than MAX_NESTING. The tokenizer pass stops at the first
+ * element too deep, before html-to-text's recursive walk could overflow the stack.
+ */
+function assertHtmlDepth(html: string): void {
+  let depth = 0;
+  const parser = new Parser({
+    onopentag: () => {
+      if (++depth > MAX_NESTING) throw new Error(TOO_DEEP);
+    },
+    onclosetag: () => void depth--,
+  });
+  parser.end(html);
 }
 
 export function htmlTitle(html: string): string | undefined {

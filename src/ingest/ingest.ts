@@ -92,7 +92,9 @@ async function ingestInto(
     }
   }
   const spec: EmbedderSpec = previous ? { provider: previous.embedder.provider, model: previous.embedder.model } : resolveEmbedder(config);
-  const plan = await planFiles(discovery, previous?.files ?? {}, splitter, (done, total) => onEvent?.({ phase: "read", done, total }));
+  const plan = await planFiles(discovery, previous?.files ?? {}, splitter, (done, total) => onEvent?.({ phase: "read", done, total }), {
+    allowSecrets: config.RAG_ALLOW_SECRETS,
+  });
   const { fresh, kept: keptFiles, ...outcome } = plan;
   const report: IngestReport = {
     store: writer.store,

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { Document } from "@langchain/core/documents";
+import { nestsTooDeep, TOO_DEEP } from "./nesting.js";
 
 export const SUPPORTED_EXTENSIONS = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".json", ".jsonl"] as const;
 
@@ -115,6 +116,8 @@ function loadJson(text: string, base: Record<string, unknown>): LoadResult {
   } catch (error) {
     throw new Error(`invalid JSON: ${(error as Error).message}`, { cause: error });
   }
+  // A record without a text field is indexed as JSON.stringify, which recurses per level.
+  if (nestsTooDeep(parsed)) throw new Error(TOO_DEEP);
   const records = Array.isArray(parsed) ? parsed : [parsed];
   const documents = records
     .map((record, index) => recordToDocument(record, { ...base, record: index }))
@@ -128,13 +131,20 @@ function loadJsonLines(text: string, base: Record<string, unknown>): LoadResult 
   const warnings: string[] = [];
   text.split("\n").forEach((line, index) => {
     if (!line.trim()) return;
+    let record: unknown;
     try {
-      const doc = recordToDocument(JSON.parse(line), { ...base, record: index, line: index + 1 });
-      if (doc) documents.push(doc);
-      else warnings.push(`line ${index + 1}: no text in this record`);
+      record = JSON.parse(line);
     } catch (error) {
       warnings.push(`line ${index + 1}: invalid JSON (${(error as Error).message})`);
+      return;
     }
+    if (nestsTooDeep(record)) {
+      warnings.push(`line ${index + 1}: ${TOO_DEEP}`);
+      return;
+    }
+    const doc = recordToDocument(record, { ...base, record: index, line: index + 1 });
+    if (doc) documents.push(doc);
+    else warnings.push(`line ${index + 1}: no text in this record`);
   });
   if (documents.length === 0) throw new Error(`no valid JSON lines${warnings.length ? ` (${warnings[0]})` : ""}`);
   return { documents, warnings };

@@ -6,6 +6,7 @@ import type { ManifestFile } from "../store/manifest.js";
 import { splitDocuments } from "./chunker.js";
 import { isUnder, type Discovery } from "./discover.js";
 import { loadFile, MAX_FILE_BYTES, tooLargeReason, type SkippedFile } from "./loaders.js";
+import { findSecretIn, secretFileKind, secretFileReason, secretReason } from "./secrets.js";
 
 /** A file loaded and split by this ingest. */
 export interface FreshFile {
@@ -36,17 +37,21 @@ export interface FilePlan extends FileOutcome {
 }
 
 const KEPT_NOTE = " (kept the previously indexed version)";
+const REMOVED_NOTE = " (removed its previously indexed version)";
 
 /**
  * Compares the discovered files with the index's file table: reads and hashes each file (none
  * over MAX_FILE_BYTES is read), loads and splits the new and changed ones. A file that cannot
  * be read or loaded is skipped with its reason, and keeps its indexed version if it had one.
+ * Unless `allowSecrets`, a file named like credentials, or a new or changed one whose text holds
+ * a secret, is skipped before it is split, and its indexed version is removed: it may hold the same secret.
  */
 export async function planFiles(
   discovery: Discovery,
   previous: Readonly<Record<string, ManifestFile>>,
   splitter: { chunkSize: number; chunkOverlap: number },
   onRead?: (done: number, total: number) => void,
+  { allowSecrets = false }: { allowSecrets?: boolean } = {},
 ): Promise<FilePlan> {
   const plan: FilePlan = { fresh: [], kept: [], added: [], changed: [], removed: [], unchanged: 0, skipped: [...discovery.skipped], ignored: discovery.ignored, warnings: [] };
   const skip = (file: string, reason: string) => {
@@ -54,8 +59,18 @@ export async function planFiles(
     plan.skipped.push({ path: file, reason: known ? reason + KEPT_NOTE : reason });
     if (known) plan.kept.push(file);
   };
+  const refuseSecret = (file: string, reason: string) => {
+    const known = previous[file] !== undefined;
+    plan.skipped.push({ path: file, reason: known ? reason + REMOVED_NOTE : reason });
+    if (known) plan.removed.push(file);
+  };
   for (const [done, file] of discovery.files.entries()) {
     onRead?.(done, discovery.files.length);
+    const secretFile = allowSecrets ? undefined : secretFileKind(file);
+    if (secretFile) {
+      refuseSecret(file, secretFileReason(secretFile));
+      continue;
+    }
     let bytes: Buffer;
     try {
       const { size } = await fs.stat(file);
@@ -77,6 +92,11 @@ export async function planFiles(
     }
     try {
       const loaded = await loadFile(file, bytes);
+      const secret = allowSecrets ? undefined : findSecretIn(loaded.documents, bytes);
+      if (secret) {
+        refuseSecret(file, secretReason(secret));
+        continue;
+      }
       plan.warnings.push(...loaded.warnings.map((w) => `${file}: ${w}`));
       // Path and content both: two identical files must not share chunk ids.
       const idPrefix = crypto.createHash("sha256").update(`${file}\0${hash}`).digest("hex").slice(0, 16);

@@ -9,6 +9,7 @@ import { IndexDir, MANIFEST_FILE } from "./index-dir.js";
 import type { IndexChange, IndexWriter, PreviousIndex, WriterSession } from "./index-writer.js";
 import { INDEX_FORMAT_VERSION, type Manifest } from "./manifest.js";
 import { embeddingsFor, loadVectorStore } from "./open-index.js";
+import { checksumSnapshot } from "./snapshot-checksums.js";
 import { disposeOf } from "../util/dispose.js";
 
 /** Writes the local index directory: each ingest commits a complete new snapshot under the directory's lock. */
@@ -85,7 +86,8 @@ class HnswSession implements WriterSession {
       const keywords = Bm25Index.fromDocuments(chunks);
       await keywords.save(snapshot);
       await keywords.corpusStats().save(snapshot);
-      await fs.writeFile(path.join(snapshot, MANIFEST_FILE), JSON.stringify(manifest, null, 1), { mode: 0o600 });
+      const checksums = await checksumSnapshot(snapshot);
+      await fs.writeFile(path.join(snapshot, MANIFEST_FILE), JSON.stringify({ ...manifest, checksums }, null, 1), { mode: 0o600 });
     });
   }
 }

@@ -5,7 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import type { LockOptions } from "proper-lockfile";
 import { IndexError, RagError, UsageError } from "../errors/index.js";
+import { indexFsError } from "./fs-errors.js";
 import { manifestSchema, type Manifest } from "./manifest.js";
+import { findDamage, type Damage } from "./snapshot-checksums.js";
 
 const CURRENT = "CURRENT";
 const SNAPSHOTS = "snapshots";
@@ -51,6 +53,11 @@ export class IndexDir {
     return path.join(this.root, SNAPSHOTS);
   }
 
+  /** Rethrows a file-system failure in the index path as a sentence naming the folder and the cause. */
+  private readonly explainFsError = async (error: unknown): Promise<never> => {
+    throw await indexFsError(error, this.root);
+  };
+
   /** The live snapshot's directory, or null when nothing was ever ingested here. */
   async currentSnapshot(): Promise<string | null> {
     let name: string;
@@ -68,8 +75,30 @@ export class IndexDir {
     return path.join(this.snapshotsDir, name);
   }
 
-  /** The live snapshot and its manifest; a clear error when there is none or it is damaged. */
+  /**
+   * The live snapshot and its manifest, every file checked against the size and sha256 recorded
+   * at ingest before any byte reaches a parser or hnswlib (whose native reader crashes the
+   * process on a damaged file); a clear error when there is none or it is damaged.
+   */
   async openCurrent(): Promise<{ snapshot: string; manifest: Manifest }> {
+    const { snapshot, manifest } = await this.liveManifest();
+    const [first] = manifest.checksums ? await findDamage(snapshot, manifest.checksums, { hashes: true }) : [];
+    if (first) {
+      throw new IndexError(`The index file ${path.join(snapshot, first.file)} is damaged (${first.problem}); run \`rerank-rag ingest --rebuild <paths…>\`.`, {
+        hint: `\`rerank-rag ingest --rebuild <paths…>\` rebuilds it from your documents; \`rerank-rag check --index ${this.root}\` lists every damaged file.`,
+      });
+    }
+    return { snapshot, manifest };
+  }
+
+  /** Every file of the live snapshot against its recorded size and sha256; `checked` is null for an index written before checksums. */
+  async check(): Promise<{ snapshot: string; checked: number | null; damage: Damage[] }> {
+    const { snapshot, manifest } = await this.liveManifest();
+    if (!manifest.checksums) return { snapshot, checked: null, damage: [] };
+    return { snapshot, checked: Object.keys(manifest.checksums).length, damage: await findDamage(snapshot, manifest.checksums, { hashes: true }) };
+  }
+
+  private async liveManifest(): Promise<{ snapshot: string; manifest: Manifest }> {
     const snapshot = await this.currentSnapshot();
     if (!snapshot) {
       throw new IndexError(`No index found at ${this.root}.`, {
@@ -88,7 +117,7 @@ export class IndexDir {
    */
   async withWriteLock<T>(fn: () => Promise<T>, { waitMs = 120_000, onWait }: { waitMs?: number; onWait?: () => void } = {}): Promise<T> {
     // Before the lock: even the lock directory is not ours to create in someone else's folder.
-    await this.claim();
+    await this.claim().catch(this.explainFsError);
     const lockDir = path.join(this.root, LOCK);
     this.lockLost = null;
     // Writers only: a query never loads proper-lockfile (and the graceful-fs it patches fs with).
@@ -114,7 +143,7 @@ export class IndexDir {
         release = await lockfile.lock(this.root, options);
         break;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
+        if ((error as NodeJS.ErrnoException).code !== "ELOCKED") await this.explainFsError(error);
       }
       if (await this.breakAbandonedLock(lockDir)) continue;
       if (Date.now() >= deadline) {
@@ -134,7 +163,7 @@ export class IndexDir {
       // Adding the record changes the directory's mtime, which proper-lockfile checks to know the
       // lock is still its own: put the mtime back.
       const { atime, mtime } = await fs.stat(lockDir);
-      await writeAtomically(ownerFile, JSON.stringify(owner));
+      await writeAtomically(ownerFile, JSON.stringify(owner)).catch(this.explainFsError);
       await fs.utimes(lockDir, atime, mtime);
       await this.removeStaleTemps();
       return await fn();
@@ -156,11 +185,7 @@ export class IndexDir {
     try {
       entries = await fs.readdir(this.root);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOTDIR") {
-        throw new UsageError(`The index path ${this.root} is a file, not a folder.`, { hint: "Choose a folder for the index (--index or RAG_INDEX_DIR)." });
-      }
-      if (code !== "ENOENT") throw error;
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
       entries = [];
     }
@@ -230,13 +255,13 @@ export class IndexDir {
    * Every snapshot except the new live one and the one it replaces is removed afterwards.
    */
   async commitSnapshot(write: (dir: string) => Promise<void>): Promise<string> {
-    await fs.mkdir(this.snapshotsDir, { recursive: true, mode: 0o700 });
     const name = `snapshot-${Date.now().toString(36)}-${process.pid}-${crypto.randomBytes(3).toString("hex")}`;
     const temp = path.join(this.snapshotsDir, TEMP_PREFIX + name);
     const final = path.join(this.snapshotsDir, name);
     const previous = await this.currentSnapshot().catch(() => null);
-    await fs.mkdir(temp, { mode: 0o700 });
     try {
+      await fs.mkdir(this.snapshotsDir, { recursive: true, mode: 0o700 });
+      await fs.mkdir(temp, { mode: 0o700 });
       await write(temp);
       await syncFilesPrivately(temp);
       await fs.rename(temp, final);
@@ -253,7 +278,7 @@ export class IndexDir {
     } catch (error) {
       await fs.rm(temp, { recursive: true, force: true });
       if ((await this.currentSnapshot().catch(() => null)) !== final) await fs.rm(final, { recursive: true, force: true });
-      throw error;
+      return this.explainFsError(error);
     }
     await this.pruneSnapshots(name, previous ? path.basename(previous) : null);
     return final;

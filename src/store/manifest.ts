@@ -13,6 +13,11 @@ const fileEntry = z.object({
   chunkIds: z.array(z.string()),
 });
 
+const fileChecksum = z.object({
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
 /** What an index knows about how it was built; checked on every load. */
 export const manifestSchema = z.object({
   formatVersion: z.literal(INDEX_FORMAT_VERSION),
@@ -30,10 +35,13 @@ export const manifestSchema = z.object({
   hnsw: z.object({ M: z.number().int(), efConstruction: z.number().int(), efSearch: z.number().int() }),
   files: z.record(z.string(), fileEntry),
   chunkCount: z.number().int(),
+  /** Size and sha256 of every other file of the snapshot, verified before any is loaded; absent in indexes written before them. */
+  checksums: z.record(z.string(), fileChecksum).optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestFile = z.infer<typeof fileEntry>;
+export type FileChecksum = z.infer<typeof fileChecksum>;
 
 /**
  * A query embedded by another model than the one that built the index would return garbage

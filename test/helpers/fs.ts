@@ -32,6 +32,16 @@ export async function writeCorpus(dir: string, files: Record<string, string | Bu
   return written;
 }
 
+/** Every file under `dir`, with its bytes: for checking what reached the disk. */
+export async function filesUnder(dir: string): Promise<Array<{ file: string; bytes: Buffer }>> {
+  const out: Array<{ file: string; bytes: Buffer }> = [];
+  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    if (entry.isFile()) out.push({ file, bytes: await fs.readFile(file) });
+  }
+  return out;
+}
+
 /**
  * Config for a test index: nothing from the machine's environment, no local models
  * (so `auto` resolves to the offline embedder), small chunks so a small corpus has many.
