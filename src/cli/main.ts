@@ -101,7 +101,7 @@ program
   .description("verify every file of the index against the size and checksum recorded at ingest; exit 1 when any is damaged")
   .addOption(indexOption())
   .addOption(jsonOption())
-  .action(async (flags) => (await import("./commands/check.js")).runCheck(flags));
+  .action(async (flags: Pick<CommonFlags, "index" | "json">) => (await import("./commands/check.js")).runCheck(flags));
 
 const models = program.command("models").description("download, import and list pretrained models (kept in RAG_MODELS_DIR)");
 const modelsDirOption = () => new Option("--models-dir <dir>", "models directory (env RAG_MODELS_DIR)");
