@@ -17,16 +17,61 @@ interface HnswRow {
   peakRssGrowthMiB: number;
   perEf: Array<{ efSearch: number; recallAt50: number; p50ms: number; p99ms: number }>;
 }
-type Results = Record<string, any>;
+/** An ingest case: its figures, or why it was skipped. */
+interface IngestRow {
+  label: string;
+  skipped?: string;
+  chunks: number;
+  fullSeconds: number;
+  chunksPerSecond: number;
+  unchangedSeconds: number;
+  unchangedShare: number;
+  peakRssMiB: number;
+}
+interface WarmAskRow {
+  corpus: string;
+  loadIndexMs: number;
+  embedQuery: Stats;
+  search: Stats;
+  rerank: Stats;
+  firstToken: Stats;
+  total: Stats;
+}
+interface ColdAskRow {
+  corpus: string;
+  runs: number;
+  firstTokenP50: number;
+  totalP50: number;
+}
+/** bench/results.json: each case's figures under its name (a type, so a parsed record can be cast to it). */
+export type Results = {
+  /** Older files lack the SIMD flags. */
+  machine: { cpu: string; simd?: string[]; cores: number; memoryGiB: number; node: string; onnxruntime: string; date: string };
+  quick?: boolean;
+  matmul: { peakGflopsPerSecond: number; shapes: Array<{ shape: string; gflopsPerSecond: number }> };
+  rerank: RerankRow[];
+  "rerank-tuning": Array<{ batchTokens: number; workers: number; stats: Stats }>;
+  "hnsw-10k": HnswRow[];
+  "hnsw-100k"?: HnswRow[];
+  "hnsw-100k-random"?: HnswRow[];
+  "ingest-offline"?: IngestRow;
+  "ingest-minilm"?: IngestRow;
+  "ask-warm": WarmAskRow[];
+  "ask-cold": ColdAskRow[];
+  peer: { stock: Stats; ours: Stats; speedup: number };
+  startup?: StartupRow[];
+  /** Cases rerun alone since the full run (`--case <name> --save`), with when. */
+  rerun?: Record<string, string>;
+};
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
 const variant = (row: RerankRow | undefined, name: string) => row?.results.find((r) => r.variant === name);
 /** The headline case: 50 candidates with the sample corpus's real chunk lengths. */
-const realLengthRow = (results: Results) => (results.rerank as RerankRow[]).find((r) => r.candidates === 50 && r.lengths === "sample corpus");
+const realLengthRow = (results: Results) => results.rerank.find((r) => r.candidates === 50 && r.lengths === "sample corpus");
 /** The ingest cases that ran (a skipped one carries the reason instead of figures). */
-const ingestResults = (results: Results): any[] => [results["ingest-offline"], results["ingest-minilm"]].filter(Boolean);
+const ingestResults = (results: Results): IngestRow[] => [results["ingest-offline"], results["ingest-minilm"]].filter((r) => r !== undefined);
 
 function rerankTable(rows: RerankRow[], peak: number): string {
   const lines = [
@@ -66,11 +111,11 @@ function hnswTable(rows: HnswRow[]): string {
 
 /** Every chart of docs/bench.md, by file name. */
 export function renderCharts(results: Results): Record<string, string> {
-  const rerank = results.rerank as RerankRow[];
+  const rerank = results.rerank;
   const p50 = (row: RerankRow, name: string) => variant(row, name)?.stats.p50;
   const scaling = rerank.filter((r) => r.lengths === "sample corpus").sort((a, b) => a.candidates - b.candidates);
-  const warm = results["ask-warm"] as any[];
-  const cold = results["ask-cold"] as any[];
+  const warm = results["ask-warm"];
+  const cold = results["ask-cold"];
   const ingestRows = ingestResults(results).filter((r) => !r.skipped);
   return {
     "bench-rerank.svg": barChart({
@@ -137,7 +182,7 @@ interface Target {
 /** Each target of the benchmark issue against this run's figures. */
 function targets(results: Results): Target[] {
   const out: Target[] = [];
-  const rerank = results.rerank as RerankRow[];
+  const rerank = results.rerank;
   const p50 = (row: RerankRow | undefined, name: string) => variant(row, name)?.stats.p50;
   const real = realLengthRow(results);
   const single = p50(real, "one pair per pass");
@@ -149,7 +194,7 @@ function targets(results: Results): Target[] {
     out.push({ what: `${name} vs one padded batch (50 candidates, real lengths)`, goal: "≥ 1.3×", measured: ratio(padded, x), met: padded / x >= 1.3 });
   }
   const fixed256 = rerank.find((r) => r.candidates === 50 && r.lengths === "fixed 256");
-  const peak = results.matmul.peakGflopsPerSecond as number;
+  const peak = results.matmul.peakGflopsPerSecond;
   for (const name of ["ours", "ours q8"]) {
     const r = variant(fixed256, name);
     if (r) out.push({ what: `${name}: share of the fp32 matmul peak at 256 tokens`, goal: "≥ 50%", measured: `${((100 * r.gflopsPerSecond) / peak).toFixed(0)}%`, met: r.gflopsPerSecond / peak >= 0.5 });
@@ -171,10 +216,10 @@ function targets(results: Results): Target[] {
     const excludingLlm = w.embedQuery.p50 + w.search.p50 + w.rerank.p50;
     out.push({ what: `warm ask, ${w.corpus}: embed + search + re-rank p50`, goal: "≤ 30 ms", measured: `${ms(excludingLlm)} ms`, met: excludingLlm <= 30 });
   }
-  for (const c of (results["ask-cold"] ?? []).filter((x: { corpus: string }) => !x.corpus.includes("rebuilt"))) {
+  for (const c of (results["ask-cold"] ?? []).filter((x) => !x.corpus.includes("rebuilt"))) {
     out.push({ what: `cold CLI ask, ${c.corpus}: start to first answer byte`, goal: "≤ 1.5 s", measured: `${ms(c.firstTokenP50)} ms`, met: c.firstTokenP50 <= 1500 });
   }
-  const startup = (results.startup ?? []) as StartupRow[];
+  const startup = results.startup ?? [];
   const floor = startup.find((r) => r.variant === "node -e 0");
   for (const [variant, goal] of STARTUP_GOALS) {
     const row = startup.find((r) => r.variant === variant);
@@ -210,7 +255,7 @@ function startupTable(rows: StartupRow[]): string {
 /** Why a missed target is missed, from this run's own figures. */
 function bounds(results: Results): string[] {
   const out: string[] = [];
-  const peak = results.matmul.peakGflopsPerSecond as number;
+  const peak = results.matmul.peakGflopsPerSecond;
   const real = realLengthRow(results);
   const get = (name: string) => variant(real, name);
   const single = get("one pair per pass");
@@ -242,7 +287,7 @@ function bounds(results: Results): string[] {
       `- **HNSW at 100k, ${row.kind} vectors.** Recall@50 ≥ 0.99 needs efSearch ${enough.efSearch} (${enough.recallAt50.toFixed(3)}), which costs ${enough.p50ms.toFixed(2)} ms p50: ${ratio(enough.p50ms, 2)} the 2 ms goal. A query walks the graph on one core, comparing ~efSearch × M vectors of 384 floats; hnswlib-node is compiled without AVX flags by default. The intrinsic dimension of the data sets the efSearch needed; the 32-d latent used here is a harder case than text embeddings with a decaying spectrum.`,
     );
   }
-  const startup = (results.startup ?? []) as StartupRow[];
+  const startup = results.startup ?? [];
   const floor = startup.find((r) => r.variant === "node -e 0");
   const missed = STARTUP_GOALS.filter(([variant, goal]) => (startup.find((r) => r.variant === variant)?.stats.p50 ?? 0) > goal);
   if (floor && missed.length) {
@@ -259,17 +304,17 @@ function bounds(results: Results): string[] {
 
 export function renderMarkdown(results: Results): string {
   const m = results.machine;
-  const peak = results.matmul.peakGflopsPerSecond as number;
+  const peak = results.matmul.peakGflopsPerSecond;
   const ingestRows = ingestResults(results);
   const misses = bounds(results);
   const peer = results.peer;
-  const warmRows = (results["ask-warm"] as any[])
+  const warmRows = results["ask-warm"]
     .map((w) => {
       const cell = (s: Stats) => `${ms(s.p50)} / ${ms(s.p95)}`;
       return `| ${w.corpus} | ${ms(w.loadIndexMs)} | ${cell(w.embedQuery)} | ${cell(w.search)} | ${cell(w.rerank)} | ${cell(w.firstToken)} | ${cell(w.total)} |`;
     })
     .join("\n");
-  const coldRows = (results["ask-cold"] as any[]).map((c) => `| ${c.corpus} | ${ms(c.firstTokenP50)} | ${ms(c.totalP50)} | ${c.runs} |`).join("\n");
+  const coldRows = results["ask-cold"].map((c) => `| ${c.corpus} | ${ms(c.firstTokenP50)} | ${ms(c.totalP50)} | ${c.runs} |`).join("\n");
   return `# Benchmarks
 
 Generated by \`npm run bench\`${results.quick ? " (BENCH_QUICK=1: fewer repetitions)" : ""} on ${m.cpu} (${m.simd ? m.simd.join(", ") || "no AVX2" : "SIMD flags not recorded"}), ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, onnxruntime ${m.onnxruntime} (${m.date}). Every comparison below was measured side by side in one run (variants interleaved round by round); raw figures: [bench/results.json](../bench/results.json).${results.rerun ? ` Rerun alone afterwards (\`--case <name> --save\`): ${Object.entries(results.rerun).map(([name, at]) => `${name} (${at})`).join(", ")}.` : ""} \`npm run bench -- --case <name>\` reruns one case.
@@ -293,7 +338,7 @@ The cross-encoder cases use a generated model of MiniLM-L6's exact shape (6 laye
 
 ${rerankTable(results.rerank, peak)}
 
-Matmul peak of onnxruntime on this machine: **${peak.toFixed(0)} GFLOP/s** fp32 (best of ${results.matmul.shapes.map((s: any) => `${s.shape}: ${s.gflopsPerSecond.toFixed(0)}`).join(", ")}). "GFLOP/s" counts the useful work of each pair (≈21 MFLOP per token plus attention), not padding; for q8 it is the same count, so above 100% means int8 did the work faster than fp32 could.
+Matmul peak of onnxruntime on this machine: **${peak.toFixed(0)} GFLOP/s** fp32 (best of ${results.matmul.shapes.map((s) => `${s.shape}: ${s.gflopsPerSecond.toFixed(0)}`).join(", ")}). "GFLOP/s" counts the useful work of each pair (≈21 MFLOP per token plus attention), not padding; for q8 it is the same count, so above 100% means int8 did the work faster than fp32 could.
 
 ### Tuning: padded tokens per pass × worker threads (50 pairs of 128 tokens, fp32)
 
@@ -311,7 +356,7 @@ ${hnswTable(hnswRows(results))}
 
 | corpus | chunks | full ingest | chunks/s | unchanged re-ingest | share of full | peak RSS MiB |
 |---|---|---|---|---|---|---|
-${ingestRows.map((r: any) => (r.skipped ? `| ${r.label} | skipped: ${r.skipped} |||||| ` : `| ${r.label} | ${r.chunks} | ${r.fullSeconds.toFixed(1)} s | ${r.chunksPerSecond.toFixed(0)} | ${r.unchangedSeconds.toFixed(2)} s | ${(100 * r.unchangedShare).toFixed(1)}% | ${r.peakRssMiB.toFixed(0)} |`)).join("\n")}
+${ingestRows.map((r) => (r.skipped ? `| ${r.label} | skipped: ${r.skipped} |||||| ` : `| ${r.label} | ${r.chunks} | ${r.fullSeconds.toFixed(1)} s | ${r.chunksPerSecond.toFixed(0)} | ${r.unchangedSeconds.toFixed(2)} s | ${(100 * r.unchangedShare).toFixed(1)}% | ${r.peakRssMiB.toFixed(0)} |`)).join("\n")}
 
 ## End-to-end \`ask\` (offline stack: offline embedder, hybrid first stage, BM25 re-ranker, extractive answerer)
 

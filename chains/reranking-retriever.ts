@@ -124,7 +124,7 @@ function rerankEvent(compressor: BaseDocumentCompressor | null, candidates: numb
     returned: kept.length,
     topN,
     ms: Math.round(ms * 100) / 100,
-    retrievalRanks: kept.map((doc) => doc.metadata.retrievalRank),
+    retrievalRanks: kept.map((doc): unknown => doc.metadata.retrievalRank),
   };
 }
 
@@ -156,7 +156,7 @@ export class RerankStep extends BaseDocumentCompressor {
       const copies = documents.map((doc) => withMetadata(doc, {}));
       const ranked = await compressor.compressDocuments(copies, query, callbacks);
       kept = ranked.slice(0, topN).map((doc, i) => {
-        const { relevanceScore, ...metadata } = doc.metadata;
+        const { relevanceScore, ...metadata }: Record<string, unknown> = doc.metadata;
         const rerankScore = metadata.rerankScore ?? relevanceScore;
         return new Document({ pageContent: doc.pageContent, metadata: { ...metadata, rerankScore, rerankRank: i + 1 }, id: doc.id });
       });

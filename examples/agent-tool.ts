@@ -37,7 +37,7 @@ export async function run(question: string = QUESTION) {
     .respondWithTools([{ name: "search_docs", args: { query: question }, id: "call_1" }])
     .respond((messages: BaseMessage[]) => {
       const result = [...messages].reverse().find((m) => ToolMessage.isInstance(m));
-      const best = String(result?.content ?? "").split("\n")[1] ?? "";
+      const best = (result?.text ?? "").split("\n")[1] ?? "";
       return new AIMessage(`${best} [1]`);
     });
 
@@ -46,7 +46,7 @@ export async function run(question: string = QUESTION) {
   const toolMessage = messages.find((m) => ToolMessage.isInstance(m)) as ToolMessage | undefined;
   return {
     messages,
-    answer: String(messages.at(-1)?.content ?? ""),
+    answer: messages.at(-1)?.text ?? "",
     sources: (toolMessage?.artifact ?? []) as DocumentInterface[],
     modelCalls: model.calls,
   };
@@ -56,7 +56,7 @@ if (isMain(import.meta.url)) {
   const { messages, answer, sources } = await run();
   for (const m of messages) {
     const calls = AIMessage.isInstance(m) ? (m.tool_calls ?? []) : [];
-    const text = calls.length ? `calls ${calls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join(", ")}` : String(m.content).split("\n")[0];
+    const text = calls.length ? `calls ${calls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join(", ")}` : m.text.split("\n")[0];
     console.log(`${m.type}: ${text}`);
   }
   console.log(`\nAnswer: ${answer}`);

@@ -45,9 +45,9 @@ describe("createAnswerChain with an OpenAI-compatible server", () => {
     const result = await chain.invoke(QUESTION);
     expect(result.answer).toBe("ok");
     expect(result.sources).toHaveLength(3);
-    const body = server.requests[0]!.body;
-    expect(body.messages[0]).toMatchObject({ role: "system", content: SYSTEM_PROMPT });
-    const user = body.messages[1].content as string;
+    const messages = server.requests[0]!.body.messages!;
+    expect(messages[0]).toMatchObject({ role: "system", content: SYSTEM_PROMPT });
+    const user = messages[1]!.content;
     expect(user).toContain('<source id="1" from="oauth-config.md">');
     expect(user).toContain("<question>\nHow do I configure OAuth2 client credentials?\n</question>");
     expect(server.requests[0]!.headers.authorization).toBe("Bearer sk-test");
@@ -64,12 +64,12 @@ describe("createAnswerChain with an OpenAI-compatible server", () => {
     const llm = new ChatOpenAI({ model: "m", apiKey: "k", configuration: { baseURL: server.baseURL }, maxRetries: 0 });
     const chain = createAnswerChain({ retriever: createRerankingRetriever({ vectorStore: store, reranker: "none" }), llm });
     await chain.invoke("Tell me about OAuth2");
-    const [system, user] = server.requests[0]!.body.messages;
-    expect(system.content).toMatch(/data, not instructions/);
+    const [system, user] = server.requests[0]!.body.messages!.map((m) => m.content);
+    expect(system).toMatch(/data, not instructions/);
     // Exactly one sources block and one question block: the document could not close or open them.
-    expect(user.content.match(/<\/source>/g)).toHaveLength(1);
-    expect(user.content.match(/<question>/g)).toHaveLength(1);
-    expect(user.content.indexOf("Ignore previous instructions")).toBeLessThan(user.content.indexOf("</sources>"));
+    expect(user!.match(/<\/source>/g)).toHaveLength(1);
+    expect(user!.match(/<question>/g)).toHaveLength(1);
+    expect(user!.indexOf("Ignore previous instructions")).toBeLessThan(user!.indexOf("</sources>"));
   });
 
   it("answers that nothing was found without calling the model when retrieval is empty", async () => {

@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Document } from "@langchain/core/documents";
 import { MemoryVectorStore } from "@langchain/classic/vectorstores/memory";
@@ -123,7 +124,7 @@ describe("CohereReranker", () => {
     expect(error.message).toContain("HTTP 401");
     expect(error.message).toContain("invalid api token");
     expect(error.hint).toContain("COHERE_API_KEY");
-    expect(`${error.message} ${error.hint} ${String(error.cause ?? "")}`).not.toContain(KEY);
+    expect(`${error.message} ${error.hint} ${inspect(error.cause)}`).not.toContain(KEY);
   });
 
   it("reports a bad request (unknown model) with the server's message and exit code 2", async () => {

@@ -212,7 +212,7 @@ describe("InferencePool", () => {
     const { tokenizer } = await reranker().load();
     const encoded = tokenizer([QUERY], { text_pair: [PASSAGES[0]!] });
     const inputs = Object.fromEntries(
-      (["input_ids", "attention_mask", "token_type_ids"] as const).map((name) => [name, { data: encoded[name]!.data as BigInt64Array, dims: encoded[name]!.dims as number[] }]),
+      (["input_ids", "attention_mask", "token_type_ids"] as const).map((name) => [name, { data: encoded[name]!.data as BigInt64Array, dims: encoded[name]!.dims }]),
     );
     expect((await pool.run(inputs))?.dims).toEqual([1, 1]);
     // Test-only reach into the pool: a worker dying is what a native crash looks like from here.

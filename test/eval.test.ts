@@ -103,6 +103,13 @@ describe("the QA set", () => {
     expect(dataset.unitOf(q001, miss)).toBe("chunk:c2");
     expect(dataset.queries.filter((q) => q.kind === "unanswerable").every((q) => q.judgments.size === 0)).toBe(true);
   });
+
+  it("names the line and the field of a record that is not a QA record", async () => {
+    const file = path.join(work, "bad-qa.jsonl");
+    const good = { id: "q1", question: "Where?", answer: "Here.", gold: [], kind: "factual" };
+    await fs.writeFile(file, [good, { ...good, id: "q2", gold: undefined }].map((r) => JSON.stringify(r)).join("\n"));
+    await expect(loadQaSet(file, work)).rejects.toThrow(/bad-qa\.jsonl, line 2: not a QA record \(gold: /);
+  });
 });
 
 describe("rerank-rag eval", () => {

@@ -24,19 +24,19 @@ describe("ExtractiveChatModel", () => {
   it("answers with the sentences of the best source, cited and labelled as extractive", async () => {
     const model = new ExtractiveChatModel();
     const reply = await model.invoke(await promptFor("How do I configure OAuth2 client credentials?"));
-    const text = String(reply.content);
+    const text = reply.text;
     expect(text).toContain("Create an OAuth2 client in the Dashboard under Settings, API access. [1]");
     expect(text).not.toContain("[2]");
     expect(text.endsWith(EXTRACTIVE_LABEL)).toBe(true);
   });
 
   it("keeps the picked sentences in reading order", async () => {
-    const text = String((await new ExtractiveChatModel().invoke(await promptFor("How to configure OAuth2 and request a token with client_credentials?"))).content);
+    const text = (await new ExtractiveChatModel().invoke(await promptFor("How to configure OAuth2 and request a token with client_credentials?"))).text;
     expect(text.indexOf("Create an OAuth2 client")).toBeLessThan(text.indexOf("Request a token"));
   });
 
   it("cites the source that holds the answer, not always the first", async () => {
-    const text = String((await new ExtractiveChatModel().invoke(await promptFor("How often are webhooks retried in live mode?"))).content);
+    const text = (await new ExtractiveChatModel().invoke(await promptFor("How often are webhooks retried in live mode?"))).text;
     expect(text).toContain("Webhooks are retried eight times over about 66 hours in live mode. [2]");
   });
 
@@ -48,9 +48,9 @@ describe("ExtractiveChatModel", () => {
   it("streams the answer in several chunks that add up to the whole", async () => {
     const model = new ExtractiveChatModel();
     const messages = await promptFor("How do I configure OAuth2 client credentials?");
-    const whole = String((await model.invoke(messages)).content);
+    const whole = (await model.invoke(messages)).text;
     const chunks: string[] = [];
-    for await (const chunk of await model.stream(messages)) chunks.push(String(chunk.content));
+    for await (const chunk of await model.stream(messages)) chunks.push(chunk.text);
     expect(chunks.length).toBeGreaterThan(5);
     expect(chunks.join("")).toBe(whole);
   });
@@ -67,7 +67,7 @@ describe("ExtractiveChatModel formatting", () => {
       metadata: { relativePath: "auth.md" },
     });
     const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion("How do I request an access token with grant_type?"), sources: formatSources([doc]) });
-    const text = String((await new ExtractiveChatModel().invoke(messages)).content);
+    const text = (await new ExtractiveChatModel().invoke(messages)).text;
     expect(text).toContain("grant_type=client_credentials");
     expect(text).toContain("client_id");
     expect(text).not.toContain("**");

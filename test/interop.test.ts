@@ -5,8 +5,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
+import { type AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
 import type { DocumentInterface } from "@langchain/core/documents";
+import type { StreamEvent } from "@langchain/core/tracers/log_stream";
+import type { RerankEvent } from "../chains/index.js";
 import { CrossEncoderReranker } from "../src/rerankers/cross-encoder-reranker.js";
 import { ANSWER_ID, offlineStore, QUESTION } from "../examples/corpus.js";
 import { run as runRetrievalChain } from "../examples/retrieval-chain.js";
@@ -98,14 +100,14 @@ describe("the retriever as an agent tool (langchain createAgent)", () => {
 
     const toolMessage = messages[2] as ToolMessage;
     expect(toolMessage.tool_call_id).toBe(call!.id);
-    expect(String(toolMessage.content)).toMatch(/^\[1\] guides\/oauth2\.md\n/);
+    expect(toolMessage.text).toMatch(/^\[1\] guides\/oauth2\.md\n/);
     expectReranked(sources, 3);
     expect(sources[0]!.metadata.chunkId).toBe(ANSWER_ID);
 
     // The model saw the question first, then the tool's output.
     expect(modelCalls).toHaveLength(2);
     expect(modelCalls[0]!.messages.some((m) => HumanMessage.isInstance(m) && m.content === QUESTION)).toBe(true);
-    expect(modelCalls[1]!.messages.some((m) => ToolMessage.isInstance(m) && String(m.content).includes("/oauth2/token"))).toBe(true);
+    expect(modelCalls[1]!.messages.some((m) => ToolMessage.isInstance(m) && m.text.includes("/oauth2/token"))).toBe(true);
     expect(answer).toContain("/oauth2/token");
     expect(answer).toMatch(/\[1\]$/);
   });
@@ -134,7 +136,8 @@ describe("LCEL: re-ranking per chain and per call, visible in streamEvents v2", 
       "on_custom_event:rerank",
       "on_retriever_end:RerankingRetriever",
     ]);
-    const [start, , firstEnd, custom, end] = events as [any, any, any, any, any];
+    // LangChain types a custom event's payload loosely; ours is a RerankEvent.
+    const [start, , firstEnd, custom, end] = events as [StreamEvent, StreamEvent, StreamEvent, StreamEvent & { data: RerankEvent }, StreamEvent];
     expect(start.metadata.rerankRag).toEqual({ reranker: "bm25", rerank: true, fetchK: 8, topN: 3 });
     expect(start.data.input.query ?? start.data.input).toBe(QUESTION);
 

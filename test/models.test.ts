@@ -21,7 +21,7 @@ let hub: Awaited<ReturnType<typeof startHubServer>>;
 const savedEndpoint = process.env.HF_ENDPOINT;
 
 /** A generated tiny BERT folder; each test uses its own id, as transformers.js memoizes lookups per id. */
-async function modelFolder(name: string): Promise<string> {
+function modelFolder(name: string): string {
   return writeTestModel(path.join(root, "sources", name)).dir;
 }
 
@@ -52,13 +52,13 @@ async function captureStdout(run: () => Promise<void>): Promise<string> {
 
 beforeAll(async () => {
   root = await tempDir("rerank-rag-models-");
-  const noOnnx = await modelFolder("no-onnx");
+  const noOnnx = modelFolder("no-onnx");
   await fs.rm(path.join(noOnnx, "onnx"), { recursive: true });
-  const noTokenizerConfig = await modelFolder("no-tokenizer-config");
+  const noTokenizerConfig = modelFolder("no-tokenizer-config");
   await fs.rm(path.join(noTokenizerConfig, "tokenizer_config.json"));
   hub = await startHubServer({
-    "acme/tiny-pull": await modelFolder("tiny-pull"),
-    "acme/tiny-cli": await modelFolder("tiny-cli"),
+    "acme/tiny-pull": modelFolder("tiny-pull"),
+    "acme/tiny-cli": modelFolder("tiny-cli"),
     "acme/no-onnx": noOnnx,
     "acme/no-tokenizer-config": noTokenizerConfig,
   });
@@ -198,7 +198,7 @@ describe("pullModel", () => {
 describe("importModel and listModels", () => {
   it("copies a model folder under its name and under --as, lists both, and the copy loads offline", async () => {
     const modelsDir = path.join(root, "imported");
-    const source = await modelFolder("tiny-import");
+    const source = modelFolder("tiny-import");
     const byName = await importModel(source, modelsDir);
     const byAs = await importModel(source, modelsDir, { as: "acme/tiny-as" });
     expect(byName).toMatchObject({ id: "tiny-import", dir: path.join(modelsDir, "tiny-import") });
@@ -214,7 +214,7 @@ describe("importModel and listModels", () => {
 
   it("takes the id from config.json's _name_or_path and replaces an earlier copy atomically", async () => {
     const modelsDir = path.join(root, "named");
-    const source = await modelFolder("named-source");
+    const source = modelFolder("named-source");
     const configPath = path.join(source, "config.json");
     const config = JSON.parse(await fs.readFile(configPath, "utf8"));
     await fs.writeFile(configPath, JSON.stringify({ ...config, _name_or_path: "acme/named" }));
@@ -229,7 +229,7 @@ describe("importModel and listModels", () => {
 
   it("names exactly the missing files of an incomplete folder and writes nothing", async () => {
     const modelsDir = path.join(root, "incomplete");
-    const source = await modelFolder("incomplete");
+    const source = modelFolder("incomplete");
     await fs.rm(path.join(source, "onnx"), { recursive: true });
     await fs.rm(path.join(source, "tokenizer.json"));
     const error = (await importModel(source, modelsDir).catch((e: unknown) => e)) as UsageError;
@@ -244,7 +244,7 @@ describe("importModel and listModels", () => {
 
   it("refuses ids that would escape the models directory", async () => {
     const modelsDir = path.join(root, "safe");
-    const source = await modelFolder("escape");
+    const source = modelFolder("escape");
     for (const as of ["../evil", "/tmp/evil", "a/b/c", "acme/.."]) {
       await expect(importModel(source, modelsDir, { as })).rejects.toBeInstanceOf(UsageError);
     }
@@ -260,7 +260,7 @@ describe("models commands", () => {
     const pulled = JSON.parse(await captureStdout(() => runModelsPull("acme/tiny-cli", { modelsDir, json: true })));
     expect(pulled).toMatchObject({ id: "acme/tiny-cli", files: MODEL_FILES });
 
-    const source = await modelFolder("cli-import");
+    const source = modelFolder("cli-import");
     const imported = JSON.parse(await captureStdout(() => runModelsImport(source, { as: "local/cli-import", modelsDir, json: true })));
     expect(imported.dir).toBe(path.join(modelsDir, "local", "cli-import"));
 

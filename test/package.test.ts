@@ -70,7 +70,7 @@ describe("the packed package", () => {
     const { stdout: packed } = await exec(npm, ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: REPO_ROOT });
     const [{ filename, files }] = JSON.parse(packed) as [{ filename: string; files: Array<{ path: string }> }];
     const shipped = files.map((f) => f.path);
-    for (const subpath of Object.values(repoPackage.exports) as Array<{ types: string; default: string }>) {
+    for (const subpath of Object.values<{ types: string; default: string }>(repoPackage.exports)) {
       expect(shipped).toContain(subpath.types.replace(/^\.\//, ""));
       expect(shipped).toContain(subpath.default.replace(/^\.\//, ""));
     }

@@ -7,7 +7,7 @@ import { ingest } from "../src/ingest/ingest.js";
 import { createPipeline } from "../src/pipeline/create-pipeline.js";
 import { IndexDir } from "../src/store/index-dir.js";
 import { openIndex } from "../src/store/open-index.js";
-import { REPO_ROOT, startCli, type CliRun } from "./helpers/cli.js";
+import { REPO_ROOT, startCli } from "./helpers/cli.js";
 import { SMALL_FILE, TOPICS } from "./helpers/corpus.js";
 import { tempDir, testConfig, writeCorpus } from "./helpers/fs.js";
 import { workspace } from "./helpers/index.js";
@@ -59,9 +59,9 @@ describe("readers while an ingest rewrites the index", () => {
       return seen;
     };
     const [, first, second] = await Promise.all([writer, reader("How do I feed a sourdough starter?"), reader("Which telescope should I buy first?")]);
-    const asks = [...first!, ...second!];
+    const asks = [...first, ...second];
     expect(asks.length).toBeGreaterThanOrEqual(2);
-    for (const seen of [first!, second!]) expect(seen).toEqual([...seen].sort((a, b) => a - b)); // never back in time
+    for (const seen of [first, second]) expect(seen).toEqual([...seen].sort((a, b) => a - b)); // never back in time
     await recordFigures("concurrency-readers", { rewrites: REWRITES, asks: asks.length, editionsSeen: [...new Set(asks)].length, failures: 0 });
   }, 300_000);
 });
@@ -70,9 +70,9 @@ describe("a reader slower than two ingests", () => {
   it("opens the new snapshot when the one it resolved is pruned while it loads", async () => {
     const ws = await workspace();
     await ingest({ paths: [ws.docs], config: ws.config });
-    const original = IndexDir.prototype.openCurrent;
     const spy = vi.spyOn(IndexDir.prototype, "openCurrent").mockImplementationOnce(async function (this: IndexDir) {
-      const stale = await original.call(this);
+      // The once-implementation is used up by now: this call reaches the real method.
+      const stale = await IndexDir.prototype.openCurrent.call(this);
       // Two ingests finish while this reader is between resolving CURRENT and loading the files.
       for (const line of ["Ferries run late on Fridays.", "Ferries carry bicycles free."]) {
         await fs.appendFile(ws.files[SMALL_FILE]!, `\n${line}\n`);
@@ -98,12 +98,15 @@ describe("two ingest processes on one index", () => {
     const index = path.join(root, "index");
     const snapshots = path.join(index, "snapshots");
     const dirs = [path.join(root, "a"), path.join(root, "b")];
+    const copiesOf = [COPIES, 2];
     let maxTemps = 0;
     let waits = 0;
     for (let pair = 0; pair < WRITER_PAIRS; pair++) {
       for (const [d, dir] of dirs.entries()) {
         const files: Record<string, string> = {};
-        for (const [file, text] of Object.entries(edition(pair * 2 + d))) for (let copy = 0; copy < COPIES; copy++) files[`${copy}/${file}`] = text;
+        // The first writes a large tree, the second a small one: the second reaches the lock in a
+        // fraction of the time the first holds it, however slowly this machine starts processes.
+        for (const [file, text] of Object.entries(edition(pair * 2 + d))) for (let copy = 0; copy < copiesOf[d]!; copy++) files[`${copy}/${file}`] = text;
         await writeCorpus(dir, files);
       }
       let polling = true;
@@ -139,8 +142,8 @@ describe("two ingest processes on one index", () => {
       // No lost update: the index holds both corpora, so the second built on the first's snapshot.
       const opened = await openIndex(testConfig(index, { RAG_CHUNK_SIZE: 1500, RAG_CHUNK_OVERLAP: 200 }));
       const files = Object.keys(opened.manifest.files);
-      expect(files.filter((f) => f.startsWith(dirs[0]! + path.sep))).toHaveLength(COPIES * Object.keys(TOPICS).length);
-      expect(files.filter((f) => f.startsWith(dirs[1]! + path.sep))).toHaveLength(COPIES * Object.keys(TOPICS).length);
+      expect(files.filter((f) => f.startsWith(dirs[0]! + path.sep))).toHaveLength(copiesOf[0]! * Object.keys(TOPICS).length);
+      expect(files.filter((f) => f.startsWith(dirs[1]! + path.sep))).toHaveLength(copiesOf[1]! * Object.keys(TOPICS).length);
       expect(opened.vectorStore.size).toBe(opened.manifest.chunkCount);
       expect((await fs.readdir(snapshots)).filter((e) => !e.startsWith("snapshot-"))).toEqual([]);
       expect(await fs.readdir(index)).not.toContain(".lock");

@@ -130,7 +130,7 @@ describe("ignore files", () => {
     expect(report.ignored).toBe(1);
     expect(report.skipped).toEqual([]);
     const sources = new Set((await searchAll(ws.config, "anything")).map((d) => String(d.metadata.source)));
-    expect(sources.has(file!)).toBe(false);
+    expect(sources.has(file)).toBe(false);
     expect(sources.size).toBe(Object.keys(TOPICS).length - 1);
   });
 });

@@ -251,9 +251,7 @@ describe("file-system errors in the index path", () => {
     const live = await fs.readFile(path.join(index, "CURRENT"), "utf8");
     const dir = new IndexDir(index);
     const attempt = dir.withWriteLock(() =>
-      dir.commitSnapshot(async (d) => {
-        throw errno("ENOSPC", "write", path.join(d, "hnswlib.index"));
-      }),
+      dir.commitSnapshot((d) => Promise.reject(errno("ENOSPC", "write", path.join(d, "hnswlib.index")))),
     );
     await expect(attempt).rejects.toThrow(`Cannot write to the index folder ${index}: the disk is full (ENOSPC).`);
     expect(await fs.readFile(path.join(index, "CURRENT"), "utf8")).toBe(live);

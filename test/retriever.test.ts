@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Document, type DocumentInterface } from "@langchain/core/documents";
+import type { Document, DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { MemoryVectorStore } from "@langchain/classic/vectorstores/memory";
 import { createRerankingRetriever, FirstStageCollector } from "../chains/index.js";
@@ -10,6 +10,7 @@ import { smallStore } from "./helpers/small-store.js";
 /** A real compressor that reverses its input and counts its calls. */
 class ReversingCompressor extends BaseDocumentCompressor {
   calls = 0;
+  // eslint-disable-next-line @typescript-eslint/require-await -- BaseDocumentCompressor's contract is async.
   async compressDocuments(documents: DocumentInterface[]): Promise<DocumentInterface[]> {
     this.calls++;
     return [...documents].reverse().map((d, i) => {

@@ -69,7 +69,7 @@ describe("generated tiny BERT cross-encoder", () => {
     const inputs = tokenizer("retrieval with re-ranking");
     const model = await AutoModel.from_pretrained(ID);
     const { last_hidden_state } = (await model(inputs)) as { last_hidden_state: Tensor };
-    expect(last_hidden_state.dims).toEqual([1, (inputs.input_ids as Tensor).dims[1], TINY.hidden]);
+    expect(last_hidden_state.dims).toEqual([1, inputs.input_ids.dims[1], TINY.hidden]);
     expect(features.dims).toEqual(last_hidden_state.dims);
   });
 

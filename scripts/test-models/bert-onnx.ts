@@ -55,7 +55,7 @@ type Fill = "normal" | "zeros" | "ones" | "normal-int8";
 interface Initializer {
   name: string;
   dims: number[];
-  dataType: number;
+  dataType: Onnx.TensorProto.DataType;
   fill?: Fill;
   values?: Float32Array | BigInt64Array | Int8Array;
 }

@@ -4,6 +4,11 @@ import dotenv from "dotenv";
 import { EXIT_RUNTIME, EXIT_USAGE, RagError, redact, secretsOf } from "../errors/index.js";
 import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "../config/names.js";
 import { packageInfo } from "./package-info.js";
+import type { CommonFlags } from "./flags.js";
+import type { DemoFlags } from "./commands/demo.js";
+import type { EvalFlags } from "./commands/eval.js";
+import type { IngestFlags } from "./commands/ingest.js";
+import type { ModelsFlags } from "./commands/models.js";
 import { printable, red } from "./output.js";
 
 dotenv.config({ quiet: true });
@@ -43,7 +48,7 @@ storeOptions(
   .option("--follow-symlinks", "follow symlinks whose target is outside the given paths (env RAG_FOLLOW_SYMLINKS)")
   .option("--allow-secrets", "ingest files that look like they contain a secret (env RAG_ALLOW_SECRETS); they are skipped by default")
   .addOption(jsonOption())
-  .action(async (paths: string[], flags) => (await import("./commands/ingest.js")).runIngest(paths, flags));
+  .action(async (paths: string[], flags: IngestFlags) => (await import("./commands/ingest.js")).runIngest(paths, flags));
 
 const askOptions = (command: Command) =>
   command
@@ -63,14 +68,14 @@ askOptions(
       .argument("<question>", "the question, in quotes")
       .addOption(indexOption()),
   ),
-).action(async (question: string, flags) => (await import("./commands/ask.js")).runAsk(question, flags));
+).action(async (question: string, flags: CommonFlags) => (await import("./commands/ask.js")).runAsk(question, flags));
 
 askOptions(
   program
     .command("demo")
     .description("ingest the bundled sample docs into a temporary index and answer a sample question")
     .option("--question <text>", "the question to ask", "How do I configure OAuth2 in the API?"),
-).action(async (flags) => (await import("./commands/demo.js")).runDemo(flags));
+).action(async (flags: DemoFlags) => (await import("./commands/demo.js")).runDemo(flags));
 
 program
   .command("eval")
@@ -89,14 +94,14 @@ program
   .option("--cache-dir <dir>", "where evaluation indexes are cached", ".rerank-rag/eval")
   .option("--report <file.html>", "write a self-contained HTML report")
   .addOption(jsonOption())
-  .action(async (dataset: string, flags) => (await import("./commands/eval.js")).runEval(dataset, flags));
+  .action(async (dataset: string, flags: EvalFlags) => (await import("./commands/eval.js")).runEval(dataset, flags));
 
 program
   .command("check")
   .description("verify every file of the index against the size and checksum recorded at ingest; exit 1 when any is damaged")
   .addOption(indexOption())
   .addOption(jsonOption())
-  .action(async (flags) => (await import("./commands/check.js")).runCheck(flags));
+  .action(async (flags: Pick<CommonFlags, "index" | "json">) => (await import("./commands/check.js")).runCheck(flags));
 
 const models = program.command("models").description("download, import and list pretrained models (kept in RAG_MODELS_DIR)");
 const modelsDirOption = () => new Option("--models-dir <dir>", "models directory (env RAG_MODELS_DIR)");
@@ -106,7 +111,7 @@ models
   .argument("<id>", "model id, e.g. Xenova/ms-marco-MiniLM-L-6-v2")
   .addOption(modelsDirOption())
   .addOption(jsonOption())
-  .action(async (id: string, flags) => (await import("./commands/models.js")).runModelsPull(id, flags));
+  .action(async (id: string, flags: ModelsFlags) => (await import("./commands/models.js")).runModelsPull(id, flags));
 models
   .command("import")
   .description("copy a model folder in, for machines without network access")
@@ -114,13 +119,13 @@ models
   .option("--as <id>", "the id to store it under, e.g. Xenova/ms-marco-MiniLM-L-6-v2")
   .addOption(modelsDirOption())
   .addOption(jsonOption())
-  .action(async (dir: string, flags) => (await import("./commands/models.js")).runModelsImport(dir, flags));
+  .action(async (dir: string, flags: ModelsFlags & { as?: string }) => (await import("./commands/models.js")).runModelsImport(dir, flags));
 models
   .command("list")
   .description("show the models present")
   .addOption(modelsDirOption())
   .addOption(jsonOption())
-  .action(async (flags) => (await import("./commands/models.js")).runModelsList(flags));
+  .action(async (flags: ModelsFlags) => (await import("./commands/models.js")).runModelsList(flags));
 
 /**
  * An error's text as printed: errors quote paths and what servers said, so secrets (also in URLs)

@@ -14,5 +14,8 @@ export function packageRoot(): string {
 }
 
 export function packageInfo(): { name: string; version: string } {
-  return JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8"));
+  const file = path.join(packageRoot(), "package.json");
+  const { name, version } = JSON.parse(fs.readFileSync(file, "utf8")) as { name?: unknown; version?: unknown };
+  if (typeof name !== "string" || typeof version !== "string") throw new Error(`rerank-rag: ${file} has no name or version; reinstall the package`);
+  return { name, version };
 }

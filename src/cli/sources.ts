@@ -15,7 +15,7 @@ export function shownLabel(doc: DocumentInterface): string {
 export function formatSourceLine(doc: DocumentInterface, index: number): string {
   const m = doc.metadata as Record<string, unknown>;
   const reranked = m.rerankRank !== undefined ? `rerank ${fixed(m.rerankScore, 3)}  ` : "";
-  return `[${index + 1}] ${shownLabel(doc)}\n    ${reranked}first stage #${m.retrievalRank ?? "?"} (score ${fixed(m.retrievalScore, 3)})`;
+  return `[${index + 1}] ${shownLabel(doc)}\n    ${reranked}first stage #${typeof m.retrievalRank === "number" ? m.retrievalRank : "?"} (score ${fixed(m.retrievalScore, 3)})`;
 }
 
 /** A source as plain data for --json output. */

@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import zlib from "node:zlib";
 import type { DocumentInterface } from "@langchain/core/documents";
+import { z } from "zod";
 import { UsageError } from "../errors/index.js";
 
 export interface EvalQuery {
@@ -89,11 +90,10 @@ export async function loadBeir(dir: string, split: string, cacheDir: string): Pr
   };
 }
 
-interface QaGold {
-  source: string;
-  heading: string | null;
-  quote?: string;
-}
+const qaGoldSchema = z.object({ source: z.string(), heading: z.string().nullable(), quote: z.string().optional() });
+type QaGold = z.infer<typeof qaGoldSchema>;
+/** One line of the QA format. */
+const qaRecordSchema = z.object({ id: z.string(), question: z.string(), answer: z.string(), gold: z.array(qaGoldSchema), kind: z.string() });
 
 const normalize = (text: string) => text.replace(/[*_`]/g, "").replace(/\s+/g, " ").trim().toLowerCase();
 
@@ -108,18 +108,26 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
   const golds = new Map<string, QaGold[]>();
   raw.split("\n").forEach((line, index) => {
     if (!line.trim()) return;
-    let record: { id: string; question: string; answer: string; gold: QaGold[]; kind: string };
+    let json: unknown;
     try {
-      record = JSON.parse(line);
+      json = JSON.parse(line);
     } catch (error) {
       throw new UsageError(`${file}, line ${index + 1}: invalid JSON (${(error as Error).message}).`);
     }
+    const parsed = qaRecordSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new UsageError(`${file}, line ${index + 1}: not a QA record (${issue.path.join(".")}: ${issue.message}).`, {
+        hint: "Each line needs id, question, answer and kind (strings) and gold: [{ source, heading, quote? }].",
+      });
+    }
+    const record = parsed.data;
     const judgments = new Map(record.gold.map((_, g) => [`${record.id}#${g}`, 1]));
     golds.set(record.id, record.gold);
     queries.push({ id: record.id, text: record.question, judgments, reference: record.answer, kind: record.kind });
   });
   const files = [...new Set([...golds.values()].flat().map((g) => g.source))].sort();
-  const contents = await Promise.all(files.map(async (f) => `${f}\0${await fs.readFile(path.join(docsDir, f)).catch(() => "")}`));
+  const contents = await Promise.all(files.map(async (f) => `${f}\0${await fs.readFile(path.join(docsDir, f), "utf8").catch(() => "")}`));
   return {
     name: path.basename(file),
     kind: "qa",

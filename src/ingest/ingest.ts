@@ -159,7 +159,7 @@ async function embedChunks(
   onProgress: (done: number, total: number) => void,
 ): Promise<Array<number[] | undefined>> {
   const toEmbed = chunks.flatMap((chunk, i) => (!only || only.has(chunk) ? [i] : []));
-  const vectors: Array<number[] | undefined> = new Array(chunks.length).fill(undefined);
+  const vectors = new Array<number[] | undefined>(chunks.length).fill(undefined);
   for (let start = 0; start < toEmbed.length; start += EMBED_BATCH) {
     onProgress(start, toEmbed.length);
     const batch = toEmbed.slice(start, start + EMBED_BATCH);

@@ -98,14 +98,14 @@ function recordToDocument(record: unknown, metadata: Record<string, unknown>): D
   if (typeof record === "string") return record.trim() ? new Document({ pageContent: record, metadata }) : null;
   if (!record || typeof record !== "object") return null;
   const fields = record as Record<string, unknown>;
-  const field = TEXT_FIELDS.find((name) => typeof fields[name] === "string" && (fields[name] as string).trim());
+  const field = TEXT_FIELDS.find((name) => typeof fields[name] === "string" && fields[name].trim());
   const title = typeof fields.title === "string" ? fields.title : undefined;
   const id = fields._id ?? fields.id;
   const body = field ? (fields[field] as string) : JSON.stringify(record, null, 1);
   const pageContent = title && field ? `${title}\n\n${body}` : body;
   return new Document({
     pageContent,
-    metadata: { ...metadata, ...(title ? { title } : {}), ...(id !== undefined ? { recordId: String(id) } : {}) },
+    metadata: { ...metadata, ...(title ? { title } : {}), ...(typeof id === "string" || typeof id === "number" ? { recordId: String(id) } : {}) },
   });
 }
 
@@ -114,7 +114,7 @@ function loadJson(text: string, base: Record<string, unknown>): LoadResult {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`invalid JSON: ${(error as Error).message}`);
+    throw new Error(`invalid JSON: ${(error as Error).message}`, { cause: error });
   }
   // A record without a text field is indexed as JSON.stringify, which recurses per level.
   if (nestsTooDeep(parsed)) throw new Error(TOO_DEEP);

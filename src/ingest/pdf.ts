@@ -24,7 +24,7 @@ export async function pdfToText(bytes: Buffer): Promise<{ text: string; pageStar
     // verbosity 0: errors only; pdf.js would print warnings ("Indexing all PDF objects") on the console.
     pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
   } catch (error) {
-    throw new Error(`corrupt or unreadable PDF (${(error as Error).message})`);
+    throw new Error(`corrupt or unreadable PDF (${(error as Error).message})`, { cause: error });
   }
   try {
     const { text: pages } = await extractText(pdf, { mergePages: false });
@@ -34,7 +34,7 @@ export async function pdfToText(bytes: Buffer): Promise<{ text: string; pageStar
       pageStarts.push(text.length);
       text += page.trim() + "\n\n";
     }
-    const { info } = await getMeta(pdf).catch(() => ({ info: {} as Record<string, unknown> }));
+    const { info }: { info: Record<string, unknown> } = await getMeta(pdf).catch(() => ({ info: {} }));
     const title = typeof info.Title === "string" && info.Title.trim() ? info.Title.trim() : undefined;
     return { text: text.trimEnd(), pageStarts, title };
   } finally {

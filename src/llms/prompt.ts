@@ -21,6 +21,11 @@ function escapeDelimiters(text: string): string {
   return text.replace(DELIMITER, "&lt;$1$2");
 }
 
+/** A metadata value fit for a label: a string or a number, else nothing. */
+function printable(value: unknown): string | undefined {
+  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+}
+
 function attribute(value: unknown): string {
   return String(value).replace(/["<>\n]/g, " ");
 }
@@ -28,8 +33,9 @@ function attribute(value: unknown): string {
 /** Where a source came from, for citations: path and section. */
 export function sourceLabel(doc: DocumentInterface): string {
   const { relativePath, source, heading, page } = doc.metadata as Record<string, unknown>;
-  const where = String(relativePath ?? source ?? "unknown");
-  return [where, heading ? `§ ${heading}` : undefined, page ? `p. ${page}` : undefined].filter(Boolean).join(" ");
+  const where = printable(relativePath) ?? printable(source) ?? "unknown";
+  const [section, pageNumber] = [printable(heading), printable(page)];
+  return [where, section ? `§ ${section}` : undefined, pageNumber ? `p. ${pageNumber}` : undefined].filter(Boolean).join(" ");
 }
 
 /** Numbers the sources [1]…[n] inside delimiters the system prompt tells the model to treat as data. */

@@ -54,7 +54,7 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
     try {
       // Postgres does the first stage (pgvector similarity search); hybrid BM25 needs the local index.
       const { dispose, ...parts } = await assemble(config, pgvector.stats, pgvector.vectorStore, "pgvector", pgvector.meta.embedder);
-      const close = () => releaseAll([dispose, () => disposeOf(pgvector.vectorStore.embeddings), pgvector.close]);
+      const close = () => releaseAll([dispose, () => disposeOf(pgvector.vectorStore.embeddings), () => pgvector.close()]);
       return { ...parts, store: "pgvector", pgvector, close };
     } catch (error) {
       await pgvector.close();

@@ -30,7 +30,7 @@ type ErrorLike = { name?: unknown; message?: unknown; status?: unknown; statusCo
 /** The error and its causes, outermost first. */
 function causes(error: unknown): ErrorLike[] {
   const chain: ErrorLike[] = [];
-  for (let e = error; e && typeof e === "object" && chain.length < 6; e = (e as ErrorLike).cause) chain.push(e as ErrorLike);
+  for (let e = error; e && typeof e === "object" && chain.length < 6; e = (e as ErrorLike).cause) chain.push(e);
   return chain;
 }
 
@@ -48,7 +48,8 @@ function serverMessage(chain: ErrorLike[], status: number | undefined): string {
   const body = chain.map((e) => e.body).find((b) => b !== undefined);
   const said = typeof body === "string" ? body : (body as { message?: unknown } | null)?.message;
   if (typeof said === "string") return said;
-  let text = String(chain[0]?.message ?? "");
+  const first = chain[0]?.message;
+  let text = typeof first === "string" ? first : "";
   text = text.replace(/\s*Troubleshooting URL:\s*\S+/g, "");
   return status !== undefined ? text.replace(new RegExp(`^${status}\\s+`), "") : text;
 }
@@ -144,7 +145,7 @@ export function describeProviderError(error: unknown, endpoint: ProviderEndpoint
   const status = chain.map((e) => e.status ?? e.statusCode).find((s): s is number => typeof s === "number");
   if (status !== undefined) return httpFailure(endpoint, status, oneLine(serverMessage(chain, status), secrets), error);
 
-  const names = chain.map((e) => String(e.name ?? ""));
+  const names = chain.map((e) => (typeof e.name === "string" ? e.name : ""));
   const message = oneLine(serverMessage(chain, undefined) || String(error), secrets);
   // Cohere's client keeps only the message ("fetch failed (ECONNREFUSED)", see cohere-client.ts), so look there too.
   const code =
@@ -164,7 +165,7 @@ export function describeProviderError(error: unknown, endpoint: ProviderEndpoint
     });
   }
   if (message === "terminated" || code === "UND_ERR_SOCKET" || code === "ECONNRESET") {
-    const detail = chain.map((e) => String(e.message ?? "")).find((m) => m && m !== "terminated");
+    const detail = chain.map((e) => (typeof e.message === "string" ? e.message : "")).find((m) => m && m !== "terminated");
     return make(`the connection to ${baseUrl} closed before the response was complete${detail ? ` (${redact(detail, secrets)})` : ""}`, {
       reason: "connection-closed",
       hint: "The server dropped the connection; check its logs, or try again.",

@@ -1,7 +1,7 @@
 import { CohereRerank } from "@langchain/cohere";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
-import { CohereClient, CohereEnvironment, CohereError, CohereTimeoutError } from "cohere-ai";
+import { type CohereClient, CohereEnvironment, CohereError, CohereTimeoutError } from "cohere-ai";
 import { loadConfig, type RagConfig } from "../config/index.js";
 import { ProviderError, secretsOf, type RagError } from "../errors/index.js";
 import { createCohereClient } from "../providers/cohere-client.js";

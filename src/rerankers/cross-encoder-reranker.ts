@@ -242,7 +242,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
         const inputs: PoolInputs = {};
         for (const name of ["input_ids", "attention_mask", "token_type_ids"] as const) {
           const tensor = encoded[name];
-          if (tensor) inputs[name] = { data: tensor.data as BigInt64Array, dims: tensor.dims as number[] };
+          if (tensor) inputs[name] = { data: tensor.data as BigInt64Array, dims: tensor.dims };
         }
         const probabilities = toProbabilities(await forward.run(inputs), this.model);
         batch.forEach((index, j) => (scores[index] = probabilities[j]!));

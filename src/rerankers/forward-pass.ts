@@ -55,8 +55,9 @@ export async function loadForwardPass(settings: ForwardSettings): Promise<Forwar
   return {
     async run(inputs) {
       const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new transformers.Tensor("int64", t.data, t.dims)]));
-      const { logits } = await model(feeds);
-      return logits && { data: Float32Array.from(logits.data as ArrayLike<number>), dims: logits.dims as number[] };
+      // A sequence-classification model returns its scores as `logits`.
+      const { logits } = (await model(feeds)) as { logits?: { data: ArrayLike<number>; dims: number[] } };
+      return logits && { data: Float32Array.from(logits.data), dims: logits.dims };
     },
     async dispose() {
       await model.dispose();

@@ -9,14 +9,16 @@ const reason = (error: unknown) => (error instanceof Error ? error.message : Str
 
 try {
   const pass = await loadForwardPass(workerData as ForwardSettings);
-  port.on("message", async (message: ToWorker) => {
+  // Never rejects: a failed run is answered with an error message.
+  const answer = async (message: ToWorker) => {
     try {
       const logits = await pass.run(message.inputs);
       post({ type: "result", logits }, logits ? [logits.data.buffer as ArrayBuffer] : []);
     } catch (error) {
       post({ type: "error", message: reason(error) });
     }
-  });
+  };
+  port.on("message", (message: ToWorker) => void answer(message));
   post({ type: "ready" });
 } catch (error) {
   post({ type: "loadError", message: reason(error) });

@@ -60,7 +60,7 @@ export const RERANKERS = Object.freeze({
   },
   none: {
     describe: "no re-ranking: the first-stage order",
-    create: async (): Promise<BaseDocumentCompressor | null> => null,
+    create: (): Promise<BaseDocumentCompressor | null> => Promise.resolve(null),
   },
 } satisfies Record<Exclude<RerankerProviderName, "auto">, ProviderEntry<BaseDocumentCompressor | null, RerankerContext>>);
 

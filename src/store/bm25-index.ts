@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { DocumentInterface } from "@langchain/core/documents";
+import { z } from "zod";
 import { IndexError } from "../errors/index.js";
 import { analyze, termCounts } from "../text/analyzer.js";
 import { BM25_DEFAULTS, bm25Idf, bm25TermScore, type Bm25Params } from "../text/bm25.js";
@@ -10,6 +11,16 @@ import { CorpusStats } from "../text/corpus-stats.js";
 const TERMS_FILE = "bm25-terms.json";
 const POSTINGS_FILE = "bm25-postings.bin";
 const FORMAT_VERSION = 1;
+
+/** bm25-terms.json: the parameters and each term's posting count; the postings are in POSTINGS_FILE. */
+const headerSchema = z.object({
+  version: z.number(),
+  k1: z.number(),
+  b: z.number(),
+  documentCount: z.number(),
+  terms: z.array(z.string()),
+  counts: z.array(z.number().int().nonnegative()),
+});
 
 type Postings = Map<string, { docs: Int32Array; tfs: Float32Array }>;
 
@@ -86,13 +97,13 @@ export class Bm25Index {
     }
     const damaged = (why: string) =>
       new IndexError(`The keyword index in ${directory} is damaged: ${why}.`, { hint: "Rebuild the index with `rerank-rag ingest --rebuild <paths…>`." });
-    let header: { version: number; k1: number; b: number; documentCount: number; terms: string[]; counts: number[] };
+    let header: z.infer<typeof headerSchema>;
     try {
-      header = JSON.parse(headerText);
+      header = headerSchema.parse(JSON.parse(headerText));
     } catch (error) {
-      throw damaged((error as Error).message);
+      throw damaged(error instanceof z.ZodError ? `${TERMS_FILE} is malformed: ${z.prettifyError(error)}` : (error as Error).message);
     }
-    if (header.version !== FORMAT_VERSION || header.documentCount !== documents.length || header.terms?.length !== header.counts?.length) {
+    if (header.version !== FORMAT_VERSION || header.documentCount !== documents.length || header.terms.length !== header.counts.length) {
       throw damaged(`it lists ${header.documentCount} chunks in format ${header.version}, the index holds ${documents.length}`);
     }
     const bytes = await fs.readFile(path.join(directory, POSTINGS_FILE)).catch((error: Error) => {

@@ -98,7 +98,7 @@ function databaseError(error: unknown, where: Target): unknown {
       hint: "Install pgvector on the server (https://github.com/pgvector/pgvector), or use a server image that has it (e.g. pgvector/pgvector).",
     });
   }
-  return new RagError(`Postgres at ${where.location} failed: ${message ?? String(error)}`, { cause: error });
+  return new RagError(`Postgres at ${where.location} failed: ${message ?? code ?? "no error message"}`, { cause: error });
 }
 
 /** A chunk id as the uuid PGVectorStore's id column needs: stable, so a chunk keeps its row id. */

@@ -58,8 +58,8 @@ export function startCli(
   let stdout = "";
   let stderr = "";
   let partial = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => {
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => {
     stderr += d;
     const parts = (partial + String(d)).split("\n");
     partial = parts.pop() ?? "";

@@ -5,7 +5,23 @@ export interface RecordedCohereRequest {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
-  body: any;
+  body: CohereRequestBody;
+}
+
+/** The fields of a rerank request that the server and the tests read; `{}` when the body is not JSON. */
+export interface CohereRequestBody {
+  model?: unknown;
+  query?: unknown;
+  documents?: unknown[];
+  top_n?: unknown;
+}
+
+function parseBody(raw: string): CohereRequestBody {
+  try {
+    return raw ? (JSON.parse(raw) as CohereRequestBody) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** What the server does for one request; unscripted requests get the default scoring. */
@@ -26,7 +42,9 @@ export function wordOverlapScore(query: string, document: string): number {
 }
 
 function documentText(document: unknown): string {
-  return typeof document === "string" ? document : String((document as { text?: unknown } | null)?.text ?? "");
+  if (typeof document === "string") return document;
+  const text = (document as { text?: unknown } | null)?.text;
+  return typeof text === "string" ? text : "";
 }
 
 /**
@@ -43,15 +61,10 @@ export async function startCohereServer() {
     res.writeHead(status, { "content-type": "application/json", ...headers });
     res.end(JSON.stringify(body));
   };
-  const server = http.createServer(async (req, res) => {
+  const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     let raw = "";
     for await (const chunk of req) raw += chunk;
-    let body: any;
-    try {
-      body = raw ? JSON.parse(raw) : undefined;
-    } catch {
-      body = raw;
-    }
+    const body = parseBody(raw);
     const path = (req.url ?? "").split("?")[0] ?? "";
     requests.push({ method: req.method ?? "", path, headers: req.headers, body });
     if (req.method !== "POST" || (path !== "/v1/rerank" && path !== "/v2/rerank")) {
@@ -67,15 +80,18 @@ export async function startCohereServer() {
     }
     if (behaviour && "status" in behaviour) return json(res, behaviour.status, behaviour.body ?? { message: `HTTP ${behaviour.status}` }, behaviour.headers);
     if (behaviour) return json(res, 200, { id: `rerank-${requests.length}`, results: behaviour.results, meta });
-    if (typeof body?.query !== "string" || !Array.isArray(body?.documents)) {
+    const { query, documents } = body;
+    if (typeof query !== "string" || !Array.isArray(documents)) {
       return json(res, 400, { message: "invalid request: query and documents are required" });
     }
-    const scored = (body.documents as unknown[])
-      .map((document, index) => ({ index, relevance_score: wordOverlapScore(body.query, documentText(document)) }))
+    const scored = documents
+      .map((document, index) => ({ index, relevance_score: wordOverlapScore(query, documentText(document)) }))
       .sort((l, r) => r.relevance_score - l.relevance_score || l.index - r.index);
     const topN = typeof body.top_n === "number" ? body.top_n : scored.length;
     json(res, 200, { id: `rerank-${requests.length}`, results: scored.slice(0, topN), meta });
-  });
+  };
+  // A failure in the handler surfaces as an unhandled rejection, which fails the test run.
+  const server = http.createServer((req, res) => void answer(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -5,7 +5,16 @@ export interface RecordedRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
-  body: any;
+  body: OpenAiRequestBody;
+}
+
+/** The fields of a chat-completions or embeddings request that the server and the tests read. */
+export interface OpenAiRequestBody {
+  model?: string;
+  stream?: boolean;
+  messages?: Array<{ role: string; content: string }>;
+  input?: string | string[];
+  encoding_format?: string;
 }
 
 export type Behaviour =
@@ -33,7 +42,7 @@ export function fakeEmbedding(text: string): number[] {
 }
 
 /** POST /v1/embeddings, honouring encoding_format (the official client asks for base64 by default). */
-function embeddings(body: { input: string | string[]; model: string; encoding_format?: string }, res: http.ServerResponse) {
+function embeddings(body: OpenAiRequestBody, res: http.ServerResponse) {
   const inputs = Array.isArray(body.input) ? body.input : [body.input];
   const data = inputs.map((text, index) => {
     const vector = fakeEmbedding(String(text));
@@ -50,10 +59,10 @@ function embeddings(body: { input: string | string[]; model: string; encoding_fo
  */
 export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)) {
   const requests: RecordedRequest[] = [];
-  const server = http.createServer(async (req, res) => {
+  const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     let raw = "";
     for await (const chunk of req) raw += chunk;
-    requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw ? JSON.parse(raw) : undefined });
+    requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw ? (JSON.parse(raw) as OpenAiRequestBody) : {} });
     if (req.url?.endsWith("/embeddings")) return embeddings(requests.at(-1)!.body, res);
     let b = typeof behaviour === "function" ? behaviour() : behaviour;
     if (b.kind === "hang") return; // never answers: the client's timeout must fire
@@ -101,7 +110,9 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
     }
     res.write(chunk({}, "stop"));
     res.end("data: [DONE]\n\n");
-  });
+  };
+  // A failure in the handler surfaces as an unhandled rejection, which fails the test run.
+  const server = http.createServer((req, res) => void answer(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {

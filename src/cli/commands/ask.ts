@@ -64,8 +64,8 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   }
   process.stdout.write("\n\n");
   if (sources.length === 0) return;
-  const warning = sources.find((doc) => doc.metadata.rerankWarning)?.metadata.rerankWarning;
-  if (warning) note(yellow(`warning: ${printable(String(warning))}`));
+  const warning: unknown = sources.find((doc) => doc.metadata.rerankWarning)?.metadata.rerankWarning;
+  if (typeof warning === "string" && warning) note(yellow(`warning: ${printable(warning)}`));
   process.stdout.write(`${bold(reranking ? "Sources (after re-ranking)" : "Sources (first-stage order, no re-ranking)")}\n`);
   sources.forEach((doc, i) => process.stdout.write(`${formatSourceLine(doc, i)}\n`));
   if (reranking) {

@@ -7,8 +7,10 @@ import { configFromFlags, type CommonFlags } from "../flags.js";
 import { packageRoot } from "../package-info.js";
 import { note } from "../output.js";
 
+export type DemoFlags = CommonFlags & { question: string };
+
 /** `rerank-rag demo`: the sample docs into a throwaway index, then one question. */
-export async function runDemo(flags: CommonFlags & { question: string }): Promise<void> {
+export async function runDemo(flags: DemoFlags): Promise<void> {
   const indexDir = await fs.mkdtemp(path.join(os.tmpdir(), "rerank-rag-demo-"));
   try {
     const config = configFromFlags(flags, { RAG_INDEX_DIR: indexDir, RAG_STORE: "hnsw" });

@@ -5,8 +5,10 @@ import { ingest, type IngestEvent, type IngestReport } from "../../ingest/ingest
 import { configFromFlags, type CommonFlags } from "../flags.js";
 import { dim, note, printable, yellow } from "../output.js";
 
+export type IngestFlags = CommonFlags & { rebuild?: boolean };
+
 /** `rerank-rag ingest <paths…>` */
-export async function runIngest(paths: string[], flags: CommonFlags & { rebuild?: boolean }): Promise<void> {
+export async function runIngest(paths: string[], flags: IngestFlags): Promise<void> {
   const config = configFromFlags(flags);
   const report = await ingestWithProgress(paths, config, flags.rebuild);
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -3,7 +3,7 @@ import { importModel, listModels, pullModel, type ModelFolder } from "../../mode
 import { shownHubHost } from "../../models/transformers-env.js";
 import { bold, dim, note, printable } from "../output.js";
 
-interface ModelsFlags {
+export interface ModelsFlags {
   modelsDir?: string;
   json?: boolean;
 }

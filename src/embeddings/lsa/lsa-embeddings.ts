@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
+import { z } from "zod";
 import { analyze, termCounts } from "../../text/analyzer.js";
 import { IndexError } from "../../errors/index.js";
 import { truncatedSvd, type CsrMatrix } from "./randomized-svd.js";
@@ -8,6 +9,15 @@ import { truncatedSvd, type CsrMatrix } from "./randomized-svd.js";
 const STATE_JSON = "offline-embedder.json";
 const STATE_BIN = "offline-embedder.bin";
 const STATE_VERSION = 1;
+
+/** offline-embedder.json: everything but the component matrix, which is in STATE_BIN. */
+const stateSchema = z.object({
+  version: z.number(),
+  vocabulary: z.array(z.string()),
+  idf: z.array(z.number()),
+  dimensions: z.number().int().positive(),
+  fittedOnChunks: z.number().int().nonnegative(),
+});
 
 export interface LsaFitOptions {
   /** Target dimensions; fewer when the corpus has fewer chunks or terms. */
@@ -73,21 +83,24 @@ export class LsaEmbeddings extends Embeddings {
 
   static async load(directory: string): Promise<LsaEmbeddings> {
     try {
-      const meta = JSON.parse(await fs.readFile(path.join(directory, STATE_JSON), "utf8"));
-      if (meta.version !== STATE_VERSION) throw new Error(`unsupported state version ${meta.version}`);
+      const raw: unknown = JSON.parse(await fs.readFile(path.join(directory, STATE_JSON), "utf8"));
+      const version = (raw as { version?: unknown } | null)?.version;
+      if (version !== STATE_VERSION) throw new Error(`unsupported state version ${JSON.stringify(version)}`);
+      const meta = stateSchema.parse(raw);
       const bytes = await fs.readFile(path.join(directory, STATE_BIN));
       const expected = meta.vocabulary.length * meta.dimensions * 4;
       if (bytes.byteLength !== expected) throw new Error(`${STATE_BIN} has ${bytes.byteLength} bytes, expected ${expected}`);
       const components = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       return new LsaEmbeddings({
         vocabulary: meta.vocabulary,
-        idf: Float64Array.from(meta.idf as number[]),
+        idf: Float64Array.from(meta.idf),
         components,
         dimensions: meta.dimensions,
         fittedOnChunks: meta.fittedOnChunks,
       });
     } catch (error) {
-      throw new IndexError(`The offline embedder state in ${directory} cannot be read: ${(error as Error).message}`, {
+      const why = error instanceof z.ZodError ? `${STATE_JSON} is malformed: ${z.prettifyError(error)}` : (error as Error).message;
+      throw new IndexError(`The offline embedder state in ${directory} cannot be read: ${why}`, {
         cause: error,
         hint: "The index is damaged; rebuild it with `rerank-rag ingest --rebuild <paths>`.",
       });
@@ -128,10 +141,12 @@ export class LsaEmbeddings extends Embeddings {
     return Array.from(out);
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- Embeddings' contract is async; `async` keeps a throw a rejection.
   async embedDocuments(documents: string[]): Promise<number[][]> {
     return documents.map((text) => this.embedText(text));
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- as embedDocuments.
   async embedQuery(document: string): Promise<number[]> {
     return this.embedText(document);
   }

@@ -1,10 +1,11 @@
 import { createRequire } from "node:module";
+import type * as MlMatrix from "ml-matrix";
 import { seededRandom } from "../../util/seeded-random.js";
 
 // ml-matrix is needed only to fit (ingest), not to embed a query: loaded on first use, in
 // step with the synchronous fit.
 const require = createRequire(import.meta.url);
-const mlMatrix = () => require("ml-matrix") as typeof import("ml-matrix");
+const mlMatrix = () => require("ml-matrix") as typeof MlMatrix;
 
 /** A sparse matrix in compressed-row form (rows = chunks, columns = terms). */
 export interface CsrMatrix {
