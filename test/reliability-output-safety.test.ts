@@ -194,7 +194,8 @@ describe("credentials in URLs", () => {
     const base = { OPENAI_API_KEY: KEY, COHERE_API_KEY: COHERE_KEY, HF_TOKEN, RAG_MAX_RETRIES: "0", RAG_TIMEOUT_MS: "5000" };
     const env = (extra: Record<string, string>) => cleanEnv({ ...base, ...extra });
     const ask = (extra: Record<string, string>, args: string[]) => startCli(["ask", QUESTION, "--index", index, ...args], { env: env(extra) }).done;
-    const pull = (endpoint: string) => startCli(["models", "pull", "Xenova/tiny", "--models-dir", path.join(root, "models")], { env: env({ HF_ENDPOINT: endpoint }) }).done;
+    const pull = (endpoint: string) =>
+      startCli(["models", "pull", "Xenova/tiny", "--models-dir", path.join(root, "models")], { env: env({ HF_ENDPOINT: endpoint }) }).done;
     const openaiLlm = ["--llm", "openai", "--reranker", "bm25"];
     try {
       const runs = {

@@ -28,7 +28,6 @@ export function shownHubHost(): string {
   return `${redactUrl(hubHost(), secretsOf(process.env))}/`;
 }
 
-
 /**
  * Points transformers.js at the project's model directory (Hub downloads are cached
  * there and `models import` copies folders there, so one directory serves both) and at

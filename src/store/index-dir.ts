@@ -212,7 +212,13 @@ export class IndexDir {
 
   private async isUnmarkedIndex(): Promise<boolean> {
     const snapshot = await this.currentSnapshot().catch(() => null);
-    return snapshot !== null && (await readManifest(snapshot).then(() => true, () => false));
+    return (
+      snapshot !== null &&
+      (await readManifest(snapshot).then(
+        () => true,
+        () => false,
+      ))
+    );
   }
 
   /** Written under a temp name and linked into place, so a reader never sees half a marker and the first writer wins. */
@@ -287,9 +293,7 @@ export class IndexDir {
   /** Temp files left by killed writers, by the exact names we give them; only safe to remove while holding the lock. */
   private async removeStaleTemps(): Promise<void> {
     const entries = await fs.readdir(this.snapshotsDir).catch(() => [] as string[]);
-    await Promise.all(
-      entries.filter((e) => STALE_SNAPSHOT_TEMP.test(e)).map((e) => fs.rm(path.join(this.snapshotsDir, e), { recursive: true, force: true })),
-    );
+    await Promise.all(entries.filter((e) => STALE_SNAPSHOT_TEMP.test(e)).map((e) => fs.rm(path.join(this.snapshotsDir, e), { recursive: true, force: true })));
     const rootEntries = await fs.readdir(this.root);
     await Promise.all(
       rootEntries.filter((e) => STALE_POINTER_TEMP.test(e) || STALE_MARKER_TEMP.test(e)).map((e) => fs.rm(path.join(this.root, e), { force: true })),
@@ -308,7 +312,11 @@ export class IndexDir {
 
 /** Whether `dir` holds an index: our marker, or the CURRENT pointer and snapshots of one made before the marker. */
 export async function looksLikeIndex(dir: string): Promise<boolean> {
-  const exists = (name: string) => fs.access(path.join(dir, name)).then(() => true, () => false);
+  const exists = (name: string) =>
+    fs.access(path.join(dir, name)).then(
+      () => true,
+      () => false,
+    );
   return (await exists(INDEX_MARKER_FILE)) || ((await exists(CURRENT)) && (await exists(SNAPSHOTS)));
 }
 

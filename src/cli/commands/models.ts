@@ -39,7 +39,9 @@ export async function runModelsList(flags: ModelsFlags): Promise<void> {
   }
   note(dim(`models in ${config.RAG_MODELS_DIR}`));
   // Folder names and config.json fields are whatever the models directory holds.
-  const rows = models.map((m) => [m.id, formatBytes(m.bytes), String(m.files), m.onnx.join(", ") || "–", m.architectures.join(", ") || "–"].map((c) => printable(c)));
+  const rows = models.map((m) =>
+    [m.id, formatBytes(m.bytes), String(m.files), m.onnx.join(", ") || "–", m.architectures.join(", ") || "–"].map((c) => printable(c)),
+  );
   process.stdout.write(table(["MODEL", "SIZE", "FILES", "ONNX", "ARCHITECTURES"], rows));
 }
 
@@ -54,7 +56,11 @@ function printFolder(model: ModelFolder, json?: boolean): void {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return `${bold(line(header))}\n${rows.map(line).join("\n")}\n`;
 }
 
