@@ -228,7 +228,7 @@ describe("embedding failures at ingest", () => {
     const server = await startOpenAiServer({ kind: "hang" }, { embeddingsBehaviour: { kind: "raw", body: "{not json" } });
     try {
       const fresh = path.join(await tempDir("rerank-rag-embed-"), "index");
-      const run = await startCli(["ingest", docs, "--index", fresh], { env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL }) }).done;
+      const run = await startCli(["ingest", docs, "--index", fresh], { env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL, RAG_MAX_RETRIES: "0" }) }).done;
       expectFailure(run, "openai", /the server sent (a malformed|an invalid embeddings) response/);
       await expect(fs.access(fresh)).rejects.toMatchObject({ code: "ENOENT" });
     } finally {
