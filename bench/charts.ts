@@ -11,7 +11,10 @@ const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x
 function frame(title: string, body: string, legend: Array<{ name: string; color: string }>, yLabel: string, width = WIDTH): string {
   const step = Math.max(130, ...legend.map((l) => 30 + 6 * l.name.length));
   const items = legend
-    .map(({ name, color }, i) => `<rect x="${PLOT.left + i * step}" y="22" width="10" height="10" fill="${color}"/><text x="${PLOT.left + 14 + i * step}" y="31">${escape(name)}</text>`)
+    .map(
+      ({ name, color }, i) =>
+        `<rect x="${PLOT.left + i * step}" y="22" width="10" height="10" fill="${color}"/><text x="${PLOT.left + 14 + i * step}" y="31">${escape(name)}</text>`,
+    )
     .join("");
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${HEIGHT}" width="${width}" height="${HEIGHT}" font-family="sans-serif" font-size="11">`,
@@ -53,7 +56,13 @@ export function barChart({ title, yLabel, groups }: { title: string; yLabel: str
     })
     .join("");
   const axis = `<line x1="${PLOT.left - 6}" y1="${bottom}" x2="${width - PLOT.right}" y2="${bottom}" stroke="#444"/>`;
-  return frame(title, axis + body, names.map((name, i) => ({ name, color: COLORS[i % COLORS.length]! })), yLabel, width);
+  return frame(
+    title,
+    axis + body,
+    names.map((name, i) => ({ name, color: COLORS[i % COLORS.length]! })),
+    yLabel,
+    width,
+  );
 }
 
 export interface Series {
@@ -73,7 +82,10 @@ export function lineChart({ title, xLabel, yLabel, series }: { title: string; xL
   const sy = (y: number) => HEIGHT - PLOT.bottom - ((y - yMin) / (yMax - yMin || 1)) * (plotHeight - 10);
   const ticks = (min: number, max: number) => Array.from({ length: 5 }, (_, i) => min + ((max - min) * i) / 4);
   const grid = [
-    ...ticks(yMin, yMax).map((y) => `<line x1="${PLOT.left}" y1="${sy(y)}" x2="${WIDTH - PLOT.right}" y2="${sy(y)}" stroke="#eee"/><text x="${PLOT.left - 6}" y="${sy(y) + 4}" text-anchor="end">${fmt(y)}</text>`),
+    ...ticks(yMin, yMax).map(
+      (y) =>
+        `<line x1="${PLOT.left}" y1="${sy(y)}" x2="${WIDTH - PLOT.right}" y2="${sy(y)}" stroke="#eee"/><text x="${PLOT.left - 6}" y="${sy(y) + 4}" text-anchor="end">${fmt(y)}</text>`,
+    ),
     ...ticks(xMin, xMax).map((x) => `<text x="${sx(x)}" y="${HEIGHT - PLOT.bottom + 16}" text-anchor="middle">${fmt(x)}</text>`),
     `<text x="${PLOT.left + plotWidth / 2}" y="${HEIGHT - 12}" text-anchor="middle">${escape(xLabel)}</text>`,
   ].join("");
@@ -85,5 +97,10 @@ export function lineChart({ title, xLabel, yLabel, series }: { title: string; xL
       return `<path d="${path}" fill="none" stroke="${color(i)}" stroke-width="2"/>${marks}`;
     })
     .join("");
-  return frame(title, grid + lines, series.map((s, i) => ({ name: s.name, color: color(i) })), yLabel);
+  return frame(
+    title,
+    grid + lines,
+    series.map((s, i) => ({ name: s.name, color: color(i) })),
+    yLabel,
+  );
 }

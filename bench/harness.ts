@@ -104,6 +104,8 @@ export function timedProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ 
       if (!firstByteMs && chunk.toString().trim()) firstByteMs = performance.now() - started;
     });
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve({ firstByteMs, totalMs: performance.now() - started }) : reject(new Error(`node ${args.join(" ")} exited ${code}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve({ firstByteMs, totalMs: performance.now() - started }) : reject(new Error(`node ${args.join(" ")} exited ${code}`)),
+    );
   });
 }

@@ -84,7 +84,8 @@ function rerankTable(rows: RerankRow[], peak: number): string {
     const batch = get("one padded batch");
     const ours = get("ours")!;
     const cell = (x: { stats: Stats } | undefined) => (x ? `${ms(x.stats.p50)} ms` : "–");
-    const vs = (x: { stats: Stats } | undefined) => (x ? `${single ? ratio(single.stats.p50, x.stats.p50) : "–"} / ${batch ? ratio(batch.stats.p50, x.stats.p50) : "–"}` : "–");
+    const vs = (x: { stats: Stats } | undefined) =>
+      x ? `${single ? ratio(single.stats.p50, x.stats.p50) : "–"} / ${batch ? ratio(batch.stats.p50, x.stats.p50) : "–"}` : "–";
     lines.push(
       `| ${row.candidates} | ${row.lengths} (${row.meanTokens.toFixed(0)}) | ${cell(single)} | ${cell(batch)} | ${cell(get("ours, in one thread"))} | ${cell(ours)} | ${cell(get("ours q8"))} | ${vs(ours)} | ${vs(get("ours q8"))} | ${ms(ours.stats.p95)} ms, ${((1000 * row.candidates) / ours.stats.p50).toFixed(1)} | ${ours.gflopsPerSecond.toFixed(0)} (${((100 * ours.gflopsPerSecond) / peak).toFixed(0)}%) |`,
     );
@@ -100,10 +101,15 @@ function tuningTable(rows: Array<{ batchTokens: number; workers: number; stats: 
 }
 
 function hnswTable(rows: HnswRow[]): string {
-  const lines = ["| vectors | kind | M | efConstruction | build s | index MiB | RSS growth MiB | efSearch | recall@50 | p50 ms | p99 ms |", "|---|---|---|---|---|---|---|---|---|---|---|"];
+  const lines = [
+    "| vectors | kind | M | efConstruction | build s | index MiB | RSS growth MiB | efSearch | recall@50 | p50 ms | p99 ms |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
   for (const row of rows) {
     for (const ef of row.perEf) {
-      lines.push(`| ${row.count.toLocaleString("en")} | ${row.kind} | ${row.M} | ${row.efConstruction} | ${row.buildSeconds.toFixed(1)} | ${row.indexMiB.toFixed(0)} | ${row.peakRssGrowthMiB.toFixed(0)} | ${ef.efSearch} | ${ef.recallAt50.toFixed(3)} | ${ef.p50ms.toFixed(2)} | ${ef.p99ms.toFixed(2)} |`);
+      lines.push(
+        `| ${row.count.toLocaleString("en")} | ${row.kind} | ${row.M} | ${row.efConstruction} | ${row.buildSeconds.toFixed(1)} | ${row.indexMiB.toFixed(0)} | ${row.peakRssGrowthMiB.toFixed(0)} | ${ef.efSearch} | ${ef.recallAt50.toFixed(3)} | ${ef.p50ms.toFixed(2)} | ${ef.p99ms.toFixed(2)} |`,
+      );
     }
   }
   return lines.join("\n");
@@ -121,13 +127,18 @@ export function renderCharts(results: Results): Record<string, string> {
     "bench-rerank.svg": barChart({
       title: "Re-ranking 50 candidates, p50 seconds",
       yLabel: "seconds",
-      groups: rerank.filter((r) => r.candidates === 50).map((row) => ({ label: row.lengths, bars: row.results.map((r) => ({ name: r.variant, value: r.stats.p50 / 1000 })) })),
+      groups: rerank
+        .filter((r) => r.candidates === 50)
+        .map((row) => ({ label: row.lengths, bars: row.results.map((r) => ({ name: r.variant, value: r.stats.p50 / 1000 })) })),
     }),
     "bench-rerank-scaling.svg": lineChart({
       title: "Re-ranking cost by number of candidates (sample corpus lengths)",
       xLabel: "candidates",
       yLabel: "p50 seconds",
-      series: ["ours", "ours q8"].map((name) => ({ name, points: scaling.flatMap((r) => (p50(r, name) === undefined ? [] : [[r.candidates, p50(r, name)! / 1000] as [number, number]])) })),
+      series: ["ours", "ours q8"].map((name) => ({
+        name,
+        points: scaling.flatMap((r) => (p50(r, name) === undefined ? [] : [[r.candidates, p50(r, name)! / 1000] as [number, number]])),
+      })),
     }),
     "bench-hnsw.svg": lineChart({
       title: "HNSW: recall@50 against query latency (efSearch 50 → 400)",
@@ -141,7 +152,13 @@ export function renderCharts(results: Results): Record<string, string> {
     "bench-ingest.svg": barChart({
       title: "Ingest: full vs unchanged re-ingest, seconds",
       yLabel: "seconds",
-      groups: ingestRows.map((r) => ({ label: r.label, bars: [{ name: "full ingest", value: r.fullSeconds }, { name: "unchanged re-ingest", value: r.unchangedSeconds }] })),
+      groups: ingestRows.map((r) => ({
+        label: r.label,
+        bars: [
+          { name: "full ingest", value: r.fullSeconds },
+          { name: "unchanged re-ingest", value: r.unchangedSeconds },
+        ],
+      })),
     }),
     "bench-ask.svg": barChart({
       title: "Warm ask per stage, p50 ms",
@@ -159,12 +176,26 @@ export function renderCharts(results: Results): Record<string, string> {
     "bench-ask-cold.svg": barChart({
       title: "Cold CLI ask, p50 ms",
       yLabel: "ms",
-      groups: cold.map((c) => ({ label: c.corpus.replace(/ \(.*?\)/, ""), bars: [{ name: "first answer byte", value: c.firstTokenP50 }, { name: "exit", value: c.totalP50 }] })),
+      groups: cold.map((c) => ({
+        label: c.corpus.replace(/ \(.*?\)/, ""),
+        bars: [
+          { name: "first answer byte", value: c.firstTokenP50 },
+          { name: "exit", value: c.totalP50 },
+        ],
+      })),
     }),
     "bench-peer.svg": barChart({
       title: "Retrieve 50 + re-rank, p50 seconds (same model, same candidates)",
       yLabel: "seconds",
-      groups: [{ label: "HNSW top 50 → cross-encoder → top 5", bars: [{ name: "stock LangChain.js", value: results.peer.stock.p50 / 1000 }, { name: "ours", value: results.peer.ours.p50 / 1000 }] }],
+      groups: [
+        {
+          label: "HNSW top 50 → cross-encoder → top 5",
+          bars: [
+            { name: "stock LangChain.js", value: results.peer.stock.p50 / 1000 },
+            { name: "ours", value: results.peer.ours.p50 / 1000 },
+          ],
+        },
+      ],
     }),
   };
 }
@@ -197,7 +228,13 @@ function targets(results: Results): Target[] {
   const peak = results.matmul.peakGflopsPerSecond;
   for (const name of ["ours", "ours q8"]) {
     const r = variant(fixed256, name);
-    if (r) out.push({ what: `${name}: share of the fp32 matmul peak at 256 tokens`, goal: "≥ 50%", measured: `${((100 * r.gflopsPerSecond) / peak).toFixed(0)}%`, met: r.gflopsPerSecond / peak >= 0.5 });
+    if (r)
+      out.push({
+        what: `${name}: share of the fp32 matmul peak at 256 tokens`,
+        goal: "≥ 50%",
+        measured: `${((100 * r.gflopsPerSecond) / peak).toFixed(0)}%`,
+        met: r.gflopsPerSecond / peak >= 0.5,
+      });
   }
   for (const row of hnswRows(results).filter((r) => r.count >= 100_000)) {
     const fast = row.perEf.filter((e) => e.p50ms <= 2);
@@ -210,14 +247,24 @@ function targets(results: Results): Target[] {
     });
   }
   for (const r of ingestResults(results).filter((x) => !x.skipped)) {
-    out.push({ what: `unchanged re-ingest, ${r.label}`, goal: "< 5% of a full ingest", measured: `${(100 * r.unchangedShare).toFixed(1)}%`, met: r.unchangedShare < 0.05 });
+    out.push({
+      what: `unchanged re-ingest, ${r.label}`,
+      goal: "< 5% of a full ingest",
+      measured: `${(100 * r.unchangedShare).toFixed(1)}%`,
+      met: r.unchangedShare < 0.05,
+    });
   }
   for (const w of results["ask-warm"] ?? []) {
     const excludingLlm = w.embedQuery.p50 + w.search.p50 + w.rerank.p50;
     out.push({ what: `warm ask, ${w.corpus}: embed + search + re-rank p50`, goal: "≤ 30 ms", measured: `${ms(excludingLlm)} ms`, met: excludingLlm <= 30 });
   }
   for (const c of (results["ask-cold"] ?? []).filter((x) => !x.corpus.includes("rebuilt"))) {
-    out.push({ what: `cold CLI ask, ${c.corpus}: start to first answer byte`, goal: "≤ 1.5 s", measured: `${ms(c.firstTokenP50)} ms`, met: c.firstTokenP50 <= 1500 });
+    out.push({
+      what: `cold CLI ask, ${c.corpus}: start to first answer byte`,
+      goal: "≤ 1.5 s",
+      measured: `${ms(c.firstTokenP50)} ms`,
+      met: c.firstTokenP50 <= 1500,
+    });
   }
   const startup = results.startup ?? [];
   const floor = startup.find((r) => r.variant === "node -e 0");
@@ -317,7 +364,13 @@ export function renderMarkdown(results: Results): string {
   const coldRows = results["ask-cold"].map((c) => `| ${c.corpus} | ${ms(c.firstTokenP50)} | ${ms(c.totalP50)} | ${c.runs} |`).join("\n");
   return `# Benchmarks
 
-Generated by \`npm run bench\`${results.quick ? " (BENCH_QUICK=1: fewer repetitions)" : ""} on ${m.cpu} (${m.simd ? m.simd.join(", ") || "no AVX2" : "SIMD flags not recorded"}), ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, onnxruntime ${m.onnxruntime} (${m.date}). Every comparison below was measured side by side in one run (variants interleaved round by round); raw figures: [bench/results.json](../bench/results.json).${results.rerun ? ` Rerun alone afterwards (\`--case <name> --save\`): ${Object.entries(results.rerun).map(([name, at]) => `${name} (${at})`).join(", ")}.` : ""} \`npm run bench -- --case <name>\` reruns one case.
+Generated by \`npm run bench\`${results.quick ? " (BENCH_QUICK=1: fewer repetitions)" : ""} on ${m.cpu} (${m.simd ? m.simd.join(", ") || "no AVX2" : "SIMD flags not recorded"}), ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, onnxruntime ${m.onnxruntime} (${m.date}). Every comparison below was measured side by side in one run (variants interleaved round by round); raw figures: [bench/results.json](../bench/results.json).${
+    results.rerun
+      ? ` Rerun alone afterwards (\`--case <name> --save\`): ${Object.entries(results.rerun)
+          .map(([name, at]) => `${name} (${at})`)
+          .join(", ")}.`
+      : ""
+  } \`npm run bench -- --case <name>\` reruns one case.
 
 ## Targets
 

@@ -24,7 +24,8 @@ const CASES: Record<string, () => Promise<unknown>> = {
     for (const tokens of QUICK ? [256] : [128, 256, 512]) {
       cases.push(await rerankCase(SAMPLE_QUESTION, fixedLengthPassages(50, words), tokens, `fixed ${tokens}`, fixed, tokens === 512 ? 2 : undefined));
     }
-    for (const candidates of [10, 20, 100]) cases.push(await rerankCase(SAMPLE_QUESTION, real.slice(0, candidates), 512, "sample corpus", ["ours", "ours q8"], QUICK ? 1 : 2));
+    for (const candidates of [10, 20, 100])
+      cases.push(await rerankCase(SAMPLE_QUESTION, real.slice(0, candidates), 512, "sample corpus", ["ours", "ours q8"], QUICK ? 1 : 2));
     return cases;
   },
   "rerank-tuning": async () => {
@@ -115,7 +116,11 @@ if (process.argv.includes("--report")) {
   for (const name of Object.keys(CASES).filter((n) => !OPT_IN.has(n))) {
     process.stderr.write(`bench: ${name}…\n`);
     const started = performance.now();
-    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(REPO, "bench", "run.ts"), "--case", name], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
+    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(REPO, "bench", "run.ts"), "--case", name], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 64 << 20,
+    });
     results[name] = JSON.parse(out.trim().split("\n").at(-1)!);
     process.stderr.write(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   }

@@ -17,8 +17,7 @@ export interface SizedRetriever extends BaseRetrieverInterface {
   withK(k: number): BaseRetrieverInterface;
 }
 
-const isSized = (retriever: BaseRetrieverInterface): retriever is SizedRetriever =>
-  typeof (retriever as Partial<SizedRetriever>).withK === "function";
+const isSized = (retriever: BaseRetrieverInterface): retriever is SizedRetriever => typeof (retriever as Partial<SizedRetriever>).withK === "function";
 
 /** Per-call settings, read from `RunnableConfig.configurable`. */
 export interface RerankCallSettings {
@@ -251,9 +250,7 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
   // An unknown name fails here, not silently at the first call.
   if (typeof reranker === "string" && reranker !== "auto") providerEntry(RERANKERS, "re-ranker", reranker);
   const defaults = validateSettings({ rerank: reranker !== "none", fetchK: options.fetchK ?? 50, topN: options.topN ?? 5 });
-  const source = vectorStore
-    ? { vectorStore, toSimilarity: options.scoreToSimilarity ?? similarityFor(vectorStore) }
-    : { retriever: retriever! };
+  const source = vectorStore ? { vectorStore, toSimilarity: options.scoreToSimilarity ?? similarityFor(vectorStore) } : { retriever: retriever! };
   let compressor: Promise<BaseDocumentCompressor | null> | undefined;
   const loadCompressor = () => {
     if (typeof reranker !== "string") return Promise.resolve(reranker);

@@ -60,5 +60,7 @@ if (isMain(import.meta.url)) {
     console.log(`${m.type}: ${text}`);
   }
   console.log(`\nAnswer: ${answer}`);
-  sources.forEach((d, i) => console.log(`  [${i + 1}] ${d.metadata.relativePath} (first stage #${d.metadata.retrievalRank}, rerankScore ${Number(d.metadata.rerankScore).toFixed(3)})`));
+  sources.forEach((d, i) =>
+    console.log(`  [${i + 1}] ${d.metadata.relativePath} (first stage #${d.metadata.retrievalRank}, rerankScore ${Number(d.metadata.rerankScore).toFixed(3)})`),
+  );
 }

@@ -70,7 +70,9 @@ if (isMain(import.meta.url)) {
     else if (e.event === "on_retriever_start") console.log(`  ${e.event} ${e.name}`, JSON.stringify(e.metadata.rerankRag ?? {}));
     else {
       const docs = (e.data.output ?? []) as DocumentInterface[];
-      const ranks = docs.map((d) => `#${d.metadata.retrievalRank}${d.metadata.rerankScore === undefined ? "" : `→${Number(d.metadata.rerankScore).toFixed(2)}`}`);
+      const ranks = docs.map(
+        (d) => `#${d.metadata.retrievalRank}${d.metadata.rerankScore === undefined ? "" : `→${Number(d.metadata.rerankScore).toFixed(2)}`}`,
+      );
       console.log(`  ${e.event} ${e.name}: ${docs.length} docs ${ranks.join(" ")}`);
     }
   }

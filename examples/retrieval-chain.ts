@@ -38,6 +38,8 @@ if (isMain(import.meta.url)) {
   console.log(`Q: ${QUESTION}\n\n${answer}\n`);
   for (const doc of context) {
     const m = doc.metadata;
-    console.log(`[${m.rerankRank}] ${m.relativePath}  first stage #${m.retrievalRank} → re-ranked #${m.rerankRank} (score ${Number(m.rerankScore).toFixed(3)})`);
+    console.log(
+      `[${m.rerankRank}] ${m.relativePath}  first stage #${m.retrievalRank} → re-ranked #${m.rerankRank} (score ${Number(m.rerankScore).toFixed(3)})`,
+    );
   }
 }

@@ -51,11 +51,15 @@ function declared(): Map<string, Map<string, string>> {
       const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
       const f = target.flags;
       const kind =
-        f & ts.SymbolFlags.Class ? "class"
-        : f & ts.SymbolFlags.Function ? "function"
-        : f & ts.SymbolFlags.Variable ? "const"
-        : f & ts.SymbolFlags.Interface ? "interface"
-        : "type";
+        f & ts.SymbolFlags.Class
+          ? "class"
+          : f & ts.SymbolFlags.Function
+            ? "function"
+            : f & ts.SymbolFlags.Variable
+              ? "const"
+              : f & ts.SymbolFlags.Interface
+                ? "interface"
+                : "type";
       kinds.set(symbol.name, kind);
     }
     result.set(key === "." ? pkg.name : `${pkg.name}/${key.slice(2)}`, kinds);
@@ -71,7 +75,10 @@ describe("docs/api.md", () => {
   it.each(SUBPATHS)("lists exactly the runtime exports of %s", async (subpath) => {
     const actual = Object.keys(await import(subpath)).sort();
     const docs = (await documented()).get(subpath)!;
-    const documentedRuntime = [...docs].filter(([, kind]) => RUNTIME_KINDS.has(kind)).map(([name]) => name).sort();
+    const documentedRuntime = [...docs]
+      .filter(([, kind]) => RUNTIME_KINDS.has(kind))
+      .map(([name]) => name)
+      .sort();
     expect(actual.length).toBeGreaterThan(0);
     expect(documentedRuntime, `docs/api.md "${subpath}" vs import("${subpath}")`).toEqual(actual);
   });

@@ -30,12 +30,7 @@ function realHeadings(text: string): Array<{ at: number; text: string }> {
   return headings;
 }
 
-const SAMPLES = [
-  "pagination/cursor-pagination.md",
-  "authentication/api-keys.md",
-  "webhooks/verifying-signatures.md",
-  "rate-limits/handling-429.html",
-];
+const SAMPLES = ["pagination/cursor-pagination.md", "authentication/api-keys.md", "webhooks/verifying-signatures.md", "rate-limits/handling-429.html"];
 
 describe("splitDocuments: locations", () => {
   it.each(SAMPLES)("gives every chunk of %s offsets with text.slice(start, end) === pageContent", async (relative) => {
@@ -164,9 +159,7 @@ describe("contextualText", () => {
   const chunk = (pageContent: string, metadata: Record<string, unknown>) => ({ pageContent, metadata });
 
   it("prepends title and section heading", () => {
-    expect(contextualText(chunk("Use the refresh token.", { title: "OAuth2", heading: "Token expiry" }))).toBe(
-      "OAuth2 — Token expiry\nUse the refresh token.",
-    );
+    expect(contextualText(chunk("Use the refresh token.", { title: "OAuth2", heading: "Token expiry" }))).toBe("OAuth2 — Token expiry\nUse the refresh token.");
   });
 
   it("prepends the title once when the heading is the title", () => {

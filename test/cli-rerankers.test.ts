@@ -45,7 +45,15 @@ describe("neural re-rankers from the CLI", () => {
 
   it("picks the cross-encoder under auto once the default model is present", async () => {
     const modelsDir = path.join(work, "models-default");
-    const imported = await runCli(["models", "import", path.join(generated, "tiny-cross-encoder"), "--as", "Xenova/ms-marco-MiniLM-L-6-v2", "--models-dir", modelsDir]);
+    const imported = await runCli([
+      "models",
+      "import",
+      path.join(generated, "tiny-cross-encoder"),
+      "--as",
+      "Xenova/ms-marco-MiniLM-L-6-v2",
+      "--models-dir",
+      modelsDir,
+    ]);
     expect(imported.code, imported.stderr).toBe(0);
     const { code, stderr } = await runCli(["ask", SEED, "--index", index], { env: cleanEnv({ RAG_MODELS_DIR: modelsDir }) });
     expect(code, stderr).toBe(0);

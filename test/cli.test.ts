@@ -86,7 +86,11 @@ describe("rerank-rag ask with a remote embedder", () => {
       const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", remote, "--json"], { env });
       expect(code, stderr).toBe(0);
       // One query embedding, billed once: the "before re-ranking" list comes from the same retrieval.
-      expect(embeddingCalls().slice(before).map((r) => r.body.input)).toEqual([SEED]);
+      expect(
+        embeddingCalls()
+          .slice(before)
+          .map((r) => r.body.input),
+      ).toEqual([SEED]);
       const body = JSON.parse(stdout);
 
       const pipeline = await createPipeline(loadConfig({ RAG_INDEX_DIR: remote }, env));

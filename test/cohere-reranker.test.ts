@@ -53,9 +53,7 @@ describe("CohereReranker", () => {
   it("ranks by the server's scores and writes rerankScore on copies that keep their ids", async () => {
     const docs = candidates();
     const ranked = await reranker().compressDocuments(docs, QUERY);
-    const expected = docs
-      .map((doc) => ({ id: doc.id, score: wordOverlapScore(QUERY, doc.pageContent) }))
-      .sort((l, r) => r.score - l.score);
+    const expected = docs.map((doc) => ({ id: doc.id, score: wordOverlapScore(QUERY, doc.pageContent) })).sort((l, r) => r.score - l.score);
     expect(ranked.map((d) => d.id)).toEqual(expected.map((e) => e.id));
     expect(ranked.map((d) => d.metadata.rerankScore)).toEqual(expected.map((e) => e.score));
     expect(ranked[0]!.metadata.chunkId).toBe("oauth-config");

@@ -87,7 +87,9 @@ describe("CrossEncoderReranker", () => {
     const pooled = (model: string) => new CrossEncoderReranker({ model, modelsDir, localFilesOnly: true, workers: 2, threads: 2 });
     await expect(pooled("test-org/three-logits").score(QUERY, PASSAGES)).rejects.toThrow(/3 logits per pair/);
     await expect(pooled("test-org/no-logits").score(QUERY, PASSAGES)).rejects.toThrow(/no "logits" output/);
-    const error = await pooled("Xenova/ms-marco-MiniLM-L-6-v2").score(QUERY, PASSAGES).catch((e) => e);
+    const error = await pooled("Xenova/ms-marco-MiniLM-L-6-v2")
+      .score(QUERY, PASSAGES)
+      .catch((e) => e);
     expect(RagError.isInstance(error) && error.exitCode).toBe(2);
     expect(error.hint).toMatch(/models pull Xenova\/ms-marco-MiniLM-L-6-v2/);
   });
@@ -114,7 +116,9 @@ describe("CrossEncoderReranker", () => {
   });
 
   it("refuses a question longer than maxLength with a usage error", async () => {
-    const error = await reranker({ maxLength: 16 }).score("word ".repeat(40), ["x"]).catch((e) => e);
+    const error = await reranker({ maxLength: 16 })
+      .score("word ".repeat(40), ["x"])
+      .catch((e) => e);
     expect(RagError.isInstance(error) && error.exitCode).toBe(2);
     expect(error.message).toMatch(/question is \d+ tokens long/);
   });
@@ -208,11 +212,22 @@ describe("CrossEncoderReranker", () => {
 describe("InferencePool", () => {
   it("fails pending and later calls clearly when a worker dies, and tells its owner", async () => {
     let lost = 0;
-    const pool = await InferencePool.start({ size: 2, threadsPerWorker: 1, model: MODEL, modelsDir, dtype: "fp32", localFilesOnly: true, onWorkerLost: () => lost++ });
+    const pool = await InferencePool.start({
+      size: 2,
+      threadsPerWorker: 1,
+      model: MODEL,
+      modelsDir,
+      dtype: "fp32",
+      localFilesOnly: true,
+      onWorkerLost: () => lost++,
+    });
     const { tokenizer } = await reranker().load();
     const encoded = tokenizer([QUERY], { text_pair: [PASSAGES[0]!] });
     const inputs = Object.fromEntries(
-      (["input_ids", "attention_mask", "token_type_ids"] as const).map((name) => [name, { data: encoded[name]!.data as BigInt64Array, dims: encoded[name]!.dims }]),
+      (["input_ids", "attention_mask", "token_type_ids"] as const).map((name) => [
+        name,
+        { data: encoded[name]!.data as BigInt64Array, dims: encoded[name]!.dims },
+      ]),
     );
     expect((await pool.run(inputs))?.dims).toEqual([1, 1]);
     // Test-only reach into the pool: a worker dying is what a native crash looks like from here.

@@ -115,7 +115,21 @@ describe("the QA set", () => {
 describe("rerank-rag eval", () => {
   it("prints JSON and writes a self-contained HTML report", async () => {
     const report = path.join(work, "report.html");
-    const { code, stdout, stderr } = await runCli(["eval", beir, "--variants", "bm25", "--fetch-k", "8", "--top-n", "3", "--cache-dir", path.join(work, "cli-cache"), "--json", "--report", report]);
+    const { code, stdout, stderr } = await runCli([
+      "eval",
+      beir,
+      "--variants",
+      "bm25",
+      "--fetch-k",
+      "8",
+      "--top-n",
+      "3",
+      "--cache-dir",
+      path.join(work, "cli-cache"),
+      "--json",
+      "--report",
+      report,
+    ]);
     expect(code, stderr).toBe(0);
     const body = JSON.parse(stdout);
     expect(body.variants.map((v: { name: string }) => v.name)).toEqual(["first-stage", "bm25"]);
@@ -128,7 +142,14 @@ describe("rerank-rag eval", () => {
   });
 
   it("prints the table with answer-level checks for the QA set", async () => {
-    const { code, stdout, stderr } = await runCli(["eval", path.join(REPO_ROOT, "data", "eval", "qa.jsonl"), "--limit", "10", "--cache-dir", path.join(work, "qa-cache")]);
+    const { code, stdout, stderr } = await runCli([
+      "eval",
+      path.join(REPO_ROOT, "data", "eval", "qa.jsonl"),
+      "--limit",
+      "10",
+      "--cache-dir",
+      path.join(work, "qa-cache"),
+    ]);
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/^variant\s+R@5\s+R@10\s+R@50/m);
     expect(stdout).toMatch(/^first-stage\s+\d\.\d{3}/m);

@@ -66,7 +66,10 @@ describe("ExtractiveChatModel formatting", () => {
       pageContent: "4. **Request an access token.** Call `POST /oauth2/token` with `grant_type=client_credentials` and your `client_id`.",
       metadata: { relativePath: "auth.md" },
     });
-    const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion("How do I request an access token with grant_type?"), sources: formatSources([doc]) });
+    const messages = await ANSWER_PROMPT.formatMessages({
+      question: formatQuestion("How do I request an access token with grant_type?"),
+      sources: formatSources([doc]),
+    });
     const text = (await new ExtractiveChatModel().invoke(messages)).text;
     expect(text).toContain("grant_type=client_credentials");
     expect(text).toContain("client_id");

@@ -19,7 +19,14 @@ import { loadFile } from "../src/ingest/loaders.js";
 
 describe("reciprocalRankFusion", () => {
   it("adds weight / (c + rank) per list and sorts by the sum", () => {
-    const fused = reciprocalRankFusion([["a", "b", "c"], ["c", "a"]], (x) => x, { c: 1 });
+    const fused = reciprocalRankFusion(
+      [
+        ["a", "b", "c"],
+        ["c", "a"],
+      ],
+      (x) => x,
+      { c: 1 },
+    );
     expect(fused.map((f) => f.item)).toEqual(["a", "c", "b"]);
     expect(fused[0]!.score).toBeCloseTo(1 / 2 + 1 / 3, 12);
     expect(fused[1]!.score).toBeCloseTo(1 / 4 + 1 / 2, 12);

@@ -108,7 +108,8 @@ describe("IndexDir: atomic snapshots", () => {
       for (const ws of [a, b]) {
         const snapshot = path.join(ws.indexDir, "snapshots", await current(ws));
         for (const dir of [ws.indexDir, path.join(ws.indexDir, "snapshots"), snapshot]) expect({ dir, mode: await modeOf(dir) }).toEqual({ dir, mode: "700" });
-        for (const file of (await fs.readdir(snapshot)).map((f) => path.join(snapshot, f))) expect({ file, mode: await modeOf(file) }).toEqual({ file, mode: "600" });
+        for (const file of (await fs.readdir(snapshot)).map((f) => path.join(snapshot, f)))
+          expect({ file, mode: await modeOf(file) }).toEqual({ file, mode: "600" });
       }
     } finally {
       process.umask(previous);

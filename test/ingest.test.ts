@@ -275,10 +275,7 @@ describe("ingest into hnsw: the index directory", () => {
     const ws = await workspace();
     let waits = 0;
     const onWait = () => waits++;
-    const [a, b] = await Promise.all([
-      ingest({ paths: [ws.docs], config: ws.config, onWait }),
-      ingest({ paths: [ws.docs], config: ws.config, onWait }),
-    ]);
+    const [a, b] = await Promise.all([ingest({ paths: [ws.docs], config: ws.config, onWait }), ingest({ paths: [ws.docs], config: ws.config, onWait })]);
     expect(waits).toBe(1);
     expect([a.written, b.written].sort()).toEqual([false, true]);
     expect(a.chunkCount).toBe(b.chunkCount);

@@ -68,7 +68,10 @@ describe("re-rankers as stock document compressors", () => {
     // The cross-encoder's own scores for each candidate decide its top 3, with or without the filter.
     const model = new CrossEncoderReranker({ model: TINY_MODEL, modelsDir, localFilesOnly: true, threads: 1 });
     const top3ByModel = async (docs: DocumentInterface[]) => {
-      const scores = await model.score(QUESTION, docs.map((d) => d.pageContent));
+      const scores = await model.score(
+        QUESTION,
+        docs.map((d) => d.pageContent),
+      );
       return docs
         .map((doc, i) => ({ id: doc.metadata.chunkId, score: scores[i]! }))
         .sort((a, b) => b.score - a.score)

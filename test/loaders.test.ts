@@ -152,10 +152,7 @@ describe("loadFile: JSON and JSONL", () => {
       { id: 8, title: "Payouts", text: "Payouts move your balance to a bank." },
     ];
     const { documents } = await loadFile("/data/kb.json", text(JSON.stringify(records)));
-    expect(documents.map((d) => d.pageContent)).toEqual([
-      "Refunds\n\nRefunds return money to the card.",
-      "Payouts\n\nPayouts move your balance to a bank.",
-    ]);
+    expect(documents.map((d) => d.pageContent)).toEqual(["Refunds\n\nRefunds return money to the card.", "Payouts\n\nPayouts move your balance to a bank."]);
     expect(documents.map((d) => d.metadata)).toEqual([
       expect.objectContaining({ title: "Refunds", record: 0, recordId: "7", format: "json" }),
       expect.objectContaining({ title: "Payouts", record: 1, recordId: "8", format: "json" }),
@@ -184,9 +181,7 @@ describe("loadFile: JSON and JSONL", () => {
   });
 
   it("throws when no JSONL line is valid, quoting the first problem", async () => {
-    await expect(loadFile("/data/all-bad.jsonl", text("nope\n{also not\n"))).rejects.toThrow(
-      /no valid JSON lines \(line 1: invalid JSON/,
-    );
+    await expect(loadFile("/data/all-bad.jsonl", text("nope\n{also not\n"))).rejects.toThrow(/no valid JSON lines \(line 1: invalid JSON/);
   });
 });
 
@@ -262,9 +257,7 @@ describe("discoverFiles", () => {
     });
     const found = await discoverFiles([root]);
     expect(found.roots).toEqual([root]);
-    expect(found.files).toEqual(
-      [files["a.md"]!, files["guides/b.txt"]!, files["guides/deep/d.jsonl"]!, files["guides/deep/er/c.HTML"]!].sort(),
-    );
+    expect(found.files).toEqual([files["a.md"]!, files["guides/b.txt"]!, files["guides/deep/d.jsonl"]!, files["guides/deep/er/c.HTML"]!].sort());
     expect(found.skipped).toEqual([{ path: files["logo.png"], reason: expect.stringMatching(/^unsupported file type/) }]);
   });
 

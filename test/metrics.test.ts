@@ -57,7 +57,7 @@ describe("pairedComparison", () => {
   });
 
   it("gives a large p-value for noise", () => {
-    const baseline = Array.from({ length: 40 }, (_, i) => (i * 37) % 11 / 10);
+    const baseline = Array.from({ length: 40 }, (_, i) => ((i * 37) % 11) / 10);
     const noisy = baseline.map((b, i) => b + (i % 2 === 0 ? 0.1 : -0.1));
     expect(pairedComparison(noisy, baseline).pValue).toBeGreaterThan(0.5);
   });

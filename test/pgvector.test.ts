@@ -92,9 +92,9 @@ describe("rerank-rag ingest/ask --store pgvector", () => {
     expect(report.embeddedChunks).toBe(report.chunkCount);
     expect(report).toMatchObject({ store: "pgvector", location: expect.stringContaining(`table ${TABLE}`) });
 
-    const [{ n, dims }] = (await pgServer.query<{ n: number; dims: number }>(`SELECT count(*)::int AS n, max(vector_dims(embedding))::int AS dims FROM ${TABLE}`)) as [
-      { n: number; dims: number },
-    ];
+    const [{ n, dims }] = (await pgServer.query<{ n: number; dims: number }>(
+      `SELECT count(*)::int AS n, max(vector_dims(embedding))::int AS dims FROM ${TABLE}`,
+    )) as [{ n: number; dims: number }];
     expect(n).toBe(report.chunkCount);
     expect(dims).toBe(report.dimensions);
     const files = await pgServer.query<{ path: string; chunks: number }>(`SELECT path, cardinality(chunk_ids) AS chunks FROM ${TABLE}_files`);
@@ -138,7 +138,13 @@ describe("rerank-rag ingest/ask --store pgvector", () => {
     const result = await runCli(ingestArgs());
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ written: true, refitted: false, changed: [ws.files[SMALL_FILE]], removed: [ws.files["games/chess-openings.md"]], added: [] });
+    expect(report).toMatchObject({
+      written: true,
+      refitted: false,
+      changed: [ws.files[SMALL_FILE]],
+      removed: [ws.files["games/chess-openings.md"]],
+      added: [],
+    });
 
     const ferry = await rowsByFile(SMALL_FILE);
     expect(report.embeddedChunks).toBe(ferry.length);
@@ -167,9 +173,9 @@ describe("rerank-rag ingest/ask --store pgvector", () => {
       expect(result.code, result.stderr).toBe(0);
       const report = JSON.parse(result.stdout);
       expect(report).toMatchObject({ written: true, refitted: true, added: [ws.files["baking/sourdough.md"]] });
-      const [{ n, dims }] = (await pgServer.query<{ n: number; dims: number }>(`SELECT count(*)::int AS n, max(vector_dims(embedding))::int AS dims FROM ${TABLE}`)) as [
-        { n: number; dims: number },
-      ];
+      const [{ n, dims }] = (await pgServer.query<{ n: number; dims: number }>(
+        `SELECT count(*)::int AS n, max(vector_dims(embedding))::int AS dims FROM ${TABLE}`,
+      )) as [{ n: number; dims: number }];
       expect(n).toBe(report.chunkCount);
       expect(dims).toBe(report.dimensions);
       expect(dims).toBeLessThan(pipeline.pgvector.meta.embedder.dimensions);

@@ -86,16 +86,31 @@ describe("ProviderError from the OpenAI-compatible chat model", () => {
 
 describe("ProviderError from the Cohere re-ranker", () => {
   it.each([
-    { name: "rate limiting", behaviour: { status: 429, body: { message: "slow down" } }, fields: { reason: "rate-limit", statusCode: 429, retryable: true, exitCode: 1 } },
-    { name: "an unknown model", behaviour: { status: 400, body: { message: "model 'nope' not found" } }, fields: { reason: "bad-request", statusCode: 400, retryable: false, exitCode: 2, setting: "RAG_RERANKER_MODEL" } },
-    { name: "a server error", behaviour: { status: 503, body: { message: "down" } }, fields: { reason: "server", statusCode: 503, retryable: true, setting: "RAG_RERANKER" } },
+    {
+      name: "rate limiting",
+      behaviour: { status: 429, body: { message: "slow down" } },
+      fields: { reason: "rate-limit", statusCode: 429, retryable: true, exitCode: 1 },
+    },
+    {
+      name: "an unknown model",
+      behaviour: { status: 400, body: { message: "model 'nope' not found" } },
+      fields: { reason: "bad-request", statusCode: 400, retryable: false, exitCode: 2, setting: "RAG_RERANKER_MODEL" },
+    },
+    {
+      name: "a server error",
+      behaviour: { status: 503, body: { message: "down" } },
+      fields: { reason: "server", statusCode: 503, retryable: true, setting: "RAG_RERANKER" },
+    },
     { name: "a body that is not JSON", behaviour: { raw: "{not json" }, fields: { reason: "invalid-response", statusCode: undefined, retryable: false } },
     { name: "a server that never answers", behaviour: { hang: true }, fields: { reason: "timeout", statusCode: undefined, retryable: true } },
-  ] satisfies Array<{ name: string; behaviour: CohereBehaviour; fields: Record<string, unknown> }>)("carries the fields for $name", async ({ behaviour, fields }) => {
-    // A short timeout only where it is the point: a loaded machine may take longer to answer.
-    const { error, server } = await cohereFailure(behaviour, "hang" in behaviour ? { RAG_TIMEOUT_MS: 300 } : {});
-    expect(error).toMatchObject({ provider: "cohere", url: server.baseUrl, ...fields });
-  });
+  ] satisfies Array<{ name: string; behaviour: CohereBehaviour; fields: Record<string, unknown> }>)(
+    "carries the fields for $name",
+    async ({ behaviour, fields }) => {
+      // A short timeout only where it is the point: a loaded machine may take longer to answer.
+      const { error, server } = await cohereFailure(behaviour, "hang" in behaviour ? { RAG_TIMEOUT_MS: 300 } : {});
+      expect(error).toMatchObject({ provider: "cohere", url: server.baseUrl, ...fields });
+    },
+  );
 
   it("reports a refused connection as retryable, naming the code", async () => {
     const { error, server } = await cohereFailure("closed");
@@ -113,7 +128,9 @@ describe("redactUrl", () => {
 
 describe("cliHint", () => {
   it("adds the command-line flag for the option or setting a library hint names", () => {
-    expect(cliHint({ hint: "Set fetchK to at least topN, e.g. 50.", setting: "fetchK" })).toBe("Set fetchK to at least topN, e.g. 50. On the command line: --fetch-k.");
+    expect(cliHint({ hint: "Set fetchK to at least topN, e.g. 50.", setting: "fetchK" })).toBe(
+      "Set fetchK to at least topN, e.g. 50. On the command line: --fetch-k.",
+    );
     expect(cliHint({ hint: "Try again later, or set RAG_RERANKER=bm25 (offline).", setting: "RAG_RERANKER" })).toMatch(/On the command line: --reranker\.$/);
     expect(cliHint({ hint: "Raise RAG_TIMEOUT_MS.", setting: "RAG_TIMEOUT_MS" })).toBe("Raise RAG_TIMEOUT_MS.");
   });

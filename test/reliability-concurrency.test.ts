@@ -174,7 +174,9 @@ describe("many queries in one process", () => {
     }
     const calls = [1, 2, 3].flatMap(() => questions.flatMap((question) => settings.map((configurable, s) => ({ question, s, configurable }))));
     calls.sort(() => rng.next() - 0.5);
-    const results = await Promise.all(calls.map(async (c) => ({ ...c, got: key(await pipeline.retriever.invoke(c.question, { configurable: c.configurable })) })));
+    const results = await Promise.all(
+      calls.map(async (c) => ({ ...c, got: key(await pipeline.retriever.invoke(c.question, { configurable: c.configurable })) })),
+    );
     const mismatches = results.filter((r) => r.got !== expected.get(`${r.s}\0${r.question}`));
     expect(mismatches.map((m) => `${m.s} ${m.question}`)).toEqual([]);
 
@@ -183,6 +185,11 @@ describe("many queries in one process", () => {
     for (const question of answers) sequential.push((await pipeline.chain.invoke(question)).answer);
     const parallel = await Promise.all(answers.map(async (question) => (await pipeline.chain.invoke(question)).answer));
     expect(parallel).toEqual(sequential);
-    await recordFigures("concurrency-in-process", { seed: rng.seed, concurrentRetrieverCalls: calls.length, concurrentChainCalls: answers.length, failures: 0 });
+    await recordFigures("concurrency-in-process", {
+      seed: rng.seed,
+      concurrentRetrieverCalls: calls.length,
+      concurrentChainCalls: answers.length,
+      failures: 0,
+    });
   }, 120_000);
 });

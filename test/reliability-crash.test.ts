@@ -20,15 +20,15 @@ const KILLS = stressCount(5, 30);
 const FILES = 300;
 const sha256 = (text: string) => crypto.createHash("sha256").update(text).digest("hex");
 const WORDS =
-  "river stone lantern harbour meadow copper violin orchard glacier falcon pepper canyon willow marble tide ember quartz saddle thistle beacon cedar prism cobalt lagoon fern anvil compass harvest"
-    .split(" ");
+  "river stone lantern harbour meadow copper violin orchard glacier falcon pepper canyon willow marble tide ember quartz saddle thistle beacon cedar prism cobalt lagoon fern anvil compass harvest".split(
+    " ",
+  );
 
 type Rng = ReturnType<typeof seededRandom>;
 
 /** A small note: a title and three paragraphs; `edition` words make every version's text unique. */
 function note(i: number, edition: number, rng: Rng): string {
-  const sentence = () =>
-    Array.from({ length: rng.int(8, 14) }, () => (rng.next() < 0.08 ? `zq${edition}x${rng.int(0, 999)}` : rng.pick(WORDS))).join(" ");
+  const sentence = () => Array.from({ length: rng.int(8, 14) }, () => (rng.next() < 0.08 ? `zq${edition}x${rng.int(0, 999)}` : rng.pick(WORDS))).join(" ");
   const paragraph = () => Array.from({ length: 4 }, () => `${sentence()}.`).join(" ");
   return `# Note ${i} edition ${edition}\n\n${paragraph()}\n\n${paragraph()} Edition ${edition} of note ${i}.\n\n${paragraph()}\n`;
 }
@@ -74,7 +74,13 @@ async function expectConsistent(config: RagConfig, corpus: Corpus, committed: Ma
     const content = corpus.history.get(entry.hash) ?? "";
     const prefix = crypto.createHash("sha256").update(`${file}\0${entry.hash}`).digest("hex").slice(0, 16);
     const chunks = chunksOf.get(file) ?? [];
-    if (chunks.map((c) => c.id).sort().join() !== [...entry.chunkIds].sort().join()) problems.push(`${file}: chunk ids differ from the manifest`);
+    if (
+      chunks
+        .map((c) => c.id)
+        .sort()
+        .join() !== [...entry.chunkIds].sort().join()
+    )
+      problems.push(`${file}: chunk ids differ from the manifest`);
     for (const chunk of chunks) {
       if (!chunk.id.startsWith(`${prefix}-`) || !content.includes(chunk.text)) problems.push(`${file}: chunk ${chunk.id} is not from version ${entry.hash}`);
     }
@@ -145,8 +151,15 @@ describe("ingest under SIGKILL", () => {
       kills++;
       const temps = (await entriesOf(snapshots)).filter((e) => e.startsWith(".tmp-"));
       const moved = (await fs.readFile(path.join(indexDir, "CURRENT"), "utf8")) !== before;
-      const last = run.lines.map((l) => /^(Reading|Embedding|Saving)/.exec(l.line)?.[1]).filter(Boolean).at(-1);
-      const phase = temps.length ? "save" : moved ? "after commit" : ({ Reading: "reading/fitting", Embedding: "embedding", Saving: "save" } as Record<string, string>)[last ?? ""] ?? "startup";
+      const last = run.lines
+        .map((l) => /^(Reading|Embedding|Saving)/.exec(l.line)?.[1])
+        .filter(Boolean)
+        .at(-1);
+      const phase = temps.length
+        ? "save"
+        : moved
+          ? "after commit"
+          : (({ Reading: "reading/fitting", Embedding: "embedding", Saving: "save" } as Record<string, string>)[last ?? ""] ?? "startup");
       phases[phase] = (phases[phase] ?? 0) + 1;
       staleTemps += temps.length;
       if ((await entriesOf(indexDir)).includes(".lock")) locksLeft++;

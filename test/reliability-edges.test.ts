@@ -98,7 +98,11 @@ const USAGE_CASES: UsageCase[] = [
   { name: "--fetch-k 0", args: ["--fetch-k", "0"], message: /Invalid --fetch-k \(RAG_FETCH_K\)="0"/ },
   { name: "--fetch-k abc", args: ["--fetch-k", "abc"], message: /Invalid --fetch-k \(RAG_FETCH_K\)="abc": .*expected number/ },
   { name: "--fetch-k below --top-n", args: ["--fetch-k", "3", "--top-n", "5"], message: /must be at least RAG_TOP_N/ },
-  { name: "RAG_RERANKER=foo", env: { RAG_RERANKER: "foo" }, message: /Invalid RAG_RERANKER="foo": allowed values are "auto", "bm25", "cross-encoder", "cohere", "none"/ },
+  {
+    name: "RAG_RERANKER=foo",
+    env: { RAG_RERANKER: "foo" },
+    message: /Invalid RAG_RERANKER="foo": allowed values are "auto", "bm25", "cross-encoder", "cohere", "none"/,
+  },
   { name: "RAG_LLM=gpt5", env: { RAG_LLM: "gpt5" }, message: /Invalid RAG_LLM="gpt5": allowed values are "auto", "extractive", "openai", "cohere"/ },
   { name: "RAG_TIMEOUT_MS=-5", env: { RAG_TIMEOUT_MS: "-5" }, message: /Invalid RAG_TIMEOUT_MS="-5"/ },
   { name: "OPENAI_BASE_URL=not a url", env: { OPENAI_BASE_URL: "not a url" }, message: /Invalid OPENAI_BASE_URL="not a url"/ },
@@ -106,14 +110,17 @@ const USAGE_CASES: UsageCase[] = [
 ];
 
 describe("usage errors", () => {
-  it.concurrent.each(USAGE_CASES)("rejects $name with exit code 2 and a clear message", async ({ args = [], question = "How do volcanoes erupt?", env = {}, message }) => {
-    const run = await ask(question, args, env);
-    expect(run.code, run.stderr).toBe(2);
-    expect(run.stderr).toMatch(message);
-    expect(run.stdout).toBe("");
-    expectNoCrash(run);
-    if (!args.includes("--frobnicate")) expect(run.stderr).toMatch(/^hint: /m);
-  });
+  it.concurrent.each(USAGE_CASES)(
+    "rejects $name with exit code 2 and a clear message",
+    async ({ args = [], question = "How do volcanoes erupt?", env = {}, message }) => {
+      const run = await ask(question, args, env);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stdout).toBe("");
+      expectNoCrash(run);
+      if (!args.includes("--frobnicate")) expect(run.stderr).toMatch(/^hint: /m);
+    },
+  );
 
   it("rejects an empty question before looking for an index", async () => {
     const run = await startCli(["ask", " ", "--index", "/nonexistent/rerank-rag-index"]).done;

@@ -59,15 +59,59 @@ interface OpenAiCase {
 }
 
 const OPENAI_CASES: OpenAiCase[] = [
-  { name: "connection refused", behaviour: "closed", env: { RAG_MAX_RETRIES: "1" }, reason: /could not reach http:\/\/127\.0\.0\.1:\d+\/v1 \(ECONNREFUSED\) after 2 attempts/ },
-  { name: "a server that never answers", behaviour: { kind: "hang" }, env: { RAG_TIMEOUT_MS: "500", RAG_MAX_RETRIES: "1" }, reason: /timed out after 500 ms \(2 attempts\)/, requests: 2 },
-  { name: "HTTP 500", behaviour: { kind: "status", status: 500, body: { error: { message: "the model crashed" } } }, env: { RAG_MAX_RETRIES: "1" }, reason: /HTTP 500 after 2 attempts: the model crashed/, requests: 2 },
-  { name: "HTTP 401 echoing the key", behaviour: { kind: "status", status: 401, body: { error: { message: `Incorrect API key provided: ${KEY}` } } }, reason: /rejected the API key \(HTTP 401\): Incorrect API key provided: <redacted>/, exit: 2, requests: 1 },
+  {
+    name: "connection refused",
+    behaviour: "closed",
+    env: { RAG_MAX_RETRIES: "1" },
+    reason: /could not reach http:\/\/127\.0\.0\.1:\d+\/v1 \(ECONNREFUSED\) after 2 attempts/,
+  },
+  {
+    name: "a server that never answers",
+    behaviour: { kind: "hang" },
+    env: { RAG_TIMEOUT_MS: "500", RAG_MAX_RETRIES: "1" },
+    reason: /timed out after 500 ms \(2 attempts\)/,
+    requests: 2,
+  },
+  {
+    name: "HTTP 500",
+    behaviour: { kind: "status", status: 500, body: { error: { message: "the model crashed" } } },
+    env: { RAG_MAX_RETRIES: "1" },
+    reason: /HTTP 500 after 2 attempts: the model crashed/,
+    requests: 2,
+  },
+  {
+    name: "HTTP 401 echoing the key",
+    behaviour: { kind: "status", status: 401, body: { error: { message: `Incorrect API key provided: ${KEY}` } } },
+    reason: /rejected the API key \(HTTP 401\): Incorrect API key provided: <redacted>/,
+    exit: 2,
+    requests: 1,
+  },
   { name: "a body of malformed JSON", behaviour: { kind: "raw", body: "{not json" }, reason: /invalid chat response \(no answer text/ },
-  { name: "a stream event of malformed JSON", behaviour: { kind: "stream-then-garbage", tokens: ["Feed it ", "daily "] }, reason: /malformed response/, partial: "Feed it daily " },
-  { name: "a stream cut mid-answer (socket destroyed)", behaviour: { kind: "stream-then-drop", tokens: ["Feed it ", "daily "] }, reason: /connection to .* closed before the response was complete/, partial: "Feed it daily " },
-  { name: "an error event in the stream", behaviour: { kind: "stream-then-error", tokens: ["Feed it "], error: { message: "the model is overloaded", type: "server_error" } }, reason: /reported an error mid-response: the model is overloaded/, partial: "Feed it " },
-  { name: "a stream that stalls mid-answer", behaviour: { kind: "stream-then-stall", tokens: ["Feed it "] }, env: { RAG_TIMEOUT_MS: "800" }, reason: /stalled: no data for 800 ms/, partial: "Feed it " },
+  {
+    name: "a stream event of malformed JSON",
+    behaviour: { kind: "stream-then-garbage", tokens: ["Feed it ", "daily "] },
+    reason: /malformed response/,
+    partial: "Feed it daily ",
+  },
+  {
+    name: "a stream cut mid-answer (socket destroyed)",
+    behaviour: { kind: "stream-then-drop", tokens: ["Feed it ", "daily "] },
+    reason: /connection to .* closed before the response was complete/,
+    partial: "Feed it daily ",
+  },
+  {
+    name: "an error event in the stream",
+    behaviour: { kind: "stream-then-error", tokens: ["Feed it "], error: { message: "the model is overloaded", type: "server_error" } },
+    reason: /reported an error mid-response: the model is overloaded/,
+    partial: "Feed it ",
+  },
+  {
+    name: "a stream that stalls mid-answer",
+    behaviour: { kind: "stream-then-stall", tokens: ["Feed it "] },
+    env: { RAG_TIMEOUT_MS: "800" },
+    reason: /stalled: no data for 800 ms/,
+    partial: "Feed it ",
+  },
 ];
 
 describe("the OpenAI-compatible LLM misbehaving", () => {
@@ -118,7 +162,11 @@ describe("the OpenAI-compatible LLM misbehaving", () => {
       injected.push("openai: stream cut, --json");
       expectCleanFailure(run, { provider: "openai", reason: /closed before the response was complete/, maxMs: 20_000 });
       const body = JSON.parse(run.stdout);
-      expect(body).toMatchObject({ answer: "Feed it daily ", incomplete: true, error: expect.stringMatching(/^openai: the answer stopped after 14 characters/) });
+      expect(body).toMatchObject({
+        answer: "Feed it daily ",
+        incomplete: true,
+        error: expect.stringMatching(/^openai: the answer stopped after 14 characters/),
+      });
       expect(body.sources.length).toBeGreaterThan(0);
     } finally {
       await server.close();
@@ -139,7 +187,12 @@ const COHERE_CASES: CohereCase[] = [
   // lingers until RAG_TIMEOUT_MS has passed: bounded by that, kept small here (docs/reliability.md).
   { name: "connection refused", behaviour: "closed", env: { RAG_TIMEOUT_MS: "3000" }, reason: /could not reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/ },
   { name: "a server that never answers", behaviour: { hang: true }, env: { RAG_TIMEOUT_MS: "500" }, reason: /timed out after 500 ms/ },
-  { name: "HTTP 401 echoing the key", behaviour: { status: 401, body: { message: `invalid api token ${KEY}` } }, reason: /rejected the API key \(HTTP 401\)/, exit: 2 },
+  {
+    name: "HTTP 401 echoing the key",
+    behaviour: { status: 401, body: { message: `invalid api token ${KEY}` } },
+    reason: /rejected the API key \(HTTP 401\)/,
+    exit: 2,
+  },
   { name: "a body of malformed JSON", behaviour: { raw: "{not json" }, reason: /invalid rerank response/ },
 ];
 

@@ -63,7 +63,10 @@ async function generate(root: string, rng: Rng): Promise<Tree> {
   };
 
   for (const [file, text] of Object.entries(TOPICS)) await good(path.join(root, "good", file), text);
-  await good(path.join(root, "good", "page.html"), "<html><head><title>Page</title></head><body><h1>Tides</h1><p>The harbour tide tables list high water twice a day.</p></body></html>");
+  await good(
+    path.join(root, "good", "page.html"),
+    "<html><head><title>Page</title></head><body><h1>Tides</h1><p>The harbour tide tables list high water twice a day.</p></body></html>",
+  );
   await good(path.join(root, "good", "records.json"), JSON.stringify([{ title: "Orbit", text: "A satellite orbit decays by drag." }]));
   await good(path.join(root, "good", "rows.jsonl"), '{"text":"Copper conducts heat well."}\n{"text":"Quartz is piezoelectric."}\n');
   for (const pdf of Object.values(SAMPLE_PDFS)) await good(path.join(root, "good", path.basename(pdf)), await fs.readFile(pdf));
@@ -72,7 +75,8 @@ async function generate(root: string, rng: Rng): Promise<Tree> {
   for (let i = 0; i < RANDOM_FILES; i++) {
     const ext = rng.pick([".pdf", ".html", ".md", ".txt", ".json", ".jsonl"]);
     const bytes = pseudoRandomBytes(rng.int(256, 64 * 1024), rng.int(1, 2 ** 31));
-    const pdfish = ext === ".pdf" && rng.next() < 0.5 ? Buffer.concat([Buffer.from("%PDF-1.7\n"), bytes, Buffer.from(rng.next() < 0.5 ? "\n%%EOF\n" : "")]) : bytes;
+    const pdfish =
+      ext === ".pdf" && rng.next() < 0.5 ? Buffer.concat([Buffer.from("%PDF-1.7\n"), bytes, Buffer.from(rng.next() < 0.5 ? "\n%%EOF\n" : "")]) : bytes;
     await bad(path.join(root, "random", `r${i}${ext}`), pdfish, binary);
   }
   for (let i = 0; i < TRUNCATED_PDFS; i++) {
@@ -94,7 +98,8 @@ async function generate(root: string, rng: Rng): Promise<Tree> {
   await good(path.join(root, "lines", "one-line-no-spaces.csv.txt"), wordsText(3 * MB, Infinity, rng).replace(/ /g, ","));
   // Over the size limit: skipped unread; over the text limit: read, then skipped.
   const large = path.join(root, "large", `large-${LARGE_FILE_MB}mb.txt`);
-  const tooLarge = LARGE_FILE_MB * MB > MAX_FILE_BYTES ? /larger than 64 MB \(\d+ MB\); split it/ : /holds \d+ M characters of text, more than the limit of 16 M; split it/;
+  const tooLarge =
+    LARGE_FILE_MB * MB > MAX_FILE_BYTES ? /larger than 64 MB \(\d+ MB\); split it/ : /holds \d+ M characters of text, more than the limit of 16 M; split it/;
   const block = wordsText(MB, 100, rng);
   await fs.mkdir(path.dirname(large), { recursive: true });
   const handle = await fs.open(large, "w");
@@ -127,14 +132,18 @@ async function generate(root: string, rng: Rng): Promise<Tree> {
   execFileSync("mkfifo", [path.join(links, "pipe.md")]);
   tree.bad.set(path.join(links, "pipe.md"), /not a regular file/);
 
-  for (const ext of [".md", ".html", ".pdf", ".json", ".jsonl", ".txt"]) await bad(path.join(root, "empty", `empty${ext}`), "", /no text content|corrupt or unreadable PDF|invalid JSON|no valid JSON lines/);
+  for (const ext of [".md", ".html", ".pdf", ".json", ".jsonl", ".txt"])
+    await bad(path.join(root, "empty", `empty${ext}`), "", /no text content|corrupt or unreadable PDF|invalid JSON|no valid JSON lines/);
   await bad(path.join(root, "json", "broken.json"), '{"text": "unterminated', /invalid JSON/);
   await bad(path.join(root, "json", "all-bad.jsonl"), "nope\n{also not\n[1,\n", /no valid JSON lines/);
   await good(path.join(root, "json", "some-bad.jsonl"), '{"text":"Meadow grass grows fast."}\nnot json\n{"text":"Orbit decay is slow."}\n{"oops":\n');
 
   const locked = await put(path.join(root, "perm", "unreadable.md"), "# Secret\n\nYou should not be able to read this.");
   await fs.chmod(locked, 0o000);
-  const readable = await fs.readFile(locked).then(() => true, () => false);
+  const readable = await fs.readFile(locked).then(
+    () => true,
+    () => false,
+  );
   if (readable) {
     tree.good.add(locked);
     tree.notes.push("running as root: chmod 000 does not stop reads, so the unreadable-file case is skipped (the file is ingested)");
@@ -151,8 +160,14 @@ describe("ingest on a fuzzed tree of bad inputs", () => {
     const work = await tempDir("rerank-rag-fuzz-");
     const root = path.join(work, "tree");
     const tree = await generate(root, rng);
-    const useTime = await fs.access("/usr/bin/time").then(() => true, () => false);
-    const run = startCli(["ingest", root, "--index", path.join(work, "index"), "--json"], { prefix: useTime ? ["/usr/bin/time", "-v"] : [], timeoutMs: 900_000 });
+    const useTime = await fs.access("/usr/bin/time").then(
+      () => true,
+      () => false,
+    );
+    const run = startCli(["ingest", root, "--index", path.join(work, "index"), "--json"], {
+      prefix: useTime ? ["/usr/bin/time", "-v"] : [],
+      timeoutMs: 900_000,
+    });
     let polled = 0;
     const poll = (async () => {
       while (!useTime && run.child.exitCode === null) {

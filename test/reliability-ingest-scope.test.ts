@@ -32,9 +32,7 @@ describe("ignore files", () => {
       "guides/drafts": NOTE,
     });
     const found = await discoverFiles([root]);
-    expect(found.files).toEqual(
-      [f["a.md"]!, f["keep.txt"]!, f["guides/b.md"]!, f["guides/notes.txt"]!, f["guides/sub/local.md"]!].sort(),
-    );
+    expect(found.files).toEqual([f["a.md"]!, f["keep.txt"]!, f["guides/b.md"]!, f["guides/notes.txt"]!, f["guides/sub/local.md"]!].sort());
     // notes.txt, drafts/ (not walked) and guides/local.md: counted, not listed one by one.
     expect(found.ignored).toBe(3);
     expect(found.skipped).toEqual([{ path: f["guides/drafts"], reason: expect.stringMatching(/^unsupported file type/) }]);
@@ -153,8 +151,14 @@ describe("symlinks", () => {
     expect(found.files).toEqual([f["a.md"]!, path.join(root, "a-link.md"), f["real/b.md"]!].sort());
     expect(found.skipped).toEqual(
       expect.arrayContaining([
-        { path: path.join(root, "passwd.txt"), reason: `symlink to ${outside["passwd.txt"]} outside the ingested folders; pass --follow-symlinks to include it` },
-        { path: path.join(root, "more"), reason: `symlink to ${path.join(work, "outside", "more")} outside the ingested folders; pass --follow-symlinks to include it` },
+        {
+          path: path.join(root, "passwd.txt"),
+          reason: `symlink to ${outside["passwd.txt"]} outside the ingested folders; pass --follow-symlinks to include it`,
+        },
+        {
+          path: path.join(root, "more"),
+          reason: `symlink to ${path.join(work, "outside", "more")} outside the ingested folders; pass --follow-symlinks to include it`,
+        },
       ]),
     );
     expect(found.skipped).toHaveLength(2);
@@ -209,7 +213,11 @@ describe("the ingest command", () => {
     const result = await runCli(["ingest", docs, "--index", index, "--exclude", "drafts/", "--exclude", "old", "--json"]);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report.added).toEqual(Object.keys(TOPICS).map((r) => f[r]).sort());
+    expect(report.added).toEqual(
+      Object.keys(TOPICS)
+        .map((r) => f[r])
+        .sort(),
+    );
     expect(report.ignored).toBe(3);
     expect(report.skipped).toEqual([]);
     expect(result.stderr).toContain("3 files or folders ignored (.ragignore, .gitignore, --exclude)");

@@ -193,7 +193,8 @@ describe("file-system errors in the index path", () => {
     const { snapshot } = await freshIndex();
     let bytes = 0;
     for (const file of await fs.readdir(snapshot)) bytes += (await fs.stat(path.join(snapshot, file))).size;
-    if (!mount(["-t", "tmpfs", "-o", `size=${Math.ceil((bytes * 1.5) / 4096) * 4096}`, "tmpfs", dir])) return context.skip("mounting a tmpfs is not permitted here; covered by the mapping tests below");
+    if (!mount(["-t", "tmpfs", "-o", `size=${Math.ceil((bytes * 1.5) / 4096) * 4096}`, "tmpfs", dir]))
+      return context.skip("mounting a tmpfs is not permitted here; covered by the mapping tests below");
     try {
       const index = path.join(dir, "index");
       await fs.cp(pristine.indexDir, index, { recursive: true });
@@ -250,9 +251,7 @@ describe("file-system errors in the index path", () => {
     const { index } = await freshIndex();
     const live = await fs.readFile(path.join(index, "CURRENT"), "utf8");
     const dir = new IndexDir(index);
-    const attempt = dir.withWriteLock(() =>
-      dir.commitSnapshot((d) => Promise.reject(errno("ENOSPC", "write", path.join(d, "hnswlib.index")))),
-    );
+    const attempt = dir.withWriteLock(() => dir.commitSnapshot((d) => Promise.reject(errno("ENOSPC", "write", path.join(d, "hnswlib.index")))));
     await expect(attempt).rejects.toThrow(`Cannot write to the index folder ${index}: the disk is full (ENOSPC).`);
     expect(await fs.readFile(path.join(index, "CURRENT"), "utf8")).toBe(live);
   });

@@ -70,7 +70,7 @@ function expectFailure(run: CliRun, provider: string, reason: RegExp): string {
 }
 
 async function until(condition: () => boolean, ms = 5000): Promise<boolean> {
-  for (const end = Date.now() + ms; !condition() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  for (const end = Date.now() + ms; !condition() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
   return condition();
 }
 
@@ -210,7 +210,10 @@ describe("embedding failures at ingest", () => {
   it("HTTP 500 is retried RAG_MAX_RETRIES times; a folder the user made stays, empty", async () => {
     const mine = path.join(await tempDir("rerank-rag-embed-"), "mine");
     await fs.mkdir(mine);
-    const server = await startOpenAiServer({ kind: "hang" }, { embeddingsBehaviour: { kind: "status", status: 500, body: { error: { message: "embedder down" } } } });
+    const server = await startOpenAiServer(
+      { kind: "hang" },
+      { embeddingsBehaviour: { kind: "status", status: 500, body: { error: { message: "embedder down" } } } },
+    );
     try {
       const run = await startCli(["ingest", docs, "--index", mine], {
         env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL, RAG_MAX_RETRIES: "1" }),
@@ -228,7 +231,9 @@ describe("embedding failures at ingest", () => {
     const server = await startOpenAiServer({ kind: "hang" }, { embeddingsBehaviour: { kind: "raw", body: "{not json" } });
     try {
       const fresh = path.join(await tempDir("rerank-rag-embed-"), "index");
-      const run = await startCli(["ingest", docs, "--index", fresh], { env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL, RAG_MAX_RETRIES: "0" }) }).done;
+      const run = await startCli(["ingest", docs, "--index", fresh], {
+        env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL, RAG_MAX_RETRIES: "0" }),
+      }).done;
       expectFailure(run, "openai", /the server sent (a malformed|an invalid embeddings) response/);
       await expect(fs.access(fresh)).rejects.toMatchObject({ code: "ENOENT" });
     } finally {

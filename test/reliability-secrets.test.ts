@@ -51,7 +51,11 @@ const SECRET_FILES: Record<string, { content: string; kind: string; line: number
     line: 6,
   },
   "notes/aws.md": { content: `# AWS\n\nProfile for the backups:\n\naws_access_key_id = ${SECRETS.awsId}\n`, kind: "AWS access key id", line: 5 },
-  "notes/aws-secret.txt": { content: `backups profile\nAWS_SECRET_ACCESS_KEY=${SECRETS.awsSecret}\n`, kind: "high-entropy AWS_SECRET_ACCESS_KEY value", line: 2 },
+  "notes/aws-secret.txt": {
+    content: `backups profile\nAWS_SECRET_ACCESS_KEY=${SECRETS.awsSecret}\n`,
+    kind: "high-entropy AWS_SECRET_ACCESS_KEY value",
+    line: 2,
+  },
   "ci/github.md": { content: `# CI\n\nexport GH_TOKEN=${SECRETS.github}\n`, kind: "GitHub token", line: 3 },
   "ci/github-fine.txt": { content: `${SECRETS.githubPat}\n`, kind: "GitHub token", line: 1 },
   "ci/gitlab.md": { content: `# Mirror\n\nPush with ${SECRETS.gitlab} from the runner.\n`, kind: "GitLab token", line: 3 },
@@ -60,12 +64,20 @@ const SECRET_FILES: Record<string, { content: string; kind: string; line: number
   "ai/cohere.txt": { content: `rerank\n\nCOHERE_API_KEY=${SECRETS.cohere}\n`, kind: "high-entropy COHERE_API_KEY value", line: 3 },
   "ai/cohere.json": { content: JSON.stringify({ service: "cohere", api_key: SECRETS.cohereJson }, null, 2), kind: "high-entropy api_key value", line: 3 },
   "pay/stripe.md": { content: `# Payments\n\nSTRIPE_KEY = ${SECRETS.stripe}\n`, kind: "Stripe live key", line: 3 },
-  "web/maps.html": { content: `<html><head><title>Map</title></head>\n<body><h1>Map</h1>\n<p>Embed key <code>${SECRETS.google}</code></p></body></html>\n`, kind: "Google API key", line: 3 },
+  "web/maps.html": {
+    content: `<html><head><title>Map</title></head>\n<body><h1>Map</h1>\n<p>Embed key <code>${SECRETS.google}</code></p></body></html>\n`,
+    kind: "Google API key",
+    line: 3,
+  },
   "registry/npm.txt": { content: `//registry.npmjs.org/:_authToken=${SECRETS.npm}\n`, kind: "npm token", line: 1 },
   "ops/db.md": { content: `# Database\n\nadmin user\npassword: ${SECRETS.password}\n`, kind: "high-entropy password value", line: 4 },
   "chat/webhook.txt": { content: `alerts go to\n${SECRETS.slackWebhook}\n`, kind: "Slack webhook URL", line: 2 },
   "gcp/key.json": {
-    content: JSON.stringify({ type: "service_account", private_key: `-----BEGIN PRIVATE KEY-----\n${SECRETS.serviceAccountKey}\n-----END PRIVATE KEY-----\n` }, null, 2),
+    content: JSON.stringify(
+      { type: "service_account", private_key: `-----BEGIN PRIVATE KEY-----\n${SECRETS.serviceAccountKey}\n-----END PRIVATE KEY-----\n` },
+      null,
+      2,
+    ),
     kind: "private key block",
     line: 3,
   },
@@ -177,7 +189,10 @@ describe("secrets in files", () => {
     const report = await ingest({ paths: [ws.docs], config: ws.config });
     const line = TOPICS["baking/sourdough.md"].split("\n").length + 1;
     expect(report.skipped).toEqual([
-      { path: victim, reason: `looks like it contains a secret (high-entropy AWS_SECRET_ACCESS_KEY value at line ${line})${REASON_TAIL} (removed its previously indexed version)` },
+      {
+        path: victim,
+        reason: `looks like it contains a secret (high-entropy AWS_SECRET_ACCESS_KEY value at line ${line})${REASON_TAIL} (removed its previously indexed version)`,
+      },
     ]);
     expect(report.removed).toEqual([victim]);
     const index = await openIndex(ws.config);
@@ -206,9 +221,12 @@ describe("secrets from the CLI", () => {
     expect(run.code, run.stderr).toBe(0);
     const json = JSON.parse(run.stdout) as { skipped: Array<{ path: string; reason: string }>; added: string[] };
     expect([...json.skipped].sort((a, b) => a.path.localeCompare(b.path))).toEqual(expectedSkips(files));
-    expect(run.stderr).toContain(`skipped ${files["notes/aws-secret.txt"]}: looks like it contains a secret (high-entropy AWS_SECRET_ACCESS_KEY value at line 2)${REASON_TAIL}`);
+    expect(run.stderr).toContain(
+      `skipped ${files["notes/aws-secret.txt"]}: looks like it contains a secret (high-entropy AWS_SECRET_ACCESS_KEY value at line 2)${REASON_TAIL}`,
+    );
     for (const secret of allSecrets) expect(run.stdout + run.stderr).not.toContain(secret);
-    for (const secret of allSecrets) for (const { file, bytes } of await filesUnder(index)) expect(bytes.includes(secret), `${file} holds a secret`).toBe(false);
+    for (const secret of allSecrets)
+      for (const { file, bytes } of await filesUnder(index)) expect(bytes.includes(secret), `${file} holds a secret`).toBe(false);
 
     const allowed = await startCli(["ingest", docs, "--index", index, "--json", "--allow-secrets"], { env }).done;
     expect(allowed.code, allowed.stderr).toBe(0);

@@ -37,12 +37,26 @@ describe("API keys", () => {
         ingest: await startCli(["ingest", docs, "--index", index, "--json"], { env: good }).done,
         ask: await startCli(["ask", q, "--index", index, "--json"], { env: good }).done,
         askText: await startCli(["ask", q, "--index", index], { env: good }).done,
-        openai401: await startCli(["ask", q, "--index", index], { env: env({ OPENAI_BASE_URL: openai401.baseURL, COHERE_BASE_URL: cohere.baseUrl, DEBUG: "1" }) }).done,
-        openai401Json: await startCli(["ask", q, "--index", index, "--json"], { env: env({ OPENAI_BASE_URL: openai401.baseURL, COHERE_BASE_URL: cohere.baseUrl }) }).done,
+        openai401: await startCli(["ask", q, "--index", index], {
+          env: env({ OPENAI_BASE_URL: openai401.baseURL, COHERE_BASE_URL: cohere.baseUrl, DEBUG: "1" }),
+        }).done,
+        openai401Json: await startCli(["ask", q, "--index", index, "--json"], {
+          env: env({ OPENAI_BASE_URL: openai401.baseURL, COHERE_BASE_URL: cohere.baseUrl }),
+        }).done,
         cohere401: await startCli(["ask", q, "--index", index, "--llm", "extractive"], { env: env({ COHERE_BASE_URL: cohere401.baseUrl, DEBUG: "1" }) }).done,
         configError: await startCli(["ask", q, "--index", index, "--top-n", "0"], { env: good }).done,
         evalReport: await startCli(
-          ["eval", path.join(REPO_ROOT, "data", "eval", "qa.jsonl"), "--limit", "3", "--json", "--report", report, "--cache-dir", path.join(root, "eval-cache")],
+          [
+            "eval",
+            path.join(REPO_ROOT, "data", "eval", "qa.jsonl"),
+            "--limit",
+            "3",
+            "--json",
+            "--report",
+            report,
+            "--cache-dir",
+            path.join(root, "eval-cache"),
+          ],
           { env: good, timeoutMs: 300_000 },
         ).done,
       };
@@ -65,7 +79,15 @@ describe("API keys", () => {
 
 describe("HTML and prompt injection", () => {
   it("drops scripts, styles and other hidden markup from HTML: none of it reaches the index", async () => {
-    const hidden = ["zqscriptsentinel", "zqstylesentinel", "zqnoscriptsentinel", "zqtemplatesentinel", "zqhandlersentinel", "zqcommentsentinel", "zqiframesentinel"];
+    const hidden = [
+      "zqscriptsentinel",
+      "zqstylesentinel",
+      "zqnoscriptsentinel",
+      "zqtemplatesentinel",
+      "zqhandlersentinel",
+      "zqcommentsentinel",
+      "zqiframesentinel",
+    ];
     const page = `<!doctype html><html><head><title>Keeper</title><style>.zqstylesentinel { color: red }</style>
       <script>window.zqscriptsentinel = "exfiltrate";</script></head><body onload="zqhandlersentinel()">
       <!-- zqcommentsentinel --><noscript>zqnoscriptsentinel</noscript><template><p>zqtemplatesentinel</p></template>
@@ -87,7 +109,9 @@ describe("HTML and prompt injection", () => {
     expect((await startCli(["ingest", docs, "--index", index]).done).code).toBe(0);
     const server = await startOpenAiServer({ kind: "stream", tokens: ["At eight [1]."] });
     try {
-      const run = await startCli(["ask", "When does the island ferry leave the harbour?", "--index", index], { env: cleanEnv({ OPENAI_BASE_URL: server.baseURL }) }).done;
+      const run = await startCli(["ask", "When does the island ferry leave the harbour?", "--index", index], {
+        env: cleanEnv({ OPENAI_BASE_URL: server.baseURL }),
+      }).done;
       expect(run.code, run.stderr).toBe(0);
       const messages = server.requests[0]!.body.messages!;
       const system = messages.find((m) => m.role === "system" || m.role === "developer")!;
@@ -117,7 +141,12 @@ async function catchMidSave(docs: string, index: string): Promise<Array<{ p: str
         const temp = (await fs.readdir(snapshots)).find((e) => e.startsWith(".tmp-"));
         const entries = temp ? await fs.readdir(path.join(snapshots, temp)).catch(() => []) : [];
         if (temp && entries.length > 0 && run.child.kill("SIGSTOP")) {
-          const paths = [path.join(snapshots, temp), ...entries.map((e) => path.join(snapshots, temp, e)), path.join(index, ".lock"), path.join(index, ".lock", "owner.json")];
+          const paths = [
+            path.join(snapshots, temp),
+            ...entries.map((e) => path.join(snapshots, temp, e)),
+            path.join(index, ".lock"),
+            path.join(index, ".lock", "owner.json"),
+          ];
           const stats = paths.map((p) => ({ p, stat: fsSync.statSync(p, { throwIfNoEntry: false }) }));
           if (stats.every((s) => s.stat)) return stats.map(({ p, stat }) => ({ p, isDir: stat!.isDirectory(), mode: (stat!.mode & 0o777).toString(8) }));
           break;
@@ -138,7 +167,8 @@ describe("files and ports", () => {
     const index = path.join(root, "nested", "deeper", "index");
     const mode = (p: string) => (fsSync.statSync(p).mode & 0o777).toString(8);
     expect((await startCli(["ingest", docs, "--index", index]).done).code).toBe(0);
-    for (const dir of [path.join(root, "nested"), path.join(root, "nested", "deeper"), index, path.join(index, "snapshots")]) expect({ dir, mode: mode(dir) }).toEqual({ dir, mode: "700" });
+    for (const dir of [path.join(root, "nested"), path.join(root, "nested", "deeper"), index, path.join(index, "snapshots")])
+      expect({ dir, mode: mode(dir) }).toEqual({ dir, mode: "700" });
     for (const { file } of await filesUnder(index)) expect({ file, mode: mode(file) }).toEqual({ file, mode: "600" });
 
     // Catch a writer mid-save (temp dir with files, lock held), freeze it, and look.

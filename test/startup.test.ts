@@ -24,11 +24,24 @@ async function packagesLoaded(args: string[], env: NodeJS.ProcessEnv = cleanEnv(
   const log = path.join(work, `loads-${Math.random().toString(36).slice(2)}.txt`);
   await exec(process.execPath, ["--import", RECORDER, ...args], { cwd: REPO_ROOT, env: { ...env, RECORD_LOADS: log } });
   const urls = (await fs.readFile(log, "utf8")).split("\n").filter(Boolean);
-  expect(urls.some((url) => url.includes("/dist/")), "the recorder saw the package's own modules").toBe(true);
+  expect(
+    urls.some((url) => url.includes("/dist/")),
+    "the recorder saw the package's own modules",
+  ).toBe(true);
   return new Set(urls.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []));
 }
 
-const HEAVY = ["pg", "pg-pool", "onnxruntime-node", "onnxruntime-common", "@huggingface/transformers", "cohere-ai", "@langchain/cohere", "@langchain/openai", "hnswlib-node"];
+const HEAVY = [
+  "pg",
+  "pg-pool",
+  "onnxruntime-node",
+  "onnxruntime-common",
+  "@huggingface/transformers",
+  "cohere-ai",
+  "@langchain/cohere",
+  "@langchain/openai",
+  "hnswlib-node",
+];
 
 describe("start-up laziness", () => {
   it.each([["--version"], ["--help"]])("rerank-rag %s loads no dependency but commander and dotenv", async (flag) => {

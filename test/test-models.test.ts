@@ -4,14 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  AutoModel,
-  AutoModelForSequenceClassification,
-  AutoTokenizer,
-  env,
-  pipeline,
-  type Tensor,
-} from "@huggingface/transformers";
+import { AutoModel, AutoModelForSequenceClassification, AutoTokenizer, env, pipeline, type Tensor } from "@huggingface/transformers";
 import { TINY } from "../scripts/test-models/bert-onnx.js";
 import { writeTestModel } from "../scripts/test-models/write-model.js";
 
@@ -110,7 +103,10 @@ describe("generator", () => {
     const tokenizer = await AutoTokenizer.from_pretrained(ID);
     const inputs = tokenizer(["a query"], { text_pair: ["a passage"] });
 
-    for (const [id, labels] of [["two-logits", 2], ["three-logits", 3]] as const) {
+    for (const [id, labels] of [
+      ["two-logits", 2],
+      ["three-logits", 3],
+    ] as const) {
       const model = await AutoModelForSequenceClassification.from_pretrained(id);
       expect(model.config).toMatchObject({ num_labels: labels });
       const { logits } = (await model(inputs)) as { logits: Tensor };

@@ -69,5 +69,9 @@ export async function askCold(index: string, question: string, runs = QUICK ? 3 
   const samples: Array<{ firstByteMs: number; totalMs: number }> = [];
   for (let i = 0; i < runs; i++) samples.push(await once());
   const sorted = (key: "firstByteMs" | "totalMs") => samples.map((s) => s[key]).sort((a, b) => a - b);
-  return { runs: samples.length, firstTokenP50: sorted("firstByteMs")[Math.floor(samples.length / 2)]!, totalP50: sorted("totalMs")[Math.floor(samples.length / 2)]! };
+  return {
+    runs: samples.length,
+    firstTokenP50: sorted("firstByteMs")[Math.floor(samples.length / 2)]!,
+    totalP50: sorted("totalMs")[Math.floor(samples.length / 2)]!,
+  };
 }

@@ -80,5 +80,15 @@ export async function hnswCase(count: number, kind: "random" | "structured", hns
     const stats = summarize(samples);
     perEf.push({ efSearch, recallAt50: recall / queries, p50ms: stats.p50, p99ms: stats.p99 });
   }
-  return { count, kind, dims: DIMS, M: store.hnsw.M, efConstruction: store.hnsw.efConstruction, buildSeconds, indexMiB, peakRssGrowthMiB: peakRssMiB() - rssBefore, perEf };
+  return {
+    count,
+    kind,
+    dims: DIMS,
+    M: store.hnsw.M,
+    efConstruction: store.hnsw.efConstruction,
+    buildSeconds,
+    indexMiB,
+    peakRssGrowthMiB: peakRssMiB() - rssBefore,
+    perEf,
+  };
 }

@@ -13,7 +13,12 @@ export async function ingestCase(label: string, docs: number, overrides: ConfigO
   if (!fs.existsSync(SCIFACT)) return { label, skipped: `${SCIFACT} is absent` };
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-ingest-"));
   try {
-    const lines = zlib.gunzipSync(fs.readFileSync(path.join(SCIFACT, "corpus.jsonl.gz"))).toString("utf8").trim().split("\n").slice(0, docs);
+    const lines = zlib
+      .gunzipSync(fs.readFileSync(path.join(SCIFACT, "corpus.jsonl.gz")))
+      .toString("utf8")
+      .trim()
+      .split("\n")
+      .slice(0, docs);
     const corpus = path.join(work, "corpus.jsonl");
     fs.writeFileSync(corpus, lines.join("\n"));
     const config = loadConfig({ RAG_INDEX_DIR: path.join(work, "index"), RAG_CHUNK_SIZE: "4000", ...overrides });

@@ -18,7 +18,10 @@ class StraightforwardCrossEncoder extends BaseDocumentCompressor {
   }
   async compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
     const { tokenizer, model } = this.loaded;
-    const inputs = tokenizer(documents.map(() => query), { text_pair: documents.map((d) => d.pageContent), padding: true, truncation: true });
+    const inputs = tokenizer(
+      documents.map(() => query),
+      { text_pair: documents.map((d) => d.pageContent), padding: true, truncation: true },
+    );
     const { logits } = await model(inputs);
     return documents
       .map((doc, i) => ({ doc, score: Number(logits.data[i]) }))
@@ -36,7 +39,10 @@ export async function peerComparison() {
   const snapshot = (await new IndexDir(SAMPLE_INDEX).currentSnapshot())!;
   const ours = new CrossEncoderReranker({ model: MINILM_ID, modelsDir: BENCH_MODELS, localFilesOnly: true });
   const stock = await HNSWLib.load(snapshot, index.embeddings);
-  const stockRetriever = new ContextualCompressionRetriever({ baseRetriever: stock.asRetriever(50), baseCompressor: new StraightforwardCrossEncoder(await loadPlainModel()) });
+  const stockRetriever = new ContextualCompressionRetriever({
+    baseRetriever: stock.asRetriever(50),
+    baseCompressor: new StraightforwardCrossEncoder(await loadPlainModel()),
+  });
   const ourRetriever = createRerankingRetriever({ vectorStore: index.vectorStore, reranker: ours, fetchK: 50, topN: 5 });
   const { stock: stockStats, ours: ourStats } = await measureInterleaved(
     {

@@ -49,7 +49,13 @@ async function variants(query: string, maxLength: number) {
     "one pair per pass": async (passages) => {
       for (const passage of passages) await model(tokenizer([query], { text_pair: [passage], truncation: true, max_length: maxLength }));
     },
-    "one padded batch": (passages) => model(tokenizer(passages.map(() => query), { text_pair: passages, padding: true, truncation: true, max_length: maxLength })),
+    "one padded batch": (passages) =>
+      model(
+        tokenizer(
+          passages.map(() => query),
+          { text_pair: passages, padding: true, truncation: true, max_length: maxLength },
+        ),
+      ),
     "ours, in one thread": (passages) => inThread.score(query, passages),
     ours: (passages) => ours.score(query, passages),
     "ours q8": (passages) => q8.score(query, passages),
@@ -64,7 +70,14 @@ export interface RerankCase {
   results: Array<{ variant: VariantName; stats: Stats; gflopsPerSecond: number }>;
 }
 
-export async function rerankCase(query: string, passages: string[], maxLength: number, label: string, only: readonly VariantName[] = VARIANTS, rounds = QUICK ? 1 : 3): Promise<RerankCase> {
+export async function rerankCase(
+  query: string,
+  passages: string[],
+  maxLength: number,
+  label: string,
+  only: readonly VariantName[] = VARIANTS,
+  rounds = QUICK ? 1 : 3,
+): Promise<RerankCase> {
   const { lengths } = await reranker(maxLength).preparePairs(query, passages);
   const flops = lengths.reduce((sum, n) => sum + pairFlops(n), 0);
   const all = await variants(query, maxLength);

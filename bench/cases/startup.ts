@@ -21,10 +21,9 @@ export async function startupCase(rounds = QUICK ? 5 : 20) {
     const times = await timedProcess([...args], OFFLINE_ASK_ENV);
     return until === "exit" ? times.totalMs : times.firstByteMs;
   };
-  const runs = Object.fromEntries(Object.keys(VARIANTS).map((name) => [name, { warmup: () => run(name as Variant), run: () => run(name as Variant) }])) as Record<
-    Variant,
-    { warmup: () => Promise<number>; run: () => Promise<number> }
-  >;
+  const runs = Object.fromEntries(
+    Object.keys(VARIANTS).map((name) => [name, { warmup: () => run(name as Variant), run: () => run(name as Variant) }]),
+  ) as Record<Variant, { warmup: () => Promise<number>; run: () => Promise<number> }>;
   const stats = await measureInterleaved(runs, rounds);
   return (Object.keys(VARIANTS) as Variant[]).map((variant) => ({ variant, until: VARIANTS[variant].until, stats: stats[variant] }));
 }

@@ -25,14 +25,26 @@ export type BertOutput = "logits" | "last_hidden_state";
 export const BERT_OUTPUTS: readonly BertOutput[] = ["logits", "last_hidden_state"];
 
 export const TINY: BertParams = {
-  layers: 2, hidden: 32, heads: 2, intermediate: 64,
-  vocabSize: TINY_VOCAB_SIZE, maxPositions: 512, numLabels: 1, seed: 42,
+  layers: 2,
+  hidden: 32,
+  heads: 2,
+  intermediate: 64,
+  vocabSize: TINY_VOCAB_SIZE,
+  maxPositions: 512,
+  numLabels: 1,
+  seed: 42,
 };
 
 // Same shapes as cross-encoder/ms-marco-MiniLM-L-6-v2, for latency benchmarks.
 export const MINILM_L6: BertParams = {
-  layers: 6, hidden: 384, heads: 12, intermediate: 1536,
-  vocabSize: 30522, maxPositions: 512, numLabels: 1, seed: 42,
+  layers: 6,
+  hidden: 384,
+  heads: 12,
+  intermediate: 1536,
+  vocabSize: 30522,
+  maxPositions: 512,
+  numLabels: 1,
+  seed: 42,
 };
 
 // Opset 17 is the first with LayerNormalization, which onnxruntime runs as one fused kernel.
@@ -141,12 +153,12 @@ export function buildBertGraph(p: BertParams, outputs: readonly BertOutput[] = B
   const seqLen = g.op("Shape", ["input_ids"], [int("start", 1), int("end", 2)]);
   const positions = g.op("Slice", [
     g.param("bert.embeddings.position_embeddings.weight", [p.maxPositions, H], "normal"),
-    g.int64s("const.zero_1d", [0]), seqLen, g.int64s("const.zero_axis", [0]),
+    g.int64s("const.zero_1d", [0]),
+    seqLen,
+    g.int64s("const.zero_axis", [0]),
   ]);
   const words = g.op("Gather", [g.param("bert.embeddings.word_embeddings.weight", [p.vocabSize, H], "normal"), "input_ids"]);
-  const types = g.op("Gather", [
-    g.param("bert.embeddings.token_type_embeddings.weight", [TYPE_VOCAB_SIZE, H], "normal"), "token_type_ids",
-  ]);
+  const types = g.op("Gather", [g.param("bert.embeddings.token_type_embeddings.weight", [TYPE_VOCAB_SIZE, H], "normal"), "token_type_ids"]);
   let x = g.layerNorm(g.op("Add", [g.op("Add", [words, positions]), types]), "bert.embeddings.LayerNorm", H);
 
   // Additive mask [batch, 1, 1, seq]: 0 where attention_mask is 1, MASK_NEGATIVE where it is 0.
@@ -191,9 +203,7 @@ export function buildBertGraph(p: BertParams, outputs: readonly BertOutput[] = B
     graphOutputs.push(tensorInfo("last_hidden_state", FLOAT, ["batch_size", "sequence_length", H]));
   }
 
-  const inputs = ["input_ids", "attention_mask", "token_type_ids"].map((name) =>
-    tensorInfo(name, INT64, ["batch_size", "sequence_length"]),
-  );
+  const inputs = ["input_ids", "attention_mask", "token_type_ids"].map((name) => tensorInfo(name, INT64, ["batch_size", "sequence_length"]));
   const graph: Onnx.IGraphProto = { name: "bert", node: g.nodes, input: inputs, output: graphOutputs };
   return { graph, initializers: g.inits };
 }

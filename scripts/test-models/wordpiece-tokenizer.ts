@@ -41,7 +41,10 @@ life health food paris france capital river mountain country countries populatio
 
 function normalizeForVocab(text: string): string {
   // BertNormalizer with lowercase=true also strips accents (NFD, drop combining marks).
-  return text.toLowerCase().normalize("NFD").replace(/\p{Mn}/gu, "");
+  return text
+    .toLowerCase()
+    .normalize("NFD")
+    .replace(/\p{Mn}/gu, "");
 }
 
 /** Lowercase words (2+ chars) of a text, most frequent first, ties alphabetical for determinism. */
@@ -50,9 +53,7 @@ export function frequentWords(text: string): string[] {
   for (const word of normalizeForVocab(text).match(/[a-z0-9]{2,}/g) ?? []) {
     counts.set(word, (counts.get(word) ?? 0) + 1);
   }
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .map(([word]) => word);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([word]) => word);
 }
 
 /**
@@ -99,7 +100,13 @@ export function tokenizerJson(vocab: string[]) {
     truncation: null,
     padding: null,
     added_tokens: Object.values(SPECIAL_TOKENS).map((content) => ({
-      id: idOf(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id: idOf(content),
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     })),
     normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
     pre_tokenizer: { type: "BertPreTokenizer" },
@@ -107,9 +114,7 @@ export function tokenizerJson(vocab: string[]) {
       type: "TemplateProcessing",
       single: [special("[CLS]"), { Sequence: { id: "A", type_id: 0 } }, special("[SEP]")],
       pair: [special("[CLS]"), { Sequence: { id: "A", type_id: 0 } }, special("[SEP]"), { Sequence: { id: "B", type_id: 1 } }, specialB("[SEP]")],
-      special_tokens: Object.fromEntries(
-        ["[CLS]", "[SEP]"].map((t) => [t, { id: t, ids: [idOf(t)], tokens: [t] }]),
-      ),
+      special_tokens: Object.fromEntries(["[CLS]", "[SEP]"].map((t) => [t, { id: t, ids: [idOf(t)], tokens: [t] }])),
     },
     decoder: { type: "WordPiece", prefix: "##", cleanup: true },
     model: {
@@ -126,9 +131,7 @@ export function tokenizerJson(vocab: string[]) {
 export function writeTokenizerFiles(dir: string, vocab: string[], modelMaxLength = 512): string[] {
   const tokenizer = tokenizerJson(vocab);
   const config = {
-    added_tokens_decoder: Object.fromEntries(
-      tokenizer.added_tokens.map(({ id, ...token }) => [String(id), token]),
-    ),
+    added_tokens_decoder: Object.fromEntries(tokenizer.added_tokens.map(({ id, ...token }) => [String(id), token])),
     clean_up_tokenization_spaces: true,
     do_lower_case: true,
     model_max_length: modelMaxLength,

@@ -74,17 +74,21 @@ export function writeTestModel(dir: string, options: WriteTestModelOptions = {})
   const base = options.params ?? PRESETS[options.preset ?? "tiny"];
   const params: BertParams = { ...base, numLabels: options.numLabels ?? base.numLabels };
   const outputs = options.omitLogits ? ["last_hidden_state" as const] : [...(options.outputs ?? BERT_OUTPUTS)];
-  const corpusSha256 =
-    options.corpusText === undefined ? null : createHash("sha256").update(options.corpusText).digest("hex");
+  const corpusSha256 = options.corpusText === undefined ? null : createHash("sha256").update(options.corpusText).digest("hex");
   const quantized = options.quantized ?? false;
   const generator = `${JSON.stringify({ version: GENERATOR_VERSION, params, outputs, corpusSha256, quantized }, null, 2)}\n`;
 
-  const names = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", ONNX_FILE, ...(quantized ? [QUANTIZED_FILE] : []), "generator.json"];
+  const names = [
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    ONNX_FILE,
+    ...(quantized ? [QUANTIZED_FILE] : []),
+    "generator.json",
+  ];
   const markerPath = join(dir, "generator.json");
-  const upToDate =
-    existsSync(markerPath) &&
-    readFileSync(markerPath, "utf8") === generator &&
-    names.every((name) => existsSync(join(dir, name)));
+  const upToDate = existsSync(markerPath) && readFileSync(markerPath, "utf8") === generator && names.every((name) => existsSync(join(dir, name)));
   if (upToDate) return { dir, skipped: true, params, outputs, files: listFiles(dir, names) };
 
   rmSync(markerPath, { force: true }); // a rewrite cut short must not look like the previous model

@@ -44,7 +44,11 @@ storeOptions(
   .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks (env RAG_CHUNK_OVERLAP, default 200)")
   .option("--rebuild", "ignore the existing index and build it again from these paths")
   .option("--no-gitignore", "ingest what the tree's .gitignore files hide (.ragignore files still apply; env RAG_GITIGNORE)")
-  .option("--exclude <pattern>", "leave out paths matching this .gitignore-style pattern, relative to each path given; repeatable (env RAG_EXCLUDE, comma-separated)", collect)
+  .option(
+    "--exclude <pattern>",
+    "leave out paths matching this .gitignore-style pattern, relative to each path given; repeatable (env RAG_EXCLUDE, comma-separated)",
+    collect,
+  )
   .option("--follow-symlinks", "follow symlinks whose target is outside the given paths (env RAG_FOLLOW_SYMLINKS)")
   .option("--allow-secrets", "ingest files that look like they contain a secret (env RAG_ALLOW_SECRETS); they are skipped by default")
   .addOption(jsonOption())

@@ -3,7 +3,6 @@ import { Embeddings } from "@langchain/core/embeddings";
 import { chunkArray } from "@langchain/core/utils/chunk_array";
 import { loadTransformers } from "../models/transformers-env.js";
 
-
 /**
  * A local transformers.js embedder: mean-pooled, normalised sentence vectors, as LangChain's
  * HuggingFaceTransformersEmbeddings computes them, plus `dispose()` to free the onnxruntime
@@ -41,6 +40,14 @@ export class TransformersEmbeddings extends Embeddings {
   private async embed(texts: string[]): Promise<number[][]> {
     this.pipeline ??= loadTransformers(this.modelsDir).then((t) => t.pipeline("feature-extraction", this.model));
     const extract = await this.pipeline;
-    return this.caller.call(async () => (await extract(texts.map((t) => t.replace(/\n/g, " ")), { pooling: "mean", normalize: true })).tolist() as number[][]);
+    return this.caller.call(
+      async () =>
+        (
+          await extract(
+            texts.map((t) => t.replace(/\n/g, " ")),
+            { pooling: "mean", normalize: true },
+          )
+        ).tolist() as number[][],
+    );
   }
 }

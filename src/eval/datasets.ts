@@ -147,7 +147,10 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
 }
 
 /** A dataset path: a BEIR directory, or a QA .jsonl file (its corpus: `docsDir`). */
-export async function loadDataset(target: string, { split = "test", cacheDir, docsDir }: { split?: string; cacheDir: string; docsDir: string }): Promise<EvalDataset> {
+export async function loadDataset(
+  target: string,
+  { split = "test", cacheDir, docsDir }: { split?: string; cacheDir: string; docsDir: string },
+): Promise<EvalDataset> {
   const stat = await fs.stat(target).catch(() => null);
   if (!stat) throw new UsageError(`Dataset not found: ${target}`, { hint: "Pass a BEIR directory or a QA .jsonl file such as data/eval/qa.jsonl." });
   return stat.isDirectory() ? loadBeir(target, split, cacheDir) : loadQaSet(target, docsDir);

@@ -99,13 +99,19 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   }
   const variants = [...compressors.keys()];
   const toSimilarity = similarityFor(index.vectorStore);
-  const hybrid = config.RAG_FIRST_STAGE === "hybrid" ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K, bm25: index.keywords ?? undefined }) : null;
+  const hybrid =
+    config.RAG_FIRST_STAGE === "hybrid" ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K, bm25: index.keywords ?? undefined }) : null;
 
   const fetchK = config.RAG_FETCH_K;
   const topN = config.RAG_TOP_N;
   const queries = dataset.queries.slice(0, options.limit ?? dataset.queries.length);
   if (queries.length === 0) throw new UsageError(`The dataset ${dataset.name} has no queries.`);
-  const perVariant = new Map(variants.map((v) => [v, { ndcg: [] as number[], rows: [] as Record<string, number>[], times: [] as Record<string, number>[], answers: [] as AnswerCheck[] }]));
+  const perVariant = new Map(
+    variants.map((v) => [
+      v,
+      { ndcg: [] as number[], rows: [] as Record<string, number>[], times: [] as Record<string, number>[], answers: [] as AnswerCheck[] },
+    ]),
+  );
   const queryResults: QueryResult[] = [];
   const answerer = new ExtractiveChatModel();
 

@@ -14,7 +14,11 @@ export function formatResultTable(result: EvalResult): string {
     `${v.latency.total.p50.toFixed(1)}/${v.latency.total.p95.toFixed(1)}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   const lines = [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)];
   const answers = result.variants.filter((v) => v.answers);
   if (answers.length) {

@@ -10,14 +10,15 @@ function metricsChart(variants: VariantResult[]): string {
   const width = 60 + METRICS.length * groupWidth;
   const height = 260;
   const y = (v: number) => 220 - v * 200;
-  const bars = METRICS.map((metric, g) =>
-    variants
-      .map((variant, i) => {
-        const value = variant.metrics[metric];
-        const x = 50 + g * groupWidth + i * 22;
-        return `<rect x="${x}" y="${y(value)}" width="18" height="${220 - y(value)}" fill="${COLORS[i % COLORS.length]}"><title>${escape(variant.name)} ${metric} ${value.toFixed(3)}</title></rect>`;
-      })
-      .join("") + `<text x="${50 + g * groupWidth + (variants.length * 22) / 2}" y="240" text-anchor="middle">${metric}</text>`,
+  const bars = METRICS.map(
+    (metric, g) =>
+      variants
+        .map((variant, i) => {
+          const value = variant.metrics[metric];
+          const x = 50 + g * groupWidth + i * 22;
+          return `<rect x="${x}" y="${y(value)}" width="18" height="${220 - y(value)}" fill="${COLORS[i % COLORS.length]}"><title>${escape(variant.name)} ${metric} ${value.toFixed(3)}</title></rect>`;
+        })
+        .join("") + `<text x="${50 + g * groupWidth + (variants.length * 22) / 2}" y="240" text-anchor="middle">${metric}</text>`,
   ).join("");
   const grid = [0, 0.25, 0.5, 0.75, 1]
     .map((v) => `<line x1="45" x2="${width}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="40" y="${y(v) + 4}" text-anchor="end">${v}</text>`)
@@ -53,7 +54,12 @@ function winsAndLosses(result: EvalResult, variant: string, count = 10): string 
     `<tr><td>${escape(q.text)}</td><td>${escape(q.gold.slice(0, 2).join(", "))}</td><td>${rank(q.firstRelevantRank["first-stage"])} → ${rank(q.firstRelevantRank[variant])}</td><td class="${delta > 0 ? "win" : "loss"}">${delta > 0 ? "+" : ""}${delta.toFixed(3)}</td></tr>`;
   const head = "<tr><th>query</th><th>gold</th><th>first relevant: before → after</th><th>ΔnDCG@10</th></tr>";
   return `<h3>${escape(variant)}: biggest wins</h3><table>${head}${moved.slice(0, count).map(row).join("")}</table>
-<h3>${escape(variant)}: biggest losses</h3><table>${head}${moved.slice(-count).reverse().filter((m) => m.delta < 0).map(row).join("")}</table>`;
+<h3>${escape(variant)}: biggest losses</h3><table>${head}${moved
+    .slice(-count)
+    .reverse()
+    .filter((m) => m.delta < 0)
+    .map(row)
+    .join("")}</table>`;
 }
 
 /** A self-contained HTML report (inline CSS and SVG, no network needed to render it). */
@@ -81,7 +87,10 @@ th{background:#f5f5f5}.win{color:#1d7a3a}.loss{color:#b03030}svg text{font:11px 
 <h2>Metrics</h2>${table}
 <div class="legend">${legend}</div>${metricsChart(variants)}
 <h2>Latency per stage (p50 bar, p95 whisker)</h2>${latencyChart(variants)}
-<h2>Where re-ranking changed the result</h2>${variants.filter((v) => v.vsFirstStage).map((v) => winsAndLosses(result, v.name)).join("")}
+<h2>Where re-ranking changed the result</h2>${variants
+    .filter((v) => v.vsFirstStage)
+    .map((v) => winsAndLosses(result, v.name))
+    .join("")}
 </body></html>
 `;
 }

@@ -30,11 +30,7 @@ function findHeadings(text: string): Array<{ at: number; text: string }> {
  * (`idPrefix`, unique to the file's path and content, + ordinal), `start`/`end` character offsets in the loaded text,
  * the `heading` of the section the chunk belongs to, and the PDF `page`.
  */
-export async function splitDocuments(
-  documents: readonly Document[],
-  settings: SplitterSettings,
-  idPrefix: string,
-): Promise<Document[]> {
+export async function splitDocuments(documents: readonly Document[], settings: SplitterSettings, idPrefix: string): Promise<Document[]> {
   const splitter = RecursiveCharacterTextSplitter.fromLanguage("markdown", settings);
   const chunks: Document[] = [];
   for (const doc of documents) {

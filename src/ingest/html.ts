@@ -34,7 +34,8 @@ type Element = Parameters<FormatCallback>[0];
 /** Whether an element lies inside the page's content (main, an article or a section). */
 function insideContent(elem: Element): boolean {
   for (let node = elem.parent; node; node = node.parent) {
-    if (node.type === "tag" && (CONTENT_TAGS.has(node.name ?? "") || CONTENT_ROLES.has((node.attribs as Record<string, string> | undefined)?.role ?? ""))) return true;
+    if (node.type === "tag" && (CONTENT_TAGS.has(node.name ?? "") || CONTENT_ROLES.has((node.attribs as Record<string, string> | undefined)?.role ?? "")))
+      return true;
   }
   return false;
 }

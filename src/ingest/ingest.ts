@@ -17,10 +17,7 @@ const REFIT_SHARE = 0.2;
 const MIN_COVERAGE = 0.9;
 const EMBED_BATCH = 64;
 
-export type IngestEvent =
-  | { phase: "read"; done: number; total: number }
-  | { phase: "embed"; done: number; total: number; files: number }
-  | { phase: "save" };
+export type IngestEvent = { phase: "read"; done: number; total: number } | { phase: "embed"; done: number; total: number; files: number } | { phase: "save" };
 
 export interface IngestOptions {
   paths: readonly string[];

@@ -119,9 +119,7 @@ function loadJson(text: string, base: Record<string, unknown>): LoadResult {
   // A record without a text field is indexed as JSON.stringify, which recurses per level.
   if (nestsTooDeep(parsed)) throw new Error(TOO_DEEP);
   const records = Array.isArray(parsed) ? parsed : [parsed];
-  const documents = records
-    .map((record, index) => recordToDocument(record, { ...base, record: index }))
-    .filter((doc): doc is Document => doc !== null);
+  const documents = records.map((record, index) => recordToDocument(record, { ...base, record: index })).filter((doc): doc is Document => doc !== null);
   if (documents.length === 0) throw new Error("no text content in the JSON");
   return { documents, warnings: [] };
 }

@@ -53,7 +53,17 @@ export async function planFiles(
   onRead?: (done: number, total: number) => void,
   { allowSecrets = false }: { allowSecrets?: boolean } = {},
 ): Promise<FilePlan> {
-  const plan: FilePlan = { fresh: [], kept: [], added: [], changed: [], removed: [], unchanged: 0, skipped: [...discovery.skipped], ignored: discovery.ignored, warnings: [] };
+  const plan: FilePlan = {
+    fresh: [],
+    kept: [],
+    added: [],
+    changed: [],
+    removed: [],
+    unchanged: 0,
+    skipped: [...discovery.skipped],
+    ignored: discovery.ignored,
+    warnings: [],
+  };
   const skip = (file: string, reason: string) => {
     const known = previous[file] !== undefined;
     plan.skipped.push({ path: file, reason: known ? reason + KEPT_NOTE : reason });

@@ -117,7 +117,10 @@ const token = (kind: string, pattern: RegExp, mustLookRandom = false): Rule => (
 /** In order of precedence: on the same spot a named format beats a generic assignment. */
 const RULES: readonly Rule[] = [
   // The header must be followed by key material (after optional armor headers), not "…" or prose.
-  token("private key block", /-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:\s|\\[nr]){0,8}(?:[A-Za-z-]{1,40}: [^\n]{0,200}\n\s{0,8}){0,8}([A-Za-z0-9+/]{40})/g),
+  token(
+    "private key block",
+    /-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:\s|\\[nr]){0,8}(?:[A-Za-z-]{1,40}: [^\n]{0,200}\n\s{0,8}){0,8}([A-Za-z0-9+/]{40})/g,
+  ),
   token("AWS access key id", /\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}\b/g),
   token("GitHub token", /\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b/g),
   token("GitLab token", /\bglpat-[A-Za-z0-9_-]{20}(?![A-Za-z0-9_-])/g),
@@ -129,7 +132,8 @@ const RULES: readonly Rule[] = [
   token("npm token", /\bnpm_[A-Za-z0-9]{36}\b/g),
   {
     pattern: /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s:/@"'<>]{1,64}:([^\s/@"'<>]{1,128})@/g,
-    judge: (m) => (isSecretValue("password", m[1]!, false) ? { kind: "password in a URL", index: m.index! + m[0].length - m[1]!.length - 1, text: m[1]! } : undefined),
+    judge: (m) =>
+      isSecretValue("password", m[1]!, false) ? { kind: "password in a URL", index: m.index! + m[0].length - m[1]!.length - 1, text: m[1]! } : undefined,
   },
   {
     // name = value, name: value, "name": "value", name := value, name => value

@@ -82,7 +82,11 @@ function splitSentences(source: number, text: string): Sentence[] {
     // Headings, code and table rules are not answers in themselves.
     if (inCode || /^\s*#/.test(rawLine) || /^[\s|:-]+$/.test(rawLine)) continue;
     // Drop list markers, bold and code marks; `_` stays: it belongs to identifiers like grant_type.
-    const line = rawLine.replace(/^\s*(?:[-*+>]|\d+[.)])\s+/, "").replace(/\s*\|\s*/g, " | ").replace(/\*\*|`/g, "").trim();
+    const line = rawLine
+      .replace(/^\s*(?:[-*+>]|\d+[.)])\s+/, "")
+      .replace(/\s*\|\s*/g, " | ")
+      .replace(/\*\*|`/g, "")
+      .trim();
     for (const { segment } of segmenter.segment(line)) {
       const sentence = segment.replace(/^\|\s*|\s*\|$/g, "").trim();
       const terms = new Set(analyze(sentence));

@@ -40,9 +40,7 @@ export function sourceLabel(doc: DocumentInterface): string {
 
 /** Numbers the sources [1]…[n] inside delimiters the system prompt tells the model to treat as data. */
 export function formatSources(docs: readonly DocumentInterface[]): string {
-  return docs
-    .map((doc, i) => `<source id="${i + 1}" from="${attribute(sourceLabel(doc))}">\n${escapeDelimiters(doc.pageContent)}\n</source>`)
-    .join("\n");
+  return docs.map((doc, i) => `<source id="${i + 1}" from="${attribute(sourceLabel(doc))}">\n${escapeDelimiters(doc.pageContent)}\n</source>`).join("\n");
 }
 
 export function formatQuestion(question: string): string {

@@ -59,7 +59,11 @@ export async function pullModel(id: string, modelsDir: string, options: PullOpti
   const network: { error?: Error } = {};
   env.allowRemoteModels = true;
   // transformers.js rethrows a failed download without its cause: keep the first one for the message.
-  env.fetch = idleTimeoutFetch(options.timeoutMs ?? 30_000, { base: saved.fetch as typeof fetch, headers: true, onError: (error) => (network.error ??= error) });
+  env.fetch = idleTimeoutFetch(options.timeoutMs ?? 30_000, {
+    base: saved.fetch as typeof fetch,
+    headers: true,
+    onError: (error) => (network.error ??= error),
+  });
 
   const seen = new Set<string>();
   const progress_callback = (info: { status: string; file?: string }) => {
@@ -119,7 +123,6 @@ function pullError(error: unknown, c: { id: string; host: string; stage: string;
   return new RagError(`Could not pull ${c.id} from ${c.host} (${c.stage}): ${message}`, { cause: error });
 }
 
-
 /**
  * Copies a model folder (e.g. carried over from a connected machine) into `<modelsDir>/<id>`: validated
  * first, copied to a temporary folder inside modelsDir, then renamed into place, so a reader never sees half a model.
@@ -133,7 +136,9 @@ export async function importModel(sourceDir: string, modelsDir: string, options:
   const missing = [
     config ? null : "config.json",
     ...["tokenizer.json", "tokenizer_config.json"].filter((file) => !existsSync(path.join(source, file))),
-    ["onnx/model.onnx", "onnx/model_quantized.onnx"].some((file) => existsSync(path.join(source, file))) ? null : "onnx/model.onnx (or onnx/model_quantized.onnx)",
+    ["onnx/model.onnx", "onnx/model_quantized.onnx"].some((file) => existsSync(path.join(source, file)))
+      ? null
+      : "onnx/model.onnx (or onnx/model_quantized.onnx)",
   ].filter((file): file is string => file !== null);
   if (missing.length > 0) {
     throw new UsageError(`${sourceDir} is not a usable model folder: missing ${missing.join(", ")}.`, { hint: VALID_FOLDER });

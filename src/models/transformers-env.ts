@@ -16,7 +16,6 @@ export function hubHost(): string {
   return endpoint.endsWith("/") ? endpoint : `${endpoint}/`;
 }
 
-
 /**
  * Points transformers.js at the project's model directory (Hub downloads are cached
  * there and `models import` copies folders there, so one directory serves both) and at

@@ -25,7 +25,16 @@ export interface ProviderEndpoint {
   offline: { setting: string; value: string };
 }
 
-type ErrorLike = { name?: unknown; message?: unknown; status?: unknown; statusCode?: unknown; code?: unknown; cause?: unknown; body?: unknown; error?: unknown };
+type ErrorLike = {
+  name?: unknown;
+  message?: unknown;
+  status?: unknown;
+  statusCode?: unknown;
+  code?: unknown;
+  cause?: unknown;
+  body?: unknown;
+  error?: unknown;
+};
 
 /** The error and its causes, outermost first. */
 function causes(error: unknown): ErrorLike[] {

@@ -74,7 +74,10 @@ export class Bm25Reranker extends BaseDocumentCompressor {
       }
       return { index, score };
     });
-    const fused = this.fuse(scored.map((s) => s.score), documents);
+    const fused = this.fuse(
+      scored.map((s) => s.score),
+      documents,
+    );
     scored.forEach((s, i) => (s.score = fused[i]!));
     // Stable: ties keep first-stage order.
     scored.sort((l, r) => r.score - l.score || l.index - r.index);

@@ -70,7 +70,10 @@ function forget(shared: SharedModel): void {
 async function release(shared: SharedModel): Promise<void> {
   if (--shared.holders > 0) return;
   forget(shared);
-  await shared.model.then((m) => m.forward.dispose(), () => undefined);
+  await shared.model.then(
+    (m) => m.forward.dispose(),
+    () => undefined,
+  );
 }
 
 /**
@@ -257,7 +260,10 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
         throw new UsageError(`Document ${i} has no text (pageContent is ${typeof doc.pageContent}); the cross-encoder re-ranks text only.`);
       }
     });
-    const scores = await this.score(query, documents.map((d) => d.pageContent));
+    const scores = await this.score(
+      query,
+      documents.map((d) => d.pageContent),
+    );
     const ranked = documents
       .map((doc, index) => ({ doc, index, score: scores[index]! }))
       .filter((r) => this.scoreThreshold === undefined || r.score >= this.scoreThreshold)
@@ -273,7 +279,9 @@ function toProbabilities(logits: PoolOutput, model: string): number[] {
   if (!logits) throw new RagError(`The model ${model} has no "logits" output, so it is not a sequence-classification cross-encoder.`);
   const [rows, labels] = logits.dims as [number, number];
   if (labels !== 1 && labels !== 2) {
-    throw new UsageError(`The model ${model} outputs ${labels} logits per pair; a cross-encoder re-ranker needs 1 (a relevance score) or 2 (irrelevant/relevant).`);
+    throw new UsageError(
+      `The model ${model} outputs ${labels} logits per pair; a cross-encoder re-ranker needs 1 (a relevance score) or 2 (irrelevant/relevant).`,
+    );
   }
   return Array.from({ length: rows }, (_, r) => {
     const row = r * labels;

@@ -38,10 +38,7 @@ export interface ForwardPass {
 export type ToWorker = { type: "run"; inputs: PoolInputs };
 /** Worker → main thread: loaded (or not), then one answer per "run". */
 export type FromWorker =
-  | { type: "ready" }
-  | { type: "loadError"; message: string }
-  | { type: "result"; logits: PoolOutput }
-  | { type: "error"; message: string };
+  { type: "ready" } | { type: "loadError"; message: string } | { type: "result"; logits: PoolOutput } | { type: "error"; message: string };
 
 /** Loads the model into an onnxruntime session of its own. */
 export async function loadForwardPass(settings: ForwardSettings): Promise<ForwardPass> {

@@ -84,7 +84,11 @@ export class Bm25Index {
     }
     const header = { version: FORMAT_VERSION, k1: this.params.k1, b: this.params.b, documentCount: this.documents.length, terms, counts };
     await fs.writeFile(path.join(directory, TERMS_FILE), JSON.stringify(header), { mode: 0o600 });
-    await fs.writeFile(path.join(directory, POSTINGS_FILE), Buffer.concat([new Uint8Array(this.lengths.buffer), new Uint8Array(docs.buffer), new Uint8Array(tfs.buffer)]), { mode: 0o600 });
+    await fs.writeFile(
+      path.join(directory, POSTINGS_FILE),
+      Buffer.concat([new Uint8Array(this.lengths.buffer), new Uint8Array(docs.buffer), new Uint8Array(tfs.buffer)]),
+      { mode: 0o600 },
+    );
   }
 
   /** Postings saved with an index, for these documents in label order; null for indexes that have none. */

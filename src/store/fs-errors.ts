@@ -16,7 +16,11 @@ const CAUSES: Record<string, { cause: (at: string) => string; hint: string; usag
   EPERM: { cause: (at) => `the operation is not permitted${at && ` on ${at}`}`, hint: CHOOSE_OWN, usage: true },
   ENOTDIR: { cause: (at) => `${at} is a file, not a folder`, hint: "Choose a folder for the index (--index or RAG_INDEX_DIR).", usage: true },
   ENAMETOOLONG: { cause: () => "the path is too long", hint: "Choose a shorter path with --index (or RAG_INDEX_DIR).", usage: true },
-  ELOOP: { cause: (at) => `too many symbolic links${at && ` at ${at}`}`, hint: "Choose a path without a symbolic link loop with --index (or RAG_INDEX_DIR).", usage: true },
+  ELOOP: {
+    cause: (at) => `too many symbolic links${at && ` at ${at}`}`,
+    hint: "Choose a path without a symbolic link loop with --index (or RAG_INDEX_DIR).",
+    usage: true,
+  },
   ENOSPC: { cause: () => "the disk is full", hint: FREE_SPACE, usage: false },
   EDQUOT: { cause: () => "the disk quota is used up", hint: FREE_SPACE, usage: false },
 };
@@ -38,7 +42,10 @@ export async function indexFsError(error: unknown, root: string): Promise<unknow
   else if (code === "ENOENT" && culprit) code = (await writeProblem(culprit.path)) ?? code;
   const meaning = CAUSES[code];
   if (!meaning) return error;
-  const rootKind = await fs.stat(root).then((s) => (s.isDirectory() ? "folder" : "other"), () => "missing");
+  const rootKind = await fs.stat(root).then(
+    (s) => (s.isDirectory() ? "folder" : "other"),
+    () => "missing",
+  );
   const verb = rootKind === "missing" ? "create" : rootKind === "folder" ? "write to" : "use";
   const at = culprit && culprit.path !== root ? culprit.path : code === "ENOTDIR" ? root : "";
   const message = `Cannot ${verb} the index folder ${root}: ${meaning.cause(at)} (${code}).`;

@@ -73,9 +73,7 @@ export class HnswStore extends HNSWLib {
 
   /** Every stored chunk with its label, in label order. */
   entries(): Array<{ label: number; document: Document }> {
-    return [...this.docstore._docs.entries()]
-      .map(([label, document]) => ({ label: Number(label), document }))
-      .sort((a, b) => a.label - b.label);
+    return [...this.docstore._docs.entries()].map(([label, document]) => ({ label: Number(label), document })).sort((a, b) => a.label - b.label);
   }
 
   /** The stored (unit-length) vector of a chunk, reused when its file did not change. */
@@ -83,11 +81,7 @@ export class HnswStore extends HNSWLib {
     return this.index.getPoint(label);
   }
 
-  override async similaritySearchVectorWithScore(
-    query: number[],
-    k: number,
-    filter?: this["FilterType"],
-  ): Promise<[Document, number][]> {
+  override async similaritySearchVectorWithScore(query: number[], k: number, filter?: this["FilterType"]): Promise<[Document, number][]> {
     const available = this.size;
     if (available === 0) return [];
     return super.similaritySearchVectorWithScore(query, Math.min(k, available), filter);

@@ -192,7 +192,13 @@ export class IndexDir {
   /** Removes the folders claim() created, deepest first, each only while empty (after the lock is gone). */
   private async removeCreatedIfEmpty(created: string): Promise<void> {
     for (let dir = this.root; dir.startsWith(created); dir = path.dirname(dir)) {
-      if (!(await fs.rmdir(dir).then(() => true, () => false))) return;
+      if (
+        !(await fs.rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
     }
   }
 
@@ -237,7 +243,13 @@ export class IndexDir {
 
   private async isUnmarkedIndex(): Promise<boolean> {
     const snapshot = await this.currentSnapshot().catch(() => null);
-    return snapshot !== null && (await readManifest(snapshot).then(() => true, () => false));
+    return (
+      snapshot !== null &&
+      (await readManifest(snapshot).then(
+        () => true,
+        () => false,
+      ))
+    );
   }
 
   /**
@@ -317,9 +329,7 @@ export class IndexDir {
   /** Temp files left by killed writers, by the exact names we give them; only safe to remove while holding the lock. */
   private async removeStaleTemps(): Promise<void> {
     const entries = await fs.readdir(this.snapshotsDir).catch(() => [] as string[]);
-    await Promise.all(
-      entries.filter((e) => STALE_SNAPSHOT_TEMP.test(e)).map((e) => fs.rm(path.join(this.snapshotsDir, e), { recursive: true, force: true })),
-    );
+    await Promise.all(entries.filter((e) => STALE_SNAPSHOT_TEMP.test(e)).map((e) => fs.rm(path.join(this.snapshotsDir, e), { recursive: true, force: true })));
     const rootEntries = await fs.readdir(this.root);
     await Promise.all(
       rootEntries.filter((e) => STALE_POINTER_TEMP.test(e) || STALE_MARKER_TEMP.test(e)).map((e) => fs.rm(path.join(this.root, e), { force: true })),
@@ -338,7 +348,11 @@ export class IndexDir {
 
 /** Whether `dir` holds an index: our marker, or the CURRENT pointer and snapshots of one made before the marker. */
 export async function looksLikeIndex(dir: string): Promise<boolean> {
-  const exists = (name: string) => fs.access(path.join(dir, name)).then(() => true, () => false);
+  const exists = (name: string) =>
+    fs.access(path.join(dir, name)).then(
+      () => true,
+      () => false,
+    );
   return (await exists(INDEX_MARKER_FILE)) || ((await exists(CURRENT)) && (await exists(SNAPSHOTS)));
 }
 

@@ -55,7 +55,13 @@ async function openSnapshot(dir: IndexDir, config: RagConfig): Promise<OpenIndex
   const embeddings = await embeddingsFor(manifest, snapshot, config);
   const efSearch = config.RAG_HNSW_EF_SEARCH;
   const vectorStore = await loadVectorStore(snapshot, efSearch ? { ...manifest, hnsw: { ...manifest.hnsw, efSearch } } : manifest, embeddings);
-  const keywords = config.RAG_FIRST_STAGE === "hybrid" ? await Bm25Index.load(snapshot, vectorStore.entries().map((e) => e.document)) : null;
+  const keywords =
+    config.RAG_FIRST_STAGE === "hybrid"
+      ? await Bm25Index.load(
+          snapshot,
+          vectorStore.entries().map((e) => e.document),
+        )
+      : null;
   return { root: dir.root, snapshot, manifest, embeddings, vectorStore, stats: await CorpusStats.load(snapshot), keywords };
 }
 

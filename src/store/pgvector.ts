@@ -160,10 +160,10 @@ async function writeLsa(client: pg.PoolClient, table: string, embeddings: LsaEmb
 }
 
 async function putMeta(client: pg.PoolClient, table: string, key: string, value: unknown): Promise<void> {
-  await client.query(
-    `INSERT INTO ${tables(table).meta} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-    [key, JSON.stringify(value)],
-  );
+  await client.query(`INSERT INTO ${tables(table).meta} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [
+    key,
+    JSON.stringify(value),
+  ]);
 }
 
 function checkFormat(meta: PgvectorMeta, where: string): void {
@@ -263,7 +263,9 @@ export function pgvectorWriter(config: RagConfig): IndexWriter {
           }
           const t = tables(where.table);
           await client.query(`CREATE TABLE IF NOT EXISTS ${t.meta} (key text PRIMARY KEY, value jsonb, bytes bytea)`);
-          await client.query(`CREATE TABLE IF NOT EXISTS ${t.files} (path text PRIMARY KEY, hash text NOT NULL, size bigint NOT NULL, chunk_ids uuid[] NOT NULL)`);
+          await client.query(
+            `CREATE TABLE IF NOT EXISTS ${t.files} (path text PRIMARY KEY, hash text NOT NULL, size bigint NOT NULL, chunk_ids uuid[] NOT NULL)`,
+          );
           const result = await work(new PgvectorSession(client, where));
           await client.query("COMMIT");
           return result;
@@ -362,7 +364,11 @@ class PgvectorSession implements WriterSession {
     if (!previous) await client.query(`DELETE FROM ${t.meta}`);
     await putMeta(client, where.table, "index", meta);
     const stats = CorpusStats.fromTexts(chunks.map(contextualText));
-    await putMeta(client, where.table, "corpus-stats", { docCount: stats.docCount, averageLength: stats.averageLength, df: Object.fromEntries(stats.documentFrequency) });
+    await putMeta(client, where.table, "corpus-stats", {
+      docCount: stats.docCount,
+      averageLength: stats.averageLength,
+      df: Object.fromEntries(stats.documentFrequency),
+    });
     if (refitted) await writeLsa(client, where.table, embeddings);
   }
 }

@@ -19,14 +19,7 @@ export function bm25Idf(documentCount: number, documentFrequency: number): numbe
  * What one query term adds to a document's BM25 score: `queryCount` occurrences in the
  * query, `tf` in a document of `length` terms, in a corpus averaging `averageLength`.
  */
-export function bm25TermScore(
-  queryCount: number,
-  idf: number,
-  tf: number,
-  length: number,
-  averageLength: number,
-  { k1, b }: Bm25Params,
-): number {
+export function bm25TermScore(queryCount: number, idf: number, tf: number, length: number, averageLength: number, { k1, b }: Bm25Params): number {
   const norm = k1 * (1 - b + b * (length / (averageLength || 1)));
   return queryCount * idf * ((tf * (k1 + 1)) / (tf + norm));
 }

@@ -46,10 +46,7 @@ export interface CliRun extends CliResult {
  * Starts the CLI without waiting: for tests that kill it, watch it, or run several at once.
  * `lines` records each stderr line with the time it arrived (ms since spawn).
  */
-export function startCli(
-  args: string[],
-  { cwd = REPO_ROOT, env = cleanEnv(), timeoutMs = 120_000, prefix = [] as string[] } = {},
-) {
+export function startCli(args: string[], { cwd = REPO_ROOT, env = cleanEnv(), timeoutMs = 120_000, prefix = [] as string[] } = {}) {
   const started = Date.now();
   // `prefix` runs the CLI under another command, e.g. ["/usr/bin/time", "-v"].
   const [command, ...rest] = [...prefix, process.execPath, CLI, ...args];

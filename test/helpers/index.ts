@@ -15,10 +15,7 @@ export interface Workspace {
   files: Record<string, string>;
 }
 
-export async function workspace(
-  files: Record<string, string | Buffer> = TOPICS,
-  overrides: ConfigOverrides = {},
-): Promise<Workspace> {
+export async function workspace(files: Record<string, string | Buffer> = TOPICS, overrides: ConfigOverrides = {}): Promise<Workspace> {
   const root = await tempDir();
   const docs = path.join(root, "docs");
   const indexDir = path.join(root, "index");

@@ -9,5 +9,12 @@ const file = process.env.RECORD_LOADS;
 if (file) {
   register("./record-loads-hooks.mjs", import.meta.url);
   const cache = createRequire(import.meta.url).cache;
-  process.on("exit", () => fs.appendFileSync(file, Object.keys(cache).map((p) => `${pathToFileURL(p).href}\n`).join("")));
+  process.on("exit", () =>
+    fs.appendFileSync(
+      file,
+      Object.keys(cache)
+        .map((p) => `${pathToFileURL(p).href}\n`)
+        .join(""),
+    ),
+  );
 }

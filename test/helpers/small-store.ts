@@ -5,7 +5,10 @@ import { CorpusStats } from "../../src/text/corpus-stats.js";
 
 /** Short "documentation" chunks: several about OAuth2, one that actually answers how to configure it. */
 export const SMALL_CORPUS = [
-  { id: "oauth-config", text: "Configuring OAuth2 client credentials: create a client in the dashboard, then POST grant_type=client_credentials with client_id and client_secret to /oauth2/token." },
+  {
+    id: "oauth-config",
+    text: "Configuring OAuth2 client credentials: create a client in the dashboard, then POST grant_type=client_credentials with client_id and client_secret to /oauth2/token.",
+  },
   { id: "oauth-changelog", text: "Changelog 2.3: OAuth2 tokens now expire after one hour. OAuth2 OAuth2 OAuth2 improvements for partners." },
   { id: "oauth-partner", text: "The OAuth2 authorization code flow lets platform partners act on behalf of merchants after consent." },
   { id: "api-keys", text: "API keys are simpler than OAuth2: create a key in the dashboard and send it as a bearer token." },

@@ -68,7 +68,10 @@ function pgvectorProbe(server: Awaited<ReturnType<typeof startPgServer>>): Store
 let tables = 0;
 
 /** The config overrides and probe of each store; pgvector needs a running server. */
-export function storeUnderTest(kind: StoreKind, server: () => Awaited<ReturnType<typeof startPgServer>>): { overrides: () => ConfigOverrides; probe: () => StoreProbe } {
+export function storeUnderTest(
+  kind: StoreKind,
+  server: () => Awaited<ReturnType<typeof startPgServer>>,
+): { overrides: () => ConfigOverrides; probe: () => StoreProbe } {
   if (kind === "hnsw") return { overrides: () => ({}), probe: () => hnswProbe };
   return {
     overrides: () => ({ RAG_STORE: "pgvector", RAG_PG_URL: server().url, RAG_PG_TABLE: `spec_${process.pid}_${++tables}` }),

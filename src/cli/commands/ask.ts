@@ -71,9 +71,7 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   sources.forEach((doc, i) => process.stdout.write(`${formatSourceLine(doc, i)}\n`));
   if (reranking) {
     process.stdout.write(`\n${bold(`First-stage top ${before.length} (before re-ranking)`)}\n`);
-    before.forEach((doc, i) =>
-      process.stdout.write(`${i + 1}. ${sourceLabel(doc)} ${dim(`(score ${Number(doc.metadata.retrievalScore).toFixed(3)})`)}\n`),
-    );
+    before.forEach((doc, i) => process.stdout.write(`${i + 1}. ${sourceLabel(doc)} ${dim(`(score ${Number(doc.metadata.retrievalScore).toFixed(3)})`)}\n`));
   }
 }
 

@@ -20,7 +20,10 @@ export interface EvalFlags extends CommonFlags {
 /** `rerank-rag eval <dataset>` */
 export async function runEval(target: string, flags: EvalFlags): Promise<void> {
   const config = configFromFlags(flags);
-  const variants = flags.variants?.split(",").map((v) => v.trim()).filter(Boolean) as ConcreteReranker[] | undefined;
+  const variants = flags.variants
+    ?.split(",")
+    .map((v) => v.trim())
+    .filter(Boolean) as ConcreteReranker[] | undefined;
   for (const v of variants ?? []) {
     if (!Object.hasOwn(RERANKERS, v)) {
       throw new UsageError(`Unknown variant "${v}" in --variants.`, { hint: `Use a comma-separated list of ${Object.keys(RERANKERS).join(", ")}.` });
@@ -57,6 +60,10 @@ export async function runEval(target: string, flags: EvalFlags): Promise<void> {
     return;
   }
   const { settings } = result;
-  note(dim(`embeddings=${settings.embedder} → ${settings.firstStage === "hybrid" ? "HNSW+BM25" : "HNSW"} top ${settings.fetchK} → {${result.variants.map((v) => v.name).join(", ")}} → top ${settings.topN}`));
+  note(
+    dim(
+      `embeddings=${settings.embedder} → ${settings.firstStage === "hybrid" ? "HNSW+BM25" : "HNSW"} top ${settings.fetchK} → {${result.variants.map((v) => v.name).join(", ")}} → top ${settings.topN}`,
+    ),
+  );
   process.stdout.write(`${formatResultTable(result)}\n`);
 }

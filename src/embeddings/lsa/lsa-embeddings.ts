@@ -60,7 +60,10 @@ export class LsaEmbeddings extends Embeddings {
     for (const counts of analyzed) for (const term of counts.keys()) df.set(term, (df.get(term) ?? 0) + 1);
     // Terms seen once carry no co-occurrence signal in large corpora; small ones need them all.
     const minDf = texts.length >= 200 ? 2 : 1;
-    const vocabulary = [...df.entries()].filter(([, n]) => n >= minDf).map(([term]) => term).sort();
+    const vocabulary = [...df.entries()]
+      .filter(([, n]) => n >= minDf)
+      .map(([term]) => term)
+      .sort();
     if (vocabulary.length === 0) {
       throw new IndexError("The documents contain no indexable words, so the offline embedder cannot be fitted.", {
         hint: "Check that the files hold text (scanned PDFs without a text layer have none).",
@@ -152,11 +155,7 @@ export class LsaEmbeddings extends Embeddings {
   }
 }
 
-function buildTfidfMatrix(
-  analyzed: ReadonlyArray<Map<string, number>>,
-  termIndex: Map<string, number>,
-  idf: Float64Array,
-): CsrMatrix {
+function buildTfidfMatrix(analyzed: ReadonlyArray<Map<string, number>>, termIndex: Map<string, number>, idf: Float64Array): CsrMatrix {
   const rowStart = new Int32Array(analyzed.length + 1);
   const columns: number[] = [];
   const values: number[] = [];
