@@ -83,6 +83,10 @@ export const configSchema = z
     RAG_MODELS_DIR: directory.default(path.join(os.homedir(), ".cache", "rerank-rag", "models")),
     RAG_TIMEOUT_MS: positiveInt.default(30000),
     RAG_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    /** The whole answer, first request to last token, retries included: a server that drips or sends keep-alives is cut here. */
+    RAG_ANSWER_TIMEOUT_MS: positiveInt.default(120_000),
+    /** An answer longer than this is cut (a runaway model); 20,000 characters is about 5,000 tokens, several times a long cited answer. */
+    RAG_ANSWER_MAX_CHARS: positiveInt.default(20_000),
     OPENAI_API_KEY: optionalText,
     OPENAI_BASE_URL: baseUrl("OPENAI_API_KEY"),
     COHERE_API_KEY: optionalText,

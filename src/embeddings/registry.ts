@@ -1,6 +1,8 @@
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { EmbeddingsProviderName, RagConfig } from "../config/index.js";
 import { isModelPresent } from "../models/transformers-env.js";
+import { configuredEndpoint } from "../providers/endpoint.js";
+import type { ProviderEndpoint } from "../providers/provider-failure.js";
 import { providerEntry, resolveAuto, type ProviderEntry } from "../providers/provider-table.js";
 // Types only: the table is read at CLI start-up, before any model code is needed.
 import type { LsaEmbeddings } from "./lsa/lsa-embeddings.js";
@@ -36,14 +38,20 @@ export const EMBEDDERS = Object.freeze({
     autoRank: 4,
     isAvailable: (config: RagConfig): boolean => Boolean(config.OPENAI_API_KEY),
     create: async ({ model, config }: EmbedderContext): Promise<Embeddings> => {
-      const { openAiKey } = await import("../providers/openai-client.js");
-      const { OpenAIEmbeddings } = await import("@langchain/openai");
-      return new OpenAIEmbeddings({
+      const [{ openAiKey, openAiConfiguration }, { OpenAIEmbeddings }, { withEmbeddingErrors }] = await Promise.all([
+        import("../providers/openai-client.js"),
+        import("@langchain/openai"),
+        import("./guarded-embeddings.js"),
+      ]);
+      const GuardedOpenAIEmbeddings = withEmbeddingErrors(OpenAIEmbeddings, embedderEndpoint(config, "openai", model));
+      // LangChain's caller retries here (RAG_MAX_RETRIES times, the SDK's own retries are off), with
+      // the LLM's rules: connection errors, timeouts, 408, 429 (Retry-After honoured) and 5xx.
+      return new GuardedOpenAIEmbeddings({
         model,
         apiKey: openAiKey(config, "embeddings"),
         timeout: config.RAG_TIMEOUT_MS,
         maxRetries: config.RAG_MAX_RETRIES,
-        configuration: { baseURL: config.OPENAI_BASE_URL },
+        configuration: openAiConfiguration(config),
       });
     },
   },
@@ -53,14 +61,31 @@ export const EMBEDDERS = Object.freeze({
     autoRank: 3,
     isAvailable: (config: RagConfig): boolean => Boolean(config.COHERE_API_KEY),
     create: async ({ model, config }: EmbedderContext): Promise<Embeddings> => {
-      const { CohereEmbeddings } = await import("@langchain/cohere");
-      const { createCohereClient } = await import("../providers/cohere-client.js");
-      return new CohereEmbeddings({ model, client: createCohereClient(config, "embeddings") });
+      const [{ CohereEmbeddings }, { createCohereClient }, { withEmbeddingErrors }] = await Promise.all([
+        import("@langchain/cohere"),
+        import("../providers/cohere-client.js"),
+        import("./guarded-embeddings.js"),
+      ]);
+      const GuardedCohereEmbeddings = withEmbeddingErrors(CohereEmbeddings, embedderEndpoint(config, "cohere", model));
+      // The client retries (RAG_MAX_RETRIES, Retry-After honoured), as for the Cohere LLM; LangChain's
+      // caller would multiply that by 7.
+      return new GuardedCohereEmbeddings({ model, client: createCohereClient(config, "embeddings"), maxRetries: 0 });
     },
   },
 } satisfies Record<Exclude<EmbeddingsProviderName, "auto">, ProviderEntry<Embeddings, EmbedderContext>>);
 
 export type EmbedderProvider = keyof typeof EMBEDDERS;
+
+/** Where a remote embedder lives and how it is called, for error messages. */
+function embedderEndpoint(config: RagConfig, provider: "openai" | "cohere", model: string): ProviderEndpoint {
+  return configuredEndpoint(config, provider, {
+    operation: "embeddings",
+    modelName: "RAG_EMBEDDINGS_MODEL",
+    model,
+    api: provider === "openai" ? "an OpenAI-compatible embeddings API" : "a Cohere-compatible embed API",
+    offline: { setting: "RAG_EMBEDDINGS", value: "offline" },
+  });
+}
 
 /** Which embedder an index is built with; recorded in the manifest. */
 export interface EmbedderSpec {

@@ -21,6 +21,12 @@ export type ProviderFailure =
   | "invalid-response"
   /** The server reported an error inside a successful (200) stream. */
   | "stream-error"
+  /** The stream closed cleanly before the provider's end-of-answer signal (finish_reason, stream-end). */
+  | "incomplete"
+  /** The answer took longer than RAG_ANSWER_TIMEOUT_MS in all. */
+  | "deadline"
+  /** The answer passed RAG_ANSWER_MAX_CHARS. */
+  | "too-long"
   | "unknown";
 
 export interface ProviderErrorOptions extends RagErrorOptions {
@@ -28,13 +34,22 @@ export interface ProviderErrorOptions extends RagErrorOptions {
   statusCode?: number;
   /** Where the request went, without credentials. */
   url?: string;
-  /** Default: true for 408, 409, 429 and 5xx, and for timeouts, stalls and connection failures. */
+  /** Default: true for 408, 409, 429 and 5xx, and for timeouts, stalls, cut-off streams and connection failures. */
   retryable?: boolean;
   exitCode?: number;
 }
 
 const marker = Symbol.for("rerank-rag.provider-error");
-const TRANSIENT: ReadonlySet<ProviderFailure> = new Set(["rate-limit", "timeout", "stalled", "connection", "connection-closed", "stream-error"]);
+const TRANSIENT: ReadonlySet<ProviderFailure> = new Set([
+  "rate-limit",
+  "timeout",
+  "stalled",
+  "connection",
+  "connection-closed",
+  "stream-error",
+  "incomplete",
+  "deadline",
+]);
 
 /**
  * A remote provider (OpenAI-compatible server, Cohere) failed. Carries what happened as data,

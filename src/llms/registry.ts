@@ -1,7 +1,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { LlmProviderName, RagConfig } from "../config/index.js";
-import { secretsOf } from "../errors/index.js";
 import { providerEntry, resolveAuto, type ProviderEntry } from "../providers/provider-table.js";
+import { configuredEndpoint } from "../providers/endpoint.js";
 import type { ProviderEndpoint } from "../providers/provider-failure.js";
 
 export interface LlmContext {
@@ -24,13 +24,19 @@ export const LLMS = Object.freeze({
     autoRank: 3,
     isAvailable: (config: RagConfig): boolean => Boolean(config.OPENAI_API_KEY || config.OPENAI_BASE_URL),
     create: async ({ config }: LlmContext): Promise<BaseChatModel> => {
-      const [{ ChatOpenAI }, { openAiKey }, { idleTimeoutFetch }, { withProviderErrors }] = await Promise.all([
+      const [{ ChatOpenAI }, { openAiKey, openAiConfiguration }, { withProviderErrors }] = await Promise.all([
         import("@langchain/openai"),
         import("../providers/openai-client.js"),
-        import("../util/idle-timeout-fetch.js"),
         import("./guarded-chat-model.js"),
       ]);
-      const GuardedChatOpenAI = withProviderErrors(ChatOpenAI, llmEndpoint(config, "openai"));
+      const GuardedChatOpenAI = withProviderErrors(ChatOpenAI, llmEndpoint(config, "openai"), {
+        ...answerLimits(config),
+        // Chat completions put it on the last chunk; the Responses API (some models) on its completed event.
+        isFinish: (chunk) =>
+          chunk.generationInfo?.finish_reason != null ||
+          ["completed", "incomplete"].includes(String((chunk.message.response_metadata as { status?: unknown } | undefined)?.status)),
+        finishName: "a finish reason",
+      });
       return new GuardedChatOpenAI({
         model: resolveLlm(config, "openai").model,
         apiKey: openAiKey(config, "llm"),
@@ -39,8 +45,7 @@ export const LLMS = Object.freeze({
         // downloads its encodings and stalls offline.
         timeout: config.RAG_TIMEOUT_MS,
         maxRetries: config.RAG_MAX_RETRIES,
-        // The SDK's timeout ends at the response headers; this one also covers a stalled body.
-        configuration: { baseURL: config.OPENAI_BASE_URL, fetch: idleTimeoutFetch(config.RAG_TIMEOUT_MS) },
+        configuration: openAiConfiguration(config),
       });
     },
   },
@@ -55,13 +60,19 @@ export const LLMS = Object.freeze({
         import("../providers/cohere-client.js"),
         import("./guarded-chat-model.js"),
       ]);
-      const GuardedChatCohere = withProviderErrors(ChatCohere, llmEndpoint(config, "cohere"));
+      const GuardedChatCohere = withProviderErrors(ChatCohere, llmEndpoint(config, "cohere"), {
+        ...answerLimits(config),
+        isFinish: (chunk) => chunk.generationInfo?.eventType === "stream-end",
+        finishName: "its stream-end event",
+      });
       // The client retries (RAG_MAX_RETRIES, honouring Retry-After); LangChain's own caller would
       // retry each of its failures 6 more times with backoff, over a minute for a refused connection.
       return new GuardedChatCohere({
         model: resolveLlm(config, "cohere").model,
         client: createCohereClient(config, "llm"),
         streaming: true,
+        // Without it ChatCohere drops the stream-end event, the only sign the answer was finished.
+        streamUsage: true,
         maxRetries: 0,
       });
     },
@@ -82,35 +93,18 @@ export async function createLlm(config: RagConfig, requested?: LlmProviderName):
   return LLMS[resolveLlm(config, requested).name].create({ config });
 }
 
-/** Where the remote LLM lives and how it is called, for error messages (keys are listed to be redacted). */
+/** What one answer may take (see withProviderErrors). */
+function answerLimits(config: RagConfig) {
+  return { timeoutMs: config.RAG_ANSWER_TIMEOUT_MS, maxChars: config.RAG_ANSWER_MAX_CHARS };
+}
+
+/** Where the remote LLM lives and how it is called, for error messages. */
 function llmEndpoint(config: RagConfig, provider: "openai" | "cohere"): ProviderEndpoint {
-  const secrets = secretsOf(config, process.env);
-  const base = {
+  return configuredEndpoint(config, provider, {
     operation: "chat",
-    timeoutMs: config.RAG_TIMEOUT_MS,
-    maxRetries: config.RAG_MAX_RETRIES,
-    secrets,
     modelName: "RAG_LLM_MODEL",
     model: resolveLlm(config, provider).model!,
+    api: provider === "openai" ? "an OpenAI-compatible chat-completions API" : "a Cohere-compatible chat API",
     offline: { setting: "RAG_LLM", value: "extractive" },
-  };
-  return provider === "openai"
-    ? {
-        ...base,
-        provider,
-        baseUrl: config.OPENAI_BASE_URL ?? "https://api.openai.com/v1",
-        retriesTimeouts: true,
-        keyName: "OPENAI_API_KEY",
-        baseUrlName: "OPENAI_BASE_URL",
-        api: "an OpenAI-compatible chat-completions API",
-      }
-    : {
-        ...base,
-        provider,
-        baseUrl: config.COHERE_BASE_URL ?? "https://api.cohere.com",
-        retriesTimeouts: false,
-        keyName: "COHERE_API_KEY",
-        baseUrlName: "COHERE_BASE_URL",
-        api: "a Cohere-compatible chat API",
-      };
+  });
 }

@@ -131,6 +131,32 @@ export function invalidResponse(endpoint: ProviderEndpoint, detail: string, caus
   });
 }
 
+/** The stream closed cleanly before the provider's end-of-answer signal: a cut-off answer, not a whole one. */
+export function incompleteStream(endpoint: ProviderEndpoint, finishName: string): ProviderError {
+  return failure(endpoint, `the stream ended without ${finishName}: the server closed it early`, {
+    reason: "incomplete",
+    hint: "The server (or a proxy in front of it) cut the answer short; check its logs, or try again.",
+  });
+}
+
+/** The whole answer took longer than RAG_ANSWER_TIMEOUT_MS (a server that drips tokens or only sends keep-alives). */
+export function answerDeadline(endpoint: ProviderEndpoint, ms: number): ProviderError {
+  return failure(endpoint, `the answer took longer than ${Number((ms / 1000).toFixed(1))} s`, {
+    reason: "deadline",
+    setting: "RAG_ANSWER_TIMEOUT_MS",
+    hint: "The server kept the answer open without finishing it; check it, or raise RAG_ANSWER_TIMEOUT_MS.",
+  });
+}
+
+/** The answer passed RAG_ANSWER_MAX_CHARS (a model that does not stop). */
+export function answerTooLong(endpoint: ProviderEndpoint, maxChars: number): ProviderError {
+  return failure(endpoint, `the answer passed ${maxChars.toLocaleString("en-US")} characters`, {
+    reason: "too-long",
+    setting: "RAG_ANSWER_MAX_CHARS",
+    hint: `Check the model (${endpoint.model}, set with ${endpoint.modelName}): it did not stop. Raise RAG_ANSWER_MAX_CHARS for longer answers.`,
+  });
+}
+
 /**
  * Maps an SDK failure (OpenAI, Cohere, LangChain's wrappers of them) to a ProviderError that
  * names the provider, the endpoint and the reason (timeout, refused connection, HTTP status

@@ -117,7 +117,7 @@ export class IndexDir {
    */
   async withWriteLock<T>(fn: () => Promise<T>, { waitMs = 120_000, onWait }: { waitMs?: number; onWait?: () => void } = {}): Promise<T> {
     // Before the lock: even the lock directory is not ours to create in someone else's folder.
-    await this.claim().catch(this.explainFsError);
+    const claimed = await this.claim().catch(this.explainFsError);
     const lockDir = path.join(this.root, LOCK);
     this.lockLost = null;
     // Writers only: a query never loads proper-lockfile (and the graceful-fs it patches fs with).
@@ -167,11 +167,38 @@ export class IndexDir {
       await fs.utimes(lockDir, atime, mtime);
       await this.removeStaleTemps();
       return await fn();
+    } catch (error) {
+      if (claimed.marked) await this.unmarkIfEmpty();
+      throw error;
     } finally {
       // proper-lockfile releases with rmdir, which needs the directory empty.
       await fs.rm(ownerFile, { force: true });
       await fs.rm(`${ownerFile}${TEMP_PREFIX}${process.pid}`, { force: true });
       await release().catch(() => undefined);
+      if (claimed.created) await this.removeCreatedIfEmpty(claimed.created);
+    }
+  }
+
+  /**
+   * A first ingest failed before any snapshot went live: takes back the marker it wrote (and the
+   * empty snapshots folder), so the folder is as the user left it. Runs under the lock.
+   */
+  private async unmarkIfEmpty(): Promise<void> {
+    if ((await this.currentSnapshot().catch(() => "unknown")) !== null) return;
+    await fs.rmdir(this.snapshotsDir).catch(() => undefined);
+    await fs.rm(path.join(this.root, INDEX_MARKER_FILE), { force: true });
+  }
+
+  /** Removes the folders claim() created, deepest first, each only while empty (after the lock is gone). */
+  private async removeCreatedIfEmpty(created: string): Promise<void> {
+    for (let dir = this.root; dir.startsWith(created); dir = path.dirname(dir)) {
+      if (
+        !(await fs.rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
     }
   }
 
@@ -179,22 +206,26 @@ export class IndexDir {
    * Makes sure the root is ours to write: a new or empty folder gets the marker, a folder with
    * the marker is ours, an index made before the marker existed (a CURRENT naming a snapshot
    * with a readable manifest) gets it too. Anything else is someone's folder: refused, untouched.
+   * Says what it made: the first folder it created (parents included), and whether it wrote the
+   * marker into a folder without an index, so a failed first ingest can take both back.
    */
-  private async claim(): Promise<void> {
+  private async claim(): Promise<{ created?: string; marked: boolean }> {
     let entries: string[];
+    let created: string | undefined;
     try {
       entries = await fs.readdir(this.root);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
+      created = await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
       entries = [];
     }
     // Another ingest may be creating the marker right now: its temp file is not the user's.
     const own = entries.filter((e) => !e.startsWith(MARKER_TEMP_PREFIX));
-    if (own.includes(INDEX_MARKER_FILE) && (await this.hasMarker())) return;
-    if (own.length === 0 || (!own.includes(INDEX_MARKER_FILE) && (await this.isUnmarkedIndex()))) {
+    if (own.includes(INDEX_MARKER_FILE) && (await this.hasMarker())) return { created, marked: false };
+    if (own.length === 0) return { created, marked: await this.writeMarker() };
+    if (!own.includes(INDEX_MARKER_FILE) && (await this.isUnmarkedIndex())) {
       await this.writeMarker();
-      return;
+      return { created, marked: false };
     }
     throw new UsageError(`${this.root} is not empty and is not a rerank-rag index (it has no valid ${INDEX_MARKER_FILE}); nothing in it was changed.`, {
       hint: "Choose an empty or new folder for the index (--index or RAG_INDEX_DIR), or move the files out of this one.",
@@ -221,16 +252,21 @@ export class IndexDir {
     );
   }
 
-  /** Written under a temp name and linked into place, so a reader never sees half a marker and the first writer wins. */
-  private async writeMarker(): Promise<void> {
+  /**
+   * Written under a temp name and linked into place, so a reader never sees half a marker and the
+   * first writer wins. True when this call wrote it.
+   */
+  private async writeMarker(): Promise<boolean> {
     const marker = path.join(this.root, INDEX_MARKER_FILE);
     const temp = `${marker}${TEMP_PREFIX}${process.pid}-${crypto.randomBytes(3).toString("hex")}`;
     await fs.writeFile(temp, `${JSON.stringify({ ...MARKER, createdAt: new Date().toISOString() })}\n`, { mode: 0o600 });
     try {
       await fs.link(temp, marker);
+      return true;
     } catch (error) {
       // EEXIST: another ingest marked it first. ENOENT: that one, holding the lock, cleared our temp as stale.
       if (!(await this.hasMarker())) throw error;
+      return false;
     } finally {
       await fs.rm(temp, { force: true });
     }

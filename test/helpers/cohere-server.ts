@@ -29,7 +29,9 @@ export type CohereBehaviour =
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { hang: true }
   | { raw: string; status?: number }
-  | { results: Array<{ index: unknown; relevance_score: unknown }> };
+  | { results: Array<{ index: unknown; relevance_score: unknown }> }
+  /** A /v1/chat stream of these tokens, ending with a `stream-end` event or (false) just closing. */
+  | { chat: string[]; streamEnd: boolean };
 
 /** The default "model": a document's score is the share of the query's words it contains. */
 export function wordOverlapScore(query: string, document: string): number {
@@ -47,9 +49,22 @@ function documentText(document: unknown): string {
   return typeof text === "string" ? text : "";
 }
 
+/** Cohere's v1 chat stream (what the cohere-ai client's chatStream reads): one JSON event per line. */
+function chat(res: http.ServerResponse, { chat: tokens, streamEnd }: { chat: string[]; streamEnd: boolean }) {
+  res.writeHead(200, { "content-type": "application/stream+json" });
+  const event = (body: object) => res.write(`${JSON.stringify({ is_finished: false, ...body })}\n`);
+  event({ event_type: "stream-start", generation_id: "gen-1" });
+  for (const text of tokens) event({ event_type: "text-generation", text });
+  if (streamEnd) {
+    const response = { response_id: "resp-1", generation_id: "gen-1", text: tokens.join(""), finish_reason: "COMPLETE", chat_history: [] };
+    event({ is_finished: true, event_type: "stream-end", finish_reason: "COMPLETE", response });
+  }
+  res.end();
+}
+
 /**
- * A local server speaking Cohere's rerank wire protocol (POST /v1/rerank, which the
- * cohere-ai CohereClient calls, and POST /v2/rerank), so the real client can be pointed at
+ * A local server speaking Cohere's rerank and chat-stream wire protocols (POST /v1/rerank, which the
+ * cohere-ai CohereClient calls, and POST /v2/rerank) and its v1 chat stream (POST /v1/chat), so the real client can be pointed at
  * it by base URL. `script` queues behaviours for the next requests, in order; `always` sets
  * one for every request once the queue is empty.
  */
@@ -67,6 +82,10 @@ export async function startCohereServer() {
     const body = parseBody(raw);
     const path = (req.url ?? "").split("?")[0] ?? "";
     requests.push({ method: req.method ?? "", path, headers: req.headers, body });
+    if (req.method === "POST" && path === "/v1/chat") {
+      const scripted = queue.shift() ?? standing;
+      return chat(res, scripted && "chat" in scripted ? scripted : { chat: ["Feed it ", "daily [1]."], streamEnd: true });
+    }
     if (req.method !== "POST" || (path !== "/v1/rerank" && path !== "/v2/rerank")) {
       return json(res, 404, { message: `no route for ${req.method} ${path}` });
     }
@@ -79,7 +98,7 @@ export async function startCohereServer() {
       return;
     }
     if (behaviour && "status" in behaviour) return json(res, behaviour.status, behaviour.body ?? { message: `HTTP ${behaviour.status}` }, behaviour.headers);
-    if (behaviour) return json(res, 200, { id: `rerank-${requests.length}`, results: behaviour.results, meta });
+    if (behaviour && "results" in behaviour) return json(res, 200, { id: `rerank-${requests.length}`, results: behaviour.results, meta });
     const { query, documents } = body;
     if (typeof query !== "string" || !Array.isArray(documents)) {
       return json(res, 400, { message: "invalid request: query and documents are required" });

@@ -31,7 +31,16 @@ export type Behaviour =
   /** Headers and tokens (maybe none), then silence with the connection kept open. */
   | { kind: "stream-then-stall"; tokens: string[] }
   /** A hostile server: streams `before`, the request's Authorization header, then `after`, cut into `chunkSize`-character tokens. */
-  | { kind: "echo-authorization"; before: string; after: string; chunkSize: number };
+  | { kind: "echo-authorization"; before: string; after: string; chunkSize: number }
+  /** Tokens, then the response ends cleanly, without a finish_reason and without `data: [DONE]`. */
+  | { kind: "stream-then-end"; tokens: string[] }
+  /** `token` every `everyMs`, at most `max` times (stopping when the client goes), then a normal finish. */
+  | { kind: "drip"; token: string; everyMs: number; max: number }
+  /** Tokens, then an SSE comment (`: keep-alive`) every `everyMs`, at most `max` times, then a normal finish. */
+  | { kind: "keep-alive"; tokens: string[]; everyMs: number; max: number };
+
+/** What the embeddings endpoint does instead of answering (for failure tests). */
+export type EmbeddingsBehaviour = Extract<Behaviour, { kind: "status" | "hang" | "raw" }>;
 
 /** A deterministic 16-d "embedding": letter frequencies folded into 16 buckets, normalised. */
 export function fakeEmbedding(text: string): number[] {
@@ -57,14 +66,20 @@ function embeddings(body: OpenAiRequestBody, res: http.ServerResponse) {
  * A local server speaking the OpenAI chat-completions (JSON and SSE streaming) and
  * embeddings wire protocol, so the real @langchain/openai clients can be pointed at it by base URL.
  */
-export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)) {
+export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour), { embeddingsBehaviour }: { embeddingsBehaviour?: EmbeddingsBehaviour } = {}) {
   const requests: RecordedRequest[] = [];
+  /** Responses the client abandoned before they ended (a cancelled request). */
+  let cancelled = 0;
   const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     let raw = "";
     for await (const chunk of req) raw += chunk;
     requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw ? (JSON.parse(raw) as OpenAiRequestBody) : {} });
-    if (req.url?.endsWith("/embeddings")) return embeddings(requests.at(-1)!.body, res);
-    let b = typeof behaviour === "function" ? behaviour() : behaviour;
+    res.on("close", () => {
+      if (!res.writableFinished) cancelled++;
+    });
+    const embedding = req.url?.endsWith("/embeddings");
+    if (embedding && !embeddingsBehaviour) return embeddings(requests.at(-1)!.body, res);
+    let b = embedding ? embeddingsBehaviour! : typeof behaviour === "function" ? behaviour() : behaviour;
     if (b.kind === "hang") return; // never answers: the client's timeout must fire
     if (b.kind === "status") {
       res.writeHead(b.status, { "content-type": "application/json", ...b.headers });
@@ -83,7 +98,7 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
     const model = requests.at(-1)?.body?.model ?? "test-model";
     const created = Math.floor(Date.now() / 1000);
     if (!requests.at(-1)?.body?.stream) {
-      const message = { role: "assistant", content: b.tokens.join("") };
+      const message = { role: "assistant", content: b.kind === "drip" ? b.token : b.tokens.join("") };
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ id: "chatcmpl-test", object: "chat.completion", created, model, choices: [{ index: 0, message, finish_reason: "stop" }] }));
       return;
@@ -92,7 +107,14 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
       `data: ${JSON.stringify({ id: "chatcmpl-test", object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     res.write(chunk({ role: "assistant", content: "" }, null));
-    for (const token of b.tokens) {
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    if (b.kind === "drip") {
+      for (let i = 0; i < b.max && !res.destroyed; i++) {
+        res.write(chunk({ content: b.token }, null));
+        await pause(b.everyMs);
+      }
+    }
+    for (const token of b.kind === "drip" ? [] : b.tokens) {
       res.write(chunk({ content: token }, null));
       if (b.kind === "stream" && b.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
     }
@@ -104,6 +126,14 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
       return;
     }
     if (b.kind === "stream-then-stall") return; // close() ends the connection
+    if (b.kind === "stream-then-end") return void res.end();
+    if (b.kind === "keep-alive") {
+      for (let i = 0; i < b.max && !res.destroyed; i++) {
+        res.write(": keep-alive\n\n");
+        await pause(b.everyMs);
+      }
+    }
+    if (res.destroyed) return;
     if (b.kind === "stream-then-error" || b.kind === "stream-then-garbage") {
       res.end(b.kind === "stream-then-error" ? `data: ${JSON.stringify({ error: b.error })}\n\n` : "data: {not json\n\n");
       return;
@@ -118,6 +148,7 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
+    cancelled: () => cancelled,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
