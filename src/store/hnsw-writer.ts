@@ -27,6 +27,8 @@ class HnswSession implements WriterSession {
   /** The live snapshot's vectors, for the chunks that keep theirs. */
   private oldStore: HnswStore | null = null;
   private readonly oldLabels = new Map<string, number>();
+  /** The offline embedder's saved fit, read once: opening the old store and the refit decision both need it. */
+  private fit: Promise<LsaEmbeddings> | null = null;
 
   constructor(
     private readonly dir: IndexDir,
@@ -38,12 +40,12 @@ class HnswSession implements WriterSession {
     const current = await this.dir.openCurrent();
     this.current = current;
     const { manifest, snapshot } = current;
-    return { ...manifest, fittedEmbedder: () => LsaEmbeddings.load(snapshot) };
+    return { ...manifest, fittedEmbedder: () => this.savedFit(snapshot) };
   }
 
   async keptChunks(_previous: PreviousIndex, files: readonly string[]): Promise<Document[]> {
     const { snapshot, manifest } = this.current!;
-    const embeddings = await embeddingsFor(manifest, snapshot, this.config);
+    const embeddings = manifest.embedder.provider === "offline" ? await this.savedFit(snapshot) : await embeddingsFor(manifest, snapshot, this.config);
     this.oldStore = await loadVectorStore(snapshot, manifest, embeddings);
     // Only its vectors are read: the embedder that opening the store requires is never asked to embed.
     await disposeOf(embeddings);
@@ -54,6 +56,10 @@ class HnswSession implements WriterSession {
       this.oldLabels.set(id, label);
     }
     return files.flatMap((file) => manifest.files[file]!.chunkIds.flatMap((id) => byId.get(id) ?? []));
+  }
+
+  private savedFit(snapshot: string): Promise<LsaEmbeddings> {
+    return (this.fit ??= LsaEmbeddings.load(snapshot));
   }
 
   async commit(change: IndexChange): Promise<void> {
