@@ -433,7 +433,7 @@ ${
   results.startup
     ? `## Start-up
 
-A new process per run, the variants interleaved round by round (so a busy spell of the machine lands on all of them), after one unmeasured run each. \`--version\` and \`--help\` load only the argument parser; \`ask\` (offline stack, as above) loads LangChain, zod and hnswlib, and nothing for Postgres, ONNX or remote providers. \`node -e 0\` is the floor: Node itself starting on this machine at the same moment.
+A new process per run, the variants interleaved round by round (so a busy spell of the machine lands on all of them), after one unmeasured run each. The installed command is a bundle (\`dist/bin\`, one chunk per command): \`--version\` is answered before the CLI's main module loads, \`--help\` loads only the argument parser, and \`ask\` (offline stack, as above) loads LangChain, zod and hnswlib as a few files instead of ~500 modules, and nothing for Postgres, ONNX or remote providers; the unbundled row runs the same \`ask\` from the compiled modules. \`node -e 0\` is the floor: Node itself starting on this machine at the same moment.
 
 ${startupTable(results.startup)}
 

@@ -58,7 +58,7 @@ export async function withoutSavedKeywords(index: string): Promise<{ index: stri
 }
 
 /** The built CLI, as `npx rerank-rag` runs it. */
-export const CLI = path.join(REPO, "dist", "src", "cli", "main.js");
+export const CLI = path.join(REPO, "dist", "bin", "rerank-rag.js");
 /** The offline stack for cold runs: BM25 re-ranker, extractive answerer, no colour. */
 export const OFFLINE_ASK_ENV = { ...process.env, RAG_RERANKER: "bm25", RAG_LLM: "extractive", NO_COLOR: "1" };
 

@@ -1,6 +1,9 @@
+import path from "node:path";
 import { QUICK, measureInterleaved, timedProcess } from "../harness.js";
 import { CLI, OFFLINE_ASK_ENV } from "./ask.js";
 import { SAMPLE_INDEX, SAMPLE_QUESTION, sampleCandidates } from "./corpus.js";
+
+const SOURCE_CLI = path.join(path.dirname(CLI), "..", "src", "cli", "bin.js");
 
 /** Each start, measured to the process's exit, or (ask) to its first answer byte. */
 const VARIANTS = {
@@ -9,6 +12,8 @@ const VARIANTS = {
   "rerank-rag --version": { args: [CLI, "--version"], until: "exit" },
   "rerank-rag --help": { args: [CLI, "--help"], until: "exit" },
   "rerank-rag ask, sample corpus": { args: [CLI, "ask", SAMPLE_QUESTION, "--index", SAMPLE_INDEX], until: "first answer byte" },
+  // The same command from the compiled modules, unbundled: what the bundle saves.
+  "ask from dist/src (unbundled)": { args: [SOURCE_CLI, "ask", SAMPLE_QUESTION, "--index", SAMPLE_INDEX], until: "first answer byte" },
 } as const;
 
 type Variant = keyof typeof VARIANTS;

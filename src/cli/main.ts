@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
 import dotenv from "dotenv";
 import { EXIT_RUNTIME, EXIT_USAGE, RagError, redact, secretsOf } from "../errors/index.js";

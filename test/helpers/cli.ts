@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** The built CLI, exactly what `npx rerank-rag` runs (`npm test` builds first). */
-export const CLI = path.join(REPO_ROOT, "dist", "src", "cli", "main.js");
+export const CLI = path.join(REPO_ROOT, "dist", "bin", "rerank-rag.js");
 
 export interface CliResult {
   code: number | null;
