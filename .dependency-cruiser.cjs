@@ -14,7 +14,8 @@
  *   ingest  chains                         writing an index; what users compose (`rerank-rag/chains`)
  *   pipeline  eval                         assemble an index and the chains; measure them
  *   cli                                    the `rerank-rag` command
- *   src/index.ts  src/pgvector.ts          the package entries (`rerank-rag`, `rerank-rag/pgvector`), imported by nothing inside
+ *   src/index.ts  src/pgvector.ts          the package entries (`rerank-rag`, `rerank-rag/pgvector`, `rerank-rag/cohere`
+ *   src/cohere.ts                          from src/cohere.ts), imported by nothing inside
  *
  * chains/ sits outside src/ only because users import it as `rerank-rag/chains`; for
  * layering it is one more folder, above the building blocks it composes and below
@@ -35,7 +36,7 @@ const LAYERS = [
   ["entries"],
 ];
 
-const where = (folder) => (folder === "chains" ? "^chains/" : folder === "entries" ? "^src/(index|pgvector)\\.ts$" : `^src/${folder}/`);
+const where = (folder) => (folder === "chains" ? "^chains/" : folder === "entries" ? "^src/(index|pgvector|cohere)\\.ts$" : `^src/${folder}/`);
 const anyOf = (folders) => folders.map(where).join("|");
 const all = LAYERS.flat();
 

@@ -35,14 +35,16 @@ describe("rerank-rag ingest + ask", () => {
     expect(body.sources).toHaveLength(5);
     expect(body.firstStage).toHaveLength(5);
     expect(body.answer).toMatch(/\[1\]/);
-    expect(body.pipeline).toMatch(/^embeddings=offline-lsa \(\d+-d\) → HNSW\+BM25 top 50 → rerank=bm25 → top 5 → llm=extractive$/);
+    expect(body.pipeline).toMatch(
+      /^embeddings=offline-lsa \(\d+-d, local\) → HNSW\+BM25 top 50 \(local\) → rerank=bm25 \(local\) → top 5 → llm=extractive \(local\)$/,
+    );
     expect(typeof body.sources[0].rerankScore).toBe("number");
   });
 
   it("streams a human answer, then the sources after and before re-ranking", async () => {
     const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", index]);
     expect(code).toBe(0);
-    expect(stderr).toContain("→ rerank=bm25 →");
+    expect(stderr).toContain("→ rerank=bm25 (local) →");
     expect(stdout).toContain("Sources (after re-ranking)");
     expect(stdout).toContain("[1] authentication/oauth2-client-credentials.md § Configuring OAuth2 client credentials");
     expect(stdout).toContain("First-stage top 5 (before re-ranking)");

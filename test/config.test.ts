@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, loadConfig } from "../src/config/index.js";
 import { RagError } from "../src/errors/index.js";
 import { EMBEDDERS, resolveEmbedder } from "../src/embeddings/registry.js";
@@ -6,6 +7,8 @@ import { LLMS, resolveLlm } from "../src/llms/registry.js";
 import { DEFAULT_COHERE_RERANK_MODEL } from "../src/rerankers/cohere-reranker.js";
 import { DEFAULT_CROSS_ENCODER } from "../src/rerankers/cross-encoder-reranker.js";
 import { RERANKERS, resolveReranker } from "../src/rerankers/registry.js";
+import { whereRuns } from "../src/providers/endpoint.js";
+import { makeModelsDir } from "./helpers/test-models.js";
 
 function usageError(fn: () => unknown): RagError {
   try {
@@ -61,12 +64,38 @@ describe("auto resolution", () => {
     expect(resolveLlm(config)).toEqual({ name: "extractive" });
   });
 
-  it("prefers a configured OpenAI-compatible server for the LLM, and a Cohere key for re-ranking", () => {
-    const config = loadConfig({ RAG_MODELS_DIR: "/nonexistent" }, { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1", COHERE_API_KEY: "k" });
+  it("takes a configured OpenAI-compatible server for the LLM, but sends documents to no service that was not named", () => {
+    const env = { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1", OPENAI_API_KEY: "sk-k", COHERE_API_KEY: "k" };
+    const config = loadConfig({ RAG_MODELS_DIR: "/nonexistent" }, env);
     expect(resolveLlm(config)).toEqual({ name: "openai", model: "gpt-4o-mini" });
-    expect(resolveReranker(config).name).toBe("cohere");
-    // A base URL alone (a local LLM server) is not taken as OpenAI embeddings; the Cohere key is.
-    expect(resolveEmbedder(config).provider).toBe("cohere");
+    // Keys in the environment do not make `auto` ship every candidate or every chunk to Cohere or OpenAI.
+    expect(resolveReranker(config).name).toBe("bm25");
+    expect(resolveEmbedder(config).provider).toBe("offline");
+    // Named, they are used.
+    const named = loadConfig({ RAG_MODELS_DIR: "/nonexistent", RAG_RERANKER: "cohere", RAG_EMBEDDINGS: "openai" }, env);
+    expect(resolveReranker(named).name).toBe("cohere");
+    expect(resolveEmbedder(named)).toEqual({ provider: "openai", model: "text-embedding-3-small" });
+  });
+
+  it("picks the local cross-encoder and local embeddings when their models are on disk", () => {
+    const modelsDir = makeModelsDir({ "Xenova/ms-marco-MiniLM-L-6-v2": { preset: "tiny" }, "Xenova/all-MiniLM-L6-v2": { preset: "tiny" } });
+    onTestFinished(() => fs.rmSync(modelsDir, { recursive: true, force: true }));
+    const config = loadConfig({ RAG_MODELS_DIR: modelsDir }, { COHERE_API_KEY: "k", OPENAI_API_KEY: "sk-k" });
+    expect(resolveReranker(config).name).toBe("cross-encoder");
+    expect(resolveEmbedder(config)).toEqual({ provider: "transformers", model: "Xenova/all-MiniLM-L6-v2" });
+  });
+
+  it("says where each stage runs: local, or the host that receives the text ", () => {
+    const config = loadConfig({}, { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1", COHERE_API_KEY: "k" });
+    expect(["offline", "transformers", "bm25", "cross-encoder", "none", "extractive"].map((name) => whereRuns(config, name))).toEqual(Array(6).fill("local"));
+    expect(whereRuns(config, "openai")).toBe("127.0.0.1:11434");
+    expect(whereRuns(config, "cohere")).toBe("api.cohere.com");
+    expect(whereRuns(config, "some-new-service")).toBe("remote");
+  });
+
+  it("fails fast on an unknown provider name, listing the valid ones", () => {
+    expect(() => loadConfig({ RAG_RERANKER: "bogus" }, {})).toThrow(/RAG_RERANKER.*(bm25|cross-encoder)/s);
+    expect(() => resolveReranker(loadConfig({}, {}), "bogus" as never)).toThrow(/Unknown re-ranker "bogus".*"bm25", "cross-encoder", "cohere", "none"/);
   });
 });
 

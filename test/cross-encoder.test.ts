@@ -218,6 +218,7 @@ describe("InferencePool", () => {
       model: MODEL,
       modelsDir,
       dtype: "fp32",
+      device: "cpu",
       localFilesOnly: true,
       onWorkerLost: () => lost++,
     });

@@ -116,7 +116,9 @@ describe("rerank-rag ingest/ask --store pgvector", () => {
     expect(result.code, result.stderr).toBe(0);
     noSecrets(result.stdout, result.stderr);
     const body = JSON.parse(result.stdout);
-    expect(body.pipeline).toMatch(/^embeddings=offline-lsa \(\d+-d\) → pgvector top 50 → rerank=bm25 → top 5 → llm=extractive$/);
+    expect(body.pipeline).toMatch(
+      /^embeddings=offline-lsa \(\d+-d, local\) → pgvector top 50 \(127\.0\.0\.1:\d+\) → rerank=bm25 \(local\) → top 5 → llm=extractive \(local\)$/,
+    );
     expect(body.sources[0].source).toBe("baking/sourdough.md");
     expect(body.answer).toMatch(/\[1\]/);
     body.sources.forEach((s: Record<string, number>, i: number) => {

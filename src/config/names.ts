@@ -8,8 +8,11 @@ export const EMBEDDINGS_PROVIDERS = ["auto", "offline", "transformers", "openai"
 export const RERANKER_PROVIDERS = ["auto", "bm25", "cross-encoder", "cohere", "none"] as const;
 export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere"] as const;
 export const STORES = ["hnsw", "pgvector"] as const;
+/** Where a local ONNX model runs: the CPU, or a GPU through onnxruntime (CUDA on Linux, WebGPU, DirectML on Windows). */
+export const DEVICES = ["cpu", "cuda", "webgpu", "dml"] as const;
 
 export type EmbeddingsProviderName = (typeof EMBEDDINGS_PROVIDERS)[number];
 export type RerankerProviderName = (typeof RERANKER_PROVIDERS)[number];
 export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
 export type StoreName = (typeof STORES)[number];
+export type Device = (typeof DEVICES)[number];

@@ -2,7 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { redactUrl, UsageError } from "../errors/index.js";
-import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "./names.js";
+import { DEVICES, EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "./names.js";
 
 const positiveInt = z.coerce.number().int().positive();
 /** A directory path; a leading `~` is the home directory (shells don't expand it inside .env). */
@@ -35,6 +35,8 @@ export const configSchema = z
     RAG_INDEX_DIR: directory.default(".rerank-rag/index"),
     RAG_EMBEDDINGS: z.enum(EMBEDDINGS_PROVIDERS).default("auto"),
     RAG_EMBEDDINGS_MODEL: optionalText,
+    /** Where local (transformers) embeddings and the cross-encoder run: cpu, or a GPU (cuda, webgpu, dml). */
+    RAG_EMBEDDINGS_DEVICE: z.enum(DEVICES).default("cpu"),
     RAG_RERANKER: z.enum(RERANKER_PROVIDERS).default("auto"),
     RAG_RERANKER_MODEL: optionalText,
     /**
@@ -47,6 +49,7 @@ export const configSchema = z
     RAG_RERANKER_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
     /** Cross-encoder weights: fp32, or q8 (int8, about twice as fast on CPUs with VNNI) where the export has it. */
     RAG_RERANKER_DTYPE: z.enum(["fp32", "q8", "fp16", "int8", "uint8", "q4"]).default("fp32"),
+    RAG_RERANKER_DEVICE: z.enum(DEVICES).default("cpu"),
     /** What a remote re-ranker failure does: fail the query, or keep the first-stage order with a warning. */
     RAG_RERANK_ON_ERROR: z.enum(["error", "fallback"]).default("error"),
     RAG_LLM: z.enum(LLM_PROVIDERS).default("auto"),

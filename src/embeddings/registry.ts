@@ -1,5 +1,6 @@
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { EmbeddingsProviderName, RagConfig } from "../config/index.js";
+import { COHERE_PACKAGES, importOptional } from "../errors/index.js";
 import { isModelPresent } from "../models/transformers-env.js";
 import { configuredEndpoint } from "../providers/endpoint.js";
 import type { ProviderEndpoint } from "../providers/provider-failure.js";
@@ -29,14 +30,13 @@ export const EMBEDDERS = Object.freeze({
     isAvailable: (config: RagConfig): boolean => isModelPresent(config.RAG_MODELS_DIR, config.RAG_EMBEDDINGS_MODEL ?? EMBEDDERS.transformers.defaultModel),
     create: async ({ model, config }: EmbedderContext): Promise<Embeddings> => {
       const { TransformersEmbeddings } = await import("./transformers-embeddings.js");
-      return new TransformersEmbeddings({ model, modelsDir: config.RAG_MODELS_DIR });
+      return new TransformersEmbeddings({ model, modelsDir: config.RAG_MODELS_DIR, device: config.RAG_EMBEDDINGS_DEVICE });
     },
   },
   openai: {
     describe: "OpenAI's embeddings API, or an OpenAI-compatible server (OPENAI_API_KEY, OPENAI_BASE_URL)",
     defaultModel: "text-embedding-3-small",
-    autoRank: 4,
-    isAvailable: (config: RagConfig): boolean => Boolean(config.OPENAI_API_KEY),
+    // No autoRank, as for cohere: every chunk goes to the API at ingest only when RAG_EMBEDDINGS names it.
     create: async ({ model, config }: EmbedderContext): Promise<Embeddings> => {
       const [{ openAiKey, openAiConfiguration }, { OpenAIEmbeddings }, { withEmbeddingErrors }] = await Promise.all([
         import("../providers/openai-client.js"),
@@ -58,14 +58,10 @@ export const EMBEDDERS = Object.freeze({
   cohere: {
     describe: "Cohere's embed API, or a compatible server (COHERE_API_KEY, COHERE_BASE_URL)",
     defaultModel: "embed-english-v3.0",
-    autoRank: 3,
-    isAvailable: (config: RagConfig): boolean => Boolean(config.COHERE_API_KEY),
     create: async ({ model, config }: EmbedderContext): Promise<Embeddings> => {
-      const [{ CohereEmbeddings }, { createCohereClient }, { withEmbeddingErrors }] = await Promise.all([
-        import("@langchain/cohere"),
-        import("../providers/cohere-client.js"),
-        import("./guarded-embeddings.js"),
-      ]);
+      const [{ CohereEmbeddings }, { createCohereClient }, { withEmbeddingErrors }] = await importOptional(COHERE_PACKAGES, "Cohere embeddings", () =>
+        Promise.all([import("@langchain/cohere"), import("../providers/cohere-client.js"), import("./guarded-embeddings.js")]),
+      );
       const GuardedCohereEmbeddings = withEmbeddingErrors(CohereEmbeddings, embedderEndpoint(config, "cohere", model));
       // The client retries (RAG_MAX_RETRIES, Retry-After honoured), as for the Cohere LLM; LangChain's
       // caller would multiply that by 7.
@@ -93,7 +89,7 @@ export interface EmbedderSpec {
   model?: string;
 }
 
-/** Resolves `auto` and fills in the default model: a configured API, a local model, else offline. */
+/** Resolves `auto` (a local model on disk, else offline; a remote API only when named) and fills in the default model. */
 export function resolveEmbedder(config: RagConfig, requested: EmbeddingsProviderName = config.RAG_EMBEDDINGS): EmbedderSpec {
   const provider = requested === "auto" ? resolveAuto(EMBEDDERS, config).name : requested;
   const entry: ProviderEntry<Embeddings, EmbedderContext> = providerEntry(EMBEDDERS, "embedder", provider);

@@ -1,7 +1,8 @@
 import type { FeatureExtractionPipeline } from "@huggingface/transformers";
 import { Embeddings } from "@langchain/core/embeddings";
 import { chunkArray } from "@langchain/core/utils/chunk_array";
-import { loadTransformers } from "../models/transformers-env.js";
+import type { Device } from "../config/index.js";
+import { deviceUnavailable, loadTransformers } from "../models/transformers-env.js";
 
 /**
  * A local transformers.js embedder: mean-pooled, normalised sentence vectors, as LangChain's
@@ -12,13 +13,16 @@ export class TransformersEmbeddings extends Embeddings {
   readonly model: string;
   readonly modelsDir: string;
   readonly batchSize: number;
+  /** Where the model runs: "cpu" (default), or a GPU: "cuda", "webgpu", "dml". */
+  readonly device: Device;
   private pipeline: Promise<FeatureExtractionPipeline> | null = null;
 
-  constructor({ model, modelsDir, batchSize = 32 }: { model: string; modelsDir: string; batchSize?: number }) {
+  constructor({ model, modelsDir, batchSize = 32, device = "cpu" }: { model: string; modelsDir: string; batchSize?: number; device?: Device }) {
     super({});
     this.model = model;
     this.modelsDir = modelsDir;
     this.batchSize = batchSize;
+    this.device = device;
   }
 
   async embedDocuments(texts: string[]): Promise<number[][]> {
@@ -38,7 +42,11 @@ export class TransformersEmbeddings extends Embeddings {
   }
 
   private async embed(texts: string[]): Promise<number[][]> {
-    this.pipeline ??= loadTransformers(this.modelsDir).then((t) => t.pipeline("feature-extraction", this.model));
+    this.pipeline ??= loadTransformers(this.modelsDir).then((t) =>
+      t.pipeline("feature-extraction", this.model, { device: this.device }).catch((error: unknown) => {
+        throw this.device === "cpu" ? error : deviceUnavailable(this.device, "RAG_EMBEDDINGS_DEVICE", error);
+      }),
+    );
     const extract = await this.pipeline;
     return this.caller.call(
       async () =>

@@ -1,7 +1,7 @@
 import type { Document } from "@langchain/core/documents";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { RagConfig } from "../config/index.js";
-import { UsageError } from "../errors/index.js";
+import { importOptional, PGVECTOR_PACKAGES, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
 import type { IndexWriter, PreviousIndex, WriterSession } from "../store/index-writer.js";
@@ -66,7 +66,8 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
 }
 
 async function writerFor(config: RagConfig): Promise<IndexWriter> {
-  if (config.RAG_STORE === "pgvector") return (await import("../store/pgvector.js")).pgvectorWriter(config);
+  if (config.RAG_STORE === "pgvector")
+    return (await importOptional(PGVECTOR_PACKAGES, "RAG_STORE=pgvector", () => import("../store/pgvector.js"))).pgvectorWriter(config);
   return (await import("../store/hnsw-writer.js")).hnswWriter(config);
 }
 

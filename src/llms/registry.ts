@@ -1,5 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { LlmProviderName, RagConfig } from "../config/index.js";
+import { COHERE_PACKAGES, importOptional } from "../errors/index.js";
 import { providerEntry, resolveAuto, type ProviderEntry } from "../providers/provider-table.js";
 import { configuredEndpoint } from "../providers/endpoint.js";
 import type { ProviderEndpoint } from "../providers/provider-failure.js";
@@ -55,11 +56,9 @@ export const LLMS = Object.freeze({
     autoRank: 2,
     isAvailable: (config: RagConfig): boolean => Boolean(config.COHERE_API_KEY),
     create: async ({ config }: LlmContext): Promise<BaseChatModel> => {
-      const [{ ChatCohere }, { createCohereClient }, { withProviderErrors }] = await Promise.all([
-        import("@langchain/cohere"),
-        import("../providers/cohere-client.js"),
-        import("./guarded-chat-model.js"),
-      ]);
+      const [{ ChatCohere }, { createCohereClient }, { withProviderErrors }] = await importOptional(COHERE_PACKAGES, "The cohere LLM", () =>
+        Promise.all([import("@langchain/cohere"), import("../providers/cohere-client.js"), import("./guarded-chat-model.js")]),
+      );
       const GuardedChatCohere = withProviderErrors(ChatCohere, llmEndpoint(config, "cohere"), {
         ...answerLimits(config),
         isFinish: (chunk) => chunk.generationInfo?.eventType === "stream-end",

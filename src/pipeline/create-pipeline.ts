@@ -4,11 +4,12 @@ import type { VectorStoreInterface } from "@langchain/core/vectorstores";
 import { createAnswerChain, type AnswerInput, type AnswerOutput } from "../../chains/answer-chain.js";
 import { createRerankingRetriever, type RerankingRetriever } from "../../chains/reranking-retriever.js";
 import type { RagConfig } from "../config/index.js";
-import { secretsOf } from "../errors/index.js";
+import { importOptional, PGVECTOR_PACKAGES, secretsOf } from "../errors/index.js";
 import { createLlm, resolveLlm } from "../llms/registry.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
 import { CrossEncoderReranker } from "../rerankers/cross-encoder-reranker.js";
 import { createReranker, resolveReranker } from "../rerankers/registry.js";
+import { whereRuns } from "../providers/endpoint.js";
 import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
 import { openIndex, type OpenIndex } from "../store/open-index.js";
 import { disposeOf } from "../util/dispose.js";
@@ -19,7 +20,10 @@ interface PipelineParts {
   retriever: RerankingRetriever;
   llm: BaseChatModel;
   chain: Runnable<AnswerInput, AnswerOutput>;
-  /** The resolved pipeline in one line, e.g. `embeddings=offline-lsa (256-d) → HNSW top 50 → rerank=bm25 → top 5 → llm=extractive`. */
+  /**
+   * The resolved pipeline in one line, with where each stage runs (local, or the host that receives
+   * the text), e.g. `embeddings=offline-lsa (256-d, local) → HNSW top 50 (local) → rerank=bm25 (local) → top 5 → llm=openai:gpt-4o-mini (api.openai.com)`.
+   */
   description: string;
   /** Notes about fallbacks `auto` made (one line each). */
   notes: string[];
@@ -49,11 +53,12 @@ export type Pipeline = HnswPipeline | PgvectorPipeline;
 /** Opens the configured index and assembles retriever, re-ranker, LLM and answer chain. */
 export async function createPipeline(config: RagConfig): Promise<Pipeline> {
   if (config.RAG_STORE === "pgvector") {
-    const { openPgvectorIndex } = await import("../store/pgvector.js");
+    const { openPgvectorIndex } = await importOptional(PGVECTOR_PACKAGES, "RAG_STORE=pgvector", () => import("../store/pgvector.js"));
     const pgvector = await openPgvectorIndex(config);
     try {
       // Postgres does the first stage (pgvector similarity search); hybrid BM25 needs the local index.
-      const { dispose, ...parts } = await assemble(config, pgvector.stats, pgvector.vectorStore, "pgvector", pgvector.meta.embedder);
+      const firstStage = `pgvector top ${config.RAG_FETCH_K} (${config.RAG_PG_URL ? new URL(config.RAG_PG_URL).host : "postgres"})`;
+      const { dispose, ...parts } = await assemble(config, pgvector.stats, pgvector.vectorStore, firstStage, pgvector.meta.embedder);
       const close = () => releaseAll([dispose, () => disposeOf(pgvector.vectorStore.embeddings), () => pgvector.close()]);
       return { ...parts, store: "pgvector", pgvector, close };
     } catch (error) {
@@ -64,7 +69,8 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
   const index = await openIndex(config);
   const hybrid = config.RAG_FIRST_STAGE === "hybrid";
   const firstStage = hybrid ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K, bm25: index.keywords ?? undefined }) : index.vectorStore;
-  const { dispose, ...parts } = await assemble(config, index.stats, firstStage, hybrid ? "HNSW+BM25" : "HNSW", index.manifest.embedder);
+  const firstStageName = `${hybrid ? "HNSW+BM25" : "HNSW"} top ${config.RAG_FETCH_K} (local)`;
+  const { dispose, ...parts } = await assemble(config, index.stats, firstStage, firstStageName, index.manifest.embedder);
   return { ...parts, store: "hnsw", index, close: () => releaseAll([dispose, () => disposeOf(index.embeddings)]) };
 }
 
@@ -80,8 +86,9 @@ async function assemble(
   config: RagConfig,
   stats: CorpusStats | null,
   firstStage: HybridRetriever | VectorStoreInterface,
+  /** The first stage in the pipeline line: what, how many, where. */
   firstStageName: string,
-  embedder: { id: string; dimensions: number },
+  embedder: { id: string; provider: string; dimensions: number },
 ): Promise<Omit<PipelineParts, "close"> & { dispose: () => Promise<void> }> {
   const reranker = resolveReranker(config);
   const compressor = await createReranker(reranker.name, { config, stats });
@@ -96,11 +103,11 @@ async function assemble(
   const llm = await createLlm(config);
   const { name: llmName, model: llmModel } = resolveLlm(config);
   const description = [
-    `embeddings=${embedder.id} (${embedder.dimensions}-d)`,
-    `${firstStageName} top ${config.RAG_FETCH_K}`,
-    `rerank=${reranker.name}`,
+    `embeddings=${embedder.id} (${embedder.dimensions}-d, ${whereRuns(config, embedder.provider)})`,
+    firstStageName,
+    `rerank=${reranker.name} (${whereRuns(config, reranker.name)})`,
     `top ${config.RAG_TOP_N}`,
-    `llm=${llmName}${llmModel ? `:${llmModel}` : ""}`,
+    `llm=${llmName}${llmModel ? `:${llmModel}` : ""} (${whereRuns(config, llmName)})`,
   ].join(" → ");
   const dispose = () => disposeOf(compressor);
   // The answer never shows a configured secret, whether set by flag or in the environment.

@@ -31,3 +31,21 @@ export function configuredEndpoint(config: RagConfig, provider: "openai" | "cohe
         baseUrlName: "COHERE_BASE_URL",
       };
 }
+
+/** Providers that run in this process: nothing they see leaves the machine. */
+const LOCAL_PROVIDERS = new Set(["offline", "transformers", "bm25", "cross-encoder", "none", "extractive", "llama-cpp"]);
+
+/**
+ * Where a stage runs, for the pipeline line: "local", or the host a remote provider sends its
+ * inputs to (without credentials), so the user sees which service receives documents.
+ */
+export function whereRuns(config: RagConfig, provider: string): string {
+  if (LOCAL_PROVIDERS.has(provider)) return "local";
+  const base =
+    provider === "openai"
+      ? (config.OPENAI_BASE_URL ?? "https://api.openai.com/v1")
+      : provider === "cohere"
+        ? (config.COHERE_BASE_URL ?? "https://api.cohere.com")
+        : undefined;
+  return base && URL.canParse(base) ? new URL(base).host : "remote";
+}

@@ -1,8 +1,9 @@
 import os from "node:os";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
+import type { Device } from "../config/index.js";
 import { RagError, UsageError } from "../errors/index.js";
-import { loadTransformers } from "../models/transformers-env.js";
+import { deviceUnavailable, dtypeOnDisk, loadTransformers } from "../models/transformers-env.js";
 import { loadForwardPass, type ForwardPass, type ModelDtype, type PoolInputs, type PoolOutput } from "./forward-pass.js";
 import { InferencePool } from "./inference-pool.js";
 
@@ -30,8 +31,10 @@ export interface CrossEncoderRerankerOptions {
   workers?: number;
   /** Tokens per pair; the passage is cut to fit, the query never is. */
   maxLength?: number;
-  /** ONNX weights variant, where the export has it: "fp32" (default), "q8", "fp16"… */
+  /** ONNX weights variant: "fp32" (default), "q8", "fp16"…; a local model without that file falls back to fp32 with a warning. */
   dtype?: ModelDtype;
+  /** Where the model runs: "cpu" (default), or a GPU: "cuda" (Linux, CUDA 12), "webgpu", "dml" (Windows). */
+  device?: Device;
   /** Drop documents scoring below this (0–1). */
   scoreThreshold?: number;
   /** onnxruntime intra-op threads in all, shared among the workers (default: all cores). */
@@ -40,9 +43,22 @@ export interface CrossEncoderRerankerOptions {
   localFilesOnly?: boolean;
 }
 
-type Transformers = Awaited<ReturnType<typeof loadTransformers>>;
+/** A token tensor as the tokenizer returns it (data: BigInt64Array of ids or mask). */
+interface TokenTensor {
+  data: unknown;
+  dims: number[];
+}
+/** The parts of a transformers.js tokenizer used here (its own types stay off this package's surface). */
+interface PairTokenizer {
+  (
+    text: string | string[],
+    options: { text_pair?: string | string[]; padding?: boolean; truncation?: boolean; max_length?: number },
+  ): { input_ids: TokenTensor; attention_mask?: TokenTensor; token_type_ids?: TokenTensor };
+  encode(text: string, options: { add_special_tokens: boolean }): number[];
+  decode(ids: number[], options: { skip_special_tokens: boolean }): string;
+}
 interface LoadedModel {
-  tokenizer: Awaited<ReturnType<Transformers["AutoTokenizer"]["from_pretrained"]>>;
+  tokenizer: PairTokenizer;
   /** Tokens the tokenizer adds around a pair ([CLS] q [SEP] p [SEP] → 3). */
   pairOverhead: number;
   /** Forward passes: in worker threads, or in this thread. */
@@ -91,7 +107,8 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   readonly batchTokens: number;
   readonly workers: number;
   readonly maxLength: number;
-  readonly dtype: NonNullable<CrossEncoderRerankerOptions["dtype"]>;
+  readonly dtype: ModelDtype;
+  readonly device: Device;
   readonly scoreThreshold?: number;
   readonly threads: number;
   readonly localFilesOnly: boolean;
@@ -109,6 +126,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     this.workers = options.workers ?? Math.min(4, this.threads);
     this.maxLength = options.maxLength ?? 512;
     this.dtype = options.dtype ?? "fp32";
+    this.device = options.device ?? "cpu";
     this.scoreThreshold = options.scoreThreshold;
     this.localFilesOnly = options.localFilesOnly ?? false;
     for (const key of ["batchSize", "batchTokens", "workers", "threads"] as const) {
@@ -119,7 +137,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
 
   /** Loads tokenizer and model once per process (concurrent callers share the load). */
   load(): Promise<LoadedModel> {
-    const key = [this.modelsDir, this.model, this.dtype, this.threads, this.workers].join("\0");
+    const key = [this.modelsDir, this.model, this.dtype, this.device, this.threads, this.workers].join("\0");
     let shared = loaded.get(key);
     if (!shared) {
       const entry: SharedModel = { key, holders: 0, model: this.loadUncached(() => forget(entry)) };
@@ -148,32 +166,41 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
   private async loadUncached(onWorkerLost: () => void): Promise<LoadedModel> {
     const transformers = await loadTransformers(this.modelsDir);
     const common = { cache_dir: this.modelsDir, local_files_only: this.localFilesOnly };
+    const dtype = dtypeOnDisk(this.modelsDir, this.model, this.dtype);
+    let tokenizer: PairTokenizer;
     try {
-      const tokenizer = await transformers.AutoTokenizer.from_pretrained(this.model, common);
-      const probe = tokenizer("a", { text_pair: "b" }).input_ids.dims.at(-1) as number;
-      const pairOverhead = probe - tokenizer.encode("a", { add_special_tokens: false }).length - tokenizer.encode("b", { add_special_tokens: false }).length;
-      const forward = this.workers > 1 ? await this.startPool(onWorkerLost) : await this.loadInThread();
+      tokenizer = (await transformers.AutoTokenizer.from_pretrained(this.model, common)) as unknown as PairTokenizer;
+    } catch (error) {
+      throw modelUnavailable(this.model, this.modelsDir, error);
+    }
+    const probe = tokenizer("a", { text_pair: "b" }).input_ids.dims.at(-1)!;
+    const pairOverhead = probe - tokenizer.encode("a", { add_special_tokens: false }).length - tokenizer.encode("b", { add_special_tokens: false }).length;
+    try {
+      const forward = this.workers > 1 ? await this.startPool(dtype, onWorkerLost) : await this.loadInThread(dtype);
       return { tokenizer, pairOverhead, forward };
     } catch (error) {
+      // The tokenizer loaded, so the model folder is there: on a GPU, the session is what failed.
+      if (this.device !== "cpu") throw deviceUnavailable(this.device, "RAG_RERANKER_DEVICE", error);
       throw modelUnavailable(this.model, this.modelsDir, error);
     }
   }
 
-  private startPool(onWorkerLost: () => void): Promise<ForwardPass> {
+  private startPool(dtype: ModelDtype, onWorkerLost: () => void): Promise<ForwardPass> {
     return InferencePool.start({
       size: this.workers,
       threadsPerWorker: Math.max(1, Math.floor(this.threads / this.workers)),
       model: this.model,
       modelsDir: this.modelsDir,
-      dtype: this.dtype,
+      dtype,
+      device: this.device,
       localFilesOnly: this.localFilesOnly,
       onWorkerLost,
     });
   }
 
-  private async loadInThread(): Promise<ForwardPass> {
-    const { modelsDir, model, dtype, localFilesOnly, threads } = this;
-    const pass = await loadForwardPass({ modelsDir, model, dtype, localFilesOnly, threads });
+  private async loadInThread(dtype: ModelDtype): Promise<ForwardPass> {
+    const { modelsDir, model, device, localFilesOnly, threads } = this;
+    const pass = await loadForwardPass({ modelsDir, model, dtype, device, localFilesOnly, threads });
     // One pass at a time: onnxruntime already uses every thread it was given for one.
     let queue: Promise<unknown> = Promise.resolve();
     return {

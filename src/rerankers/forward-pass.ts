@@ -1,3 +1,4 @@
+import type { Device } from "../config/index.js";
 import { loadTransformers } from "../models/transformers-env.js";
 
 // One forward pass of a sequence-classification model, run in this thread or in an inference
@@ -23,6 +24,7 @@ export interface ForwardSettings {
   model: string;
   modelsDir: string;
   dtype: ModelDtype;
+  device: Device;
   localFilesOnly: boolean;
   /** onnxruntime intra-op threads of this session. */
   threads: number;
@@ -47,6 +49,7 @@ export async function loadForwardPass(settings: ForwardSettings): Promise<Forwar
     cache_dir: settings.modelsDir,
     local_files_only: settings.localFilesOnly,
     dtype: settings.dtype,
+    device: settings.device,
     session_options: { intraOpNumThreads: settings.threads, interOpNumThreads: 1 },
   });
   return {

@@ -1,5 +1,6 @@
 import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import type { RagConfig, RerankerProviderName } from "../config/index.js";
+import { COHERE_PACKAGES, importOptional } from "../errors/index.js";
 import { isModelPresent } from "../models/transformers-env.js";
 import { providerEntry, resolveAuto, type ProviderEntry } from "../providers/provider-table.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
@@ -45,16 +46,16 @@ export const RERANKERS = Object.freeze({
         batchTokens: config.RAG_RERANKER_BATCH_TOKENS,
         workers: config.RAG_RERANKER_WORKERS || undefined,
         dtype: config.RAG_RERANKER_DTYPE,
+        device: config.RAG_RERANKER_DEVICE,
       });
     },
   },
   cohere: {
     describe: "Cohere's hosted rerank API, or a server speaking its /v1/rerank protocol (COHERE_API_KEY)",
     defaultModel: "rerank-v3.5",
-    autoRank: 3,
-    isAvailable: (config: RagConfig): boolean => Boolean(config.COHERE_API_KEY),
+    // No autoRank: every query and its candidates go to Cohere only when RAG_RERANKER=cohere names it.
     create: async ({ config }: RerankerContext): Promise<BaseDocumentCompressor | null> => {
-      const { createCohereReranker } = await import("./cohere-reranker.js");
+      const { createCohereReranker } = await importOptional(COHERE_PACKAGES, "The cohere re-ranker", () => import("./cohere-reranker.js"));
       return createCohereReranker(config, { onError: config.RAG_RERANK_ON_ERROR });
     },
   },
@@ -73,8 +74,9 @@ export interface ResolvedReranker {
 }
 
 /**
- * Resolves `auto` without touching the network: a Cohere key, else a cross-encoder present
- * on disk, else the offline BM25 re-ranker (saying why in one line). An unknown name fails.
+ * Resolves `auto` to a local re-ranker, without touching the network: a cross-encoder present
+ * on disk, else the offline BM25 re-ranker (saying why in one line). A remote one (cohere) is
+ * used only when named. An unknown name fails.
  */
 export function resolveReranker(config: RagConfig, requested: RerankerProviderName = config.RAG_RERANKER): ResolvedReranker {
   if (requested !== "auto") {

@@ -1,9 +1,10 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { HNSWLib, type HNSWLibArgs } from "@langchain/community/vectorstores/hnswlib";
 import { SynchronousInMemoryDocstore } from "@langchain/classic/stores/doc/in_memory";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import type { Document } from "@langchain/core/documents";
+import { SaveableVectorStore } from "@langchain/core/vectorstores";
+import type { HierarchicalNSW, SpaceName } from "hnswlib-node";
 
 /** Graph parameters of the HNSW index (hnswlib's names). */
 export interface HnswParams {
@@ -15,24 +16,49 @@ export interface HnswParams {
   efSearch: number;
 }
 
-/** What HNSWLib.save writes. */
+/** What LangChain's HNSWLib saves, and so what this store writes and reads: either class opens the other's folder. */
 const SAVED_FILES = ["hnswlib.index", "args.json", "docstore.json"];
+
+/** What args.json holds. */
+interface HnswArgs {
+  space: SpaceName;
+  numDimensions: number;
+}
+
+/** hnswlib-node is native: loaded on the first search or build, not when the package is imported. */
+async function hierarchicalNsw(args: HnswArgs): Promise<HierarchicalNSW> {
+  const { default: hnswlib } = await import("hnswlib-node");
+  return new hnswlib.HierarchicalNSW(args.space, args.numDimensions);
+}
 
 export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 200, efSearch: 200 };
 
 /**
- * LangChain's HNSWLib, built with chosen graph parameters (the stock class always uses
- * hnswlib's defaults and an efSearch of 10) and with k clamped to the index size without
- * its console warning: fetchK above a small corpus is normal here, not a mistake.
+ * An HNSW vector store over hnswlib-node with the files and results of LangChain's HNSWLib
+ * (@langchain/community, which this package does not depend on: its peers break installs),
+ * built with chosen graph parameters (the stock class always uses hnswlib's defaults and an
+ * efSearch of 10) and with k clamped to the index size without a console warning: fetchK
+ * above a small corpus is normal here, not a mistake.
  */
-export class HnswStore extends HNSWLib {
+export class HnswStore extends SaveableVectorStore {
+  declare FilterType: (doc: Document) => boolean;
   readonly hnsw: HnswParams;
+  readonly args: HnswArgs;
+  readonly docstore: SynchronousInMemoryDocstore;
+  readonly index: HierarchicalNSW;
 
-  constructor(embeddings: EmbeddingsInterface, args: HNSWLibArgs & { hnsw?: Partial<HnswParams> }) {
-    const { hnsw, ...rest } = args;
-    super(embeddings, rest);
-    this.hnsw = { ...DEFAULT_HNSW, ...hnsw };
-    this._index?.setEf(this.hnsw.efSearch);
+  constructor(embeddings: EmbeddingsInterface, args: HnswArgs & { index: HierarchicalNSW; docstore: SynchronousInMemoryDocstore; hnsw?: Partial<HnswParams> }) {
+    super(embeddings, {});
+    this.args = { space: args.space, numDimensions: args.numDimensions };
+    this.index = args.index;
+    this.docstore = args.docstore;
+    this.hnsw = { ...DEFAULT_HNSW, ...args.hnsw };
+    this.index.setEf(this.hnsw.efSearch);
+  }
+
+  /** Read as a distance store by the retriever (cosine distance → similarity), like HNSWLib. */
+  _vectorstoreType(): string {
+    return "hnswlib";
   }
 
   /** Builds an index over precomputed vectors (label i ↔ documents[i]). */
@@ -43,8 +69,7 @@ export class HnswStore extends HNSWLib {
     { dimensions, hnsw = {} }: { dimensions: number; hnsw?: Partial<HnswParams> },
   ): Promise<HnswStore> {
     const params = { ...DEFAULT_HNSW, ...hnsw };
-    const { HierarchicalNSW } = await HNSWLib.imports();
-    const index = new HierarchicalNSW("cosine", dimensions);
+    const index = await hierarchicalNsw({ space: "cosine", numDimensions: dimensions });
     index.initIndex(Math.max(vectors.length, 1), params.M, params.efConstruction, 100);
     vectors.forEach((vector, label) => index.addPoint(vector, label));
     const docstore = new SynchronousInMemoryDocstore(new Map(documents.map((doc, label) => [String(label), doc])));
@@ -52,23 +77,54 @@ export class HnswStore extends HNSWLib {
   }
 
   static async loadWith(directory: string, embeddings: EmbeddingsInterface, hnsw: Partial<HnswParams>): Promise<HnswStore> {
-    const loaded = await HNSWLib.load(directory, embeddings);
-    return new HnswStore(embeddings, { ...loaded.args, index: loaded.index, docstore: loaded.docstore, hnsw });
+    const saved = JSON.parse(await fs.readFile(path.join(directory, "args.json"), "utf8")) as HnswArgs;
+    const args: HnswArgs = { space: saved.space, numDimensions: saved.numDimensions };
+    const index = await hierarchicalNsw(args);
+    const [entries] = await Promise.all([
+      fs.readFile(path.join(directory, "docstore.json"), "utf8").then((text) => JSON.parse(text) as Array<[string, Document]>),
+      index.readIndex(path.join(directory, "hnswlib.index")),
+    ]);
+    return new HnswStore(embeddings, { ...args, index, docstore: new SynchronousInMemoryDocstore(new Map(entries)), hnsw });
+  }
+
+  /** LangChain's HNSWLib.load, for the base class's contract; loadWith chooses the graph parameters. */
+  static override load(directory: string, embeddings: EmbeddingsInterface): Promise<HnswStore> {
+    return HnswStore.loadWith(directory, embeddings, {});
   }
 
   /**
-   * LangChain's save (and hnswlib's native writer under it) takes no file mode; a file that
-   * already exists keeps its mode when rewritten, so create them empty and owner-only first.
+   * hnswlib's native writer takes no file mode; a file that already exists keeps its mode
+   * when rewritten, so create them empty and owner-only first.
    */
-  override async save(directory: string): Promise<void> {
+  async save(directory: string): Promise<void> {
     await fs.mkdir(directory, { recursive: true, mode: 0o700 });
     await Promise.all(SAVED_FILES.map((file) => fs.writeFile(path.join(directory, file), "", { mode: 0o600 })));
-    await super.save(directory);
+    await Promise.all([
+      this.index.writeIndex(path.join(directory, "hnswlib.index")),
+      fs.writeFile(path.join(directory, "args.json"), JSON.stringify(this.args)),
+      fs.writeFile(path.join(directory, "docstore.json"), JSON.stringify([...this.docstore._docs.entries()])),
+    ]);
+  }
+
+  async addDocuments(documents: Document[]): Promise<void> {
+    await this.addVectors(await this.embeddings.embedDocuments(documents.map((doc) => doc.pageContent)), documents);
+  }
+
+  /** Appends chunks after the last label, growing the graph as needed. */
+  // eslint-disable-next-line @typescript-eslint/require-await -- LangChain's interface is async, hnswlib is not; a bad input rejects
+  async addVectors(vectors: number[][], documents: Document[]): Promise<void> {
+    if (vectors.length !== documents.length) throw new Error(`addVectors: ${vectors.length} vectors for ${documents.length} documents`);
+    const wrong = vectors.find((vector) => vector.length !== this.args.numDimensions);
+    if (wrong) throw new Error(`addVectors: a ${wrong.length}-d vector for a ${this.args.numDimensions}-d index`);
+    const first = this.size;
+    if (first + vectors.length > this.index.getMaxElements()) this.index.resizeIndex(first + vectors.length);
+    vectors.forEach((vector, i) => this.index.addPoint(vector, first + i));
+    this.docstore.add(Object.fromEntries(documents.map((doc, i) => [String(first + i), doc])));
   }
 
   /** Number of chunks in the index. */
   get size(): number {
-    return this._index?.getCurrentCount() ?? 0;
+    return this.index.getCurrentCount();
   }
 
   /** Every stored chunk with its label, in label order. */
@@ -81,9 +137,14 @@ export class HnswStore extends HNSWLib {
     return this.index.getPoint(label);
   }
 
-  override async similaritySearchVectorWithScore(query: number[], k: number, filter?: this["FilterType"]): Promise<[Document, number][]> {
+  /** The k nearest chunks with their cosine distances (the retriever turns them into similarities). */
+  // eslint-disable-next-line @typescript-eslint/require-await -- as addVectors
+  async similaritySearchVectorWithScore(query: number[], k: number, filter?: this["FilterType"]): Promise<[Document, number][]> {
     const available = this.size;
     if (available === 0) return [];
-    return super.similaritySearchVectorWithScore(query, Math.min(k, available), filter);
+    if (query.length !== this.args.numDimensions) throw new Error(`a ${query.length}-d query vector for a ${this.args.numDimensions}-d index`);
+    const keep = filter && ((label: number) => filter(this.docstore.search(String(label))));
+    const { neighbors, distances } = this.index.searchKnn(query, Math.min(k, available), keep);
+    return neighbors.map((label, i) => [this.docstore.search(String(label)), distances[i]!]);
   }
 }
