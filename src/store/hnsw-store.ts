@@ -4,6 +4,7 @@ import { HNSWLib, type HNSWLibArgs } from "@langchain/community/vectorstores/hns
 import { SynchronousInMemoryDocstore } from "@langchain/classic/stores/doc/in_memory";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import type { Document } from "@langchain/core/documents";
+import { ACCEPTS_CHUNK_FILTER, ChunkFilter, type ChunkFilterStore } from "./chunk-filter.js";
 
 /** Graph parameters of the HNSW index (hnswlib's names). */
 export interface HnswParams {
@@ -21,11 +22,19 @@ const SAVED_FILES = ["hnswlib.index", "args.json", "docstore.json"];
 export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 200, efSearch: 200 };
 
 /**
+ * A filter matching at most this many chunks (or 4 × k) is searched exactly: scoring a few
+ * thousand stored vectors takes a millisecond or two, while a graph walk that must skip most
+ * nodes is slower and can come back short.
+ */
+const EXACT_SEARCH_BELOW = 2000;
+
+/**
  * LangChain's HNSWLib, built with chosen graph parameters (the stock class always uses
  * hnswlib's defaults and an efSearch of 10) and with k clamped to the index size without
  * its console warning: fetchK above a small corpus is normal here, not a mistake.
  */
-export class HnswStore extends HNSWLib {
+export class HnswStore extends HNSWLib implements ChunkFilterStore {
+  readonly [ACCEPTS_CHUNK_FILTER] = true as const;
   readonly hnsw: HnswParams;
 
   constructor(embeddings: EmbeddingsInterface, args: HNSWLibArgs & { hnsw?: Partial<HnswParams> }) {
@@ -81,9 +90,46 @@ export class HnswStore extends HNSWLib {
     return this.index.getPoint(label);
   }
 
-  override async similaritySearchVectorWithScore(query: number[], k: number, filter?: this["FilterType"]): Promise<[Document, number][]> {
+  /** A ChunkFilter is applied inside the search (see filteredSearch); a function filter is hnswlib's own. */
+  override async similaritySearchVectorWithScore(query: number[], k: number, filter?: this["FilterType"] | ChunkFilter): Promise<[Document, number][]> {
     const available = this.size;
     if (available === 0) return [];
+    if (ChunkFilter.isInstance(filter)) return this.filteredSearch(query, k, filter);
     return super.similaritySearchVectorWithScore(query, Math.min(k, available), filter);
+  }
+
+  /**
+   * The k nearest chunks that pass the filter, as [document, cosine distance]: through hnswlib's
+   * filter function when many chunks match, exactly over the matching ones when few do or when
+   * the graph walk returns fewer than k of the chunks that match.
+   */
+  private filteredSearch(query: number[], k: number, filter: ChunkFilter): Array<[Document, number]> {
+    const matching: number[] = [];
+    for (const [label, document] of this.docstore._docs) if (filter.matches(document.metadata)) matching.push(Number(label));
+    const want = Math.min(k, matching.length);
+    if (want === 0) return [];
+    if (matching.length > Math.max(EXACT_SEARCH_BELOW, 4 * k)) {
+      const allowed = new Set(matching);
+      const { neighbors, distances } = this.index.searchKnn(query, want, (label) => allowed.has(label));
+      if (neighbors.length >= want) return neighbors.map((label, i) => [this.documentOf(label), distances[i]!]);
+    }
+    return this.exactSearch(query, matching, want);
+  }
+
+  /** Cosine distance to each listed chunk (stored vectors are unit length), the nearest first. */
+  private exactSearch(query: number[], labels: readonly number[], k: number): Array<[Document, number]> {
+    const norm = Math.hypot(...query) || 1;
+    const scored = labels.map((label) => {
+      const point = this.index.getPoint(label);
+      let dot = 0;
+      for (let i = 0; i < point.length; i++) dot += point[i]! * query[i]!;
+      return { label, distance: 1 - dot / norm };
+    });
+    scored.sort((l, r) => l.distance - r.distance || l.label - r.label);
+    return scored.slice(0, k).map(({ label, distance }) => [this.documentOf(label), distance]);
+  }
+
+  private documentOf(label: number): Document {
+    return this.docstore._docs.get(String(label))!;
   }
 }
