@@ -142,7 +142,7 @@ describe("rerank-rag errors", () => {
   it("exits 2 for an unknown provider, listing the choices", async () => {
     const { code, stderr } = await runCli(["ask", SEED, "--index", index, "--reranker", "colbert"]);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/Allowed choices are auto, bm25, cross-encoder, cohere, none/);
+    expect(stderr).toMatch(/Allowed choices are auto, bm25, cross-encoder, cohere, tei, jina, voyage, none/);
   });
 
   it("exits 2 for a nonexistent path and for an empty directory", async () => {
