@@ -1,12 +1,12 @@
 import { CohereRerank } from "@langchain/cohere";
-import { Document, type DocumentInterface } from "@langchain/core/documents";
+import type { DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { type CohereClient, CohereEnvironment, CohereError, CohereTimeoutError } from "cohere-ai";
 import { loadConfig, type RagConfig } from "../config/index.js";
-import { ProviderError, secretsOf, type RagError } from "../errors/index.js";
+import { secretsOf, type RagError } from "../errors/index.js";
 import { createCohereClient } from "../providers/cohere-client.js";
 import { describeProviderError, invalidResponse, type ProviderEndpoint } from "../providers/provider-failure.js";
-import { checkRankedResults } from "./ranked-results.js";
+import { checkRankedResults, copyWith, rankOrKeepOrder } from "./ranked-results.js";
 import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
 
 export const DEFAULT_COHERE_RERANK_MODEL = "rerank-v3.5";
@@ -74,15 +74,8 @@ export class CohereReranker extends BaseDocumentCompressor {
     this.reranker = new CohereRerank({ client: cohere, model });
   }
 
-  async compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
-    if (documents.length === 0) return [];
-    try {
-      return await this.rank(documents, query);
-    } catch (error) {
-      if (this.onError === "error" || !ProviderError.isInstance(error)) throw error;
-      const kept = this.topN === undefined ? documents : documents.slice(0, this.topN);
-      return kept.map((doc) => copy(doc, { rerankWarning: `cohere re-rank failed (${error.detail}); first-stage order kept` }));
-    }
+  compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
+    return rankOrKeepOrder(documents, { provider: "cohere", topN: this.topN, onError: this.onError }, () => this.rank(documents, query));
   }
 
   /** Scores texts or documents: `{ index, score, document }` best first (see rerankDocuments). */
@@ -106,7 +99,7 @@ export class CohereReranker extends BaseDocumentCompressor {
     });
     // Stable sort: servers should send results best first, but a self-hosted one may not.
     ranked.sort((l, r) => r.score - l.score);
-    return ranked.slice(0, topN).map(({ index, score }) => copy(documents[index]!, { rerankScore: score }));
+    return ranked.slice(0, topN).map(({ index, score }) => copyWith(documents[index]!, { rerankScore: score }));
   }
 
   /** Maps a client failure to a ProviderError naming the cause; the API key never appears. */
@@ -116,10 +109,6 @@ export class CohereReranker extends BaseDocumentCompressor {
     const detail = error instanceof TypeError ? "no results array in the body" : String((error as Error)?.message ?? error);
     return invalidResponse(this.endpoint, detail, error);
   }
-}
-
-function copy(doc: DocumentInterface, extra: Record<string, unknown>): Document {
-  return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, ...extra }, id: doc.id });
 }
 
 /** The Cohere re-ranker as configured: RAG_RERANKER_MODEL, COHERE_API_KEY (required), COHERE_BASE_URL, timeout and retries. */

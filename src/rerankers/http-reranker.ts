@@ -1,8 +1,8 @@
-import { Document, type DocumentInterface } from "@langchain/core/documents";
+import type { DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
-import { ProviderError, secretsOf, type RagError } from "../errors/index.js";
+import { secretsOf, type RagError } from "../errors/index.js";
 import { describeProviderError, httpFailure, invalidResponse, type ProviderEndpoint } from "../providers/provider-failure.js";
-import { checkRankedResults } from "./ranked-results.js";
+import { checkRankedResults, copyWith, rankOrKeepOrder } from "./ranked-results.js";
 import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
 
 /** One rerank API's wire format: where to post, the request body, and where the results are. */
@@ -104,15 +104,8 @@ export class HttpReranker extends BaseDocumentCompressor {
     };
   }
 
-  async compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
-    if (documents.length === 0) return [];
-    try {
-      return await this.rank(documents, query);
-    } catch (error) {
-      if (this.onError === "error" || !ProviderError.isInstance(error)) throw error;
-      const kept = this.topN === undefined ? documents : documents.slice(0, this.topN);
-      return kept.map((doc) => copy(doc, { rerankWarning: `${this.wire.provider} re-rank failed (${error.detail}); first-stage order kept` }));
-    }
+  compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
+    return rankOrKeepOrder(documents, { provider: this.wire.provider, topN: this.topN, onError: this.onError }, () => this.rank(documents, query));
   }
 
   /** Scores texts or documents: `{ index, score, document }` best first (see rerankDocuments). */
@@ -132,7 +125,7 @@ export class HttpReranker extends BaseDocumentCompressor {
     const ranked = checkRankedResults(results, documents.length, this.endpoint, this.wire);
     // Stable sort: servers send results best first, but a self-hosted one may not.
     ranked.sort((l, r) => r.score - l.score);
-    return ranked.slice(0, topN ?? documents.length).map(({ index, score }) => copy(documents[index]!, { rerankScore: score }));
+    return ranked.slice(0, topN ?? documents.length).map(({ index, score }) => copyWith(documents[index]!, { rerankScore: score }));
   }
 
   /** POSTs with a timeout per attempt, retrying 408/429/5xx; returns the parsed 200 body. */
@@ -165,8 +158,4 @@ export class HttpReranker extends BaseDocumentCompressor {
   private describe(error: unknown): RagError {
     return describeProviderError(error, this.endpoint);
   }
-}
-
-function copy(doc: DocumentInterface, extra: Record<string, unknown>): Document {
-  return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, ...extra }, id: doc.id });
 }

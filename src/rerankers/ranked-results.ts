@@ -1,3 +1,5 @@
+import { Document, type DocumentInterface } from "@langchain/core/documents";
+import { ProviderError } from "../errors/index.js";
 import { invalidResponse, type ProviderEndpoint } from "../providers/provider-failure.js";
 
 /** One result of a remote re-ranker: which candidate, and its score. */
@@ -33,4 +35,28 @@ export function checkRankedResults(
     seen.add(index);
     return { index, score };
   });
+}
+
+/** A copy of a document with extra metadata: re-rankers never write into their inputs. */
+export function copyWith(doc: DocumentInterface, extra: Record<string, unknown>): Document {
+  return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, ...extra }, id: doc.id });
+}
+
+/**
+ * Runs a remote re-rank; with `onError: "fallback"` a ProviderError keeps the first-stage order
+ * (topN of it) with a `rerankWarning` instead of failing the query. No candidates, no call.
+ */
+export async function rankOrKeepOrder(
+  documents: DocumentInterface[],
+  { provider, topN, onError }: { provider: string; topN?: number; onError: "error" | "fallback" },
+  rank: () => Promise<DocumentInterface[]>,
+): Promise<DocumentInterface[]> {
+  if (documents.length === 0) return [];
+  try {
+    return await rank();
+  } catch (error) {
+    if (onError === "error" || !ProviderError.isInstance(error)) throw error;
+    const kept = topN === undefined ? documents : documents.slice(0, topN);
+    return kept.map((doc) => copyWith(doc, { rerankWarning: `${provider} re-rank failed (${error.detail}); first-stage order kept` }));
+  }
 }
