@@ -6,6 +6,8 @@ export {
   type RerankEvent,
   type RerankCallSettings,
   type RerankingRetrieverOptions,
+  type FilterableRetriever,
 } from "./reranking-retriever.js";
+export { ChunkFilter, type ChunkFilterSpec, type FilterValue } from "../src/store/chunk-filter.js";
 export { createAnswerChain, NOTHING_RETRIEVED, type AnswerChainOptions, type AnswerInput, type AnswerOutput } from "./answer-chain.js";
 export { FirstStageCollector } from "./first-stage-collector.js";

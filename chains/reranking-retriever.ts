@@ -8,6 +8,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import type { VectorStoreInterface } from "@langchain/core/vectorstores";
 import { loadConfig, type RagConfig, type RerankerProviderName } from "../src/config/index.js";
 import { UsageError } from "../src/errors/index.js";
+import { acceptsChunkFilter, toChunkFilter, type ChunkFilter, type ChunkFilterSpec } from "../src/store/chunk-filter.js";
 import type { CorpusStats } from "../src/text/corpus-stats.js";
 import { providerEntry } from "../src/providers/provider-table.js";
 import { createReranker, RERANKERS, resolveReranker } from "../src/rerankers/registry.js";
@@ -19,11 +20,24 @@ export interface SizedRetriever extends BaseRetrieverInterface {
 
 const isSized = (retriever: BaseRetrieverInterface): retriever is SizedRetriever => typeof (retriever as Partial<SizedRetriever>).withK === "function";
 
+/** A retriever that can search only the chunks passing a filter (e.g. the hybrid first stage): `withFilter(f)` is such a copy. */
+export interface FilterableRetriever extends BaseRetrieverInterface {
+  withFilter(filter: ChunkFilter | null): BaseRetrieverInterface;
+}
+
+const isFilterable = (retriever: BaseRetrieverInterface): retriever is FilterableRetriever =>
+  typeof (retriever as Partial<FilterableRetriever>).withFilter === "function";
+
+/** LangChain stores whose search filter is a function of the document: they get the filter as one. */
+const FUNCTION_FILTER_STORES = new Set(["memory", "hnswlib"]);
+
 /** Per-call settings, read from `RunnableConfig.configurable`. */
 export interface RerankCallSettings {
   rerank: boolean;
   fetchK: number;
   topN: number;
+  /** Only chunks passing it are candidates (applied inside the first stage); null for all. */
+  filter: ChunkFilter | null;
 }
 
 export interface RerankingRetrieverOptions {
@@ -35,6 +49,12 @@ export interface RerankingRetrieverOptions {
   fetchK?: number;
   /** Documents returned after re-ranking (default 5). */
   topN?: number;
+  /**
+   * Only chunks passing this filter are candidates: `source` path globs and metadata equality
+   * or `in` (a list), e.g. `{ source: "authentication/**", lang: ["en", "fr"] }`. Applied inside
+   * the first stage; `configurable.filter` sets or clears it per call.
+   */
+  filter?: ChunkFilterSpec | ChunkFilter;
   /** A compressor, a provider name ("bm25", "cross-encoder", "cohere", "auto") or "none". */
   reranker?: BaseDocumentCompressor | RerankerProviderName;
   /** Settings for provider names (keys, models); defaults to the environment. */
@@ -75,27 +95,54 @@ export class FirstStageRetriever extends BaseRetriever {
   constructor(
     private readonly source: FirstStageSource,
     readonly fetchK: number,
+    readonly filter: ChunkFilter | null = null,
   ) {
     super({ tags: [FIRST_STAGE_TAG] });
+    if (filter) storeFilter(source, filter);
   }
 
-  /** A copy fetching this many candidates: a call's setting, carried explicitly. */
-  withFetchK(fetchK: number): FirstStageRetriever {
-    return new FirstStageRetriever(this.source, fetchK);
+  /** A copy fetching this many candidates that pass the filter: a call's settings, carried explicitly. */
+  withFetchK(fetchK: number, filter: ChunkFilter | null = this.filter): FirstStageRetriever {
+    return new FirstStageRetriever(this.source, fetchK, filter);
   }
 
   override async _getRelevantDocuments(query: string, runManager?: CallbackManagerForRetrieverRun): Promise<DocumentInterface[]> {
-    const { fetchK } = this;
+    const { fetchK, filter } = this;
     if ("vectorStore" in this.source) {
       const { vectorStore, toSimilarity } = this.source;
-      const hits = await vectorStore.similaritySearchWithScore(query, fetchK, undefined, runManager?.getChild("vector_store"));
+      const nativeFilter = filter ? storeFilter(this.source, filter) : undefined;
+      const hits = await vectorStore.similaritySearchWithScore(query, fetchK, nativeFilter, runManager?.getChild("vector_store"));
       return firstStageDocuments(hits, toSimilarity);
     }
     // Invoked as a runnable with this run's callbacks, so it has a run of its own in traces.
-    const retriever = isSized(this.source.retriever) ? this.source.retriever.withK(fetchK) : this.source.retriever;
+    let retriever = this.source.retriever;
+    if (filter) retriever = (retriever as FilterableRetriever).withFilter(filter);
+    if (isSized(retriever)) retriever = retriever.withK(fetchK);
     const docs = await retriever.invoke(query, { callbacks: runManager?.getChild("retriever") });
     return docs.slice(0, fetchK).map((doc, i) => withMetadata(doc, { retrievalRank: i + 1 }));
   }
+}
+
+/**
+ * The filter in the form the first stage applies inside its search: a ChunkFilter for our stores
+ * (HNSW with its exact fallback, pgvector in SQL) and retrievers, a predicate for LangChain stores
+ * filtering by function. Anything else would have to filter after the search, so it is refused.
+ */
+function storeFilter(source: FirstStageSource, filter: ChunkFilter): object {
+  if ("retriever" in source) {
+    if (isFilterable(source.retriever)) return filter;
+    throw new UsageError(`The first-stage retriever ${source.retriever.constructor.name} cannot apply a filter inside its search.`, {
+      setting: "filter",
+      hint: "Pass a vector store (HNSW, pgvector, memory) or a HybridRetriever as the first stage, or filter inside your own retriever.",
+    });
+  }
+  const { vectorStore } = source;
+  if (acceptsChunkFilter(vectorStore)) return filter;
+  if (FUNCTION_FILTER_STORES.has(vectorStore._vectorstoreType())) return (doc: DocumentInterface) => filter.matches(doc.metadata);
+  throw new UsageError(`The ${vectorStore._vectorstoreType()} vector store cannot apply rerank-rag filters inside its search.`, {
+    setting: "filter",
+    hint: "Use an HnswStore, the pgvector store or a MemoryVectorStore, or use the store's own filter through store.asRetriever({ filter }).",
+  });
 }
 
 /** Name of the custom event the re-ranking step emits (see `RerankEvent`). */
@@ -128,6 +175,22 @@ function rerankEvent(compressor: BaseDocumentCompressor | null, candidates: numb
 }
 
 /**
+ * The candidates without exact duplicates (same text and metadata apart from the first-stage
+ * scores), the best-ranked copy kept: the same chunk indexed twice, or found by two first
+ * stages, would otherwise fill two of the topN places.
+ */
+export function withoutDuplicates(documents: readonly DocumentInterface[]): DocumentInterface[] {
+  const seen = new Set<string>();
+  return documents.filter((doc) => {
+    const { retrievalScore: _score, retrievalRank: _rank, ...metadata } = doc.metadata;
+    const key = JSON.stringify([doc.pageContent, metadata]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
  * Second stage: runs the re-ranker on copies of the candidates (some compressors, like
  * the stock CohereRerank, write into their inputs), records `rerankScore`/`rerankRank`
  * and keeps the best topN.
@@ -145,8 +208,9 @@ export class RerankStep extends BaseDocumentCompressor {
     return new RerankStep(this.compressor, settings);
   }
 
-  async compressDocuments(documents: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
+  async compressDocuments(candidates: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
     const { rerank, topN } = this.settings;
+    const documents = withoutDuplicates(candidates);
     const compressor = rerank && documents.length > 0 ? await this.compressor() : null;
     const started = performance.now();
     let kept: DocumentInterface[];
@@ -190,13 +254,14 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
     this.rerankerName = fields.rerankerName ?? "custom";
   }
 
-  /** Settings for one call: `configurable.rerank`, `.fetchK` and `.topN` override the chain's. */
+  /** Settings for one call: `configurable.rerank`, `.fetchK`, `.topN` and `.filter` (null: none) override the chain's. */
   settingsFor(options?: Partial<RunnableConfig>): RerankCallSettings {
     const configurable = (options?.configurable ?? {}) as Record<string, unknown>;
     return validateSettings({
       rerank: configurable.rerank === undefined ? this.defaults.rerank : configurable.rerank !== false && configurable.rerank !== "false",
       fetchK: configurable.fetchK === undefined ? this.defaults.fetchK : Number(configurable.fetchK),
       topN: configurable.topN === undefined ? this.defaults.topN : Number(configurable.topN),
+      filter: configurable.filter === undefined ? this.defaults.filter : toChunkFilter(configurable.filter as ChunkFilterSpec | null),
     });
   }
 
@@ -207,9 +272,10 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
    */
   override async invoke(input: string, options?: RunnableConfig): Promise<DocumentInterface[]> {
     const settings = this.settingsFor(options);
-    const rerankRag = { reranker: settings.rerank ? this.rerankerName : "none", ...settings };
+    const { filter, ...shown } = settings;
+    const rerankRag = { reranker: settings.rerank ? this.rerankerName : "none", ...shown, ...(filter ? { filter: filter.toJSON() } : {}) };
     const call = new RerankingRetriever({
-      baseRetriever: this.baseRetriever.withFetchK(settings.fetchK),
+      baseRetriever: this.baseRetriever.withFetchK(settings.fetchK, settings.filter),
       baseCompressor: this.baseCompressor.withSettings(settings),
       defaults: settings,
       rerankerName: this.rerankerName,
@@ -249,7 +315,12 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
   }
   // An unknown name fails here, not silently at the first call.
   if (typeof reranker === "string" && reranker !== "auto") providerEntry(RERANKERS, "re-ranker", reranker);
-  const defaults = validateSettings({ rerank: reranker !== "none", fetchK: options.fetchK ?? 50, topN: options.topN ?? 5 });
+  const defaults = validateSettings({
+    rerank: reranker !== "none",
+    fetchK: options.fetchK ?? 50,
+    topN: options.topN ?? 5,
+    filter: toChunkFilter(options.filter),
+  });
   const source = vectorStore ? { vectorStore, toSimilarity: options.scoreToSimilarity ?? similarityFor(vectorStore) } : { retriever: retriever! };
   let compressor: Promise<BaseDocumentCompressor | null> | undefined;
   const loadCompressor = () => {
@@ -261,7 +332,7 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
     return compressor;
   };
   return new RerankingRetriever({
-    baseRetriever: new FirstStageRetriever(source, defaults.fetchK),
+    baseRetriever: new FirstStageRetriever(source, defaults.fetchK, defaults.filter),
     baseCompressor: new RerankStep(loadCompressor, defaults),
     defaults,
     rerankerName: typeof reranker === "string" ? reranker : reranker.constructor.name,

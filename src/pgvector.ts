@@ -1,3 +1,3 @@
 // The Postgres + pgvector entry point, `rerank-rag/pgvector`: apart from `rerank-rag`, so
 // importing that one never loads `pg`.
-export { openPgvectorIndex, type PgvectorIndex, type PgvectorMeta } from "./store/pgvector.js";
+export { openPgvectorIndex, FilteringPgVectorStore, chunkFilterSql, type PgvectorIndex, type PgvectorMeta } from "./store/pgvector.js";

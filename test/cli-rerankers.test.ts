@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv, REPO_ROOT, runCli } from "./helpers/cli.js";
 import { startCohereServer } from "./helpers/cohere-server.js";
+import { startRerankServer } from "./helpers/rerank-server.js";
 import { makeModelsDir } from "./helpers/test-models.js";
 
 const SEED = "How do I configure OAuth2 in the API?";
@@ -92,6 +93,25 @@ describe("neural re-rankers from the CLI", () => {
       expect(server.requests).toHaveLength(1);
       expect(server.requests[0]!.body.documents).toHaveLength(50);
       expect(on.stdout + on.stderr).not.toContain("sk-SENTINEL-cli");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.each(["tei", "jina", "voyage"] as const)("re-ranks with --reranker %s through its base URL and key, sending only when named", async (wire) => {
+    const server = await startRerankServer(wire);
+    try {
+      const NAME = wire.toUpperCase();
+      const env = cleanEnv({ [`${NAME}_BASE_URL`]: server.baseUrl, [`${NAME}_API_KEY`]: `sk-SENTINEL-${wire}`, RAG_MODELS_DIR: path.join(work, "no-models") });
+      const auto = await runCli(["ask", SEED, "--index", index, "--llm", "extractive", "--json"], { env });
+      expect(auto.code, auto.stderr).toBe(0);
+      expect(server.requests).toHaveLength(0);
+      const on = await runCli(["ask", SEED, "--index", index, "--reranker", wire, "--llm", "extractive", "--json"], { env });
+      expect(on.code, on.stderr).toBe(0);
+      expect(JSON.parse(on.stdout).pipeline).toContain(`rerank=${wire}`);
+      expect(server.requests).toHaveLength(1);
+      expect(server.requests[0]!.body[wire === "tei" ? "texts" : "documents"]).toHaveLength(50);
+      expect(on.stdout + on.stderr).not.toContain(`sk-SENTINEL-${wire}`);
     } finally {
       await server.close();
     }

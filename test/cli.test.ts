@@ -60,6 +60,31 @@ describe("rerank-rag ingest + ask", () => {
     expect(body.sources.every((s: { rerankScore?: number }) => s.rerankScore === undefined)).toBe(true);
   });
 
+  it("searches only the chunks --filter names, inside the first stage, and rejects a malformed one", async () => {
+    const { code, stdout, stderr } = await runCli([
+      "ask",
+      SEED,
+      "--index",
+      index,
+      "--json",
+      "--filter",
+      "source=webhooks/**,errors/**",
+      "--filter",
+      "format=md",
+    ]);
+    expect(code, stderr).toBe(0);
+    const body = JSON.parse(stdout);
+    const sources = [...body.sources, ...body.firstStage].map((s: { source: string }) => s.source);
+    expect(sources.length).toBeGreaterThan(0);
+    expect(sources.every((s) => /^(webhooks|errors)\//.test(s))).toBe(true);
+    const none = await runCli(["ask", SEED, "--index", index, "--json", "--filter", "source=nowhere/**"]);
+    expect(none.code, none.stderr).toBe(0);
+    expect(JSON.parse(none.stdout).sources).toEqual([]);
+    const bad = await runCli(["ask", SEED, "--index", index, "--filter", "lang=en", "--filter", "lang=fr"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("Invalid filter: --filter names lang twice; list its values once, comma-separated (lang=a,b).");
+  });
+
   it("streams from an OpenAI-compatible server given by OPENAI_BASE_URL", async () => {
     const server = await startOpenAiServer({ kind: "stream", tokens: ["Create ", "an OAuth2 client ", "[1]."] });
     try {
@@ -119,7 +144,7 @@ describe("rerank-rag errors", () => {
   it("exits 2 for an unknown provider, listing the choices", async () => {
     const { code, stderr } = await runCli(["ask", SEED, "--index", index, "--reranker", "colbert"]);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/Allowed choices are auto, bm25, cross-encoder, cohere, none/);
+    expect(stderr).toMatch(/Allowed choices are auto, bm25, cross-encoder, cohere, tei, jina, voyage, none/);
   });
 
   it("exits 2 for a nonexistent path and for an empty directory", async () => {

@@ -101,7 +101,7 @@ const USAGE_CASES: UsageCase[] = [
   {
     name: "RAG_RERANKER=foo",
     env: { RAG_RERANKER: "foo" },
-    message: /Invalid RAG_RERANKER="foo": allowed values are "auto", "bm25", "cross-encoder", "cohere", "none"/,
+    message: /Invalid RAG_RERANKER="foo": allowed values are "auto", "bm25", "cross-encoder", "cohere", "tei", "jina", "voyage", "none"/,
   },
   { name: "RAG_LLM=gpt5", env: { RAG_LLM: "gpt5" }, message: /Invalid RAG_LLM="gpt5": allowed values are "auto", "extractive", "openai", "cohere"/ },
   { name: "RAG_TIMEOUT_MS=-5", env: { RAG_TIMEOUT_MS: "-5" }, message: /Invalid RAG_TIMEOUT_MS="-5"/ },

@@ -155,6 +155,6 @@ describe("createRerankingRetriever", () => {
     })();
     expect(RagError.isInstance(error) && error.exitCode).toBe(2);
     expect(String((error as Error).message)).toMatch(/Unknown re-ranker "bogus"/);
-    expect(String((error as Error).message)).toContain('"bm25", "cross-encoder", "cohere", "none"');
+    expect(String((error as Error).message)).toContain('"bm25", "cross-encoder", "cohere", "tei", "jina", "voyage", "none"');
   });
 });

@@ -10,6 +10,8 @@ export interface CommonFlags {
   firstStage?: string;
   fetchK?: string;
   topN?: string;
+  /** `key=value` filters (ask, demo): parsed by parseFilterArgs. */
+  filter?: string[];
   chunkSize?: string;
   chunkOverlap?: string;
   gitignore?: boolean;

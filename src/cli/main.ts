@@ -60,6 +60,11 @@ const askOptions = (command: Command) =>
     .addOption(new Option("--first-stage <kind>", "HNSW alone, or HNSW + BM25 fused (env RAG_FIRST_STAGE, default hybrid)").choices(["vector", "hybrid"]))
     .option("--fetch-k <n>", "candidates from the first stage (env RAG_FETCH_K, default 50)")
     .option("--top-n <n>", "sources kept after re-ranking (env RAG_TOP_N, default 5)")
+    .option(
+      "--filter <key=value>",
+      "search only chunks whose source matches a glob (source=authentication/**) or whose metadata field has a value (lang=en,fr: any of them); repeatable, all must hold",
+      collect,
+    )
     .addOption(new Option("--llm <provider>", "answer model (env RAG_LLM)").choices(LLM_PROVIDERS))
     .addOption(jsonOption());
 

@@ -94,6 +94,13 @@ export const configSchema = z
     OPENAI_BASE_URL: baseUrl("OPENAI_API_KEY"),
     COHERE_API_KEY: optionalText,
     COHERE_BASE_URL: baseUrl("COHERE_API_KEY"),
+    /** Remote re-rank servers, used only when named (--reranker tei|jina|voyage): a TEI server's root, Jina's and Voyage's APIs. */
+    TEI_BASE_URL: baseUrl("TEI_API_KEY"),
+    TEI_API_KEY: optionalText,
+    JINA_API_KEY: optionalText,
+    JINA_BASE_URL: baseUrl("JINA_API_KEY"),
+    VOYAGE_API_KEY: optionalText,
+    VOYAGE_BASE_URL: baseUrl("VOYAGE_API_KEY"),
   })
   .refine((c) => c.RAG_FETCH_K >= c.RAG_TOP_N, {
     path: ["RAG_FETCH_K"],

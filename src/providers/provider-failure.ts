@@ -4,7 +4,7 @@ import { IdleTimeoutError } from "../util/idle-timeout-fetch.js";
 
 /** Where a remote provider lives and how it is called: what a failure message and its hint need. */
 export interface ProviderEndpoint {
-  provider: "openai" | "cohere";
+  provider: "openai" | "cohere" | "tei" | "jina" | "voyage";
   /** The call, for messages: "chat", "rerank". */
   operation: string;
   baseUrl: string;

@@ -4,6 +4,7 @@ import { analyze, termCounts } from "../text/analyzer.js";
 import { BM25_DEFAULTS, bm25TermScore } from "../text/bm25.js";
 import { contextualText } from "../text/contextual-text.js";
 import { CorpusStats } from "../text/corpus-stats.js";
+import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
 
 export interface Bm25RerankerOptions {
   /** Corpus statistics of the whole index; without them, the candidates' own are used. */
@@ -57,6 +58,11 @@ export class Bm25Reranker extends BaseDocumentCompressor {
     const lexical = scale(bm25);
     const dense = scale(similarity as number[]);
     return lexical.map((l, i) => l + this.firstStageWeight * dense[i]!);
+  }
+
+  /** Scores texts or documents: `{ index, score, document }` best first (see rerankDocuments). */
+  rerank<D extends string | DocumentInterface>(query: string, documents: readonly D[], options?: RerankOptions): Promise<Array<RerankResult<D>>> {
+    return rerankDocuments(this, query, documents, options);
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- BaseDocumentCompressor's contract is async; `async` keeps a throw a rejection.

@@ -1,11 +1,13 @@
 import { CohereRerank } from "@langchain/cohere";
-import { Document, type DocumentInterface } from "@langchain/core/documents";
+import type { DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { type CohereClient, CohereEnvironment, CohereError, CohereTimeoutError } from "cohere-ai";
 import { loadConfig, type RagConfig } from "../config/index.js";
-import { ProviderError, secretsOf, type RagError } from "../errors/index.js";
+import { secretsOf, type RagError } from "../errors/index.js";
 import { createCohereClient } from "../providers/cohere-client.js";
 import { describeProviderError, invalidResponse, type ProviderEndpoint } from "../providers/provider-failure.js";
+import { checkRankedResults, copyWith, rankOrKeepOrder } from "./ranked-results.js";
+import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
 
 export const DEFAULT_COHERE_RERANK_MODEL = "rerank-v3.5";
 
@@ -72,18 +74,16 @@ export class CohereReranker extends BaseDocumentCompressor {
     this.reranker = new CohereRerank({ client: cohere, model });
   }
 
-  async compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
-    if (documents.length === 0) return [];
-    try {
-      return await this.rerank(documents, query);
-    } catch (error) {
-      if (this.onError === "error" || !ProviderError.isInstance(error)) throw error;
-      const kept = this.topN === undefined ? documents : documents.slice(0, this.topN);
-      return kept.map((doc) => copy(doc, { rerankWarning: `cohere re-rank failed (${error.detail}); first-stage order kept` }));
-    }
+  compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
+    return rankOrKeepOrder(documents, { provider: "cohere", topN: this.topN, onError: this.onError }, () => this.rank(documents, query));
   }
 
-  private async rerank(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
+  /** Scores texts or documents: `{ index, score, document }` best first (see rerankDocuments). */
+  rerank<D extends string | DocumentInterface>(query: string, documents: readonly D[], options?: RerankOptions): Promise<Array<RerankResult<D>>> {
+    return rerankDocuments(this, query, documents, options);
+  }
+
+  private async rank(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
     const topN = Math.min(this.topN ?? documents.length, documents.length);
     let results: unknown;
     try {
@@ -93,10 +93,13 @@ export class CohereReranker extends BaseDocumentCompressor {
     } catch (error) {
       throw this.describe(error);
     }
-    const ranked = validate(results, documents.length, this.endpoint);
+    const ranked = checkRankedResults(results, documents.length, this.endpoint, {
+      scoreField: "relevance_score",
+      read: ({ index, relevanceScore }) => ({ index, score: relevanceScore }),
+    });
     // Stable sort: servers should send results best first, but a self-hosted one may not.
-    ranked.sort((l, r) => r.relevanceScore - l.relevanceScore);
-    return ranked.slice(0, topN).map(({ index, relevanceScore }) => copy(documents[index]!, { rerankScore: relevanceScore }));
+    ranked.sort((l, r) => r.score - l.score);
+    return ranked.slice(0, topN).map(({ index, score }) => copyWith(documents[index]!, { rerankScore: score }));
   }
 
   /** Maps a client failure to a ProviderError naming the cause; the API key never appears. */
@@ -106,31 +109,6 @@ export class CohereReranker extends BaseDocumentCompressor {
     const detail = error instanceof TypeError ? "no results array in the body" : String((error as Error)?.message ?? error);
     return invalidResponse(this.endpoint, detail, error);
   }
-}
-
-/** Results must be distinct in-range indices with finite scores, or the ranking is meaningless. */
-function validate(results: unknown, count: number, endpoint: ProviderEndpoint): Array<{ index: number; relevanceScore: number }> {
-  const fail = (detail: string): never => {
-    throw invalidResponse(endpoint, detail);
-  };
-  if (!Array.isArray(results)) return fail("results is not an array");
-  const seen = new Set<number>();
-  return results.map((result: unknown, i) => {
-    const { index, relevanceScore } = (result ?? {}) as { index?: unknown; relevanceScore?: unknown };
-    if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= count) {
-      return fail(`results[${i}].index ${JSON.stringify(index)} is not a candidate index 0..${count - 1}`);
-    }
-    if (seen.has(index)) return fail(`results[${i}].index ${index} appears twice`);
-    if (typeof relevanceScore !== "number" || !Number.isFinite(relevanceScore)) {
-      return fail(`results[${i}].relevance_score ${JSON.stringify(relevanceScore)} is not a finite number`);
-    }
-    seen.add(index);
-    return { index, relevanceScore };
-  });
-}
-
-function copy(doc: DocumentInterface, extra: Record<string, unknown>): Document {
-  return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, ...extra }, id: doc.id });
 }
 
 /** The Cohere re-ranker as configured: RAG_RERANKER_MODEL, COHERE_API_KEY (required), COHERE_BASE_URL, timeout and retries. */

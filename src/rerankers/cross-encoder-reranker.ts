@@ -6,6 +6,7 @@ import { RagError, UsageError } from "../errors/index.js";
 import { deviceUnavailable, dtypeOnDisk, loadTransformers } from "../models/transformers-env.js";
 import { loadForwardPass, type ForwardPass, type ModelDtype, type PoolInputs, type PoolOutput } from "./forward-pass.js";
 import { InferencePool } from "./inference-pool.js";
+import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
 
 export const DEFAULT_CROSS_ENCODER = "Xenova/ms-marco-MiniLM-L-6-v2";
 
@@ -279,6 +280,11 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
       }),
     );
     return scores;
+  }
+
+  /** Scores texts or documents: `{ index, score, document }` best first (see rerankDocuments). */
+  rerank<D extends string | DocumentInterface>(query: string, documents: readonly D[], options?: RerankOptions): Promise<Array<RerankResult<D>>> {
+    return rerankDocuments(this, query, documents, options);
   }
 
   async compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {

@@ -59,6 +59,30 @@ export const RERANKERS = Object.freeze({
       return createCohereReranker(config, { onError: config.RAG_RERANK_ON_ERROR });
     },
   },
+  // Remote servers: never taken by `auto`, so candidates leave the machine only when one is named.
+  tei: {
+    describe: "a Hugging Face Text Embeddings Inference server serving a cross-encoder, e.g. on a GPU (TEI_BASE_URL)",
+    create: async ({ config }: RerankerContext): Promise<BaseDocumentCompressor | null> => {
+      const { createTeiReranker } = await import("./tei-reranker.js");
+      return createTeiReranker(config, { onError: config.RAG_RERANK_ON_ERROR });
+    },
+  },
+  jina: {
+    describe: "Jina AI's hosted rerank API (JINA_API_KEY)",
+    defaultModel: "jina-reranker-v2-base-multilingual",
+    create: async ({ config }: RerankerContext): Promise<BaseDocumentCompressor | null> => {
+      const { createJinaReranker } = await import("./jina-reranker.js");
+      return createJinaReranker(config, { onError: config.RAG_RERANK_ON_ERROR });
+    },
+  },
+  voyage: {
+    describe: "Voyage AI's hosted rerank API (VOYAGE_API_KEY)",
+    defaultModel: "rerank-2.5",
+    create: async ({ config }: RerankerContext): Promise<BaseDocumentCompressor | null> => {
+      const { createVoyageReranker } = await import("./voyage-reranker.js");
+      return createVoyageReranker(config, { onError: config.RAG_RERANK_ON_ERROR });
+    },
+  },
   none: {
     describe: "no re-ranking: the first-stage order",
     create: (): Promise<BaseDocumentCompressor | null> => Promise.resolve(null),

@@ -2,6 +2,7 @@ import type { CallbackManagerForRetrieverRun } from "@langchain/core/callbacks/m
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { BaseRetriever, type BaseRetrieverInput } from "@langchain/core/retrievers";
 import { Bm25Index } from "../store/bm25-index.js";
+import type { ChunkFilter } from "../store/chunk-filter.js";
 import type { HnswStore } from "../store/hnsw-store.js";
 
 /** Weighted reciprocal-rank fusion: each list adds weight / (c + rank) to an item's score. */
@@ -29,27 +30,46 @@ export class HybridRetriever extends BaseRetriever {
     return "HybridRetriever";
   }
   readonly k: number;
+  /** Only chunks passing it are searched, on both sides; null searches all. */
+  readonly filter: ChunkFilter | null;
   private readonly store: HnswStore;
   private readonly bm25: Bm25Index;
 
-  constructor({ store, k = 50, bm25, ...fields }: BaseRetrieverInput & { store: HnswStore; k?: number; bm25?: Bm25Index }) {
+  constructor({
+    store,
+    k = 50,
+    bm25,
+    filter = null,
+    ...fields
+  }: BaseRetrieverInput & { store: HnswStore; k?: number; bm25?: Bm25Index; filter?: ChunkFilter | null }) {
     super(fields);
     this.store = store;
     this.k = k;
+    this.filter = filter;
     this.bm25 = bm25 ?? Bm25Index.fromDocuments(store.entries().map((e) => e.document));
   }
 
   /** A copy returning k (the re-ranking retriever's fetchK), sharing the indexes and callbacks. */
   withK(k: number): HybridRetriever {
+    return this.copy({ k, filter: this.filter });
+  }
+
+  /** A copy searching only the chunks that pass the filter (a call's `filter`). */
+  withFilter(filter: ChunkFilter | null): HybridRetriever {
+    return this.copy({ k: this.k, filter });
+  }
+
+  private copy({ k, filter }: { k: number; filter: ChunkFilter | null }): HybridRetriever {
     const { store, bm25, callbacks, tags, metadata, verbose } = this;
-    return new HybridRetriever({ store, k, bm25, callbacks, tags, metadata, verbose });
+    return new HybridRetriever({ store, k, bm25, filter, callbacks, tags, metadata, verbose });
   }
 
   /** Top k by fused rank, with the fused score as `retrievalScore` and `retrievalRank`; `vector` skips re-embedding the query. */
   async search(query: string, k: number, vector?: number[]): Promise<Document[]> {
+    const { filter } = this;
     const queryVector = vector ?? (await this.store.embeddings.embedQuery(query));
-    const dense = (await this.store.similaritySearchVectorWithScore(queryVector, k)).map(([doc]) => doc);
-    const sparse = this.bm25.search(query, k).map((hit) => this.bm25.documents[hit.index]!);
+    const dense = (await this.store.similaritySearchVectorWithScore(queryVector, k, filter ?? undefined)).map(([doc]) => doc);
+    const sparse = this.bm25.search(query, k, filter).map((hit) => this.bm25.documents[hit.index]!);
     const key = (doc: DocumentInterface) => String(doc.metadata.chunkId ?? doc.pageContent);
     return reciprocalRankFusion([dense, sparse], key)
       .slice(0, k)

@@ -7,6 +7,7 @@ import { analyze, termCounts } from "../text/analyzer.js";
 import { BM25_DEFAULTS, bm25Idf, bm25TermScore, type Bm25Params } from "../text/bm25.js";
 import { contextualText } from "../text/contextual-text.js";
 import { CorpusStats } from "../text/corpus-stats.js";
+import type { ChunkFilter } from "./chunk-filter.js";
 
 const TERMS_FILE = "bm25-terms.json";
 const POSTINGS_FILE = "bm25-postings.bin";
@@ -130,16 +131,22 @@ export class Bm25Index {
     return new Bm25Index(documents, postings, lengths, { k1: header.k1, b: header.b });
   }
 
-  /** The k best documents for a query, as indexes into `documents` with their BM25 scores. */
-  search(query: string, k: number): Array<{ index: number; score: number }> {
+  /**
+   * The k best documents for a query, as indexes into `documents` with their BM25 scores; with a
+   * filter, postings of chunks it rejects are skipped, so k passing chunks come back when k match.
+   */
+  search(query: string, k: number, filter?: ChunkFilter | null): Array<{ index: number; score: number }> {
     const n = this.documents.length;
+    const allowed = filter ? this.documents.map((doc) => filter.matches(doc.metadata)) : null;
     const scores = new Map<number, number>();
     for (const [term, queryCount] of termCounts(analyze(query))) {
       const list = this.postings.get(term);
       if (!list) continue;
+      // IDF stays the whole corpus's: a filter narrows what is returned, not how terms are weighed.
       const idf = bm25Idf(n, list.docs.length);
       for (let p = 0; p < list.docs.length; p++) {
         const doc = list.docs[p]!;
+        if (allowed && !allowed[doc]) continue;
         const score = bm25TermScore(queryCount, idf, list.tfs[p]!, this.lengths[doc]!, this.averageLength, this.params);
         scores.set(doc, (scores.get(doc) ?? 0) + score);
       }

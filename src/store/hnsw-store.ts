@@ -5,6 +5,7 @@ import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import type { Document } from "@langchain/core/documents";
 import { SaveableVectorStore } from "@langchain/core/vectorstores";
 import type { HierarchicalNSW, SpaceName } from "hnswlib-node";
+import { ACCEPTS_CHUNK_FILTER, ChunkFilter, type ChunkFilterStore } from "./chunk-filter.js";
 
 /** Graph parameters of the HNSW index (hnswlib's names). */
 export interface HnswParams {
@@ -34,14 +35,22 @@ async function hierarchicalNsw(args: HnswArgs): Promise<HierarchicalNSW> {
 export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 200, efSearch: 200 };
 
 /**
+ * A filter matching at most this many chunks (or 4 × k) is searched exactly: scoring a few
+ * thousand stored vectors takes a millisecond or two, while a graph walk that must skip most
+ * nodes is slower and can come back short.
+ */
+const EXACT_SEARCH_BELOW = 2000;
+
+/**
  * An HNSW vector store over hnswlib-node with the files and results of LangChain's HNSWLib
  * (@langchain/community, which this package does not depend on: its peers break installs),
  * built with chosen graph parameters (the stock class always uses hnswlib's defaults and an
  * efSearch of 10) and with k clamped to the index size without a console warning: fetchK
  * above a small corpus is normal here, not a mistake.
  */
-export class HnswStore extends SaveableVectorStore {
+export class HnswStore extends SaveableVectorStore implements ChunkFilterStore {
   declare FilterType: (doc: Document) => boolean;
+  readonly [ACCEPTS_CHUNK_FILTER] = true as const;
   readonly hnsw: HnswParams;
   readonly args: HnswArgs;
   readonly docstore: SynchronousInMemoryDocstore;
@@ -137,14 +146,50 @@ export class HnswStore extends SaveableVectorStore {
     return this.index.getPoint(label);
   }
 
-  /** The k nearest chunks with their cosine distances (the retriever turns them into similarities). */
+  /** The k nearest chunks with their cosine distances (the retriever turns them into similarities); a ChunkFilter is applied inside the search (see filteredSearch), a function filter is hnswlib's own. */
   // eslint-disable-next-line @typescript-eslint/require-await -- as addVectors
-  async similaritySearchVectorWithScore(query: number[], k: number, filter?: this["FilterType"]): Promise<[Document, number][]> {
+  async similaritySearchVectorWithScore(query: number[], k: number, filter?: this["FilterType"] | ChunkFilter): Promise<[Document, number][]> {
     const available = this.size;
     if (available === 0) return [];
     if (query.length !== this.args.numDimensions) throw new Error(`a ${query.length}-d query vector for a ${this.args.numDimensions}-d index`);
+    if (ChunkFilter.isInstance(filter)) return this.filteredSearch(query, k, filter);
     const keep = filter && ((label: number) => filter(this.docstore.search(String(label))));
     const { neighbors, distances } = this.index.searchKnn(query, Math.min(k, available), keep);
     return neighbors.map((label, i) => [this.docstore.search(String(label)), distances[i]!]);
+  }
+
+  /**
+   * The k nearest chunks that pass the filter, as [document, cosine distance]: through hnswlib's
+   * filter function when many chunks match, exactly over the matching ones when few do or when
+   * the graph walk returns fewer than k of the chunks that match.
+   */
+  private filteredSearch(query: number[], k: number, filter: ChunkFilter): Array<[Document, number]> {
+    const matching: number[] = [];
+    for (const [label, document] of this.docstore._docs) if (filter.matches(document.metadata)) matching.push(Number(label));
+    const want = Math.min(k, matching.length);
+    if (want === 0) return [];
+    if (matching.length > Math.max(EXACT_SEARCH_BELOW, 4 * k)) {
+      const allowed = new Set(matching);
+      const { neighbors, distances } = this.index.searchKnn(query, want, (label) => allowed.has(label));
+      if (neighbors.length >= want) return neighbors.map((label, i) => [this.documentOf(label), distances[i]!]);
+    }
+    return this.exactSearch(query, matching, want);
+  }
+
+  /** Cosine distance to each listed chunk (stored vectors are unit length), the nearest first. */
+  private exactSearch(query: number[], labels: readonly number[], k: number): Array<[Document, number]> {
+    const norm = Math.hypot(...query) || 1;
+    const scored = labels.map((label) => {
+      const point = this.index.getPoint(label);
+      let dot = 0;
+      for (let i = 0; i < point.length; i++) dot += point[i]! * query[i]!;
+      return { label, distance: 1 - dot / norm };
+    });
+    scored.sort((l, r) => l.distance - r.distance || l.label - r.label);
+    return scored.slice(0, k).map(({ label, distance }) => [this.documentOf(label), distance]);
+  }
+
+  private documentOf(label: number): Document {
+    return this.docstore._docs.get(String(label))!;
   }
 }

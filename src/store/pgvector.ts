@@ -11,6 +11,7 @@ import { IndexError, RagError, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, type EmbedderSpec } from "../embeddings/registry.js";
 import { contextualText } from "../text/contextual-text.js";
+import { ACCEPTS_CHUNK_FILTER, ChunkFilter, type ChunkFilterStore } from "./chunk-filter.js";
 import { CorpusStats } from "../text/corpus-stats.js";
 import type { IndexChange, IndexWriter, PreviousIndex, WriterSession } from "./index-writer.js";
 import { assertSameEmbedder, type Manifest } from "./manifest.js";
@@ -108,9 +109,49 @@ export function chunkUuid(chunkId: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/**
+ * A ChunkFilter as a SQL condition on the jsonb metadata column, with its parameters numbered
+ * from `firstParam`: source globs through picomatch's regular expressions (Postgres's `~` reads
+ * them), other keys as text equality with one of the values, scalars only (as ChunkFilter.matches).
+ */
+export function chunkFilterSql(filter: ChunkFilter, firstParam: number, column = "metadata"): { where: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const param = (value: unknown) => `$${firstParam + params.push(value) - 1}`;
+  const clauses: string[] = [];
+  if (filter.sourceGlobs) {
+    const patterns = param(filter.sourcePatterns());
+    clauses.push(`(${column}->>'relativePath' ~ ANY(${patterns}::text[]) OR ${column}->>'source' ~ ANY(${patterns}::text[]))`);
+  }
+  for (const { key, values } of filter.fields) {
+    const k = param(key);
+    clauses.push(`(jsonb_typeof(${column}->${k}) IN ('string', 'number', 'boolean') AND ${column}->>${k} = ANY(${param(values)}::text[]))`);
+  }
+  return { where: clauses.length > 0 ? clauses.join(" AND ") : "TRUE", params };
+}
+
+/** LangChain's PGVectorStore, also taking a ChunkFilter: applied in the query's WHERE, so k matching chunks come back. */
+export class FilteringPgVectorStore extends PGVectorStore implements ChunkFilterStore {
+  readonly [ACCEPTS_CHUNK_FILTER] = true as const;
+
+  override async similaritySearchVectorWithScore(query: number[], k: number, filter?: this["FilterType"] | ChunkFilter): Promise<[Document, number][]> {
+    if (!ChunkFilter.isInstance(filter)) return super.similaritySearchVectorWithScore(query, k, filter);
+    const { where, params } = chunkFilterSql(filter, 3, `"${this.metadataColumnName}"`);
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      `SELECT "${this.idColumnName}" AS id, "${this.contentColumnName}" AS text, "${this.metadataColumnName}" AS metadata,
+              "${this.vectorColumnName}" ${this.computedOperatorString} $1 AS distance
+       FROM ${this.computedTableName} WHERE ${where} ORDER BY distance ASC LIMIT $2`,
+      [`[${query.join(",")}]`, k, ...params],
+    );
+    return rows.map((row) => [
+      new Document({ pageContent: String(row.text), metadata: row.metadata as Record<string, unknown>, id: String(row.id) }),
+      Number(row.distance),
+    ]);
+  }
+}
+
 function storeFor(embeddings: Embeddings, queryable: pg.Pool | pg.PoolClient, table: string): PGVectorStore {
   // A transaction's client stands in for the pool, so the store's writes join the transaction.
-  return new PGVectorStore(embeddings, { pool: queryable as pg.Pool, tableName: table, distanceStrategy: "cosine" });
+  return new FilteringPgVectorStore(embeddings, { pool: queryable as pg.Pool, tableName: table, distanceStrategy: "cosine" });
 }
 
 async function tableExists(db: pg.Pool | pg.PoolClient, table: string): Promise<boolean> {

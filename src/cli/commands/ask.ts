@@ -1,6 +1,7 @@
 import type { DocumentInterface } from "@langchain/core/documents";
 import { FirstStageCollector } from "../../../chains/first-stage-collector.js";
 import { ProviderError, RagError, UsageError } from "../../errors/index.js";
+import { ChunkFilter, parseFilterArgs } from "../../store/chunk-filter.js";
 import { resolveLlm } from "../../llms/registry.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
 import type { RagConfig } from "../../config/index.js";
@@ -14,11 +15,16 @@ export async function runAsk(question: string, flags: CommonFlags): Promise<void
   if (!question.trim()) {
     throw new UsageError("The question is empty.", { hint: 'Ask something, e.g. rerank-rag ask "How do I configure OAuth2?"' });
   }
-  await askAndPrint(question, configFromFlags(flags), Boolean(flags.json));
+  await askAndPrint(question, configFromFlags(flags), Boolean(flags.json), filterFromFlags(flags));
+}
+
+/** The --filter flags as one checked filter (a bad one fails before the index is opened); undefined without any. */
+export function filterFromFlags(flags: CommonFlags): ChunkFilter | undefined {
+  return flags.filter?.length ? new ChunkFilter(parseFilterArgs(flags.filter)) : undefined;
 }
 
 /** Streams the answer to stdout, then the sources with both orders. Shared with `demo`. */
-export async function askAndPrint(question: string, config: RagConfig, json: boolean): Promise<void> {
+export async function askAndPrint(question: string, config: RagConfig, json: boolean, filter?: ChunkFilter): Promise<void> {
   const pipeline = await createPipeline(config);
   const reranking = config.RAG_RERANKER !== "none";
   if (!json) {
@@ -30,7 +36,7 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   // The "before re-ranking" list is the same retrieval's first stage, not a second (billed) one.
   const firstStage = new FirstStageCollector();
   try {
-    for await (const chunk of await pipeline.chain.stream(question, { callbacks: [firstStage] })) {
+    for await (const chunk of await pipeline.chain.stream(question, { callbacks: [firstStage], ...(filter ? { configurable: { filter } } : {}) })) {
       if (chunk?.sources) sources = chunk.sources;
       if (chunk?.answer) {
         if (!json && !answer) process.stdout.write(`\n`);
