@@ -6,6 +6,7 @@ export {
   type RerankEvent,
   type RerankCallSettings,
   type RerankingRetrieverOptions,
+  type CascadeStageInput,
 } from "./reranking-retriever.js";
 export { createAnswerChain, NOTHING_RETRIEVED, type AnswerChainOptions, type AnswerInput, type AnswerOutput } from "./answer-chain.js";
 export { FirstStageCollector } from "./first-stage-collector.js";

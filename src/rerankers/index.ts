@@ -6,3 +6,6 @@ export { CrossEncoderReranker, DEFAULT_CROSS_ENCODER, type CrossEncoderRerankerO
 export { CohereReranker, createCohereReranker, DEFAULT_COHERE_RERANK_MODEL, type CohereRerankerOptions } from "./cohere-reranker.js";
 export { CorpusStats } from "../text/corpus-stats.js";
 export { createReranker, resolveReranker, RERANKERS, type ConcreteReranker, type RerankerContext, type ResolvedReranker } from "./registry.js";
+export { createRerankerFromSpec, type BuiltReranker } from "./registry.js";
+export { RerankCascade, type CascadeStage, type CascadeStageReport } from "./cascade.js";
+export { decideRerank, rerankSignals, adaptiveRule, DEFAULT_ADAPTIVE_RULE, type AdaptiveRule, type AdaptiveDecision, type RerankSignals } from "./adaptive.js";
