@@ -37,5 +37,7 @@ export function openAiWarmUp(config: RagConfig): () => Promise<void> {
       signal: AbortSignal.timeout(Math.min(config.RAG_TIMEOUT_MS, WARM_UP_LIMIT_MS)),
     });
     await response.arrayBuffer();
+    // The dispatcher pools the socket again a turn after the body ends; a request sent before that opens a new one.
+    await new Promise((resolve) => setImmediate(resolve));
   };
 }

@@ -83,9 +83,13 @@ export async function startOpenAiServer(
   /** `GET /models` requests (a client warming its connection up), kept apart from `requests`. */
   let warmUps = 0;
   const fresh = new WeakSet<object>();
-  let connections = 0;
+  /** The requests that came first on their connection (and so paid its set-up), as "METHOD /path". */
+  const firstOnConnection: string[] = [];
   const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (timing.connectionSetupMs && fresh.delete(req.socket)) await new Promise((r) => setTimeout(r, timing.connectionSetupMs));
+    if (fresh.delete(req.socket)) {
+      firstOnConnection.push(`${req.method} ${req.url}`);
+      if (timing.connectionSetupMs) await new Promise((r) => setTimeout(r, timing.connectionSetupMs));
+    }
     let raw = "";
     for await (const chunk of req) raw += chunk;
     if (req.method === "GET" && req.url?.endsWith("/models")) {
@@ -165,10 +169,7 @@ export async function startOpenAiServer(
   };
   // A failure in the handler surfaces as an unhandled rejection, which fails the test run.
   const server = http.createServer((req, res) => void answer(req, res));
-  server.on("connection", (socket) => {
-    connections++;
-    fresh.add(socket);
-  });
+  server.on("connection", (socket) => fresh.add(socket));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -176,8 +177,7 @@ export async function startOpenAiServer(
     requests,
     cancelled: () => cancelled,
     warmUps: () => warmUps,
-    /** TCP connections the server accepted so far. */
-    connections: () => connections,
+    firstOnConnection,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
