@@ -24,6 +24,13 @@ export interface AnswerChainOptions {
    * passwords in OPENAI_BASE_URL, COHERE_BASE_URL, RAG_PG_URL, HF_ENDPOINT); `[]` turns it off.
    */
   secrets?: readonly string[];
+  /**
+   * Work the answer needs anyway, run while the retriever (and its re-ranker) works, e.g.
+   * opening the connection to a remote LLM (`openAiWarmUp`), so generation does not pay for it
+   * after re-ranking. Generation starts when both are done; a failure is ignored (the model's
+   * own request reports any real problem), and the answer is the same with or without it.
+   */
+  warmUp?: () => Promise<unknown>;
 }
 
 export const NOTHING_RETRIEVED = "I could not find anything about this in the indexed documents.";
@@ -40,6 +47,7 @@ export function createAnswerChain({
   llm,
   prompt = ANSWER_PROMPT,
   secrets = secretsOf(process.env),
+  warmUp,
 }: AnswerChainOptions): Runnable<AnswerInput, AnswerOutput> {
   const generate = RunnableLambda.from((input: { question: string; sources: DocumentInterface[] }) => ({
     question: formatQuestion(input.question),
@@ -55,6 +63,17 @@ export function createAnswerChain({
     RunnableLambda.from(normalizeInput).withConfig({ runName: "question" }),
     RunnablePassthrough.assign({
       sources: RunnableLambda.from((input: { question: string }) => input.question).pipe(retriever),
+      // Side by side with retrieval; dropped from the output by the pick below.
+      ...(warmUp
+        ? {
+            warmUp: RunnableLambda.from(() =>
+              warmUp().then(
+                () => true,
+                () => false,
+              ),
+            ).withConfig({ runName: "warm_up" }),
+          }
+        : {}),
     }),
     RunnablePassthrough.assign({ answer }),
     new RunnablePick(["sources", "answer"]),

@@ -1,17 +1,20 @@
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { DocumentInterface } from "@langchain/core/documents";
 import type { Serialized } from "@langchain/core/load/serializable";
-import { FIRST_STAGE_TAG } from "./reranking-retriever.js";
+import { FIRST_STAGE_TAG, RERANK_EVENT, type RerankEvent } from "./reranking-retriever.js";
 
 /**
  * A callback handler that keeps the candidates of a re-ranking retriever's first stage, in
- * first-stage order with `retrievalScore`/`retrievalRank`: pass it in `callbacks` to show what
+ * first-stage order with `retrievalScore`/`retrievalRank`, and what the re-ranking step did
+ * (its `rerank` event: adaptive decision, cascade stages): pass it in `callbacks` to show what
  * re-ranking changed without retrieving (and embedding the question) a second time.
  */
 export class FirstStageCollector extends BaseCallbackHandler {
   name = "FirstStageCollector";
   /** The first stage's candidates of the last run seen (all fetchK of them); null before any. */
   documents: DocumentInterface[] | null = null;
+  /** The `rerank` event of the last run seen; null before any. */
+  rerank: RerankEvent | null = null;
   private readonly runs = new Set<string>();
 
   constructor() {
@@ -25,5 +28,9 @@ export class FirstStageCollector extends BaseCallbackHandler {
 
   override handleRetrieverEnd(documents: DocumentInterface[], runId: string): void {
     if (this.runs.delete(runId)) this.documents = documents;
+  }
+
+  override handleCustomEvent(eventName: string, data: unknown): void {
+    if (eventName === RERANK_EVENT) this.rerank = data as RerankEvent;
   }
 }

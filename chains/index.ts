@@ -7,6 +7,7 @@ export {
   type RerankCallSettings,
   type RerankingRetrieverOptions,
   type FilterableRetriever,
+  type CascadeStageInput,
 } from "./reranking-retriever.js";
 export { ChunkFilter, type ChunkFilterSpec, type FilterValue } from "../src/store/chunk-filter.js";
 export { createAnswerChain, NOTHING_RETRIEVED, type AnswerChainOptions, type AnswerInput, type AnswerOutput } from "./answer-chain.js";

@@ -6,12 +6,14 @@ import { BaseRetriever, type BaseRetrieverInput, type BaseRetrieverInterface } f
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { VectorStoreInterface } from "@langchain/core/vectorstores";
-import { loadConfig, type RagConfig, type RerankerProviderName } from "../src/config/index.js";
+import { isCascadeSpec, loadConfig, parseCascade, type RagConfig, type RerankerSpec } from "../src/config/index.js";
 import { UsageError } from "../src/errors/index.js";
 import { acceptsChunkFilter, toChunkFilter, type ChunkFilter, type ChunkFilterSpec } from "../src/store/chunk-filter.js";
 import type { CorpusStats } from "../src/text/corpus-stats.js";
 import { providerEntry } from "../src/providers/provider-table.js";
-import { createReranker, RERANKERS, resolveReranker } from "../src/rerankers/registry.js";
+import { adaptiveRule, decideRerank, rerankSignals, type AdaptiveDecision, type AdaptiveRule } from "../src/rerankers/adaptive.js";
+import { RerankCascade, takeCascadeReport, type CascadeStage, type CascadeStageReport } from "../src/rerankers/cascade.js";
+import { createRerankerFromSpec, RERANKERS } from "../src/rerankers/registry.js";
 
 /** A retriever that can be asked for a number of results (e.g. the hybrid first stage): `withK(k)` is a copy returning k. */
 export interface SizedRetriever extends BaseRetrieverInterface {
@@ -33,12 +35,18 @@ const FUNCTION_FILTER_STORES = new Set(["memory", "hnswlib"]);
 
 /** Per-call settings, read from `RunnableConfig.configurable`. */
 export interface RerankCallSettings {
-  rerank: boolean;
+  /** Re-rank every call, none, or "auto": only when the first stage is unsure (see `adaptive`). */
+  rerank: boolean | "auto";
   fetchK: number;
   topN: number;
   /** Only chunks passing it are candidates (applied inside the first stage); null for all. */
   filter: ChunkFilter | null;
+  /** The rule `rerank: "auto"` decides by. */
+  adaptive: AdaptiveRule;
 }
+
+/** A cascade stage in the library: a provider name with an optional `:keep` ("bm25:20"), or a compressor and how many it keeps. */
+export type CascadeStageInput = string | CascadeStage;
 
 export interface RerankingRetrieverOptions {
   /** First stage: a vector store (searched with scores) … */
@@ -55,8 +63,15 @@ export interface RerankingRetrieverOptions {
    * the first stage; `configurable.filter` sets or clears it per call.
    */
   filter?: ChunkFilterSpec | ChunkFilter;
-  /** A compressor, a provider name ("bm25", "cross-encoder", "cohere", "auto") or "none". */
-  reranker?: BaseDocumentCompressor | RerankerProviderName;
+  /**
+   * A compressor, a provider name ("bm25", "cross-encoder", "cohere", "auto"), "none", or a
+   * cascade, cheap first: "bm25:20,cross-encoder" or ["bm25:20", "cross-encoder"].
+   */
+  reranker?: BaseDocumentCompressor | RerankerSpec | CascadeStageInput[];
+  /** Re-rank every call (default), none, or "auto": skip when the first stage is already sure. */
+  rerank?: boolean | "auto";
+  /** The rule for `rerank: "auto"` (default: the one fitted on SciFact train, DEFAULT_ADAPTIVE_RULE). */
+  adaptive?: Partial<AdaptiveRule>;
   /** Settings for provider names (keys, models); defaults to the environment. */
   config?: RagConfig;
   /** Corpus statistics for the BM25 re-ranker (the index's own). */
@@ -159,9 +174,23 @@ export interface RerankEvent {
   ms: number;
   /** First-stage rank of each returned document, in returned order. */
   retrievalRanks: unknown[];
+  /** With `rerank: "auto"`: whether the re-ranker ran, why, and the signals it was decided on. */
+  adaptive?: AdaptiveDecision;
+  /** For a cascade: what each stage did, in order. */
+  stages?: CascadeStageReport[];
 }
 
-function rerankEvent(compressor: BaseDocumentCompressor | null, candidates: number, kept: DocumentInterface[], topN: number, ms: number): RerankEvent {
+interface RerankOutcome {
+  compressor: BaseDocumentCompressor | null;
+  candidates: number;
+  kept: DocumentInterface[];
+  topN: number;
+  ms: number;
+  adaptive?: AdaptiveDecision;
+  stages?: CascadeStageReport[];
+}
+
+function rerankEvent({ compressor, candidates, kept, topN, ms, adaptive, stages }: RerankOutcome): RerankEvent {
   const model = (compressor as { model?: unknown } | null)?.model;
   return {
     reranker: compressor ? compressor.constructor.name : null,
@@ -171,6 +200,8 @@ function rerankEvent(compressor: BaseDocumentCompressor | null, candidates: numb
     topN,
     ms: Math.round(ms * 100) / 100,
     retrievalRanks: kept.map((doc): unknown => doc.metadata.retrievalRank),
+    ...(adaptive ? { adaptive } : {}),
+    ...(stages ? { stages } : {}),
   };
 }
 
@@ -198,27 +229,31 @@ export function withoutDuplicates(documents: readonly DocumentInterface[]): Docu
 export class RerankStep extends BaseDocumentCompressor {
   constructor(
     private readonly compressor: () => Promise<BaseDocumentCompressor | null>,
-    readonly settings: Pick<RerankCallSettings, "rerank" | "topN">,
+    readonly settings: Pick<RerankCallSettings, "rerank" | "topN"> & Partial<Pick<RerankCallSettings, "adaptive">>,
   ) {
     super();
   }
 
   /** A copy with a call's settings, carried explicitly. */
-  withSettings(settings: Pick<RerankCallSettings, "rerank" | "topN">): RerankStep {
+  withSettings(settings: Pick<RerankCallSettings, "rerank" | "topN"> & Partial<Pick<RerankCallSettings, "adaptive">>): RerankStep {
     return new RerankStep(this.compressor, settings);
   }
 
   async compressDocuments(candidates: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
     const { rerank, topN } = this.settings;
     const documents = withoutDuplicates(candidates);
-    const compressor = rerank && documents.length > 0 ? await this.compressor() : null;
     const started = performance.now();
+    // Decided from what the first stage already knows, before the re-ranker is loaded or called.
+    const adaptive = rerank === "auto" && documents.length > 0 ? decideRerank(rerankSignals(query, documents), this.settings.adaptive) : undefined;
+    const compressor = rerank && (adaptive?.rerank ?? true) && documents.length > 0 ? await this.compressor() : null;
     let kept: DocumentInterface[];
+    let stages: CascadeStageReport[] | undefined;
     if (!compressor) kept = documents.slice(0, topN);
     else {
       const copies = documents.map((doc) => withMetadata(doc, {}));
-      const ranked = await compressor.compressDocuments(copies, query, callbacks);
-      kept = ranked.slice(0, topN).map((doc, i) => {
+      const report = takeCascadeReport(await compressor.compressDocuments(copies, query, callbacks));
+      stages = report.stages;
+      kept = report.documents.slice(0, topN).map((doc, i) => {
         const { relevanceScore, ...metadata }: Record<string, unknown> = doc.metadata;
         const rerankScore = metadata.rerankScore ?? relevanceScore;
         return new Document({ pageContent: doc.pageContent, metadata: { ...metadata, rerankScore, rerankRank: i + 1 }, id: doc.id });
@@ -226,7 +261,8 @@ export class RerankStep extends BaseDocumentCompressor {
     }
     // The re-ranker is no runnable, so it has no run of its own: report what it did as a
     // custom event on the retriever's run (a no-op without callbacks).
-    await dispatchCustomEvent(RERANK_EVENT, rerankEvent(compressor, documents.length, kept, topN, performance.now() - started), { callbacks });
+    const ms = performance.now() - started;
+    await dispatchCustomEvent(RERANK_EVENT, rerankEvent({ compressor, candidates: documents.length, kept, topN, ms, adaptive, stages }), { callbacks });
     return kept;
   }
 }
@@ -254,14 +290,24 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
     this.rerankerName = fields.rerankerName ?? "custom";
   }
 
-  /** Settings for one call: `configurable.rerank`, `.fetchK`, `.topN` and `.filter` (null: none) override the chain's. */
+  /**
+   * Settings for one call: `configurable.rerank` (true, false or "auto"), `.fetchK`, `.topN`,
+   * `.filter` (null: none) and `.adaptive` (a partial AdaptiveRule) override the chain's.
+   */
   settingsFor(options?: Partial<RunnableConfig>): RerankCallSettings {
     const configurable = (options?.configurable ?? {}) as Record<string, unknown>;
+    const { rerank } = configurable;
     return validateSettings({
-      rerank: configurable.rerank === undefined ? this.defaults.rerank : configurable.rerank !== false && configurable.rerank !== "false",
+      // A chain without a re-ranker stays without one, whatever the call asks.
+      rerank:
+        rerank === undefined || this.defaults.rerank === false ? this.defaults.rerank : rerank === "auto" ? "auto" : rerank !== false && rerank !== "false",
       fetchK: configurable.fetchK === undefined ? this.defaults.fetchK : Number(configurable.fetchK),
       topN: configurable.topN === undefined ? this.defaults.topN : Number(configurable.topN),
       filter: configurable.filter === undefined ? this.defaults.filter : toChunkFilter(configurable.filter as ChunkFilterSpec | null),
+      adaptive:
+        configurable.adaptive === undefined
+          ? this.defaults.adaptive
+          : adaptiveRule({ ...this.defaults.adaptive, ...(configurable.adaptive as Partial<AdaptiveRule>) }),
     });
   }
 
@@ -273,7 +319,12 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
   override async invoke(input: string, options?: RunnableConfig): Promise<DocumentInterface[]> {
     const settings = this.settingsFor(options);
     const { filter, ...shown } = settings;
-    const rerankRag = { reranker: settings.rerank ? this.rerankerName : "none", ...shown, ...(filter ? { filter: filter.toJSON() } : {}) };
+    const rerankRag = {
+      reranker: settings.rerank ? this.rerankerName : "none",
+      ...shown,
+      adaptive: settings.rerank === "auto" ? settings.adaptive : undefined,
+      ...(filter ? { filter: filter.toJSON() } : {}),
+    };
     const call = new RerankingRetriever({
       baseRetriever: this.baseRetriever.withFetchK(settings.fetchK, settings.filter),
       baseCompressor: this.baseCompressor.withSettings(settings),
@@ -309,17 +360,23 @@ function validateSettings(settings: RerankCallSettings): RerankCallSettings {
 
 /** Builds the re-ranking retriever (see RerankingRetrieverOptions). */
 export function createRerankingRetriever(options: RerankingRetrieverOptions): RerankingRetriever {
-  const { vectorStore, retriever, reranker = "auto" } = options;
+  const { vectorStore, retriever } = options;
   if (!vectorStore === !retriever) {
     throw new UsageError("createRerankingRetriever needs exactly one of `vectorStore` or `retriever`.");
   }
+  const reranker = cascadeFromList(options.reranker ?? "auto");
   // An unknown name fails here, not silently at the first call.
-  if (typeof reranker === "string" && reranker !== "auto") providerEntry(RERANKERS, "re-ranker", reranker);
+  if (typeof reranker === "string") {
+    if (isCascadeSpec(reranker)) parseCascade(reranker);
+    else if (reranker !== "auto") providerEntry(RERANKERS, "re-ranker", reranker);
+  }
+  const rerank = reranker === "none" ? false : (options.rerank ?? true);
   const defaults = validateSettings({
-    rerank: reranker !== "none",
+    rerank,
     fetchK: options.fetchK ?? 50,
     topN: options.topN ?? 5,
     filter: toChunkFilter(options.filter),
+    adaptive: adaptiveRule(options.adaptive),
   });
   const source = vectorStore ? { vectorStore, toSimilarity: options.scoreToSimilarity ?? similarityFor(vectorStore) } : { retriever: retriever! };
   let compressor: Promise<BaseDocumentCompressor | null> | undefined;
@@ -327,7 +384,7 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
     if (typeof reranker !== "string") return Promise.resolve(reranker);
     compressor ??= (async () => {
       const config = options.config ?? loadConfig();
-      return createReranker(resolveReranker(config, reranker).name, { config, stats: options.stats });
+      return (await createRerankerFromSpec(reranker as RerankerSpec, { config, stats: options.stats })).compressor;
     })();
     return compressor;
   };
@@ -335,6 +392,19 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
     baseRetriever: new FirstStageRetriever(source, defaults.fetchK, defaults.filter),
     baseCompressor: new RerankStep(loadCompressor, defaults),
     defaults,
-    rerankerName: typeof reranker === "string" ? reranker : reranker.constructor.name,
+    rerankerName: typeof reranker === "string" ? reranker : reranker instanceof RerankCascade ? reranker.description : reranker.constructor.name,
   });
+}
+
+/** A list of stages as one spec ("bm25:20,cross-encoder") when all are names, else a cascade of compressors. */
+function cascadeFromList(reranker: BaseDocumentCompressor | RerankerSpec | CascadeStageInput[]): BaseDocumentCompressor | string {
+  if (!Array.isArray(reranker)) return reranker;
+  if (reranker.every((stage) => typeof stage === "string")) return reranker.join(",");
+  if (reranker.some((stage) => typeof stage === "string")) {
+    throw new UsageError("A cascade list mixes provider names and compressors.", {
+      setting: "reranker",
+      hint: 'Give all names (["bm25:20", "cross-encoder"]) or all stages ([{ compressor, keep: 20 }, { compressor }]).',
+    });
+  }
+  return new RerankCascade(reranker as CascadeStage[]);
 }

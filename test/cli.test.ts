@@ -85,6 +85,36 @@ describe("rerank-rag ingest + ask", () => {
     expect(bad.stderr).toContain("Invalid filter: --filter names lang twice; list its values once, comma-separated (lang=a,b).");
   });
 
+  it("decides per question with --rerank auto, and says what it decided and why in --json and the source list", async () => {
+    const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", index, "--rerank", "auto", "--json"]);
+    expect(code, stderr).toBe(0);
+    const body = JSON.parse(stdout);
+    expect(body.pipeline).toContain("rerank=bm25 (auto: skipped when the first stage is sure)");
+    const { adaptive } = body.rerank as { adaptive: { rerank: boolean; reason: string; signals: { topAgree: boolean } } };
+    expect(adaptive.reason).toMatch(adaptive.rerank ? /^re-ranked: / : /^skipped: first stage sure/);
+    expect(adaptive.rerank).toBe(!adaptive.signals.topAgree);
+    // Skipped: the first-stage order, no re-rank scores.
+    expect(body.sources.some((s: { rerankScore?: number }) => s.rerankScore !== undefined)).toBe(adaptive.rerank);
+    const human = await runCli(["ask", SEED, "--index", index, "--rerank", "auto"], { env: cleanEnv({ NO_COLOR: "1" }) });
+    expect(human.stdout).toContain(
+      adaptive.rerank ? `Sources (after re-ranking — ${adaptive.reason})` : `Sources (first-stage order: re-ranking ${adaptive.reason})`,
+    );
+  });
+
+  it("runs a cascade from --reranker bm25:10,bm25 and reports each stage", async () => {
+    const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", index, "--reranker", "bm25:10,bm25", "--json"]);
+    expect(code, stderr).toBe(0);
+    const body = JSON.parse(stdout);
+    expect(body.pipeline).toContain("rerank=bm25:10 → bm25 → top 5");
+    expect(body.rerank.stages.map((s: { candidates: number; returned: number }) => [s.candidates, s.returned])).toEqual([
+      [50, 10],
+      [10, 10],
+    ]);
+    const bad = await runCli(["ask", SEED, "--index", index, "--reranker", "bm25,cohere"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Stage "bm25" of the cascade "bm25,cohere" needs a whole count of candidates to keep');
+  });
+
   it("streams from an OpenAI-compatible server given by OPENAI_BASE_URL", async () => {
     const server = await startOpenAiServer({ kind: "stream", tokens: ["Create ", "an OAuth2 client ", "[1]."] });
     try {

@@ -5,7 +5,8 @@ export interface CommonFlags {
   index?: string;
   embeddings?: string;
   reranker?: string;
-  rerank?: boolean;
+  /** --rerank [on|off|auto] (true when given bare), --no-rerank (false). */
+  rerank?: boolean | string;
   llm?: string;
   firstStage?: string;
   fetchK?: string;
@@ -30,6 +31,7 @@ export function configFromFlags(flags: CommonFlags, extra: ConfigOverrides = {})
     RAG_INDEX_DIR: flags.index,
     RAG_EMBEDDINGS: flags.embeddings,
     RAG_RERANKER: flags.rerank === false ? "none" : flags.reranker,
+    RAG_RERANK: flags.rerank === true ? "on" : typeof flags.rerank === "string" ? flags.rerank : undefined,
     RAG_LLM: flags.llm,
     RAG_FIRST_STAGE: flags.firstStage,
     RAG_FETCH_K: flags.fetchK,

@@ -55,7 +55,8 @@ storeOptions(
 
 const askOptions = (command: Command) =>
   command
-    .addOption(new Option("--reranker <provider>", "re-ranker (env RAG_RERANKER)").choices(RERANKER_PROVIDERS))
+    .option("--reranker <provider>", `re-ranker: ${RERANKER_PROVIDERS.join(", ")}, or a cascade, cheap first, e.g. bm25:20,cross-encoder (env RAG_RERANKER)`)
+    .option("--rerank [mode]", "on, off, or auto: re-rank only when the first stage is unsure (env RAG_RERANK, default on)")
     .option("--no-rerank", "skip re-ranking: show the first-stage order")
     .addOption(new Option("--first-stage <kind>", "HNSW alone, or HNSW + BM25 fused (env RAG_FIRST_STAGE, default hybrid)").choices(["vector", "hybrid"]))
     .option("--fetch-k <n>", "candidates from the first stage (env RAG_FETCH_K, default 50)")
@@ -89,7 +90,8 @@ program
   .command("eval")
   .description("measure retrieval with and without re-ranking, side by side (recall, MRR, nDCG, latency, paired significance)")
   .argument("<dataset>", "a BEIR directory (corpus.jsonl[.gz], queries.jsonl, qrels/) or a QA .jsonl file such as data/eval/qa.jsonl")
-  .option("--split <name>", "BEIR qrels split", "test")
+  .option("--split <name>", "BEIR qrels split (default test); for a QA set: train (odd-numbered questions), test (even) or all (default)")
+  .option("--latency-budget <ms>", "extra p50 milliseconds per query a re-ranker may cost to be recommended (default 250)")
   .option("--variants <list>", "re-rankers to compare with the first stage, e.g. bm25,cross-encoder (default: all available)")
   .addOption(new Option("--first-stage <kind>", "HNSW alone, or HNSW + BM25 fused (default hybrid)").choices(["vector", "hybrid"]))
   .option("--fetch-k <n>", "first-stage candidates (default 50)")

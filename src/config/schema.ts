@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { redactUrl, UsageError } from "../errors/index.js";
 import { DEVICES, EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "./names.js";
+import { isCascadeSpec, parseCascade, type RerankerSpec } from "./reranker-spec.js";
 
 const positiveInt = z.coerce.number().int().positive();
 /** A directory path; a leading `~` is the home directory (shells don't expand it inside .env). */
@@ -37,7 +38,27 @@ export const configSchema = z
     RAG_EMBEDDINGS_MODEL: optionalText,
     /** Where local (transformers) embeddings and the cross-encoder run: cpu, or a GPU (cuda, webgpu, dml). */
     RAG_EMBEDDINGS_DEVICE: z.enum(DEVICES).default("cpu"),
-    RAG_RERANKER: z.enum(RERANKER_PROVIDERS).default("auto"),
+    /** One re-ranker, or a cascade of them, cheap first (`bm25:20,cross-encoder`). */
+    RAG_RERANKER: z
+      .string()
+      .trim()
+      .default("auto")
+      .superRefine((value, ctx) => {
+        if ((RERANKER_PROVIDERS as readonly string[]).includes(value)) return;
+        if (!isCascadeSpec(value)) {
+          const names = RERANKER_PROVIDERS.map((name) => JSON.stringify(name)).join(", ");
+          ctx.addIssue({ code: "custom", message: `allowed values are ${names}, or a cascade such as "bm25:20,cross-encoder"` });
+          return;
+        }
+        try {
+          parseCascade(value);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+        }
+      })
+      .transform((value) => value as RerankerSpec),
+    /** Re-rank every question (on), none (off), or only those the first stage is unsure about (auto). */
+    RAG_RERANK: z.enum(["on", "off", "auto"]).default("on"),
     RAG_RERANKER_MODEL: optionalText,
     /**
      * Cross-encoder: tokens per (question, passage) pair (the passage is cut to fit), at most
@@ -54,6 +75,8 @@ export const configSchema = z
     RAG_RERANK_ON_ERROR: z.enum(["error", "fallback"]).default("error"),
     RAG_LLM: z.enum(LLM_PROVIDERS).default("auto"),
     RAG_LLM_MODEL: optionalText,
+    /** Open a remote model's connection while re-ranking runs, so the answer's first token comes sooner. */
+    RAG_LLM_WARM_UP: flag.default(true),
     /** First stage: HNSW alone, or HNSW and BM25 fused by reciprocal rank. */
     RAG_FIRST_STAGE: z.enum(["vector", "hybrid"]).default("hybrid"),
     RAG_FETCH_K: positiveInt.max(1000).default(50),
@@ -124,6 +147,7 @@ export const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
   RAG_INDEX_DIR: "--index",
   RAG_EMBEDDINGS: "--embeddings",
   RAG_RERANKER: "--reranker",
+  RAG_RERANK: "--rerank",
   RAG_LLM: "--llm",
   RAG_FETCH_K: "--fetch-k",
   RAG_TOP_N: "--top-n",

@@ -147,11 +147,24 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
 }
 
 /** A dataset path: a BEIR directory, or a QA .jsonl file (its corpus: `docsDir`). */
-export async function loadDataset(
-  target: string,
-  { split = "test", cacheDir, docsDir }: { split?: string; cacheDir: string; docsDir: string },
-): Promise<EvalDataset> {
+export async function loadDataset(target: string, { split, cacheDir, docsDir }: { split?: string; cacheDir: string; docsDir: string }): Promise<EvalDataset> {
   const stat = await fs.stat(target).catch(() => null);
   if (!stat) throw new UsageError(`Dataset not found: ${target}`, { hint: "Pass a BEIR directory or a QA .jsonl file such as data/eval/qa.jsonl." });
-  return stat.isDirectory() ? loadBeir(target, split, cacheDir) : loadQaSet(target, docsDir);
+  return stat.isDirectory() ? loadBeir(target, split ?? "test", cacheDir) : qaSplit(await loadQaSet(target, docsDir), split);
+}
+
+/**
+ * A QA set's documented split (data/eval/README.md): odd-numbered questions (q001, q003, …) are
+ * `train`, for fitting settings such as the adaptive re-ranking rule; even ones are `test`;
+ * without a split, all of them.
+ */
+export function qaSplit(dataset: EvalDataset, split: string | undefined): EvalDataset {
+  if (split === undefined || split === "all") return dataset;
+  if (split !== "train" && split !== "test") {
+    throw new UsageError(`A QA set has the splits train, test and all, not "${split}".`, {
+      hint: "Use --split train (odd-numbered questions) or --split test (even).",
+    });
+  }
+  const odd = (id: string) => Number(id.replace(/\D/g, "")) % 2 === 1;
+  return { ...dataset, name: `${dataset.name}/${split}`, queries: dataset.queries.filter((q) => odd(q.id) === (split === "train")) };
 }

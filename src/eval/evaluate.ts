@@ -9,7 +9,9 @@ import { embedderId, resolveEmbedder } from "../embeddings/registry.js";
 import { ingest } from "../ingest/ingest.js";
 import { ExtractiveChatModel, NO_ANSWER } from "../llms/extractive-chat-model.js";
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../llms/prompt.js";
-import { createReranker, resolveReranker, type ConcreteReranker } from "../rerankers/registry.js";
+import type { RerankerSpec } from "../config/index.js";
+import { adaptiveRule, decideRerank, rerankSignals, type AdaptiveRule, type RerankSignals } from "../rerankers/adaptive.js";
+import { createRerankerFromSpec, resolveReranker, type ConcreteReranker } from "../rerankers/registry.js";
 import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
 import { openIndex } from "../store/open-index.js";
 import { analyze } from "../text/analyzer.js";
@@ -19,8 +21,14 @@ import { dedupe, mean, mrrAt, ndcgAt, pairedComparison, percentile, precisionAt,
 export interface EvaluateOptions {
   dataset: EvalDataset;
   config: RagConfig;
-  /** Re-rankers to compare (names, or named compressors); the first stage is always the baseline. Default: every available one. */
-  variants?: Array<ConcreteReranker | CustomVariant>;
+  /**
+   * Re-rankers to compare: names, cascades ("bm25:20,cross-encoder"), adaptive ones
+   * ("adaptive:bm25": re-rank only when the first stage is unsure) or named compressors; the
+   * first stage is always the baseline. Default: every available one.
+   */
+  variants?: Array<string | CustomVariant>;
+  /** The rule adaptive variants decide by (default: DEFAULT_ADAPTIVE_RULE). */
+  adaptive?: Partial<AdaptiveRule>;
   /** Where cached indexes live (keyed by corpus + embedder + splitter). */
   cacheDir: string;
   /** Evaluate only the first N queries (quick runs). */
@@ -48,6 +56,8 @@ export interface VariantResult {
   vsFirstStage?: PairedComparison;
   /** QA sets only: does the gold passage reach the answer, and how good is the extractive answer. */
   answers?: { goldInTopN: number; tokenF1: number; noAnswerCorrect: number; unanswerable: number };
+  /** Adaptive variants: share of queries that skipped the re-ranker, and nDCG@10 against always re-ranking (when that variant ran too). */
+  adaptive?: { skipped: number; vsAlways?: PairedComparison };
 }
 
 export interface QueryResult {
@@ -57,6 +67,10 @@ export interface QueryResult {
   /** Per variant: rank (1-based) of the first relevant unit, or null beyond fetchK. */
   firstRelevantRank: Record<string, number | null>;
   ndcg: Record<string, number>;
+  /** What the first stage said about its certainty (adaptive re-ranking decides on it). */
+  signals: RerankSignals;
+  /** Adaptive variants that skipped the re-ranker on this query. */
+  skipped: string[];
 }
 
 export interface EvalResult {
@@ -93,10 +107,18 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   const ingestSeconds = (performance.now() - started) / 1000;
   const index = await openIndex(indexConfig);
   const compressors = new Map<string, BaseDocumentCompressor | null>([["none", null]]);
+  const built = new Map<string, BaseDocumentCompressor | null>();
   for (const variant of requested) {
-    if (typeof variant === "string") compressors.set(variant, await createReranker(variant, { config, stats: index.stats }));
-    else compressors.set(variant.name, variant.compressor);
+    if (typeof variant !== "string") {
+      compressors.set(variant.name, variant.compressor);
+      continue;
+    }
+    // "bm25" and "adaptive:bm25" share one re-ranker (one model load).
+    const spec = variant.startsWith(ADAPTIVE) ? variant.slice(ADAPTIVE.length) : variant;
+    if (!built.has(spec)) built.set(spec, (await createRerankerFromSpec(spec as RerankerSpec, { config, stats: index.stats })).compressor);
+    compressors.set(variant, built.get(spec)!);
   }
+  const rule = adaptiveRule(options.adaptive);
   const variants = [...compressors.keys()];
   const toSimilarity = similarityFor(index.vectorStore);
   const hybrid =
@@ -109,7 +131,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   const perVariant = new Map(
     variants.map((v) => [
       v,
-      { ndcg: [] as number[], rows: [] as Record<string, number>[], times: [] as Record<string, number>[], answers: [] as AnswerCheck[] },
+      { ndcg: [] as number[], rows: [] as Record<string, number>[], times: [] as Record<string, number>[], answers: [] as AnswerCheck[], skipped: 0 },
     ]),
   );
   const queryResults: QueryResult[] = [];
@@ -124,13 +146,20 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
       ? await hybrid.search(query.text, fetchK, vector)
       : firstStageDocuments(await index.vectorStore.similaritySearchVectorWithScore(vector, fetchK), toSimilarity);
     const t2 = performance.now();
-    const result: QueryResult = { id: query.id, text: query.text, gold: [...query.judgments.keys()], firstRelevantRank: {}, ndcg: {} };
+    const signals = rerankSignals(query.text, candidates, rule.depth);
+    const result: QueryResult = { id: query.id, text: query.text, gold: [...query.judgments.keys()], firstRelevantRank: {}, ndcg: {}, signals, skipped: [] };
     for (const variant of variants) {
-      const compressor = compressors.get(variant);
+      const state = perVariant.get(variant)!;
       const r0 = performance.now();
+      // An adaptive variant pays for its decision (signals included), not for the skipped re-ranker.
+      const skip = variant.startsWith(ADAPTIVE) && !decideRerank(rerankSignals(query.text, candidates, rule.depth), rule).rerank;
+      if (skip) {
+        state.skipped += 1;
+        result.skipped.push(variant);
+      }
+      const compressor = skip ? null : compressors.get(variant);
       const ranked = compressor ? await compressor.compressDocuments(candidates, query.text) : candidates;
       const rerankMs = performance.now() - r0;
-      const state = perVariant.get(variant)!;
       state.times.push({ embed: t1 - t0, search: t2 - t1, rerank: rerankMs, total: t2 - t0 + rerankMs });
       const units = dedupe(ranked.map((doc) => dataset.unitOf(query, doc)));
       if (query.judgments.size > 0) {
@@ -173,6 +202,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
         latency: { embed: stage("embed"), search: stage("search"), rerank: stage("rerank"), total: stage("total") },
         ...(name === "none" ? {} : { vsFirstStage: pairedComparison(state.ndcg, baseline) }),
         ...(dataset.kind === "qa" ? { answers: summariseAnswers(state.answers) } : {}),
+        ...(name.startsWith(ADAPTIVE) ? { adaptive: adaptiveSummary(state, perVariant.get(name.slice(ADAPTIVE.length))?.ndcg, queries.length) } : {}),
       };
     }),
     queries: queryResults.map((q) => ({
@@ -181,6 +211,13 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
       ndcg: Object.fromEntries(Object.entries(q.ndcg).map(([k, v]) => [k === "none" ? "first-stage" : k, v])),
     })),
   };
+}
+
+/** Prefix of an adaptive variant: `adaptive:bm25` re-ranks with bm25 only when the first stage is unsure. */
+export const ADAPTIVE = "adaptive:";
+
+function adaptiveSummary(state: { ndcg: number[]; skipped: number }, always: number[] | undefined, queries: number): NonNullable<VariantResult["adaptive"]> {
+  return { skipped: state.skipped / queries, ...(always ? { vsAlways: pairedComparison(state.ndcg, always) } : {}) };
 }
 
 function scoreRanking(units: string[], judgments: Map<string, number>): Record<string, number> {

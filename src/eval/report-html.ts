@@ -1,4 +1,5 @@
 import type { EvalResult, VariantResult } from "./evaluate.js";
+import type { Verdict } from "./verdict.js";
 
 const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 const COLORS = ["#8a8f98", "#2f6fdf", "#d9822b", "#3a9d5d", "#9b59b6"];
@@ -42,6 +43,42 @@ function latencyChart(variants: VariantResult[]): string {
   return `<svg viewBox="0 0 760 ${height}" width="760" height="${height}" role="img" aria-label="latency per stage">${rows.join("")}</svg>`;
 }
 
+/**
+ * Quality against latency: one point per variant (nDCG@10 over total p50 ms, log scale), the
+ * variants no other beats on both axes joined as the frontier.
+ */
+export function frontierChart(variants: VariantResult[]): string {
+  const [width, height, left, bottom] = [640, 320, 60, 280];
+  const latencies = variants.map((v) => Math.max(0.1, v.latency.total.p50));
+  const [lo, hi] = [Math.min(...latencies), Math.max(...latencies)];
+  const scores = variants.map((v) => v.metrics["ndcg@10"]);
+  const [yLo, yHi] = [Math.floor(Math.min(...scores) * 20) / 20, Math.ceil(Math.max(...scores) * 20) / 20 || 1];
+  const span = Math.log10(hi) - Math.log10(lo) || 1;
+  const x = (msValue: number) => left + ((Math.log10(Math.max(0.1, msValue)) - Math.log10(lo)) / span) * (width - left - 120) + 10;
+  const y = (score: number) => bottom - ((score - yLo) / (yHi - yLo || 1)) * (bottom - 20);
+  const points = variants.map((v, i) => ({ v, i, px: x(v.latency.total.p50), py: y(v.metrics["ndcg@10"]) }));
+  // Fastest first; a variant is on the frontier when it beats every faster one's nDCG@10.
+  let best = -Infinity;
+  const frontier = [...points]
+    .sort((a, b) => a.v.latency.total.p50 - b.v.latency.total.p50 || b.v.metrics["ndcg@10"] - a.v.metrics["ndcg@10"])
+    .filter((pt) => (pt.v.metrics["ndcg@10"] > best ? ((best = pt.v.metrics["ndcg@10"]), true) : false));
+  const grid = [yLo, (yLo + yHi) / 2, yHi]
+    .map(
+      (v) =>
+        `<line x1="${left}" x2="${width}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${left - 5}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(3)}</text>`,
+    )
+    .join("");
+  const line = `<polyline fill="none" stroke="#333" stroke-dasharray="4 3" points="${frontier.map((pt) => `${pt.px},${pt.py}`).join(" ")}"/>`;
+  const dots = points
+    .map(
+      ({ v, i, px, py }) =>
+        `<circle cx="${px}" cy="${py}" r="6" fill="${COLORS[i % COLORS.length]}"><title>${escape(v.name)}: nDCG@10 ${v.metrics["ndcg@10"].toFixed(3)}, ${v.latency.total.p50.toFixed(1)} ms p50</title></circle><text x="${px + 9}" y="${py - 7}">${escape(v.name)}</text>`,
+    )
+    .join("");
+  const axes = `<text x="${(width + left) / 2}" y="${height - 4}" text-anchor="middle">total latency p50 per query, ms (log scale): ${lo.toFixed(1)} … ${hi.toFixed(1)}</text><text x="14" y="${bottom / 2}" transform="rotate(-90 14 ${bottom / 2})" text-anchor="middle">nDCG@10</text>`;
+  return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="quality/latency frontier">${grid}${line}${dots}${axes}</svg>`;
+}
+
 /** The queries re-ranking moved most, in both directions, for each re-ranker. */
 function winsAndLosses(result: EvalResult, variant: string, count = 10): string {
   const moved = result.queries
@@ -63,7 +100,7 @@ function winsAndLosses(result: EvalResult, variant: string, count = 10): string 
 }
 
 /** A self-contained HTML report (inline CSS and SVG, no network needed to render it). */
-export function renderHtmlReport(result: EvalResult): string {
+export function renderHtmlReport(result: EvalResult, verdicts: Verdict[] = []): string {
   const { dataset, settings, variants } = result;
   const table = `<table><tr><th>variant</th>${METRICS.map((m) => `<th>${m}</th>`).join("")}<th>ΔnDCG@10 vs first stage [95% CI]</th><th>p</th><th>total p50 / p95 ms</th></tr>${variants
     .map(
@@ -85,6 +122,8 @@ th{background:#f5f5f5}.win{color:#1d7a3a}.loss{color:#b03030}svg text{font:11px 
 <h1>Re-ranking evaluation: ${escape(dataset.name)}</h1>
 <p>${dataset.queries} queries (${dataset.judgedQueries} with judgments) · embeddings=${escape(settings.embedder)} · HNSW top ${settings.fetchK} → top ${settings.topN} · chunks ${settings.chunkSize}/${settings.chunkOverlap}</p>
 <h2>Metrics</h2>${table}
+${verdicts.length ? `<h2>Verdict</h2><ul>${verdicts.map((v) => `<li>${escape(v.text)}</li>`).join("")}</ul>` : ""}
+<h2>Quality/latency frontier</h2>${frontierChart(variants)}
 <div class="legend">${legend}</div>${metricsChart(variants)}
 <h2>Latency per stage (p50 bar, p95 whisker)</h2>${latencyChart(variants)}
 <h2>Where re-ranking changed the result</h2>${variants

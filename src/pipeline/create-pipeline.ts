@@ -6,9 +6,11 @@ import { createRerankingRetriever, type RerankingRetriever } from "../../chains/
 import type { RagConfig } from "../config/index.js";
 import { importOptional, PGVECTOR_PACKAGES, secretsOf } from "../errors/index.js";
 import { createLlm, resolveLlm } from "../llms/registry.js";
+import { openAiWarmUp } from "../providers/openai-client.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
 import { CrossEncoderReranker } from "../rerankers/cross-encoder-reranker.js";
-import { createReranker, resolveReranker } from "../rerankers/registry.js";
+import { RerankCascade } from "../rerankers/cascade.js";
+import { createRerankerFromSpec } from "../rerankers/registry.js";
 import { whereRuns } from "../providers/endpoint.js";
 import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
 import { openIndex, type OpenIndex } from "../store/open-index.js";
@@ -90,13 +92,14 @@ async function assemble(
   firstStageName: string,
   embedder: { id: string; provider: string; dimensions: number },
 ): Promise<Omit<PipelineParts, "close"> & { dispose: () => Promise<void> }> {
-  const reranker = resolveReranker(config);
-  const compressor = await createReranker(reranker.name, { config, stats });
+  const reranker = await createRerankerFromSpec(config.RAG_RERANK === "off" ? "none" : config.RAG_RERANKER, { config, stats });
+  const { compressor } = reranker;
   // Load a local model now, so a missing one fails before the answer starts streaming.
-  if (compressor instanceof CrossEncoderReranker) await compressor.load();
+  if (compressor instanceof CrossEncoderReranker || compressor instanceof RerankCascade) await compressor.load();
   const retriever = createRerankingRetriever({
     ...(firstStage instanceof HybridRetriever ? { retriever: firstStage } : { vectorStore: firstStage }),
     reranker: compressor ?? "none",
+    rerank: config.RAG_RERANK === "auto" ? "auto" : true,
     fetchK: config.RAG_FETCH_K,
     topN: config.RAG_TOP_N,
   });
@@ -105,12 +108,14 @@ async function assemble(
   const description = [
     `embeddings=${embedder.id} (${embedder.dimensions}-d, ${whereRuns(config, embedder.provider)})`,
     firstStageName,
-    `rerank=${reranker.name} (${whereRuns(config, reranker.name)})`,
+    `rerank=${reranker.name} (${[...new Set(reranker.stages.map((stage) => whereRuns(config, stage)))].join(", ")})${config.RAG_RERANK === "auto" && compressor ? " (auto: skipped when the first stage is sure)" : ""}`,
     `top ${config.RAG_TOP_N}`,
     `llm=${llmName}${llmModel ? `:${llmModel}` : ""} (${whereRuns(config, llmName)})`,
   ].join(" → ");
   const dispose = () => disposeOf(compressor);
   // The answer never shows a configured secret, whether set by flag or in the environment.
-  const chain = createAnswerChain({ retriever, llm, secrets: secretsOf(config, process.env) });
-  return { retriever, llm, chain, description, notes: reranker.note ? [reranker.note] : [], dispose };
+  // While re-ranking runs, a remote model's connection is opened so generation doesn't pay for it after.
+  const warmUp = llmName === "openai" && config.RAG_LLM_WARM_UP ? openAiWarmUp(config) : undefined;
+  const chain = createAnswerChain({ retriever, llm, secrets: secretsOf(config, process.env), warmUp });
+  return { retriever, llm, chain, description, notes: reranker.notes, dispose };
 }

@@ -32,6 +32,18 @@ export function configuredEndpoint(config: RagConfig, provider: "openai" | "cohe
       };
 }
 
+export const DEFAULT_JINA_BASE_URL = "https://api.jina.ai/v1";
+export const DEFAULT_VOYAGE_BASE_URL = "https://api.voyageai.com/v1";
+
+/** The base URL each remote provider is called at. */
+const remoteBaseUrls = (config: RagConfig): Record<string, string | undefined> => ({
+  openai: config.OPENAI_BASE_URL ?? "https://api.openai.com/v1",
+  cohere: config.COHERE_BASE_URL ?? "https://api.cohere.com",
+  tei: config.TEI_BASE_URL,
+  jina: config.JINA_BASE_URL ?? DEFAULT_JINA_BASE_URL,
+  voyage: config.VOYAGE_BASE_URL ?? DEFAULT_VOYAGE_BASE_URL,
+});
+
 /** Providers that run in this process: nothing they see leaves the machine. */
 const LOCAL_PROVIDERS = new Set(["offline", "transformers", "bm25", "cross-encoder", "none", "extractive", "llama-cpp"]);
 
@@ -41,11 +53,6 @@ const LOCAL_PROVIDERS = new Set(["offline", "transformers", "bm25", "cross-encod
  */
 export function whereRuns(config: RagConfig, provider: string): string {
   if (LOCAL_PROVIDERS.has(provider)) return "local";
-  const base =
-    provider === "openai"
-      ? (config.OPENAI_BASE_URL ?? "https://api.openai.com/v1")
-      : provider === "cohere"
-        ? (config.COHERE_BASE_URL ?? "https://api.cohere.com")
-        : undefined;
+  const base = remoteBaseUrls(config)[provider];
   return base && URL.canParse(base) ? new URL(base).host : "remote";
 }

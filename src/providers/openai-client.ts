@@ -18,3 +18,26 @@ export function openAiConfiguration(config: RagConfig): ClientOptions {
     logLevel: "off",
   };
 }
+
+/** How long a warm-up may take before generation stops waiting for it (a reused connection answers in milliseconds). */
+const WARM_UP_LIMIT_MS = 2000;
+
+/**
+ * Opens (or refreshes) the keep-alive connection to the OpenAI-compatible server on the same
+ * global fetch dispatcher the client uses, with a cheap `GET /models`, so the chat request
+ * after re-ranking finds TCP/TLS already set up. The body is read to the end: only then does the
+ * connection go back to the pool for the next request.
+ */
+export function openAiWarmUp(config: RagConfig): () => Promise<void> {
+  const base = (config.OPENAI_BASE_URL ?? "https://api.openai.com/v1").replace(/\/+$/, "");
+  const key = config.OPENAI_API_KEY;
+  return async () => {
+    const response = await fetch(`${base}/models`, {
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      signal: AbortSignal.timeout(Math.min(config.RAG_TIMEOUT_MS, WARM_UP_LIMIT_MS)),
+    });
+    await response.arrayBuffer();
+    // The dispatcher pools the socket again a turn after the body ends; a request sent before that opens a new one.
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+}

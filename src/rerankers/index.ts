@@ -10,3 +10,6 @@ export { VoyageReranker, createVoyageReranker, DEFAULT_VOYAGE_RERANK_MODEL, DEFA
 export { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
 export { CorpusStats } from "../text/corpus-stats.js";
 export { createReranker, resolveReranker, RERANKERS, type ConcreteReranker, type RerankerContext, type ResolvedReranker } from "./registry.js";
+export { createRerankerFromSpec, type BuiltReranker } from "./registry.js";
+export { RerankCascade, type CascadeStage, type CascadeStageReport } from "./cascade.js";
+export { decideRerank, rerankSignals, adaptiveRule, DEFAULT_ADAPTIVE_RULE, type AdaptiveRule, type AdaptiveDecision, type RerankSignals } from "./adaptive.js";

@@ -1,8 +1,8 @@
+import { DEFAULT_JINA_BASE_URL } from "../providers/endpoint.js";
 import { requireKey, type RagConfig } from "../config/index.js";
 import { HttpReranker, type HttpRerankerOptions, type RerankWire } from "./http-reranker.js";
 
 export const DEFAULT_JINA_RERANK_MODEL = "jina-reranker-v2-base-multilingual";
-export const DEFAULT_JINA_BASE_URL = "https://api.jina.ai/v1";
 
 /**
  * Jina AI's rerank API: POST /v1/rerank with `{ model, query, documents, top_n, return_documents }`
@@ -38,3 +38,5 @@ export function createJinaReranker(config: RagConfig, options: Omit<HttpReranker
     ...options,
   });
 }
+
+export { DEFAULT_JINA_BASE_URL };

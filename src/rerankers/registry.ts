@@ -1,6 +1,6 @@
 import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
-import type { RagConfig, RerankerProviderName } from "../config/index.js";
-import { COHERE_PACKAGES, importOptional } from "../errors/index.js";
+import { isCascadeSpec, parseCascade, type RagConfig, type RerankerProviderName, type RerankerSpec } from "../config/index.js";
+import { COHERE_PACKAGES, importOptional, UsageError } from "../errors/index.js";
 import { isModelPresent } from "../models/transformers-env.js";
 import { providerEntry, resolveAuto, type ProviderEntry } from "../providers/provider-table.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
@@ -102,7 +102,10 @@ export interface ResolvedReranker {
  * on disk, else the offline BM25 re-ranker (saying why in one line). A remote one (cohere) is
  * used only when named. An unknown name fails.
  */
-export function resolveReranker(config: RagConfig, requested: RerankerProviderName = config.RAG_RERANKER): ResolvedReranker {
+export function resolveReranker(config: RagConfig, requested: RerankerSpec = config.RAG_RERANKER): ResolvedReranker {
+  if (isCascadeSpec(requested)) {
+    throw new UsageError(`"${requested}" is a cascade of re-rankers, not one.`, { setting: "RAG_RERANKER", hint: "Build it with createRerankerFromSpec." });
+  }
   if (requested !== "auto") {
     providerEntry(RERANKERS, "re-ranker", requested);
     return { name: requested };
@@ -114,4 +117,32 @@ export function resolveReranker(config: RagConfig, requested: RerankerProviderNa
 /** A re-ranker by provider name; null for "none". An unknown name fails with the valid ones. */
 export async function createReranker(name: ConcreteReranker, context: RerankerContext): Promise<BaseDocumentCompressor | null> {
   return providerEntry(RERANKERS, "re-ranker", name).create(context);
+}
+
+/** A re-ranker or cascade built from a spec: the compressor (null for "none"), its name for descriptions, notes on `auto`. */
+export interface BuiltReranker {
+  compressor: BaseDocumentCompressor | null;
+  /** e.g. `bm25`, or `bm25:20 → cross-encoder` for a cascade. */
+  name: string;
+  /** The provider of each stage (one for a single re-ranker), e.g. to say where each runs. */
+  stages: string[];
+  notes: string[];
+}
+
+/** One re-ranker by name, or a cascade (`bm25:20,cross-encoder`), each stage's `auto` resolved. */
+export async function createRerankerFromSpec(spec: RerankerSpec, context: RerankerContext): Promise<BuiltReranker> {
+  if (!isCascadeSpec(spec)) {
+    const { name, note } = resolveReranker(context.config, spec);
+    return { compressor: await createReranker(name, context), name, stages: [name], notes: note ? [note] : [] };
+  }
+  const resolved = parseCascade(spec).map((stage) => ({ ...resolveReranker(context.config, stage.name), keep: stage.keep }));
+  const { RerankCascade } = await import("./cascade.js");
+  const stages = await Promise.all(resolved.map(async ({ name, keep }) => ({ compressor: (await createReranker(name, context))!, keep, name })));
+  const cascade = new RerankCascade(stages);
+  return {
+    compressor: cascade,
+    name: cascade.description,
+    stages: resolved.map((stage) => stage.name),
+    notes: resolved.flatMap((r) => (r.note ? [r.note] : [])),
+  };
 }

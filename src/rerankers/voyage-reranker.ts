@@ -1,8 +1,8 @@
+import { DEFAULT_VOYAGE_BASE_URL } from "../providers/endpoint.js";
 import { requireKey, type RagConfig } from "../config/index.js";
 import { HttpReranker, type HttpRerankerOptions, type RerankWire } from "./http-reranker.js";
 
 export const DEFAULT_VOYAGE_RERANK_MODEL = "rerank-2.5";
-export const DEFAULT_VOYAGE_BASE_URL = "https://api.voyageai.com/v1";
 
 /**
  * Voyage AI's rerank API: POST /v1/rerank with `{ model, query, documents, top_k, return_documents,
@@ -38,3 +38,5 @@ export function createVoyageReranker(config: RagConfig, options: Omit<HttpRerank
     ...options,
   });
 }
+
+export { DEFAULT_VOYAGE_BASE_URL };

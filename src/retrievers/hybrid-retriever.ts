@@ -64,19 +64,27 @@ export class HybridRetriever extends BaseRetriever {
     return new HybridRetriever({ store, k, bm25, filter, callbacks, tags, metadata, verbose });
   }
 
-  /** Top k by fused rank, with the fused score as `retrievalScore` and `retrievalRank`; `vector` skips re-embedding the query. */
+  /**
+   * Top k by fused rank, with the fused score as `retrievalScore` and `retrievalRank`, and the
+   * rank in each list as `vectorRank`/`keywordRank` (absent when not in that list's top k: how far
+   * the two lists agree tells adaptive re-ranking how sure the first stage is); `vector` skips
+   * re-embedding the query.
+   */
   async search(query: string, k: number, vector?: number[]): Promise<Document[]> {
     const { filter } = this;
     const queryVector = vector ?? (await this.store.embeddings.embedQuery(query));
     const dense = (await this.store.similaritySearchVectorWithScore(queryVector, k, filter ?? undefined)).map(([doc]) => doc);
     const sparse = this.bm25.search(query, k, filter).map((hit) => this.bm25.documents[hit.index]!);
     const key = (doc: DocumentInterface) => String(doc.metadata.chunkId ?? doc.pageContent);
+    const rankIn = (list: DocumentInterface[]) => new Map(list.map((doc, i) => [key(doc), i + 1]));
+    const [vectorRanks, keywordRanks] = [rankIn(dense), rankIn(sparse)];
     return reciprocalRankFusion([dense, sparse], key)
       .slice(0, k)
-      .map(
-        ({ item, score }, i) =>
-          new Document({ pageContent: item.pageContent, metadata: { ...item.metadata, retrievalScore: score, retrievalRank: i + 1 }, id: item.id }),
-      );
+      .map(({ item, score }, i) => {
+        const ranks = { vectorRank: vectorRanks.get(key(item)), keywordRank: keywordRanks.get(key(item)) };
+        const metadata = { ...item.metadata, retrievalScore: score, retrievalRank: i + 1, ...ranks };
+        return new Document({ pageContent: item.pageContent, metadata, id: item.id });
+      });
   }
 
   override async _getRelevantDocuments(query: string, _runManager?: CallbackManagerForRetrieverRun): Promise<DocumentInterface[]> {

@@ -66,13 +66,38 @@ function embeddings(body: OpenAiRequestBody, res: http.ServerResponse) {
  * A local server speaking the OpenAI chat-completions (JSON and SSE streaming) and
  * embeddings wire protocol, so the real @langchain/openai clients can be pointed at it by base URL.
  */
-export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour), { embeddingsBehaviour }: { embeddingsBehaviour?: EmbeddingsBehaviour } = {}) {
+export interface ServerTiming {
+  /** Delay before the first request on each new connection is answered: what TCP + TLS set-up costs a remote client. */
+  connectionSetupMs?: number;
+  /** Delay before a chat completion's first token: the model reading the prompt (prefill). */
+  prefillMs?: number;
+}
+
+export async function startOpenAiServer(
+  behaviour: Behaviour | (() => Behaviour),
+  { embeddingsBehaviour, timing = {} }: { embeddingsBehaviour?: EmbeddingsBehaviour; timing?: ServerTiming } = {},
+) {
   const requests: RecordedRequest[] = [];
   /** Responses the client abandoned before they ended (a cancelled request). */
   let cancelled = 0;
+  /** `GET /models` requests (a client warming its connection up), kept apart from `requests`. */
+  let warmUps = 0;
+  const fresh = new WeakSet<object>();
+  /** The requests that came first on their connection (and so paid its set-up), as "METHOD /path". */
+  const firstOnConnection: string[] = [];
   const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (fresh.delete(req.socket)) {
+      firstOnConnection.push(`${req.method} ${req.url}`);
+      if (timing.connectionSetupMs) await new Promise((r) => setTimeout(r, timing.connectionSetupMs));
+    }
     let raw = "";
     for await (const chunk of req) raw += chunk;
+    if (req.method === "GET" && req.url?.endsWith("/models")) {
+      warmUps++;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ object: "list", data: [{ id: "test-model", object: "model" }] }));
+      return;
+    }
     requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw ? (JSON.parse(raw) as OpenAiRequestBody) : {} });
     res.on("close", () => {
       if (!res.writableFinished) cancelled++;
@@ -105,6 +130,7 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
     }
     const chunk = (delta: object, finish: string | null) =>
       `data: ${JSON.stringify({ id: "chatcmpl-test", object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    if (timing.prefillMs) await new Promise((r) => setTimeout(r, timing.prefillMs));
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     res.write(chunk({ role: "assistant", content: "" }, null));
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -143,12 +169,15 @@ export async function startOpenAiServer(behaviour: Behaviour | (() => Behaviour)
   };
   // A failure in the handler surfaces as an unhandled rejection, which fails the test run.
   const server = http.createServer((req, res) => void answer(req, res));
+  server.on("connection", (socket) => fresh.add(socket));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
     cancelled: () => cancelled,
+    warmUps: () => warmUps,
+    firstOnConnection,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,5 +1,6 @@
 import type { DocumentInterface } from "@langchain/core/documents";
 import { FirstStageCollector } from "../../../chains/first-stage-collector.js";
+import type { RerankEvent } from "../../../chains/reranking-retriever.js";
 import { ProviderError, RagError, UsageError } from "../../errors/index.js";
 import { ChunkFilter, parseFilterArgs } from "../../store/chunk-filter.js";
 import { resolveLlm } from "../../llms/registry.js";
@@ -26,7 +27,7 @@ export function filterFromFlags(flags: CommonFlags): ChunkFilter | undefined {
 /** Streams the answer to stdout, then the sources with both orders. Shared with `demo`. */
 export async function askAndPrint(question: string, config: RagConfig, json: boolean, filter?: ChunkFilter): Promise<void> {
   const pipeline = await createPipeline(config);
-  const reranking = config.RAG_RERANKER !== "none";
+  const reranking = config.RAG_RERANKER !== "none" && config.RAG_RERANK !== "off";
   if (!json) {
     note(dim(pipeline.description));
     for (const line of pipeline.notes) note(yellow(line));
@@ -56,7 +57,9 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
     throw incomplete;
   }
   sources ??= [];
-  const before = reranking ? (firstStage.documents ?? []).slice(0, config.RAG_TOP_N) : sources;
+  const decision = firstStage.rerank?.adaptive;
+  const reranked = reranking && (decision?.rerank ?? true);
+  const before = reranked ? (firstStage.documents ?? []).slice(0, config.RAG_TOP_N) : sources;
   if (json) {
     const body = {
       question,
@@ -64,6 +67,7 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
       pipeline: pipeline.description,
       sources: sources.map(sourceJson),
       firstStage: before.map(sourceJson),
+      ...(firstStage.rerank ? { rerank: rerankJson(firstStage.rerank) } : {}),
     };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return;
@@ -72,9 +76,13 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   if (sources.length === 0) return;
   const warning: unknown = sources.find((doc) => doc.metadata.rerankWarning)?.metadata.rerankWarning;
   if (typeof warning === "string" && warning) note(yellow(`warning: ${printable(warning)}`));
-  process.stdout.write(`${bold(reranking ? "Sources (after re-ranking)" : "Sources (first-stage order, no re-ranking)")}\n`);
+  const why = decision ? ` — ${printable(decision.reason)}` : "";
+  const stages = firstStage.rerank?.stages?.map((s) => `${s.reranker} ${s.candidates}→${s.returned} in ${s.ms} ms`).join(", then ");
+  if (!reranking) process.stdout.write(`${bold("Sources (first-stage order, no re-ranking)")}\n`);
+  else process.stdout.write(`${bold(reranked ? `Sources (after re-ranking${why})` : `Sources (first-stage order: re-ranking ${why.slice(3)})`)}\n`);
+  if (reranked && stages) note(dim(`cascade: ${stages}`));
   sources.forEach((doc, i) => process.stdout.write(`${formatSourceLine(doc, i)}\n`));
-  if (reranking) {
+  if (reranked) {
     process.stdout.write(`\n${bold(`First-stage top ${before.length} (before re-ranking)`)}\n`);
     before.forEach((doc, i) => process.stdout.write(`${i + 1}. ${shownLabel(doc)} ${dim(`(score ${Number(doc.metadata.retrievalScore).toFixed(3)})`)}\n`));
   }
@@ -89,4 +97,9 @@ function stoppedAnswer(error: unknown, characters: number, llm: string): Provide
   }
   const { hint, setting, exitCode } = RagError.isInstance(error) ? error : {};
   return new ProviderError(llm, `${stopped}: ${(error as Error)?.message ?? String(error)}`, { hint, setting, exitCode, cause: error });
+}
+
+/** What the re-ranking step did, for --json: the re-ranker, timing, the adaptive decision and each cascade stage. */
+function rerankJson({ reranker, candidates, returned, ms, adaptive, stages }: RerankEvent) {
+  return { reranker, candidates, returned, ms, ...(adaptive ? { adaptive } : {}), ...(stages ? { stages } : {}) };
 }

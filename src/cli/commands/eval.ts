@@ -3,13 +3,17 @@ import path from "node:path";
 import cliProgress from "cli-progress";
 import { UsageError } from "../../errors/index.js";
 import { evaluate, formatResultTable, loadDataset, renderHtmlReport } from "../../eval/index.js";
-import { RERANKERS, type ConcreteReranker } from "../../rerankers/registry.js";
+import { isCascadeSpec, parseCascade, splitSpecList } from "../../config/index.js";
+import { ADAPTIVE } from "../../eval/evaluate.js";
+import { formatVerdict, verdictFor } from "../../eval/verdict.js";
+import { RERANKERS } from "../../rerankers/registry.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
 import { packageRoot } from "../package-info.js";
 import { dim, note } from "../output.js";
 
 export interface EvalFlags extends CommonFlags {
-  split: string;
+  split?: string;
+  latencyBudget?: string;
   variants?: string;
   limit?: string;
   cacheDir: string;
@@ -20,14 +24,19 @@ export interface EvalFlags extends CommonFlags {
 /** `rerank-rag eval <dataset>` */
 export async function runEval(target: string, flags: EvalFlags): Promise<void> {
   const config = configFromFlags(flags);
-  const variants = flags.variants
-    ?.split(",")
-    .map((v) => v.trim())
-    .filter(Boolean) as ConcreteReranker[] | undefined;
+  const variants = flags.variants === undefined ? undefined : splitSpecList(flags.variants);
   for (const v of variants ?? []) {
-    if (!Object.hasOwn(RERANKERS, v)) {
-      throw new UsageError(`Unknown variant "${v}" in --variants.`, { hint: `Use a comma-separated list of ${Object.keys(RERANKERS).join(", ")}.` });
+    const spec = v.startsWith(ADAPTIVE) ? v.slice(ADAPTIVE.length) : v;
+    if (isCascadeSpec(spec)) parseCascade(spec);
+    else if (!Object.hasOwn(RERANKERS, spec)) {
+      throw new UsageError(`Unknown variant "${v}" in --variants.`, {
+        hint: `Use a comma-separated list of ${Object.keys(RERANKERS).join(", ")}, cascades such as bm25:20,cross-encoder, and adaptive:<re-ranker>.`,
+      });
     }
+  }
+  const latencyBudgetMs = flags.latencyBudget === undefined ? undefined : Number(flags.latencyBudget);
+  if (latencyBudgetMs !== undefined && !(latencyBudgetMs >= 0)) {
+    throw new UsageError(`--latency-budget must be a number of milliseconds ≥ 0, got ${flags.latencyBudget}.`, { hint: "e.g. --latency-budget 250" });
   }
   const limit = flags.limit === undefined ? undefined : Number(flags.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UsageError(`--limit must be a positive whole number, got ${flags.limit}.`);
@@ -51,12 +60,14 @@ export async function runEval(target: string, flags: EvalFlags): Promise<void> {
       bar.update(done);
     },
   }).finally(() => bar.stop());
+  const thresholds = latencyBudgetMs === undefined ? {} : { latencyBudgetMs };
+  const verdicts = verdictFor(result, thresholds);
   if (flags.report) {
-    await fs.writeFile(flags.report, renderHtmlReport(result));
+    await fs.writeFile(flags.report, renderHtmlReport(result, verdicts));
     if (!flags.json) note(`report: ${flags.report}`);
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...result, verdict: verdicts }, null, 2)}\n`);
     return;
   }
   const { settings } = result;
@@ -65,5 +76,5 @@ export async function runEval(target: string, flags: EvalFlags): Promise<void> {
       `embeddings=${settings.embedder} → ${settings.firstStage === "hybrid" ? "HNSW+BM25" : "HNSW"} top ${settings.fetchK} → {${result.variants.map((v) => v.name).join(", ")}} → top ${settings.topN}`,
     ),
   );
-  process.stdout.write(`${formatResultTable(result)}\n`);
+  process.stdout.write(`${formatResultTable(result)}\n\n${formatVerdict(verdicts, thresholds)}\n`);
 }
