@@ -1,4 +1,5 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { BaseRetriever, type BaseRetrieverInterface } from "@langchain/core/retrievers";
 import type { Runnable } from "@langchain/core/runnables";
 import type { VectorStoreInterface } from "@langchain/core/vectorstores";
 import { createAnswerChain, type AnswerInput, type AnswerOutput } from "../../chains/answer-chain.js";
@@ -52,8 +53,13 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
     const { openPgvectorIndex } = await import("../store/pgvector.js");
     const pgvector = await openPgvectorIndex(config);
     try {
-      // Postgres does the first stage (pgvector similarity search); hybrid BM25 needs the local index.
-      const { dispose, ...parts } = await assemble(config, pgvector.stats, pgvector.vectorStore, "pgvector", pgvector.meta.embedder);
+      // Postgres does the first stage: pgvector's HNSW search, with BM25 over its postings tables when hybrid.
+      const hybrid = config.RAG_FIRST_STAGE === "hybrid";
+      const { PgvectorHybridRetriever } = await import("../retrievers/pgvector-hybrid-retriever.js");
+      const firstStage = hybrid
+        ? new PgvectorHybridRetriever({ search: pgvector.search, embeddings: pgvector.embeddings, k: config.RAG_FETCH_K })
+        : pgvector.vectorStore;
+      const { dispose, ...parts } = await assemble(config, pgvector.stats, firstStage, hybrid ? "pgvector+BM25" : "pgvector", pgvector.meta.embedder);
       const close = () => releaseAll([dispose, () => disposeOf(pgvector.vectorStore.embeddings), () => pgvector.close()]);
       return { ...parts, store: "pgvector", pgvector, close };
     } catch (error) {
@@ -79,7 +85,7 @@ async function releaseAll(steps: Array<() => Promise<void>>): Promise<void> {
 async function assemble(
   config: RagConfig,
   stats: CorpusStats | null,
-  firstStage: HybridRetriever | VectorStoreInterface,
+  firstStage: BaseRetrieverInterface | VectorStoreInterface,
   firstStageName: string,
   embedder: { id: string; dimensions: number },
 ): Promise<Omit<PipelineParts, "close"> & { dispose: () => Promise<void> }> {
@@ -88,7 +94,7 @@ async function assemble(
   // Load a local model now, so a missing one fails before the answer starts streaming.
   if (compressor instanceof CrossEncoderReranker) await compressor.load();
   const retriever = createRerankingRetriever({
-    ...(firstStage instanceof HybridRetriever ? { retriever: firstStage } : { vectorStore: firstStage }),
+    ...(firstStage instanceof BaseRetriever ? { retriever: firstStage } : { vectorStore: firstStage as VectorStoreInterface }),
     reranker: compressor ?? "none",
     fetchK: config.RAG_FETCH_K,
     topN: config.RAG_TOP_N,
