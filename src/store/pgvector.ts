@@ -321,9 +321,8 @@ function searchOf(pool: pg.Pool, where: Target): PgvectorSearch {
   return {
     async search(query, embed, k, condition) {
       for (let attempt = 1; ; attempt++) {
-        const vector = await embed();
         try {
-          return await run(vector, query, k, condition);
+          return await run(await embed(), query, k, condition);
         } catch (error) {
           // A refit committed between embedding the question and searching: embed again with the new fit.
           const stale = /different vector dimensions/.test((error as Error).message);
