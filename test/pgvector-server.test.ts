@@ -246,4 +246,30 @@ describe.skipIf(NO_REAL_PG)("the hybrid first stage in SQL", () => {
     const [meta] = await pgServer.query<{ hnsw: unknown }>(`SELECT value->'hnsw' AS hnsw FROM ${table}_meta WHERE key = 'index'`);
     expect(meta!.hnsw).toEqual({ m: 8, efConstruction: 40 });
   });
+
+  it("fills fetchK rows on a filtered search with a small hnsw.ef_search (iterative index scans)", async () => {
+    const iterTable = "iterative_scan";
+    expect((await runCli(["ingest", ws.docs, ...flags(iterTable), "--chunk-size", "400", "--chunk-overlap", "60"])).code).toBe(0);
+    // Enough rows that the planner walks the HNSW index: random unit vectors, one in ten marked to be filtered out.
+    const [{ dims }] = (await pgServer.query<{ dims: number }>(`SELECT max(vector_dims(embedding))::int AS dims FROM ${iterTable}`)) as [{ dims: number }];
+    await pgServer.query(
+      `INSERT INTO ${iterTable} (id, text, metadata, embedding)
+       SELECT gen_random_uuid(), 'filler ' || i, jsonb_build_object('kind', CASE WHEN i % 10 = 0 THEN 'hidden' ELSE 'filler' END),
+              (SELECT array_agg(random() - 0.5)::vector FROM generate_series(1, $1) WHERE i > 0)
+       FROM generate_series(1, 4000) AS i`,
+      [dims],
+    );
+    await pgServer.query(`ANALYZE ${iterTable}`);
+    const index = await openPgvectorIndex(configFor(iterTable, { RAG_HNSW_EF_SEARCH: "10" }));
+    try {
+      const question = "When does the ferry leave the harbour?";
+      const shown = (param: (value: unknown) => string) => `metadata->>'kind' IS DISTINCT FROM ${param("hidden")}`;
+      const { vector } = await index.search.search(question, () => index.embeddings.embedQuery(question), 40, shown);
+      // Without iterative scans, ef_search 10 caps an index scan at 10 candidates, fewer after the filter.
+      expect(vector).toHaveLength(40);
+      expect(vector.every((d) => d.metadata.kind !== "hidden")).toBe(true);
+    } finally {
+      await index.close();
+    }
+  });
 });
