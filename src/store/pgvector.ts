@@ -543,9 +543,22 @@ class PgvectorSession implements WriterSession {
   /** Analyses only the written chunks, exactly as the local keyword index does, and adds their postings and frequencies. */
   private async addPostings(chunks: Document[], ids: string[], size: CorpusSize): Promise<CorpusSize> {
     const t = tables(this.where.table);
-    const df = new Map<string, number>();
+    const lists = new Map<string, { ids: string[]; tfs: number[]; lengths: number[] }>();
     let totalLength = size.totalLength;
-    let batch: { terms: string[]; ids: string[]; tfs: number[]; lengths: number[] } = { terms: [], ids: [], tfs: [], lengths: [] };
+    for (const [i, chunk] of chunks.entries()) {
+      const terms = analyze(contextualText(chunk));
+      totalLength += terms.length;
+      for (const [term, tf] of termCounts(terms)) {
+        let list = lists.get(term);
+        if (!list) lists.set(term, (list = { ids: [], tfs: [], lengths: [] }));
+        list.ids.push(ids[i]!);
+        list.tfs.push(tf);
+        list.lengths.push(terms.length);
+      }
+    }
+    // Inserted term by term, so a term's postings sit on neighbouring pages and a query reads few of them.
+    const terms = [...lists.keys()].sort();
+    let batch = { terms: [] as string[], ids: [] as string[], tfs: [] as number[], lengths: [] as number[] };
     const flush = async () => {
       if (batch.terms.length === 0) return;
       await this.client.query(`INSERT INTO ${t.postings} (term, chunk_id, tf, length) SELECT * FROM unnest($1::text[], $2::uuid[], $3::real[], $4::real[])`, [
@@ -556,26 +569,23 @@ class PgvectorSession implements WriterSession {
       ]);
       batch = { terms: [], ids: [], tfs: [], lengths: [] };
     };
-    for (const [i, chunk] of chunks.entries()) {
-      const terms = analyze(contextualText(chunk));
-      totalLength += terms.length;
-      for (const [term, tf] of termCounts(terms)) {
+    for (const term of terms) {
+      const list = lists.get(term)!;
+      for (let p = 0; p < list.ids.length; p++) {
         batch.terms.push(term);
-        batch.ids.push(ids[i]!);
-        batch.tfs.push(tf);
-        batch.lengths.push(terms.length);
-        df.set(term, (df.get(term) ?? 0) + 1);
+        batch.ids.push(list.ids[p]!);
+        batch.tfs.push(list.tfs[p]!);
+        batch.lengths.push(list.lengths[p]!);
       }
       if (batch.terms.length >= POSTINGS_BATCH) await flush();
     }
     await flush();
-    const terms = [...df.keys()];
     for (let start = 0; start < terms.length; start += POSTINGS_BATCH) {
       const slice = terms.slice(start, start + POSTINGS_BATCH);
       await this.client.query(
         `INSERT INTO ${t.terms} (term, df) SELECT * FROM unnest($1::text[], $2::int[])
          ON CONFLICT (term) DO UPDATE SET df = ${t.terms}.df + EXCLUDED.df`,
-        [slice, slice.map((term) => df.get(term)!)],
+        [slice, slice.map((term) => lists.get(term)!.ids.length)],
       );
     }
     return { docCount: size.docCount + chunks.length, totalLength };
