@@ -43,6 +43,20 @@ interface ColdAskRow {
   firstTokenP50: number;
   totalP50: number;
 }
+interface PgvectorStoreFigures {
+  chunks: number;
+  ingestSeconds: number;
+  chunksPerSecond: number;
+  firstStage: Stats;
+  endToEnd: Stats;
+}
+/** A pgvector case: both stores on one corpus, or why it was skipped. */
+interface PgvectorRow {
+  skipped?: string;
+  corpus: string;
+  local: PgvectorStoreFigures;
+  postgres: PgvectorStoreFigures;
+}
 /** bench/results.json: each case's figures under its name (a type, so a parsed record can be cast to it). */
 export type Results = {
   /** Older files lack the SIMD flags. */
@@ -60,6 +74,8 @@ export type Results = {
   "ask-cold": ColdAskRow[];
   peer: { stock: Stats; ours: Stats; speedup: number };
   startup?: StartupRow[];
+  "pgvector-scifact"?: PgvectorRow;
+  "pgvector-100k"?: PgvectorRow;
   /** Cases rerun alone since the full run (`--case <name> --save`), with when. */
   rerun?: Record<string, string>;
 };
@@ -289,6 +305,30 @@ const STARTUP_GOALS: Array<[string, number]> = [
   ["rerank-rag ask, sample corpus", 800],
 ];
 
+function pgvectorSection(results: Results): string {
+  const rows = [results["pgvector-scifact"], results["pgvector-100k"]].filter((r) => r !== undefined);
+  if (rows.length === 0) return "";
+  const cell = (s: Stats) => `${ms(s.p50)} / ${ms(s.p95)}`;
+  const lines = rows.flatMap((r) =>
+    r.skipped
+      ? [`| skipped: ${r.skipped} ||||||`]
+      : (["local", "postgres"] as const).map((store) => {
+          const f = r[store];
+          const name = store === "local" ? "local HNSW index" : "Postgres + pgvector";
+          return `| ${r.corpus} | ${name} | ${f.chunks} | ${f.ingestSeconds.toFixed(1)} s (${f.chunksPerSecond.toFixed(0)}/s) | ${cell(f.firstStage)} | ${cell(f.endToEnd)} |`;
+        }),
+  );
+  return `## Postgres + pgvector
+
+The same corpus through both stores, side by side: offline embedder, hybrid first stage (HNSW + BM25, RRF, top 50), BM25 re-ranker, extractive answerer; Postgres is the local \`npm run db:start\` server (15, pgvector 0.8.6, HNSW m 16 / ef_construction 200, ef_search 200). Opt-in cases: \`npm run bench -- --case pgvector-scifact --save\` and \`--case pgvector-100k --save\`. Latency is per question, p50 / p95 ms: the first stage (embed + both searches + fusion) and then the whole answer chain.
+
+| corpus | store | chunks | full ingest (chunks/s) | first stage | end to end |
+|---|---|---|---|---|---|
+${lines.join("\n")}
+
+`;
+}
+
 function startupTable(rows: StartupRow[]): string {
   const floor = rows.find((r) => r.variant === "node -e 0");
   const lines = ["| start | measured to | p50 ms | p95 ms | min ms | p50 over `node -e 0` | runs |", "|---|---|---|---|---|---|---|"];
@@ -439,7 +479,7 @@ ${startupTable(results.startup)}
 
 `
     : ""
-}## Peer comparison: stock LangChain.js composition vs ours
+}${pgvectorSection(results)}## Peer comparison: stock LangChain.js composition vs ours
 
 ![stock composition against ours](bench-peer.svg)
 

@@ -84,6 +84,9 @@ const CASES: Record<string, () => Promise<unknown>> = {
     return out;
   },
   startup: async () => (await import("./cases/startup.js")).startupCase(),
+  // Postgres + pgvector against the local index (needs `npm run db:start`); opt-in, the 100k ingest alone takes many minutes.
+  "pgvector-scifact": async () => (await import("./cases/pgvector.js")).pgvectorCase("scifact"),
+  "pgvector-100k": async () => (await import("./cases/pgvector.js")).pgvectorCase("100k"),
   peer: async () => {
     (await import("./cases/rerank.js")).ensureMiniLm();
     return (await import("./cases/peer.js")).peerComparison();
@@ -91,7 +94,7 @@ const CASES: Record<string, () => Promise<unknown>> = {
 };
 
 /** Cases too long for the full run's 15-minute budget; run alone with --case <name> --save. */
-const OPT_IN = new Set(["hnsw-100k-random"]);
+const OPT_IN = new Set(["hnsw-100k-random", "pgvector-scifact", "pgvector-100k"]);
 
 const only = process.argv.indexOf("--case");
 if (process.argv.includes("--report")) {

@@ -1,6 +1,6 @@
-// Postgres + pgvector as the first stage, against a real wire-protocol server (PGlite with
-// pgvector behind PGLiteSocketServer): LangChain's PGVectorStore under the re-ranking
-// retriever, then the CLI's `ingest`/`ask --store pgvector` end to end.
+// Postgres + pgvector as the first stage, against the real Postgres server of `npm run db:start`
+// (a database of its own): LangChain's PGVectorStore under the re-ranking retriever, then the
+// CLI's `ingest`/`ask --store pgvector` end to end.
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,12 +12,12 @@ import { chunkUuid } from "../src/store/pgvector.js";
 import { SMALL_FILE } from "./helpers/corpus.js";
 import { cleanEnv, runCli } from "./helpers/cli.js";
 import { workspace, type Workspace } from "./helpers/index.js";
-import { PG_PASSWORD, startPgServer } from "./helpers/pg-server.js";
+import { NO_REAL_PG, startRealPg, type RealPg } from "./helpers/pg-real.js";
 import { smallDocuments, smallStore } from "./helpers/small-store.js";
 
-let pgServer: Awaited<ReturnType<typeof startPgServer>>;
+let pgServer: RealPg;
 beforeAll(async () => {
-  pgServer = await startPgServer();
+  if (!NO_REAL_PG) pgServer = await startRealPg();
 });
 afterAll(async () => {
   await pgServer?.close();
@@ -30,7 +30,7 @@ const cosine = (a: number[], b: number[]) => {
   return dot / (Math.hypot(...a) * Math.hypot(...b));
 };
 
-describe("PGVectorStore (@langchain/community) as the first stage", () => {
+describe.skipIf(NO_REAL_PG)("PGVectorStore (@langchain/community) as the first stage", () => {
   it("re-ranks its candidates, with cosine similarity (not distance) as retrievalScore", async () => {
     const { embeddings, stats } = await smallStore();
     const documents = smallDocuments();
@@ -69,14 +69,14 @@ describe("PGVectorStore (@langchain/community) as the first stage", () => {
   });
 });
 
-describe("rerank-rag ingest/ask --store pgvector", () => {
+describe.skipIf(NO_REAL_PG)("rerank-rag ingest/ask --store pgvector", () => {
   let ws: Workspace;
   const TABLE = "cli_chunks";
   const pgFlags = () => ["--store", "pgvector", "--pg-url", pgServer.url, "--pg-table", TABLE];
   const ingestArgs = () => ["ingest", ws.docs, ...pgFlags(), "--chunk-size", "400", "--chunk-overlap", "60", "--json"];
   const rowsByFile = async (relativePath: string) =>
     pgServer.query<{ id: string; text: string }>(`SELECT id, text FROM ${TABLE} WHERE metadata->>'relativePath' = $1 ORDER BY id`, [relativePath]);
-  const noSecrets = (...outputs: string[]) => outputs.forEach((o) => expect(o).not.toContain(PG_PASSWORD));
+  const noSecrets = (...outputs: string[]) => outputs.forEach((o) => expect(o).not.toContain(pgServer.password));
 
   beforeAll(async () => {
     ws = await workspace();
@@ -101,7 +101,7 @@ describe("rerank-rag ingest/ask --store pgvector", () => {
     expect(files.map((f) => f.path).sort()).toEqual(Object.values(ws.files).sort());
     expect(files.reduce((sum, f) => sum + Number(f.chunks), 0)).toBe(n);
     const keys = (await pgServer.query<{ key: string }>(`SELECT key FROM ${TABLE}_meta ORDER BY key`)).map((r) => r.key);
-    expect(keys).toEqual(["corpus-stats", "embedder:offline-embedder.bin", "embedder:offline-embedder.json", "index"]);
+    expect(keys).toEqual(["corpus-size", "embedder:offline-embedder.bin", "embedder:offline-embedder.json", "index"]);
 
     // Row ids are the chunk ids as uuids; metadata is the loader's and splitter's.
     const [row] = await pgServer.query<{ id: string; metadata: Record<string, unknown> }>(
@@ -117,7 +117,7 @@ describe("rerank-rag ingest/ask --store pgvector", () => {
     noSecrets(result.stdout, result.stderr);
     const body = JSON.parse(result.stdout);
     expect(body.pipeline).toMatch(
-      /^embeddings=offline-lsa \(\d+-d, local\) → pgvector top 50 \(127\.0\.0\.1:\d+\) → rerank=bm25 \(local\) → top 5 → llm=extractive \(local\)$/,
+      /^embeddings=offline-lsa \(\d+-d, local\) → pgvector\+BM25 top 50 \(127\.0\.0\.1:\d+\) → rerank=bm25 \(local\) → top 5 → llm=extractive \(local\)$/,
     );
     expect(body.sources[0].source).toBe("baking/sourdough.md");
     expect(body.answer).toMatch(/\[1\]/);
@@ -198,7 +198,7 @@ describe("rerank-rag ingest/ask --store pgvector", () => {
   it("fails clearly, without printing the password, when there is no index or no URL", async () => {
     const missing = await runCli(["ask", "anything?", "--store", "pgvector", "--pg-url", pgServer.url, "--pg-table", "never_ingested"]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/No rerank-rag index found in 127\.0\.0\.1:\d+\/postgres table never_ingested/);
+    expect(missing.stderr).toMatch(/No rerank-rag index found in 127\.0\.0\.1:\d+\/rr_test_\w+ table never_ingested/);
     expect(missing.stderr).toMatch(/ingest <paths…> --store pgvector/);
     noSecrets(missing.stdout, missing.stderr);
 
@@ -207,7 +207,7 @@ describe("rerank-rag ingest/ask --store pgvector", () => {
     expect(noUrl.stderr).toMatch(/RAG_PG_URL.*required when RAG_STORE=pgvector/);
 
     const unreachable = await runCli(["ask", "anything?", "--store", "pgvector"], {
-      env: cleanEnv({ RAG_PG_URL: `postgres://u:${PG_PASSWORD}@127.0.0.1:1/db` }),
+      env: cleanEnv({ RAG_PG_URL: `postgres://u:${pgServer.password}@127.0.0.1:1/db` }),
     });
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/Cannot use Postgres at 127\.0\.0\.1:1\/db/);

@@ -86,25 +86,27 @@ askOptions(
     .option("--question <text>", "the question to ask", "How do I configure OAuth2 in the API?"),
 ).action(async (flags: DemoFlags) => (await import("./commands/demo.js")).runDemo(flags));
 
-program
-  .command("eval")
-  .description("measure retrieval with and without re-ranking, side by side (recall, MRR, nDCG, latency, paired significance)")
-  .argument("<dataset>", "a BEIR directory (corpus.jsonl[.gz], queries.jsonl, qrels/) or a QA .jsonl file such as data/eval/qa.jsonl")
-  .option("--split <name>", "BEIR qrels split (default test); for a QA set: train (odd-numbered questions), test (even) or all (default)")
-  .option("--latency-budget <ms>", "extra p50 milliseconds per query a re-ranker may cost to be recommended (default 250)")
-  .option("--variants <list>", "re-rankers to compare with the first stage, e.g. bm25,cross-encoder (default: all available)")
-  .addOption(new Option("--first-stage <kind>", "HNSW alone, or HNSW + BM25 fused (default hybrid)").choices(["vector", "hybrid"]))
-  .option("--fetch-k <n>", "first-stage candidates (default 50)")
-  .option("--top-n <n>", "sources given to the answerer (default 5)")
-  .addOption(new Option("--embeddings <provider>", "embedder for the evaluation index").choices(EMBEDDINGS_PROVIDERS))
-  .option("--chunk-size <chars>", "characters per chunk")
-  .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks")
-  .option("--limit <n>", "evaluate only the first n queries")
-  .option("--docs <dir>", "corpus of a QA set (default: the bundled data/docs)")
-  .option("--cache-dir <dir>", "where evaluation indexes are cached", ".rerank-rag/eval")
-  .option("--report <file.html>", "write a self-contained HTML report")
-  .addOption(jsonOption())
-  .action(async (dataset: string, flags: EvalFlags) => (await import("./commands/eval.js")).runEval(dataset, flags));
+storeOptions(
+  program
+    .command("eval")
+    .description("measure retrieval with and without re-ranking, side by side (recall, MRR, nDCG, latency, paired significance)")
+    .argument("<dataset>", "a BEIR directory (corpus.jsonl[.gz], queries.jsonl, qrels/) or a QA .jsonl file such as data/eval/qa.jsonl")
+    .option("--split <name>", "BEIR qrels split (default test); for a QA set: train (odd-numbered questions), test (even) or all (default)")
+    .option("--latency-budget <ms>", "extra p50 milliseconds per query a re-ranker may cost to be recommended (default 250)")
+    .option("--variants <list>", "re-rankers to compare with the first stage, e.g. bm25,cross-encoder (default: all available)")
+    .addOption(new Option("--first-stage <kind>", "HNSW alone, or HNSW + BM25 fused (default hybrid)").choices(["vector", "hybrid"]))
+    .option("--fetch-k <n>", "first-stage candidates (default 50)")
+    .option("--top-n <n>", "sources given to the answerer (default 5)")
+    .addOption(new Option("--embeddings <provider>", "embedder for the evaluation index").choices(EMBEDDINGS_PROVIDERS))
+    .option("--chunk-size <chars>", "characters per chunk")
+    .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks")
+    .option("--limit <n>", "evaluate only the first n queries")
+    .option("--docs <dir>", "corpus of a QA set (default: the bundled data/docs)")
+    .option("--cache-dir <dir>", "where evaluation indexes are cached", ".rerank-rag/eval")
+    .option("--report <file.html>", "write a self-contained HTML report")
+    .addOption(jsonOption())
+    .action(async (dataset: string, flags: EvalFlags) => (await import("./commands/eval.js")).runEval(dataset, flags)),
+);
 
 program
   .command("check")

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import path from "node:path";
 import type { DocumentInterface } from "@langchain/core/documents";
+import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { firstStageDocuments, similarityFor } from "../../chains/reranking-retriever.js";
 import type { RagConfig } from "../config/index.js";
@@ -15,6 +16,8 @@ import { createRerankerFromSpec, resolveReranker, type ConcreteReranker } from "
 import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
 import { openIndex } from "../store/open-index.js";
 import { analyze } from "../text/analyzer.js";
+import type { CorpusStats } from "../text/corpus-stats.js";
+import { disposeOf } from "../util/dispose.js";
 import type { EvalDataset, EvalQuery } from "./datasets.js";
 import { dedupe, mean, mrrAt, ndcgAt, pairedComparison, percentile, precisionAt, recallAt, tokenF1, type PairedComparison } from "./metrics.js";
 
@@ -101,11 +104,69 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
     .update([dataset.corpusHash, embedderId(spec), config.RAG_CHUNK_SIZE, config.RAG_CHUNK_OVERLAP].join("\0"))
     .digest("hex")
     .slice(0, 16);
+  // With RAG_STORE=pgvector the index is the configured table (ingest keeps it in line with the corpus).
   const indexConfig: RagConfig = { ...config, RAG_INDEX_DIR: path.join(options.cacheDir, "indexes", key), RAG_EMBEDDINGS: spec.provider };
   const started = performance.now();
   const report = await ingest({ paths: dataset.paths, config: indexConfig });
   const ingestSeconds = (performance.now() - started) / 1000;
-  const index = await openIndex(indexConfig);
+  const index = await openEvalIndex(indexConfig);
+  try {
+    return await evaluateOn(index, options, requested, { seconds: ingestSeconds, reusedIndex: !report.written });
+  } finally {
+    await index.close();
+  }
+}
+
+/** What the evaluation needs from an index, whichever store holds it. */
+interface EvalIndex {
+  location: string;
+  embedder: string;
+  embeddings: EmbeddingsInterface;
+  stats: CorpusStats | null;
+  /** The configured first stage's top k for a query and its vector. */
+  firstStage(query: string, vector: number[], k: number): Promise<DocumentInterface[]>;
+  close(): Promise<void>;
+}
+
+async function openEvalIndex(config: RagConfig): Promise<EvalIndex> {
+  const hybrid = config.RAG_FIRST_STAGE === "hybrid";
+  if (config.RAG_STORE === "pgvector") {
+    const { openPgvectorIndex } = await import("../store/pgvector.js");
+    const { PgvectorHybridRetriever } = await import("../retrievers/pgvector-hybrid-retriever.js");
+    const pg = await openPgvectorIndex(config);
+    const retriever = new PgvectorHybridRetriever({ search: pg.search, embeddings: pg.embeddings });
+    const toSimilarity = similarityFor(pg.vectorStore);
+    return {
+      location: `pgvector ${pg.location}`,
+      embedder: pg.meta.embedder.id,
+      embeddings: pg.embeddings,
+      stats: pg.stats,
+      firstStage: async (query, vector, k) =>
+        hybrid ? retriever.search(query, k, vector) : firstStageDocuments(await pg.vectorStore.similaritySearchVectorWithScore(vector, k), toSimilarity),
+      close: () => pg.close(),
+    };
+  }
+  const index = await openIndex(config);
+  const toSimilarity = similarityFor(index.vectorStore);
+  const retriever = hybrid ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K, bm25: index.keywords ?? undefined }) : null;
+  return {
+    location: config.RAG_INDEX_DIR,
+    embedder: index.manifest.embedder.id,
+    embeddings: index.embeddings,
+    stats: index.stats,
+    firstStage: async (query, vector, k) =>
+      retriever ? retriever.search(query, k, vector) : firstStageDocuments(await index.vectorStore.similaritySearchVectorWithScore(vector, k), toSimilarity),
+    close: () => disposeOf(index.embeddings),
+  };
+}
+
+async function evaluateOn(
+  index: EvalIndex,
+  options: EvaluateOptions,
+  requested: Array<string | CustomVariant>,
+  ingestTiming: EvalResult["ingest"],
+): Promise<EvalResult> {
+  const { dataset, config } = options;
   const compressors = new Map<string, BaseDocumentCompressor | null>([["none", null]]);
   const built = new Map<string, BaseDocumentCompressor | null>();
   for (const variant of requested) {
@@ -120,9 +181,6 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   }
   const rule = adaptiveRule(options.adaptive);
   const variants = [...compressors.keys()];
-  const toSimilarity = similarityFor(index.vectorStore);
-  const hybrid =
-    config.RAG_FIRST_STAGE === "hybrid" ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K, bm25: index.keywords ?? undefined }) : null;
 
   const fetchK = config.RAG_FETCH_K;
   const topN = config.RAG_TOP_N;
@@ -142,9 +200,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
     const t0 = performance.now();
     const vector = await index.embeddings.embedQuery(query.text);
     const t1 = performance.now();
-    const candidates = hybrid
-      ? await hybrid.search(query.text, fetchK, vector)
-      : firstStageDocuments(await index.vectorStore.similaritySearchVectorWithScore(vector, fetchK), toSimilarity);
+    const candidates = await index.firstStage(query.text, vector, fetchK);
     const t2 = performance.now();
     const signals = rerankSignals(query.text, candidates, rule.depth);
     const result: QueryResult = { id: query.id, text: query.text, gold: [...query.judgments.keys()], firstRelevantRank: {}, ndcg: {}, signals, skipped: [] };
@@ -183,12 +239,12 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
       firstStage: config.RAG_FIRST_STAGE,
       fetchK,
       topN,
-      embedder: index.manifest.embedder.id,
+      embedder: index.embedder,
       chunkSize: config.RAG_CHUNK_SIZE,
       chunkOverlap: config.RAG_CHUNK_OVERLAP,
-      indexDir: indexConfig.RAG_INDEX_DIR,
+      indexDir: index.location,
     },
-    ingest: { seconds: ingestSeconds, reusedIndex: !report.written },
+    ingest: ingestTiming,
     variants: variants.map((name) => {
       const state = perVariant.get(name)!;
       const metricNames = ["recall@5", "recall@10", "recall@50", "precision@5", "mrr@10", "ndcg@10"] as const;

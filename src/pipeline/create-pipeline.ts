@@ -1,4 +1,5 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { BaseRetriever, type BaseRetrieverInterface } from "@langchain/core/retrievers";
 import type { Runnable } from "@langchain/core/runnables";
 import type { VectorStoreInterface } from "@langchain/core/vectorstores";
 import { createAnswerChain, type AnswerInput, type AnswerOutput } from "../../chains/answer-chain.js";
@@ -58,9 +59,14 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
     const { openPgvectorIndex } = await importOptional(PGVECTOR_PACKAGES, "RAG_STORE=pgvector", () => import("../store/pgvector.js"));
     const pgvector = await openPgvectorIndex(config);
     try {
-      // Postgres does the first stage (pgvector similarity search); hybrid BM25 needs the local index.
-      const firstStage = `pgvector top ${config.RAG_FETCH_K} (${config.RAG_PG_URL ? new URL(config.RAG_PG_URL).host : "postgres"})`;
-      const { dispose, ...parts } = await assemble(config, pgvector.stats, pgvector.vectorStore, firstStage, pgvector.meta.embedder);
+      // Postgres does the first stage: pgvector's HNSW search, with BM25 over its postings tables when hybrid.
+      const hybrid = config.RAG_FIRST_STAGE === "hybrid";
+      const { PgvectorHybridRetriever } = await import("../retrievers/pgvector-hybrid-retriever.js");
+      const firstStage = hybrid
+        ? new PgvectorHybridRetriever({ search: pgvector.search, embeddings: pgvector.embeddings, k: config.RAG_FETCH_K })
+        : pgvector.vectorStore;
+      const firstStageName = `${hybrid ? "pgvector+BM25" : "pgvector"} top ${config.RAG_FETCH_K} (${config.RAG_PG_URL ? new URL(config.RAG_PG_URL).host : "postgres"})`;
+      const { dispose, ...parts } = await assemble(config, pgvector.stats, firstStage, firstStageName, pgvector.meta.embedder);
       const close = () => releaseAll([dispose, () => disposeOf(pgvector.vectorStore.embeddings), () => pgvector.close()]);
       return { ...parts, store: "pgvector", pgvector, close };
     } catch (error) {
@@ -87,7 +93,7 @@ async function releaseAll(steps: Array<() => Promise<void>>): Promise<void> {
 async function assemble(
   config: RagConfig,
   stats: CorpusStats | null,
-  firstStage: HybridRetriever | VectorStoreInterface,
+  firstStage: BaseRetrieverInterface | VectorStoreInterface,
   /** The first stage in the pipeline line: what, how many, where. */
   firstStageName: string,
   embedder: { id: string; provider: string; dimensions: number },
@@ -97,7 +103,7 @@ async function assemble(
   // Load a local model now, so a missing one fails before the answer starts streaming.
   if (compressor instanceof CrossEncoderReranker || compressor instanceof RerankCascade) await compressor.load();
   const retriever = createRerankingRetriever({
-    ...(firstStage instanceof HybridRetriever ? { retriever: firstStage } : { vectorStore: firstStage }),
+    ...(firstStage instanceof BaseRetriever ? { retriever: firstStage } : { vectorStore: firstStage as VectorStoreInterface }),
     reranker: compressor ?? "none",
     rerank: config.RAG_RERANK === "auto" ? "auto" : true,
     fetchK: config.RAG_FETCH_K,

@@ -10,25 +10,34 @@ import type { RagConfig } from "../config/index.js";
 import { IndexError, RagError, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, type EmbedderSpec } from "../embeddings/registry.js";
+import { analyze, termCounts } from "../text/analyzer.js";
+import { BM25_DEFAULTS } from "../text/bm25.js";
 import { contextualText } from "../text/contextual-text.js";
 import { ACCEPTS_CHUNK_FILTER, ChunkFilter, type ChunkFilterStore } from "./chunk-filter.js";
 import { CorpusStats } from "../text/corpus-stats.js";
+import { DEFAULT_HNSW } from "./hnsw-store.js";
 import type { IndexChange, IndexWriter, PreviousIndex, WriterSession } from "./index-writer.js";
 import { assertSameEmbedder, type Manifest } from "./manifest.js";
 
 /*
- * The index in Postgres + pgvector, for several machines sharing one index. Three tables:
- *   <table>         LangChain's PGVectorStore table: id (uuid), text, metadata (jsonb), embedding vector(d)
- *   <table>_files   one row per ingested file: path, content hash, size, its chunks' ids (incremental ingest)
- *   <table>_meta    how the index was built (embedder, splitter), BM25 corpus statistics, and the offline
- *                   embedder's fitted state: in the database, not in a local --index directory, so every
- *                   machine that queries embeds questions with exactly the fit that made the vectors, and an
- *                   ingest replaces vectors and fit in one transaction.
+ * The index in Postgres + pgvector, for several machines sharing one index. Five tables:
+ *   <table>          LangChain's PGVectorStore table: id (uuid), text, metadata (jsonb), embedding vector(d),
+ *                    with an HNSW index on the embedding (cosine)
+ *   <table>_files    one row per ingested file: path, content hash, size, its chunks' ids (incremental ingest)
+ *   <table>_postings the keyword index: one row per (term, chunk) with the term's count and the chunk's
+ *                    length, analysed exactly as the local BM25 index does, so BM25 is scored in SQL alike
+ *   <table>_terms    each term's document frequency, kept up to date at ingest (the BM25 re-ranker's idf)
+ *   <table>_meta     how the index was built (embedder, splitter, HNSW graph), the corpus size, and the
+ *                    offline embedder's fitted state: in the database, not in a local --index directory, so
+ *                    every machine that queries embeds questions with exactly the fit that made the vectors,
+ *                    and an ingest replaces vectors and fit in one transaction.
  * An ingest is one transaction under an advisory lock: readers see the old or the new index, never a mix,
- * and a second ingest into the same table waits.
+ * and a second ingest into the same table waits. It analyses only the chunks it writes: postings, document
+ * frequencies and corpus size change by the difference, never by re-reading the stored chunks.
  */
 
-const FORMAT_VERSION = 1;
+/** 2: keyword postings and document frequencies in tables, an HNSW index on the vectors. */
+const FORMAT_VERSION = 2;
 
 /** What `<table>_meta` says about the index, checked on every open. */
 export interface PgvectorMeta {
@@ -38,8 +47,25 @@ export interface PgvectorMeta {
   embedder: Manifest["embedder"];
   splitter: Manifest["splitter"];
   chunkCount: number;
+  /** The HNSW graph's build parameters (pgvector's `m` and `ef_construction`), set when the index was built. */
+  hnsw: { m: number; efConstruction: number };
   /** Changes whenever the offline embedder is refitted, so open indexes reload the fit. */
   fitId?: string;
+}
+
+/**
+ * Extra conditions on the chunk table's columns (`id`, `text`, `metadata`) for a search, as SQL;
+ * `param(value)` binds a value and returns its placeholder. Both searches apply it before their limit.
+ */
+export type SqlCondition = (param: (value: unknown) => string) => string;
+
+/** The first stage's two rankings in the database, from one snapshot; the hybrid retriever fuses them. */
+export interface PgvectorSearch {
+  /**
+   * The top k chunks by cosine distance to the embedded question (pgvector's HNSW index), and
+   * the top k by BM25 over the postings tables (the local keyword index's analyser and parameters).
+   */
+  search(query: string, embed: () => Promise<number[]>, k: number, where?: SqlCondition): Promise<{ vector: Document[]; keyword: Document[] }>;
 }
 
 /** An opened pgvector index: a LangChain PGVectorStore plus what a query needs. */
@@ -51,6 +77,7 @@ export interface PgvectorIndex {
   embeddings: Embeddings;
   vectorStore: PGVectorStore;
   stats: CorpusStats | null;
+  search: PgvectorSearch;
   /** Closes the connection pool. */
   close(): Promise<void>;
 }
@@ -59,6 +86,11 @@ interface Target {
   url: string;
   table: string;
   location: string;
+  /** The user it connects as (pg's default is the login name), for connection errors. */
+  user: string;
+  timeoutMs: number;
+  /** Session settings for every connection: the HNSW search list, and iterative scans so a filtered search still fills its limit. */
+  options: string;
 }
 
 function target(config: RagConfig): Target {
@@ -69,14 +101,39 @@ function target(config: RagConfig): Target {
   }
   const url = new URL(config.RAG_PG_URL);
   const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || "postgres";
-  return { url: config.RAG_PG_URL, table: config.RAG_PG_TABLE, location: `${url.hostname}:${url.port || 5432}/${database} table ${config.RAG_PG_TABLE}` };
+  const efSearch = config.RAG_HNSW_EF_SEARCH ?? DEFAULT_HNSW.efSearch;
+  return {
+    url: config.RAG_PG_URL,
+    table: config.RAG_PG_TABLE,
+    location: `${url.hostname}:${url.port || 5432}/${database} table ${config.RAG_PG_TABLE}`,
+    user: decodeURIComponent(url.username) || process.env.PGUSER || process.env.USER || "(your login name)",
+    timeoutMs: config.RAG_TIMEOUT_MS,
+    options: `-c hnsw.ef_search=${efSearch} -c hnsw.iterative_scan=strict_order`,
+  };
 }
 
-const tables = (table: string) => ({ chunks: table, files: `${table}_files`, meta: `${table}_meta` });
+const tables = (table: string) => ({
+  chunks: table,
+  files: `${table}_files`,
+  meta: `${table}_meta`,
+  postings: `${table}_postings`,
+  terms: `${table}_terms`,
+});
 
-/** A pool that lets the process exit once its connections are idle (the CLI never has to end it). */
-function createPool(url: string): pg.Pool {
-  return new pg.Pool({ connectionString: url, allowExitOnIdle: true, max: 4 });
+/**
+ * A pool that lets the process exit once its connections are idle (the CLI never has to end it).
+ * Queries from a reader give up after RAG_TIMEOUT_MS, so a dropped connection fails instead of
+ * hanging; an ingest's statements (index builds, waiting for another ingest) may take longer.
+ */
+function createPool(where: Target, { reader }: { reader: boolean }): pg.Pool {
+  return new pg.Pool({
+    connectionString: where.url,
+    allowExitOnIdle: true,
+    max: 4,
+    options: where.options,
+    connectionTimeoutMillis: where.timeoutMs,
+    ...(reader ? { query_timeout: where.timeoutMs } : {}),
+  });
 }
 
 const NETWORK_ERRORS = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH"]);
@@ -86,9 +143,16 @@ function databaseError(error: unknown, where: Target): unknown {
   if (RagError.isInstance(error) || typeof error !== "object" || error === null) return error;
   const { code, message, severity } = error as { code?: string; message?: string; severity?: string };
   const fromPostgres = severity !== undefined || /^Error inserting: /.test(message ?? "");
+  const timedOut = /^(Query read timeout|timeout expired|Connection terminated due to connection timeout)/.test(message ?? "");
+  if (timedOut) {
+    return new RagError(`Postgres at ${where.location} did not answer within ${where.timeoutMs} ms (${message}).`, {
+      cause: error,
+      hint: "Check the network to the server and that it is running; RAG_TIMEOUT_MS sets how long to wait.",
+    });
+  }
   if (!fromPostgres && !NETWORK_ERRORS.has(code ?? "") && !/^Connection terminated/.test(message ?? "")) return error;
   if (NETWORK_ERRORS.has(code ?? "") || code === "28P01" || code === "28000" || code === "3D000") {
-    return new RagError(`Cannot use Postgres at ${where.location}: ${message ?? code}.`, {
+    return new RagError(`Cannot use Postgres at ${where.location} as user ${where.user}: ${message ?? code}.`, {
       cause: error,
       hint: "Check RAG_PG_URL / --pg-url (host, port, database, user and password) and that the server is running.",
     });
@@ -116,17 +180,24 @@ export function chunkUuid(chunkId: string): string {
  */
 export function chunkFilterSql(filter: ChunkFilter, firstParam: number, column = "metadata"): { where: string; params: unknown[] } {
   const params: unknown[] = [];
-  const param = (value: unknown) => `$${firstParam + params.push(value) - 1}`;
-  const clauses: string[] = [];
-  if (filter.sourceGlobs) {
-    const patterns = param(filter.sourcePatterns());
-    clauses.push(`(${column}->>'relativePath' ~ ANY(${patterns}::text[]) OR ${column}->>'source' ~ ANY(${patterns}::text[]))`);
-  }
-  for (const { key, values } of filter.fields) {
-    const k = param(key);
-    clauses.push(`(jsonb_typeof(${column}->${k}) IN ('string', 'number', 'boolean') AND ${column}->>${k} = ANY(${param(values)}::text[]))`);
-  }
-  return { where: clauses.length > 0 ? clauses.join(" AND ") : "TRUE", params };
+  const where = chunkFilterCondition(filter, column)((value) => `$${firstParam + params.push(value) - 1}`);
+  return { where, params };
+}
+
+/** A ChunkFilter as a SqlCondition on the jsonb metadata column (see chunkFilterSql). */
+export function chunkFilterCondition(filter: ChunkFilter, column = "metadata"): SqlCondition {
+  return (param) => {
+    const clauses: string[] = [];
+    if (filter.sourceGlobs) {
+      const patterns = param(filter.sourcePatterns());
+      clauses.push(`(${column}->>'relativePath' ~ ANY(${patterns}::text[]) OR ${column}->>'source' ~ ANY(${patterns}::text[]))`);
+    }
+    for (const { key, values } of filter.fields) {
+      const k = param(key);
+      clauses.push(`(jsonb_typeof(${column}->${k}) IN ('string', 'number', 'boolean') AND ${column}->>${k} = ANY(${param(values)}::text[]))`);
+    }
+    return clauses.length > 0 ? clauses.join(" AND ") : "TRUE";
+  };
 }
 
 /** LangChain's PGVectorStore, also taking a ChunkFilter: applied in the query's WHERE, so k matching chunks come back. */
@@ -166,12 +237,19 @@ async function readMeta(db: pg.Pool | pg.PoolClient, table: string): Promise<Pgv
   return rows[0]?.value ?? null;
 }
 
+/** The BM25 re-ranker's statistics, as the last ingest left them: corpus size, total length and every term's document frequency. */
 async function readStats(db: pg.Pool | pg.PoolClient, table: string): Promise<CorpusStats | null> {
-  const { rows } = await db.query<{ value: { docCount: number; averageLength: number; df: Record<string, number> } }>(
-    `SELECT value FROM ${tables(table).meta} WHERE key = 'corpus-stats'`,
-  );
-  const body = rows[0]?.value;
-  return body ? new CorpusStats(body.docCount, body.averageLength, new Map(Object.entries(body.df))) : null;
+  const size = await readCorpusSize(db, table);
+  if (!size) return null;
+  const terms = await db.query<{ term: string; df: number }>(`SELECT term, df FROM ${tables(table).terms}`);
+  const df = new Map(terms.rows.map((row) => [row.term, row.df]));
+  return new CorpusStats(size.docCount, size.docCount ? size.totalLength / size.docCount : 0, df);
+}
+
+/** The keyword index's corpus size, updated by each ingest's difference. */
+interface CorpusSize {
+  docCount: number;
+  totalLength: number;
 }
 
 /** The offline embedder's files (LsaEmbeddings.save) are kept as rows `embedder:<file>`. */
@@ -218,7 +296,7 @@ function checkFormat(meta: PgvectorMeta, where: string): void {
 /** Opens the pgvector index for queries: the PGVectorStore, the embedder that built it and the BM25 statistics. */
 export async function openPgvectorIndex(config: RagConfig): Promise<PgvectorIndex> {
   const where = target(config);
-  const pool = createPool(where.url);
+  const pool = createPool(where, { reader: true });
   try {
     const meta = await readMeta(pool, where.table);
     if (!meta) {
@@ -240,12 +318,67 @@ export async function openPgvectorIndex(config: RagConfig): Promise<PgvectorInde
       embeddings,
       vectorStore: storeFor(embeddings, pool, where.table),
       stats: await readStats(pool, where.table),
+      search: searchOf(pool, where),
       close: () => pool.end(),
     };
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw databaseError(error, where);
   }
+}
+
+/** A binder for SqlCondition: appends the value to `params` and returns its placeholder. */
+const binder = (params: unknown[]) => (value: unknown) => `$${params.push(value)}`;
+
+function searchOf(pool: pg.Pool, where: Target): PgvectorSearch {
+  const t = tables(where.table);
+  const run = async (vector: number[], query: string, k: number, condition?: SqlCondition) => {
+    const counts = termCounts(analyze(query));
+    const { k1, b } = BM25_DEFAULTS;
+    const params: unknown[] = [k, `[${vector.join(",")}]`, [...counts.keys()], [...counts.values()], k1, b];
+    const vectorFilter = condition ? `WHERE ${condition(binder(params))}` : "";
+    const keywordFilter = condition ? `AND p.chunk_id IN (SELECT id FROM ${t.chunks} WHERE ${condition(binder(params))})` : "";
+    // One statement, so both rankings come from one snapshot (an ingest committing meanwhile is wholly in or out).
+    // The vector CTE orders by the distance operator itself, so the planner walks the HNSW index (iteratively
+    // when filtered); the keyword CTE is bm25Idf and bm25TermScore (src/text/bm25.ts) over the postings tables.
+    const { rows } = await pool.query<{ list: "vector" | "keyword"; id: string; text: string; metadata: Record<string, unknown> }>(
+      `WITH size AS (
+         SELECT (value->>'docCount')::float8 AS n,
+                coalesce(nullif((value->>'totalLength')::float8 / nullif((value->>'docCount')::float8, 0), 0), 1) AS avgdl
+         FROM ${t.meta} WHERE key = 'corpus-size'),
+       q AS (SELECT * FROM unnest($3::text[], $4::float8[]) AS q(term, qtf)),
+       nearest AS (
+         SELECT id, embedding <=> $2::vector AS distance FROM ${t.chunks} ${vectorFilter} ORDER BY embedding <=> $2::vector LIMIT $1),
+       scored AS (
+         SELECT p.chunk_id AS id,
+                sum(q.qtf * ln(1 + (size.n - t.df + 0.5) / (t.df + 0.5))
+                    * (p.tf * ($5::float8 + 1)) / (p.tf + $5::float8 * (1 - $6::float8 + $6::float8 * p.length / size.avgdl))) AS score
+         FROM q JOIN ${t.terms} t ON t.term = q.term JOIN ${t.postings} p ON p.term = q.term CROSS JOIN size
+         WHERE true ${keywordFilter}
+         GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT $1)
+       SELECT 'vector' AS list, c.id, c.text, c.metadata, n.distance AS rank FROM nearest n JOIN ${t.chunks} c ON c.id = n.id
+       UNION ALL
+       SELECT 'keyword', c.id, c.text, c.metadata, -s.score FROM scored s JOIN ${t.chunks} c ON c.id = s.id
+       ORDER BY list, rank, id`,
+      params,
+    );
+    const ranked = { vector: [] as Document[], keyword: [] as Document[] };
+    for (const row of rows) ranked[row.list].push(new Document({ pageContent: row.text, metadata: row.metadata, id: row.id }));
+    return ranked;
+  };
+  return {
+    async search(query, embed, k, condition) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await run(await embed(), query, k, condition);
+        } catch (error) {
+          // A refit committed between embedding the question and searching: embed again with the new fit.
+          const stale = /different vector dimensions/.test((error as Error).message);
+          if (!stale || attempt > 1) throw databaseError(error, where);
+        }
+      }
+    },
+  };
 }
 
 /**
@@ -288,11 +421,12 @@ class FollowingLsaEmbeddings extends Embeddings {
  */
 export function pgvectorWriter(config: RagConfig): IndexWriter {
   const where = target(config);
+  const hnsw = { m: config.RAG_HNSW_M ?? DEFAULT_HNSW.M, efConstruction: config.RAG_HNSW_EF_CONSTRUCTION ?? DEFAULT_HNSW.efConstruction };
   return {
     store: "pgvector",
     location: where.location,
     async session(work, { onWait }) {
-      const pool = createPool(where.url);
+      const pool = createPool(where, { reader: false });
       try {
         const client = await pool.connect();
         try {
@@ -307,7 +441,12 @@ export function pgvectorWriter(config: RagConfig): IndexWriter {
           await client.query(
             `CREATE TABLE IF NOT EXISTS ${t.files} (path text PRIMARY KEY, hash text NOT NULL, size bigint NOT NULL, chunk_ids uuid[] NOT NULL)`,
           );
-          const result = await work(new PgvectorSession(client, where));
+          await client.query(
+            `CREATE TABLE IF NOT EXISTS ${t.postings} (term text NOT NULL, chunk_id uuid NOT NULL, tf real NOT NULL, length real NOT NULL, PRIMARY KEY (term, chunk_id))`,
+          );
+          await client.query(`CREATE INDEX IF NOT EXISTS ${t.postings}_chunk ON ${t.postings} (chunk_id)`);
+          await client.query(`CREATE TABLE IF NOT EXISTS ${t.terms} (term text PRIMARY KEY, df integer NOT NULL)`);
+          const result = await work(new PgvectorSession(client, where, hnsw));
           await client.query("COMMIT");
           return result;
         } catch (error) {
@@ -325,12 +464,16 @@ export function pgvectorWriter(config: RagConfig): IndexWriter {
   };
 }
 
+/** Rows per INSERT of postings (five arrays of this length in one statement). */
+const POSTINGS_BATCH = 20_000;
+
 class PgvectorSession implements WriterSession {
   private meta: PgvectorMeta | null = null;
 
   constructor(
     private readonly client: pg.PoolClient,
     private readonly where: Target,
+    private readonly hnsw: PgvectorMeta["hnsw"],
   ) {}
 
   async previous(): Promise<PreviousIndex | null> {
@@ -364,13 +507,22 @@ class PgvectorSession implements WriterSession {
     const dimensions = change.embedder.dimensions;
     const store = storeFor(embeddings, client, where.table);
     await store.ensureTableInDatabase(dimensions);
+    // The graph's parameters are chosen when it is built: by a full rewrite, or on an index that has none yet.
+    const hnsw = change.rewriteAll || !this.meta?.hnsw ? this.hnsw : this.meta.hnsw;
+    const graph = `${t.chunks}_embedding_hnsw`;
+    let size: CorpusSize = (previous && (await readCorpusSize(client, where.table))) || { docCount: 0, totalLength: 0 };
     if (change.rewriteAll) {
+      // Building the graph once over all rows is much faster than growing it row by row.
+      await client.query(`DROP INDEX IF EXISTS ${graph}`);
       await client.query(`DELETE FROM ${t.chunks}`);
+      await client.query(`DELETE FROM ${t.postings}`);
+      await client.query(`DELETE FROM ${t.terms}`);
+      size = { docCount: 0, totalLength: 0 };
       // The dimensions follow the fit (the offline embedder has fewer on a small corpus).
       await client.query(`ALTER TABLE ${t.chunks} ALTER COLUMN embedding TYPE vector(${dimensions})`);
     } else {
       const dropped = change.dropped.flatMap((file) => previous?.files[file]?.chunkIds ?? []);
-      if (dropped.length > 0) await client.query(`DELETE FROM ${t.chunks} WHERE id = ANY($1::uuid[])`, [dropped]);
+      if (dropped.length > 0) size = await this.dropChunks(dropped, size);
     }
     const written = chunks.flatMap((chunk, i) => (change.vectors[i] ? [{ chunk, vector: change.vectors[i] }] : []));
     if (written.length > 0) {
@@ -380,7 +532,16 @@ class PgvectorSession implements WriterSession {
         written.map((w) => w.chunk),
         { ids },
       );
+      size = await this.addPostings(
+        written.map((w) => w.chunk),
+        ids,
+        size,
+      );
     }
+    await client.query("SET LOCAL maintenance_work_mem = '256MB'");
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${graph} ON ${t.chunks} USING hnsw (embedding vector_cosine_ops) WITH (m = ${hnsw.m}, ef_construction = ${hnsw.efConstruction})`,
+    );
     await client.query(`DELETE FROM ${t.files} WHERE NOT (path = ANY($1::text[]))`, [Object.keys(change.files)]);
     for (const [file, entry] of Object.entries(change.files)) {
       if (previous?.files[file]?.hash === entry.hash) continue;
@@ -400,16 +561,86 @@ class PgvectorSession implements WriterSession {
       embedder: change.embedder,
       splitter: change.splitter,
       chunkCount: chunks.length,
+      hnsw,
       ...(refitted ? { fitId: crypto.randomUUID() } : this.meta?.fitId ? { fitId: this.meta.fitId } : {}),
     };
     if (!previous) await client.query(`DELETE FROM ${t.meta}`);
     await putMeta(client, where.table, "index", meta);
-    const stats = CorpusStats.fromTexts(chunks.map(contextualText));
-    await putMeta(client, where.table, "corpus-stats", {
-      docCount: stats.docCount,
-      averageLength: stats.averageLength,
-      df: Object.fromEntries(stats.documentFrequency),
-    });
+    await putMeta(client, where.table, "corpus-size", size);
     if (refitted) await writeLsa(client, where.table, embeddings);
   }
+
+  /** Deletes chunks with their postings, lowering document frequencies and the corpus size by what they held. */
+  private async dropChunks(ids: string[], size: CorpusSize): Promise<CorpusSize> {
+    const t = tables(this.where.table);
+    const gone = await this.client.query(`DELETE FROM ${t.chunks} WHERE id = ANY($1::uuid[])`, [ids]);
+    const { rows } = await this.client.query<{ length: number | null }>(
+      `SELECT sum(length)::float8 AS length FROM (SELECT DISTINCT chunk_id, length FROM ${t.postings} WHERE chunk_id = ANY($1::uuid[])) d`,
+      [ids],
+    );
+    await this.client.query(
+      `WITH gone AS (DELETE FROM ${t.postings} WHERE chunk_id = ANY($1::uuid[]) RETURNING term),
+            counts AS (SELECT term, count(*)::int AS n FROM gone GROUP BY term)
+       UPDATE ${t.terms} SET df = ${t.terms}.df - counts.n FROM counts WHERE ${t.terms}.term = counts.term`,
+      [ids],
+    );
+    await this.client.query(`DELETE FROM ${t.terms} WHERE df <= 0`);
+    return { docCount: size.docCount - (gone.rowCount ?? 0), totalLength: size.totalLength - (rows[0]?.length ?? 0) };
+  }
+
+  /** Analyses only the written chunks, exactly as the local keyword index does, and adds their postings and frequencies. */
+  private async addPostings(chunks: Document[], ids: string[], size: CorpusSize): Promise<CorpusSize> {
+    const t = tables(this.where.table);
+    const lists = new Map<string, { ids: string[]; tfs: number[]; lengths: number[] }>();
+    let totalLength = size.totalLength;
+    for (const [i, chunk] of chunks.entries()) {
+      const terms = analyze(contextualText(chunk));
+      totalLength += terms.length;
+      for (const [term, tf] of termCounts(terms)) {
+        let list = lists.get(term);
+        if (!list) lists.set(term, (list = { ids: [], tfs: [], lengths: [] }));
+        list.ids.push(ids[i]!);
+        list.tfs.push(tf);
+        list.lengths.push(terms.length);
+      }
+    }
+    // Inserted term by term, so a term's postings sit on neighbouring pages and a query reads few of them.
+    const terms = [...lists.keys()].sort();
+    let batch = { terms: [] as string[], ids: [] as string[], tfs: [] as number[], lengths: [] as number[] };
+    const flush = async () => {
+      if (batch.terms.length === 0) return;
+      await this.client.query(`INSERT INTO ${t.postings} (term, chunk_id, tf, length) SELECT * FROM unnest($1::text[], $2::uuid[], $3::real[], $4::real[])`, [
+        batch.terms,
+        batch.ids,
+        batch.tfs,
+        batch.lengths,
+      ]);
+      batch = { terms: [], ids: [], tfs: [], lengths: [] };
+    };
+    for (const term of terms) {
+      const list = lists.get(term)!;
+      for (let p = 0; p < list.ids.length; p++) {
+        batch.terms.push(term);
+        batch.ids.push(list.ids[p]!);
+        batch.tfs.push(list.tfs[p]!);
+        batch.lengths.push(list.lengths[p]!);
+      }
+      if (batch.terms.length >= POSTINGS_BATCH) await flush();
+    }
+    await flush();
+    for (let start = 0; start < terms.length; start += POSTINGS_BATCH) {
+      const slice = terms.slice(start, start + POSTINGS_BATCH);
+      await this.client.query(
+        `INSERT INTO ${t.terms} (term, df) SELECT * FROM unnest($1::text[], $2::int[])
+         ON CONFLICT (term) DO UPDATE SET df = ${t.terms}.df + EXCLUDED.df`,
+        [slice, slice.map((term) => lists.get(term)!.ids.length)],
+      );
+    }
+    return { docCount: size.docCount + chunks.length, totalLength };
+  }
+}
+
+async function readCorpusSize(db: pg.Pool | pg.PoolClient, table: string): Promise<CorpusSize | null> {
+  const { rows } = await db.query<{ value: CorpusSize }>(`SELECT value FROM ${tables(table).meta} WHERE key = 'corpus-size'`);
+  return rows[0]?.value ?? null;
 }

@@ -73,7 +73,7 @@ export async function runEval(target: string, flags: EvalFlags): Promise<void> {
   const { settings } = result;
   note(
     dim(
-      `embeddings=${settings.embedder} → ${settings.firstStage === "hybrid" ? "HNSW+BM25" : "HNSW"} top ${settings.fetchK} → {${result.variants.map((v) => v.name).join(", ")}} → top ${settings.topN}`,
+      `embeddings=${settings.embedder} → ${config.RAG_STORE === "pgvector" ? "pgvector" : "HNSW"}${settings.firstStage === "hybrid" ? "+BM25" : ""} top ${settings.fetchK} → {${result.variants.map((v) => v.name).join(", ")}} → top ${settings.topN}`,
     ),
   );
   process.stdout.write(`${formatResultTable(result)}\n\n${formatVerdict(verdicts, thresholds)}\n`);
