@@ -8,6 +8,7 @@ import type { DemoFlags } from "./commands/demo.js";
 import type { EvalFlags } from "./commands/eval.js";
 import type { IngestFlags } from "./commands/ingest.js";
 import type { ModelsFlags } from "./commands/models.js";
+import type { ServeFlags } from "./commands/serve.js";
 import { printable, red } from "./output.js";
 
 dotenv.config({ quiet: true });
@@ -98,6 +99,18 @@ program
   .option("--report <file.html>", "write a self-contained HTML report")
   .addOption(jsonOption())
   .action(async (dataset: string, flags: EvalFlags) => (await import("./commands/eval.js")).runEval(dataset, flags));
+
+askOptions(
+  storeOptions(
+    program
+      .command("serve")
+      .description("serve a web page and HTTP APIs (/api/ask, OpenAI /v1/chat/completions, Cohere /v1/rerank) from one warm process")
+      .option("--host <address>", "address to listen on; anything but loopback needs RAG_SERVER_TOKEN", "127.0.0.1")
+      .option("--port <n>", "port to listen on (0: any free port)", "8787")
+      .option("--insecure-no-auth", "allow a non-loopback --host without RAG_SERVER_TOKEN (anyone who reaches it can query)")
+      .addOption(indexOption()),
+  ),
+).action(async (flags: ServeFlags) => (await import("./commands/serve.js")).runServe(flags));
 
 program
   .command("check")
