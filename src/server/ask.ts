@@ -90,7 +90,6 @@ export type AskEvent =
   | { type: "done"; data: { answer: string; timings: Timings; noAnswer: boolean } };
 
 export interface SourcesEvent {
-  question: string;
   pipeline: string;
   snapshot: string | null;
   rerank: boolean;
@@ -138,7 +137,6 @@ export async function* askEvents(served: ServedPipeline, body: AskBody, signal: 
       yield {
         type: "sources",
         data: {
-          question,
           pipeline: served.description,
           snapshot: LivePipeline.snapshotOf(served),
           rerank: reranker !== "none",
@@ -164,7 +162,6 @@ export async function search(served: ServedPipeline, body: SearchBody, signal: A
   const { reranker, variant, firstStage, timer, options } = await prepare(served, body, signal);
   const after = await variant.retriever.invoke(body.question, options);
   return {
-    question: body.question,
     pipeline: served.description,
     snapshot: LivePipeline.snapshotOf(served),
     rerank: reranker !== "none",

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { EXIT_USAGE, RagError, redact } from "../errors/index.js";
 
@@ -23,6 +24,8 @@ export function errorBody(error: unknown, secrets: readonly string[]): { status:
 }
 
 export function errorResponse(c: Context, error: unknown, secrets: readonly string[]): Response {
+  // Hono's own refusals (401 from the Bearer check) carry their response.
+  if (error instanceof HTTPException) return error.getResponse();
   const { status, body } = errorBody(error, secrets);
   return c.json(body, status);
 }
