@@ -56,7 +56,7 @@ async function loadInfo() {
     $("pipeline").textContent = (info.error && info.error.message) || "The server did not answer.";
     return;
   }
-  $("pipeline").textContent = info.pipeline + " · " + (info.index.chunks ?? "?") + " chunks · snapshot " + (info.snapshot ?? "–");
+  $("pipeline").textContent = info.pipeline + " · " + (info.index.chunks ?? "?") + " chunks · " + (info.snapshot ?? "no snapshot");
   rerankerPick.replaceChildren(...info.rerankers.filter((r) => r !== "none").map((r) => el("option", { value: r, text: r })));
   if (info.reranker !== "none") rerankerPick.value = info.reranker;
   rerankBox.checked = info.reranker !== "none";

@@ -11,6 +11,7 @@ export const PAGE_CSS = `:root {
   }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; background: var(--bg); color: var(--fg); }
 header, main { max-width: 72rem; margin: 0 auto; padding: 0 1rem; }
 header { padding-top: 1rem; }
@@ -24,7 +25,7 @@ h3 { font-size: 1rem; margin: 1rem 0 .5rem; }
 .skip:focus { left: 1rem; top: .5rem; background: var(--bg); padding: .25rem .5rem; }
 a { color: var(--accent); }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
-form { position: sticky; bottom: 0; background: var(--bg); border-top: 1px solid var(--border); padding: .75rem 0 .5rem; }
+form { border-top: 1px solid var(--border); padding: .75rem 0 .5rem; }
 form > label { font-weight: 600; display: block; margin-bottom: .25rem; }
 textarea, input, select, button { font: inherit; color: inherit; }
 textarea { width: 100%; padding: .5rem; border: 1px solid var(--border); border-radius: .4rem; background: var(--card); resize: vertical; }
