@@ -54,15 +54,16 @@ storeOptions(
   .addOption(jsonOption())
   .action(async (paths: string[], flags: IngestFlags) => (await import("./commands/ingest.js")).runIngest(paths, flags));
 
-const askOptions = (command: Command) =>
+/** How a question is answered: shared by `ask`, `demo` and `serve`. */
+const pipelineOptions = (command: Command) =>
   command
     .addOption(new Option("--reranker <provider>", "re-ranker (env RAG_RERANKER)").choices(RERANKER_PROVIDERS))
     .option("--no-rerank", "skip re-ranking: show the first-stage order")
     .addOption(new Option("--first-stage <kind>", "HNSW alone, or HNSW + BM25 fused (env RAG_FIRST_STAGE, default hybrid)").choices(["vector", "hybrid"]))
     .option("--fetch-k <n>", "candidates from the first stage (env RAG_FETCH_K, default 50)")
     .option("--top-n <n>", "sources kept after re-ranking (env RAG_TOP_N, default 5)")
-    .addOption(new Option("--llm <provider>", "answer model (env RAG_LLM)").choices(LLM_PROVIDERS))
-    .addOption(jsonOption());
+    .addOption(new Option("--llm <provider>", "answer model (env RAG_LLM)").choices(LLM_PROVIDERS));
+const askOptions = (command: Command) => pipelineOptions(command).addOption(jsonOption());
 
 askOptions(
   storeOptions(
@@ -100,7 +101,7 @@ program
   .addOption(jsonOption())
   .action(async (dataset: string, flags: EvalFlags) => (await import("./commands/eval.js")).runEval(dataset, flags));
 
-askOptions(
+pipelineOptions(
   storeOptions(
     program
       .command("serve")
