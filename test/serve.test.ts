@@ -10,6 +10,7 @@ import { ingest } from "../src/ingest/ingest.js";
 import { createPipeline } from "../src/pipeline/create-pipeline.js";
 import { CohereReranker } from "../src/rerankers/cohere-reranker.js";
 import { createServer, type RagServer } from "../src/server/create-server.js";
+import { LivePipeline } from "../src/server/live-pipeline.js";
 import { cleanEnv, REPO_ROOT, runCli, startCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/fs.js";
 import { startOpenAiServer } from "./helpers/openai-server.js";
@@ -307,6 +308,41 @@ describe("createServer: a new ingest", () => {
     } finally {
       await server.close();
       await drip.close();
+    }
+  });
+});
+
+describe("LivePipeline", () => {
+  it("keeps answering from the working snapshot when a new one fails to open, and does not retry that one", async () => {
+    const docs = path.join(work, "flaky");
+    const flakyIndex = path.join(work, "flaky-index");
+    await fs.mkdir(docs, { recursive: true });
+    await fs.writeFile(path.join(docs, "a.md"), "# Alpha\n\nAlpha text about ferries.\n");
+    const config = configFor({ RAG_INDEX_DIR: flakyIndex });
+    await ingest({ paths: [docs], config });
+    const pipeline = await createPipeline(config);
+    const errors: unknown[] = [];
+    let opens = 0;
+    const live = new LivePipeline(
+      pipeline,
+      () => {
+        opens++;
+        return Promise.reject(new Error("the new snapshot is damaged"));
+      },
+      (error) => errors.push(error),
+    );
+    try {
+      await fs.writeFile(path.join(docs, "b.md"), "# Beta\n\nBeta text about zeppelins.\n");
+      await ingest({ paths: [docs], config });
+      for (let i = 0; i < 3; i++) {
+        const lease = await live.acquire();
+        expect(lease.pipeline).toBe(pipeline);
+        lease.release();
+      }
+      expect(opens).toBe(1);
+      expect(errors.map((e) => (e as Error).message)).toEqual(["the new snapshot is damaged"]);
+    } finally {
+      await live.close();
     }
   });
 });
