@@ -13,6 +13,7 @@
  *   retrievers                             reading an index (the hybrid first stage)
  *   ingest  chains                         writing an index; what users compose (`rerank-rag/chains`)
  *   pipeline  eval                         assemble an index and the chains; measure them
+ *   server                                 the pipeline over HTTP (`rerank-rag serve`, createServer)
  *   cli                                    the `rerank-rag` command
  *   src/index.ts  src/pgvector.ts          the package entries (`rerank-rag`, `rerank-rag/pgvector`, `rerank-rag/cohere`
  *   src/cohere.ts                          from src/cohere.ts), imported by nothing inside
@@ -32,6 +33,7 @@ const LAYERS = [
   ["retrievers"],
   ["ingest", "chains"],
   ["pipeline", "eval"],
+  ["server"],
   ["cli"],
   ["entries"],
 ];

@@ -84,6 +84,7 @@ const CASES: Record<string, () => Promise<unknown>> = {
     return out;
   },
   startup: async () => (await import("./cases/startup.js")).startupCase(),
+  serve: async () => (await import("./cases/serve.js")).serveCase(),
   // Postgres + pgvector against the local index (needs `npm run db:start`); opt-in, the 100k ingest alone takes many minutes.
   "pgvector-scifact": async () => (await import("./cases/pgvector.js")).pgvectorCase("scifact"),
   "pgvector-100k": async () => (await import("./cases/pgvector.js")).pgvectorCase("100k"),

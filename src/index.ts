@@ -16,3 +16,5 @@ export { ExtractiveChatModel } from "./llms/extractive-chat-model.js";
 export { createLlm, resolveLlm, LLMS } from "./llms/registry.js";
 export { ANSWER_PROMPT, SYSTEM_PROMPT } from "./llms/prompt.js";
 export { RagError, UsageError, IndexError, ProviderError, type ProviderFailure } from "./errors/index.js";
+export { createServer, type ServerOptions, type RagServer } from "./server/create-server.js";
+export type { RequestLimits } from "./server/server-context.js";

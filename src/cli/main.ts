@@ -8,6 +8,7 @@ import type { DemoFlags } from "./commands/demo.js";
 import type { EvalFlags } from "./commands/eval.js";
 import type { IngestFlags } from "./commands/ingest.js";
 import type { ModelsFlags } from "./commands/models.js";
+import type { ServeFlags } from "./commands/serve.js";
 import { printable, red } from "./output.js";
 
 dotenv.config({ quiet: true });
@@ -53,7 +54,8 @@ storeOptions(
   .addOption(jsonOption())
   .action(async (paths: string[], flags: IngestFlags) => (await import("./commands/ingest.js")).runIngest(paths, flags));
 
-const askOptions = (command: Command) =>
+/** How a question is answered: shared by `ask`, `demo` and `serve`. */
+const pipelineOptions = (command: Command) =>
   command
     .option("--reranker <provider>", `re-ranker: ${RERANKER_PROVIDERS.join(", ")}, or a cascade, cheap first, e.g. bm25:20,cross-encoder (env RAG_RERANKER)`)
     .option("--rerank [mode]", "on, off, or auto: re-rank only when the first stage is unsure (env RAG_RERANK, default on)")
@@ -66,8 +68,8 @@ const askOptions = (command: Command) =>
       "search only chunks whose source matches a glob (source=authentication/**) or whose metadata field has a value (lang=en,fr: any of them); repeatable, all must hold",
       collect,
     )
-    .addOption(new Option("--llm <provider>", "answer model (env RAG_LLM)").choices(LLM_PROVIDERS))
-    .addOption(jsonOption());
+    .addOption(new Option("--llm <provider>", "answer model (env RAG_LLM)").choices(LLM_PROVIDERS));
+const askOptions = (command: Command) => pipelineOptions(command).addOption(jsonOption());
 
 askOptions(
   storeOptions(
@@ -107,6 +109,18 @@ storeOptions(
     .addOption(jsonOption())
     .action(async (dataset: string, flags: EvalFlags) => (await import("./commands/eval.js")).runEval(dataset, flags)),
 );
+
+pipelineOptions(
+  storeOptions(
+    program
+      .command("serve")
+      .description("serve a web page and HTTP APIs (/api/ask, OpenAI /v1/chat/completions, Cohere /v1/rerank) from one warm process")
+      .option("--host <address>", "address to listen on; anything but loopback needs RAG_SERVER_TOKEN", "127.0.0.1")
+      .option("--port <n>", "port to listen on (0: any free port)", "8787")
+      .option("--insecure-no-auth", "allow a non-loopback --host without RAG_SERVER_TOKEN (anyone who reaches it can query)")
+      .addOption(indexOption()),
+  ),
+).action(async (flags: ServeFlags) => (await import("./commands/serve.js")).runServe(flags));
 
 program
   .command("check")

@@ -113,6 +113,18 @@ export const configSchema = z
     RAG_ANSWER_TIMEOUT_MS: positiveInt.default(120_000),
     /** An answer longer than this is cut (a runaway model); 20,000 characters is about 5,000 tokens, several times a long cited answer. */
     RAG_ANSWER_MAX_CHARS: positiveInt.default(20_000),
+    /** `serve`: the token every /api and /v1 request must bring (Authorization: Bearer …); required to listen beyond loopback (secret: never printed). */
+    RAG_SERVER_TOKEN: optionalText,
+    /** `serve`: browser origins allowed to call the API (CORS), comma-separated; none by default. */
+    RAG_SERVER_CORS_ORIGINS: z
+      .string()
+      .optional()
+      .transform((value) =>
+        (value ?? "")
+          .split(",")
+          .map((o) => o.trim())
+          .filter(Boolean),
+      ),
     OPENAI_API_KEY: optionalText,
     OPENAI_BASE_URL: baseUrl("OPENAI_API_KEY"),
     COHERE_API_KEY: optionalText,

@@ -1,7 +1,17 @@
 const REDACTED = "<redacted>";
 
 /** Settings whose whole value is a secret, and settings holding a URL that may carry credentials (ours and our dependencies'). */
-const SECRET_SETTINGS = ["OPENAI_API_KEY", "COHERE_API_KEY", "CO_API_KEY", "HF_TOKEN", "HF_ACCESS_TOKEN", "TEI_API_KEY", "JINA_API_KEY", "VOYAGE_API_KEY"];
+const SECRET_SETTINGS = [
+  "OPENAI_API_KEY",
+  "COHERE_API_KEY",
+  "CO_API_KEY",
+  "HF_TOKEN",
+  "HF_ACCESS_TOKEN",
+  "TEI_API_KEY",
+  "JINA_API_KEY",
+  "VOYAGE_API_KEY",
+  "RAG_SERVER_TOKEN",
+];
 const URL_SETTINGS = ["OPENAI_BASE_URL", "COHERE_BASE_URL", "RAG_PG_URL", "HF_ENDPOINT", "TEI_BASE_URL", "JINA_BASE_URL", "VOYAGE_BASE_URL"];
 /** Query parameters that carry credentials: api_key, key, token, access_token, sig, X-Amz-Signature, password… */
 const CREDENTIAL_PARAM = /key|token|secret|pass|pwd|sig|auth|cred|session|jwt|bearer/i;

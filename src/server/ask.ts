@@ -1,0 +1,173 @@
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { DocumentInterface } from "@langchain/core/documents";
+import type { Serialized } from "@langchain/core/load/serializable";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { FirstStageCollector } from "../../chains/first-stage-collector.js";
+import { FIRST_STAGE_TAG, RERANK_EVENT, type RerankEvent } from "../../chains/reranking-retriever.js";
+import type { ConcreteReranker } from "../rerankers/registry.js";
+import { LivePipeline } from "./live-pipeline.js";
+import type { AskBody, SearchBody } from "./schemas.js";
+import type { ServedPipeline } from "./served-pipeline.js";
+
+/** A source as the API shows it: where it is, its text, and its place before and after re-ranking. */
+export interface SourceJson {
+  /** Its number in the answer's citations ([1]…), after re-ranking. */
+  n: number;
+  path: unknown;
+  heading: unknown;
+  page: unknown;
+  chunkId: unknown;
+  retrievalRank: unknown;
+  retrievalScore: unknown;
+  rerankRank: unknown;
+  rerankScore: unknown;
+  text: string;
+}
+
+/** A first-stage candidate in the "before" list: no text (the page matches it to a source by chunkId). */
+export type CandidateJson = Omit<SourceJson, "text" | "n" | "rerankRank" | "rerankScore">;
+
+export function sourceJson(doc: DocumentInterface, index: number): SourceJson {
+  const m = doc.metadata as Record<string, unknown>;
+  return { n: index + 1, ...candidateJson(doc), rerankRank: m.rerankRank, rerankScore: m.rerankScore, text: doc.pageContent };
+}
+
+export function candidateJson(doc: DocumentInterface): CandidateJson {
+  const m = doc.metadata as Record<string, unknown>;
+  return {
+    path: m.relativePath ?? m.source,
+    heading: m.heading,
+    page: m.page,
+    chunkId: m.chunkId,
+    retrievalRank: m.retrievalRank,
+    retrievalScore: m.retrievalScore,
+  };
+}
+
+/** Milliseconds each stage took in one request. */
+export interface Timings {
+  firstStageMs: number | null;
+  rerankMs: number | null;
+  /** From the request to the sources (first stage + re-rank + overheads). */
+  retrievalMs: number;
+  firstTokenMs: number | null;
+  totalMs: number;
+}
+
+/** Times the first stage and reads the re-ranker's own time from its custom event. */
+class StageTimer extends BaseCallbackHandler {
+  name = "StageTimer";
+  firstStageMs: number | null = null;
+  rerankMs: number | null = null;
+  private readonly started = new Map<string, number>();
+
+  constructor() {
+    super({ _awaitHandler: true });
+  }
+
+  override handleRetrieverStart(_retriever: Serialized, _query: string, runId: string, _parent?: string, tags?: string[]): void {
+    if (tags?.includes(FIRST_STAGE_TAG)) this.started.set(runId, performance.now());
+  }
+
+  override handleRetrieverEnd(_documents: DocumentInterface[], runId: string): void {
+    const started = this.started.get(runId);
+    if (started === undefined) return;
+    this.started.delete(runId);
+    this.firstStageMs = round(performance.now() - started);
+  }
+
+  override handleCustomEvent(eventName: string, data: unknown): void {
+    if (eventName === RERANK_EVENT) this.rerankMs = (data as RerankEvent).ms;
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** What `/api/ask` streams, in order: sources, tokens, done (or error, from the route). */
+export type AskEvent =
+  | { type: "sources"; data: SourcesEvent }
+  | { type: "token"; data: { text: string } }
+  | { type: "done"; data: { answer: string; timings: Timings; noAnswer: boolean } };
+
+export interface SourcesEvent {
+  pipeline: string;
+  snapshot: string | null;
+  rerank: boolean;
+  reranker: ConcreteReranker;
+  sources: SourceJson[];
+  /** The first stage's candidates in its own order, before re-ranking. */
+  before: CandidateJson[];
+}
+
+/** A follow-up is asked together with the previous question, so "and how long does it last?" still finds its topic. */
+export function questionWithHistory(question: string, history: AskBody["history"] = []): string {
+  const previous = history
+    .filter((turn) => turn.role === "user")
+    .at(-1)
+    ?.content.trim();
+  return previous ? `${previous}\n${question}` : question;
+}
+
+/** The re-ranker a request asked for, its per-call settings, and the callbacks that watch the run. */
+async function prepare(served: ServedPipeline, body: SearchBody, signal: AbortSignal) {
+  const reranker = body.rerank === false ? "none" : (body.reranker ?? served.reranker);
+  const variant = await served.variant(reranker);
+  const firstStage = new FirstStageCollector();
+  const timer = new StageTimer();
+  // Settings the pipeline does not know are ignored by it; passed on so a pipeline that reads them (minScore, filter) gets them.
+  const configurable: Record<string, unknown> = { rerank: reranker !== "none" };
+  for (const key of ["fetchK", "topN", "minScore", "filter"] as const) if (body[key] !== undefined) configurable[key] = body[key];
+  const options: RunnableConfig = { signal, callbacks: [firstStage, timer], configurable };
+  return { reranker, variant, firstStage, timer, options };
+}
+
+/** `/api/ask`: the answer to a question as events, on one leased snapshot from start to end. */
+export async function* askEvents(served: ServedPipeline, body: AskBody, signal: AbortSignal): AsyncGenerator<AskEvent> {
+  const started = performance.now();
+  const { reranker, variant, firstStage, timer, options } = await prepare(served, body, signal);
+  const question = questionWithHistory(body.question, body.history);
+  let answer = "";
+  let retrievalMs = 0;
+  let firstTokenMs: number | null = null;
+  let sourcesCount = 0;
+  for await (const chunk of await variant.chain.stream({ question }, options)) {
+    if (chunk.sources) {
+      retrievalMs = round(performance.now() - started);
+      sourcesCount = chunk.sources.length;
+      yield {
+        type: "sources",
+        data: {
+          pipeline: served.description,
+          snapshot: LivePipeline.snapshotOf(served),
+          rerank: reranker !== "none",
+          reranker,
+          sources: chunk.sources.map(sourceJson),
+          before: (firstStage.documents ?? []).map(candidateJson),
+        },
+      };
+    }
+    if (chunk.answer) {
+      firstTokenMs ??= round(performance.now() - started);
+      answer += chunk.answer;
+      yield { type: "token", data: { text: chunk.answer } };
+    }
+  }
+  const timings = { firstStageMs: timer.firstStageMs, rerankMs: timer.rerankMs, retrievalMs, firstTokenMs, totalMs: round(performance.now() - started) };
+  yield { type: "done", data: { answer, timings, noAnswer: sourcesCount === 0 } };
+}
+
+/** `/api/search`: the candidates before and after re-ranking, no LLM. */
+export async function search(served: ServedPipeline, body: SearchBody, signal: AbortSignal) {
+  const started = performance.now();
+  const { reranker, variant, firstStage, timer, options } = await prepare(served, body, signal);
+  const after = await variant.retriever.invoke(body.question, options);
+  return {
+    pipeline: served.description,
+    snapshot: LivePipeline.snapshotOf(served),
+    rerank: reranker !== "none",
+    reranker,
+    after: after.map(sourceJson),
+    before: (firstStage.documents ?? []).map(candidateJson),
+    timings: { firstStageMs: timer.firstStageMs, rerankMs: timer.rerankMs, totalMs: round(performance.now() - started) },
+  };
+}
