@@ -26,6 +26,7 @@ export function sourceJson(doc: DocumentInterface, index: number) {
     source: m.relativePath ?? m.source,
     path: m.source,
     heading: m.heading,
+    headings: m.headings,
     page: m.page,
     chunkId: m.chunkId,
     retrievalRank: m.retrievalRank,

@@ -5,6 +5,7 @@ import zlib from "node:zlib";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { z } from "zod";
 import { UsageError } from "../errors/index.js";
+import { markdownToText } from "../ingest/markdown.js";
 
 export interface EvalQuery {
   id: string;
@@ -96,6 +97,8 @@ type QaGold = z.infer<typeof qaGoldSchema>;
 const qaRecordSchema = z.object({ id: z.string(), question: z.string(), answer: z.string(), gold: z.array(qaGoldSchema), kind: z.string() });
 
 const normalize = (text: string) => text.replace(/[*_`]/g, "").replace(/\s+/g, " ").trim().toLowerCase();
+/** A gold quote as it reads in the indexed text: a quote from a Markdown file loses its markup as the file did. */
+const quoteText = (gold: QaGold) => (gold.quote ? normalize(/\.(md|markdown)$/i.test(gold.source) ? markdownToText(gold.quote) : gold.quote) : undefined);
 
 /**
  * The project's QA format (data/eval/qa.jsonl): questions with gold passages named by
@@ -105,7 +108,7 @@ const normalize = (text: string) => text.replace(/[*_`]/g, "").replace(/\s+/g, "
 export async function loadQaSet(file: string, docsDir: string): Promise<EvalDataset> {
   const raw = await fs.readFile(file, "utf8");
   const queries: EvalQuery[] = [];
-  const golds = new Map<string, QaGold[]>();
+  const golds = new Map<string, Array<QaGold & { match?: string }>>();
   raw.split("\n").forEach((line, index) => {
     if (!line.trim()) return;
     let json: unknown;
@@ -123,7 +126,10 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
     }
     const record = parsed.data;
     const judgments = new Map(record.gold.map((_, g) => [`${record.id}#${g}`, 1]));
-    golds.set(record.id, record.gold);
+    golds.set(
+      record.id,
+      record.gold.map((g) => ({ ...g, match: quoteText(g) })),
+    );
     queries.push({ id: record.id, text: record.question, judgments, reference: record.answer, kind: record.kind });
   });
   const files = [...new Set([...golds.values()].flat().map((g) => g.source))].sort();
@@ -137,9 +143,7 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
     unitOf(query, chunk) {
       const text = normalize(chunk.pageContent);
       const match = (golds.get(query.id) ?? []).findIndex(
-        (g) =>
-          g.source === chunk.metadata.relativePath &&
-          (g.quote ? text.includes(normalize(g.quote)) : g.heading !== null && g.heading === chunk.metadata.heading),
+        (g) => g.source === chunk.metadata.relativePath && (g.match ? text.includes(g.match) : g.heading !== null && g.heading === chunk.metadata.heading),
       );
       return match >= 0 ? `${query.id}#${match}` : `chunk:${chunk.metadata.chunkId}`;
     },
