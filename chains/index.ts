@@ -7,5 +7,5 @@ export {
   type RerankCallSettings,
   type RerankingRetrieverOptions,
 } from "./reranking-retriever.js";
-export { createAnswerChain, NOTHING_RETRIEVED, type AnswerChainOptions, type AnswerInput, type AnswerOutput } from "./answer-chain.js";
+export { createAnswerChain, NOT_ANSWERED, NOTHING_RETRIEVED, type AnswerChainOptions, type AnswerInput, type AnswerOutput } from "./answer-chain.js";
 export { FirstStageCollector } from "./first-stage-collector.js";

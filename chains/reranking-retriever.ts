@@ -10,6 +10,7 @@ import { loadConfig, type RagConfig, type RerankerProviderName } from "../src/co
 import { UsageError } from "../src/errors/index.js";
 import type { CorpusStats } from "../src/text/corpus-stats.js";
 import { providerEntry } from "../src/providers/provider-table.js";
+import { defaultMinScoreOf, isBelowCutOff, parseMinScore, type MinScoreSetting } from "../src/rerankers/cut-off.js";
 import { createReranker, RERANKERS, resolveReranker } from "../src/rerankers/registry.js";
 
 /** A retriever that can be asked for a number of results (e.g. the hybrid first stage): `withK(k)` is a copy returning k. */
@@ -24,6 +25,8 @@ export interface RerankCallSettings {
   rerank: boolean;
   fetchK: number;
   topN: number;
+  /** Re-ranked documents below this cut-off are dropped: a score, "auto" (the re-ranker's calibrated one) or null (keep all). */
+  minScore: MinScoreSetting;
 }
 
 export interface RerankingRetrieverOptions {
@@ -35,6 +38,12 @@ export interface RerankingRetrieverOptions {
   fetchK?: number;
   /** Documents returned after re-ranking (default 5). */
   topN?: number;
+  /**
+   * Drop re-ranked documents whose evidence score is below this cut-off: a score on the
+   * re-ranker's scale, or "auto" for its calibrated default (see `judgeEvidence`, which the
+   * answer chain's gate uses with the same scores). Default: keep all.
+   */
+  minScore?: number | "auto" | null;
   /** A compressor, a provider name ("bm25", "cross-encoder", "cohere", "auto") or "none". */
   reranker?: BaseDocumentCompressor | RerankerProviderName;
   /** Settings for provider names (keys, models); defaults to the environment. */
@@ -135,18 +144,18 @@ function rerankEvent(compressor: BaseDocumentCompressor | null, candidates: numb
 export class RerankStep extends BaseDocumentCompressor {
   constructor(
     private readonly compressor: () => Promise<BaseDocumentCompressor | null>,
-    readonly settings: Pick<RerankCallSettings, "rerank" | "topN">,
+    readonly settings: Pick<RerankCallSettings, "rerank" | "topN" | "minScore">,
   ) {
     super();
   }
 
   /** A copy with a call's settings, carried explicitly. */
-  withSettings(settings: Pick<RerankCallSettings, "rerank" | "topN">): RerankStep {
+  withSettings(settings: Pick<RerankCallSettings, "rerank" | "topN" | "minScore">): RerankStep {
     return new RerankStep(this.compressor, settings);
   }
 
   async compressDocuments(documents: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
-    const { rerank, topN } = this.settings;
+    const { rerank, topN, minScore } = this.settings;
     const compressor = rerank && documents.length > 0 ? await this.compressor() : null;
     const started = performance.now();
     let kept: DocumentInterface[];
@@ -154,11 +163,18 @@ export class RerankStep extends BaseDocumentCompressor {
     else {
       const copies = documents.map((doc) => withMetadata(doc, {}));
       const ranked = await compressor.compressDocuments(copies, query, callbacks);
-      kept = ranked.slice(0, topN).map((doc, i) => {
-        const { relevanceScore, ...metadata }: Record<string, unknown> = doc.metadata;
-        const rerankScore = metadata.rerankScore ?? relevanceScore;
-        return new Document({ pageContent: doc.pageContent, metadata: { ...metadata, rerankScore, rerankRank: i + 1 }, id: doc.id });
-      });
+      // The re-ranker's calibrated cut-off travels with its documents, for the answer chain's gate.
+      const cutOff = defaultMinScoreOf(compressor);
+      const drop = minScore === "auto" ? cutOff : (minScore ?? undefined);
+      kept = ranked
+        .slice(0, topN)
+        .map((doc, i) => {
+          const { relevanceScore, ...metadata }: Record<string, unknown> = doc.metadata;
+          const rerankScore = metadata.rerankScore ?? relevanceScore;
+          const extra = { rerankScore, rerankRank: i + 1, ...(cutOff !== undefined ? { rerankCutOff: cutOff } : {}) };
+          return new Document({ pageContent: doc.pageContent, metadata: { ...metadata, ...extra }, id: doc.id });
+        })
+        .filter((doc) => !isBelowCutOff(doc, drop));
     }
     // The re-ranker is no runnable, so it has no run of its own: report what it did as a
     // custom event on the retriever's run (a no-op without callbacks).
@@ -190,13 +206,14 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
     this.rerankerName = fields.rerankerName ?? "custom";
   }
 
-  /** Settings for one call: `configurable.rerank`, `.fetchK` and `.topN` override the chain's. */
+  /** Settings for one call: `configurable.rerank`, `.fetchK`, `.topN` and `.minScore` override the chain's. */
   settingsFor(options?: Partial<RunnableConfig>): RerankCallSettings {
     const configurable = (options?.configurable ?? {}) as Record<string, unknown>;
     return validateSettings({
       rerank: configurable.rerank === undefined ? this.defaults.rerank : configurable.rerank !== false && configurable.rerank !== "false",
       fetchK: configurable.fetchK === undefined ? this.defaults.fetchK : Number(configurable.fetchK),
       topN: configurable.topN === undefined ? this.defaults.topN : Number(configurable.topN),
+      minScore: configurable.minScore === undefined ? this.defaults.minScore : parseMinScore(configurable.minScore, "configurable.minScore"),
     });
   }
 
@@ -249,7 +266,12 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
   }
   // An unknown name fails here, not silently at the first call.
   if (typeof reranker === "string" && reranker !== "auto") providerEntry(RERANKERS, "re-ranker", reranker);
-  const defaults = validateSettings({ rerank: reranker !== "none", fetchK: options.fetchK ?? 50, topN: options.topN ?? 5 });
+  const defaults = validateSettings({
+    rerank: reranker !== "none",
+    fetchK: options.fetchK ?? 50,
+    topN: options.topN ?? 5,
+    minScore: parseMinScore(options.minScore, "minScore"),
+  });
   const source = vectorStore ? { vectorStore, toSimilarity: options.scoreToSimilarity ?? similarityFor(vectorStore) } : { retriever: retriever! };
   let compressor: Promise<BaseDocumentCompressor | null> | undefined;
   const loadCompressor = () => {

@@ -10,6 +10,7 @@ export interface CommonFlags {
   firstStage?: string;
   fetchK?: string;
   topN?: string;
+  minScore?: string;
   chunkSize?: string;
   chunkOverlap?: string;
   gitignore?: boolean;
@@ -32,6 +33,7 @@ export function configFromFlags(flags: CommonFlags, extra: ConfigOverrides = {})
     RAG_FIRST_STAGE: flags.firstStage,
     RAG_FETCH_K: flags.fetchK,
     RAG_TOP_N: flags.topN,
+    RAG_MIN_SCORE: flags.minScore,
     RAG_CHUNK_SIZE: flags.chunkSize,
     RAG_CHUNK_OVERLAP: flags.chunkOverlap,
     // Commander defaults --no-gitignore's value to true: only its use may override the environment.

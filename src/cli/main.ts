@@ -61,6 +61,10 @@ const askOptions = (command: Command) =>
     .addOption(new Option("--first-stage <kind>", "HNSW alone, or HNSW + BM25 fused (env RAG_FIRST_STAGE, default hybrid)").choices(["vector", "hybrid"]))
     .option("--fetch-k <n>", "candidates from the first stage (env RAG_FETCH_K, default 50)")
     .option("--top-n <n>", "sources kept after re-ranking (env RAG_TOP_N, default 5)")
+    .option(
+      "--min-score <score>",
+      'evidence cut-off: below it the answer is "not answered" and no model runs (env RAG_MIN_SCORE, default auto: the re-ranker\'s)',
+    )
     .addOption(new Option("--llm <provider>", "answer model (env RAG_LLM)").choices(LLM_PROVIDERS))
     .addOption(jsonOption());
 

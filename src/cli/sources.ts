@@ -33,6 +33,9 @@ export function sourceJson(doc: DocumentInterface, index: number) {
     retrievalScore: m.retrievalScore,
     rerankRank: m.rerankRank,
     rerankScore: m.rerankScore,
+    ...(m.evidenceScore !== undefined ? { evidenceScore: m.evidenceScore } : {}),
+    ...(m.rerankCutOff !== undefined ? { cutOff: m.rerankCutOff } : {}),
+    ...(m.belowCutOff ? { belowCutOff: true } : {}),
     ...(m.rerankWarning ? { rerankWarning: m.rerankWarning } : {}),
     text: doc.pageContent,
   };

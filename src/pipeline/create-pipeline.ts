@@ -104,6 +104,6 @@ async function assemble(
   ].join(" → ");
   const dispose = () => disposeOf(compressor);
   // The answer never shows a configured secret, whether set by flag or in the environment.
-  const chain = createAnswerChain({ retriever, llm, secrets: secretsOf(config, process.env) });
+  const chain = createAnswerChain({ retriever, llm, secrets: secretsOf(config, process.env), minScore: config.RAG_MIN_SCORE });
   return { retriever, llm, chain, description, notes: reranker.note ? [reranker.note] : [], dispose };
 }

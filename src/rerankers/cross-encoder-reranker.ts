@@ -5,6 +5,7 @@ import { RagError, UsageError } from "../errors/index.js";
 import { loadTransformers } from "../models/transformers-env.js";
 import { loadForwardPass, type ForwardPass, type ModelDtype, type PoolInputs, type PoolOutput } from "./forward-pass.js";
 import { InferencePool } from "./inference-pool.js";
+import { DEFAULT_MIN_SCORES, type WithDefaultMinScore } from "./cut-off.js";
 
 export const DEFAULT_CROSS_ENCODER = "Xenova/ms-marco-MiniLM-L-6-v2";
 
@@ -83,7 +84,9 @@ async function release(shared: SharedModel): Promise<void> {
  * BGE reranker). Scores are sigmoid(logit) for one-logit models, softmax's positive class
  * for two-logit models; written to `rerankScore` on copies, best first.
  */
-export class CrossEncoderReranker extends BaseDocumentCompressor {
+export class CrossEncoderReranker extends BaseDocumentCompressor implements WithDefaultMinScore {
+  /** The calibrated cut-off on its scores (see cut-off.ts). */
+  readonly defaultMinScore = DEFAULT_MIN_SCORES["cross-encoder"];
   readonly model: string;
   readonly modelsDir: string;
   readonly topN?: number;

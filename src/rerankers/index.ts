@@ -6,3 +6,15 @@ export { CrossEncoderReranker, DEFAULT_CROSS_ENCODER, type CrossEncoderRerankerO
 export { CohereReranker, createCohereReranker, DEFAULT_COHERE_RERANK_MODEL, type CohereRerankerOptions } from "./cohere-reranker.js";
 export { CorpusStats } from "../text/corpus-stats.js";
 export { createReranker, resolveReranker, RERANKERS, type ConcreteReranker, type RerankerContext, type ResolvedReranker } from "./registry.js";
+export {
+  DEFAULT_MIN_SCORES,
+  defaultMinScoreOf,
+  evidenceScore,
+  isBelowCutOff,
+  judgeEvidence,
+  parseMinScore,
+  resolveMinScore,
+  type EvidenceVerdict,
+  type MinScoreSetting,
+  type WithDefaultMinScore,
+} from "./cut-off.js";

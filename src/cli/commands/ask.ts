@@ -26,12 +26,14 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
     for (const line of pipeline.notes) note(yellow(line));
   }
   let sources: DocumentInterface[] | null = null;
+  let answered = true;
   let answer = "";
   // The "before re-ranking" list is the same retrieval's first stage, not a second (billed) one.
   const firstStage = new FirstStageCollector();
   try {
     for await (const chunk of await pipeline.chain.stream(question, { callbacks: [firstStage] })) {
       if (chunk?.sources) sources = chunk.sources;
+      if (chunk?.answered !== undefined) answered = chunk.answered;
       if (chunk?.answer) {
         if (!json && !answer) process.stdout.write(`\n`);
         answer += chunk.answer;
@@ -55,6 +57,7 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
     const body = {
       question,
       answer,
+      answered,
       pipeline: pipeline.description,
       sources: sources.map(sourceJson),
       firstStage: before.map(sourceJson),
@@ -66,7 +69,12 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   if (sources.length === 0) return;
   const warning: unknown = sources.find((doc) => doc.metadata.rerankWarning)?.metadata.rerankWarning;
   if (typeof warning === "string" && warning) note(yellow(`warning: ${printable(warning)}`));
-  process.stdout.write(`${bold(reranking ? "Sources (after re-ranking)" : "Sources (first-stage order, no re-ranking)")}\n`);
+  const title = !answered
+    ? "Related sources (below the re-ranker's cut-off: they do not answer the question)"
+    : reranking
+      ? "Sources (after re-ranking)"
+      : "Sources (first-stage order, no re-ranking)";
+  process.stdout.write(`${bold(title)}\n`);
   sources.forEach((doc, i) => process.stdout.write(`${formatSourceLine(doc, i)}\n`));
   if (reranking) {
     process.stdout.write(`\n${bold(`First-stage top ${before.length} (before re-ranking)`)}\n`);
