@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Document } from "@langchain/core/documents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingest, type IngestEvent } from "../src/ingest/ingest.js";
+import { skippedLine } from "../src/cli/commands/ingest.js";
 import { MAX_FILE_BYTES } from "../src/ingest/loaders.js";
 import { openIndex } from "../src/store/open-index.js";
 import { UsageError } from "../src/errors/index.js";
@@ -285,5 +286,21 @@ describe("ingest into hnsw: the index directory", () => {
     const current = (await fs.readFile(path.join(ws.indexDir, "CURRENT"), "utf8")).trim();
     expect(await fs.readdir(path.join(ws.indexDir, "snapshots"))).toEqual([current]);
     await expect(fs.access(path.join(ws.indexDir, ".lock"))).rejects.toThrow();
+  });
+});
+
+describe("ingest: duplicates and skipped files", () => {
+  it("stores a chunk repeated across files once and counts what it dropped and skipped", async () => {
+    const root = await tempDir();
+    const page = "# Refunds\n\nRefunds reach the card within five to ten business days after approval.\n";
+    await fs.writeFile(path.join(root, "refunds.md"), page);
+    // A site's all-in-one page repeating the other page's text.
+    await fs.writeFile(path.join(root, "all.md"), page);
+    await fs.writeFile(path.join(root, "logo.png"), "not text");
+    const report = await ingest({ paths: [root], config: testConfig(path.join(root, "index")) });
+    expect(report.duplicateChunks).toBe(1);
+    expect(report.chunkCount).toBe(1);
+    expect(skippedLine(report.skipped)).toBe("Skipped 1 file: 1 unsupported file type.");
+    expect(skippedLine([])).toBe("Skipped 0 files.");
   });
 });
