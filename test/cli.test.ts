@@ -29,7 +29,7 @@ describe("rerank-rag ingest + ask", () => {
   });
 
   it("declines a question the documents do not answer, listing the closest sources as related", async () => {
-    const question = "What is the maximum video upload size in the mobile app?";
+    const question = "Which wine pairs best with grilled salmon?";
     const { code, stdout, stderr } = await runCli(["ask", question, "--index", index, "--json"]);
     expect(code, stderr).toBe(0);
     const body = JSON.parse(stdout);

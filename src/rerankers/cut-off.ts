@@ -13,7 +13,7 @@ import { UsageError } from "../errors/index.js";
  */
 
 /** Calibrated defaults per re-ranker (docs/results.md says how each was chosen). */
-export const DEFAULT_MIN_SCORES = Object.freeze({ bm25: 0.6, "cross-encoder": 0.1, cohere: 0.1 });
+export const DEFAULT_MIN_SCORES = Object.freeze({ bm25: 0.25, "cross-encoder": 0.1, cohere: 0.1 });
 
 /** A re-ranker that knows its calibrated cut-off (the project's own re-rankers do). */
 export interface WithDefaultMinScore {
