@@ -289,18 +289,14 @@ describe("ingest into hnsw: the index directory", () => {
   });
 });
 
-describe("ingest: duplicates and skipped files", () => {
-  it("stores a chunk repeated across files once and counts what it dropped and skipped", async () => {
+describe("ingest: skipped files", () => {
+  it("states the skipped-file count by reason", async () => {
     const root = await tempDir();
-    const page = "# Refunds\n\nRefunds reach the card within five to ten business days after approval.\n";
-    await fs.writeFile(path.join(root, "refunds.md"), page);
-    // A site's all-in-one page repeating the other page's text.
-    await fs.writeFile(path.join(root, "all.md"), page);
+    await fs.writeFile(path.join(root, "refunds.md"), "# Refunds\n\nRefunds reach the card within five to ten business days.\n");
     await fs.writeFile(path.join(root, "logo.png"), "not text");
+    await fs.writeFile(path.join(root, "chart.svg"), "<svg/>");
     const report = await ingest({ paths: [root], config: testConfig(path.join(root, "index")) });
-    expect(report.duplicateChunks).toBe(1);
-    expect(report.chunkCount).toBe(1);
-    expect(skippedLine(report.skipped)).toBe("Skipped 1 file: 1 unsupported file type.");
+    expect(skippedLine(report.skipped)).toBe("Skipped 2 files: 2 unsupported file type.");
     expect(skippedLine([])).toBe("Skipped 0 files.");
   });
 });

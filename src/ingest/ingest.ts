@@ -40,8 +40,6 @@ export interface IngestReport extends FileOutcome {
   dimensions: number;
   refitted: boolean;
   written: boolean;
-  /** New chunks not stored because a chunk with the same text (spaces and case aside) already was. */
-  duplicateChunks: number;
 }
 
 /**
@@ -105,12 +103,10 @@ async function ingestInto(
     dimensions: previous?.embedder.dimensions ?? 0,
     refitted: false,
     written: false,
-    duplicateChunks: 0,
   };
   if (previous && fresh.length === 0 && plan.removed.length === 0) return report;
 
   const kept = previous ? await session.keptChunks(previous, keptFiles) : [];
-  report.duplicateChunks = dropDuplicateChunks(kept, fresh);
   const freshChunks = fresh.flatMap((f) => f.chunks);
   // Ordered by file, a file's chunks in their order (the sort is stable).
   const chunks = [...kept, ...freshChunks].sort((a, b) => String(a.metadata.source).localeCompare(String(b.metadata.source)));
@@ -150,29 +146,6 @@ async function ingestInto(
     await disposeOf(embeddings);
   }
   return report;
-}
-
-/**
- * Removes from the fresh files every chunk whose text an earlier chunk already has (a site's
- * `all.html` repeating each page, a file copied twice): stored once, it cannot fill several of
- * the top N. Kept chunks come first, then files in order. Returns how many were dropped.
- */
-function dropDuplicateChunks(kept: readonly Document[], fresh: FreshFile[]): number {
-  const key = (chunk: Document) => chunk.pageContent.replace(/\s+/g, " ").trim().toLowerCase();
-  const seen = new Set(kept.map(key));
-  let dropped = 0;
-  for (const file of fresh) {
-    file.chunks = file.chunks.filter((chunk) => {
-      const text = key(chunk);
-      if (seen.has(text)) {
-        dropped++;
-        return false;
-      }
-      seen.add(text);
-      return true;
-    });
-  }
-  return dropped;
 }
 
 /** New vectors for the chunks in `only` (all when null), in batches; undefined for the others. */

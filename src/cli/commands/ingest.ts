@@ -108,7 +108,6 @@ function printSummary(report: IngestReport, seconds: number): void {
   for (const warning of report.warnings) note(yellow(`warning ${printable(warning)}`));
   if (report.ignored) note(dim(`${report.ignored} files or folders ignored (.ragignore, .gitignore, --exclude)`));
   note(dim(skippedLine(report.skipped)));
-  if (report.duplicateChunks) note(dim(`${report.duplicateChunks} duplicate chunks (same text as another chunk) stored once`));
   const counts = `${report.added.length} new, ${report.changed.length} changed, ${report.removed.length} removed, ${report.unchanged} unchanged`;
   if (!report.written) {
     note(`Index is up to date (${counts}); nothing to write. ${dim(`${report.chunkCount} chunks in ${where(report)}`)}`);
