@@ -1,16 +1,20 @@
-import type { DocumentInterface } from "@langchain/core/documents";
+import { Document, type DocumentInterface } from "@langchain/core/documents";
 import type { BaseLanguageModelInterface } from "@langchain/core/language_models/base";
 import type { BasePromptTemplate } from "@langchain/core/prompts";
 import type { BaseRetrieverInterface } from "@langchain/core/retrievers";
-import { RunnableLambda, RunnablePassthrough, RunnablePick, RunnableSequence, type Runnable } from "@langchain/core/runnables";
+import { RunnableLambda, RunnablePassthrough, RunnablePick, RunnableSequence, type Runnable, type RunnableConfig } from "@langchain/core/runnables";
 import { secretsOf, UsageError } from "../src/errors/index.js";
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../src/llms/prompt.js";
 import { RedactingOutputParser } from "../src/llms/redacting-output-parser.js";
+import { isBelowCutOff, judgeEvidence, parseMinScore, resolveMinScore, type MinScoreSetting } from "../src/rerankers/cut-off.js";
 
 export type AnswerInput = string | { question: string };
 export interface AnswerOutput {
   answer: string;
+  /** Sources best first; when the evidence gate declined, they are the closest ones, each marked `belowCutOff: true`. */
   sources: DocumentInterface[];
+  /** False when nothing was retrieved or no source reached the re-ranker's cut-off: the model was not called. */
+  answered: boolean;
 }
 
 export interface AnswerChainOptions {
@@ -31,14 +35,24 @@ export interface AnswerChainOptions {
    * own request reports any real problem), and the answer is the same with or without it.
    */
   warmUp?: () => Promise<unknown>;
+  /**
+   * The evidence gate's cut-off: when no re-ranked source reaches it, the chain answers
+   * NOT_ANSWERED without calling the model. "auto" (default): the re-ranker's calibrated cut-off;
+   * a number: a score on the re-ranker's scale; null: no gate. Per call: `configurable.minScore`.
+   */
+  minScore?: MinScoreSetting;
 }
 
 export const NOTHING_RETRIEVED = "I could not find anything about this in the indexed documents.";
+export const NOT_ANSWERED = "The indexed documents do not answer this question. The closest sources are listed as related, not as an answer.";
+
+type Retrieved = { question: string; sources: DocumentInterface[] };
 
 /**
  * The streaming answer chain: retrieve → prompt → LLM. `.stream()` yields `{ sources }`
  * first, then `{ answer }` chunks as the model produces them; `.invoke()` returns both.
- * With no sources it answers that nothing was found instead of asking the model to guess.
+ * With no sources it answers that nothing was found instead of asking the model to guess; when
+ * no source reaches the re-ranker's cut-off it answers NOT_ANSWERED, the model never called.
  * Secrets are redacted from the answer (see `secrets`); callbacks on the model's own run still
  * see its raw output.
  */
@@ -48,7 +62,23 @@ export function createAnswerChain({
   prompt = ANSWER_PROMPT,
   secrets = secretsOf(process.env),
   warmUp,
+  minScore = "auto",
 }: AnswerChainOptions): Runnable<AnswerInput, AnswerOutput> {
+  const chainMinScore = parseMinScore(minScore, "minScore");
+  // The call's minScore is the gate's: the retriever keeps the sources below it, to list them as related.
+  const gateSetting = (config?: RunnableConfig): MinScoreSetting => {
+    const value: unknown = config?.configurable?.minScore;
+    return value === undefined ? chainMinScore : parseMinScore(value, "configurable.minScore");
+  };
+  const retrieve = RunnableLambda.from(async (input: { question: string }, config?: RunnableConfig) => {
+    const { minScore: _gate, ...configurable } = { ...config?.configurable };
+    const docs = await retriever.invoke(input.question, { ...config, configurable });
+    const cutOff = resolveMinScore(docs, gateSetting(config));
+    return docs.map((doc) =>
+      isBelowCutOff(doc, cutOff) ? new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, belowCutOff: true }, id: doc.id }) : doc,
+    );
+  });
+  const gate = RunnableLambda.from(({ sources }: Retrieved, config?: RunnableConfig) => judgeEvidence(sources, gateSetting(config)).answered);
   const generate = RunnableLambda.from((input: { question: string; sources: DocumentInterface[] }) => ({
     question: formatQuestion(input.question),
     sources: formatSources(input.sources),
@@ -56,13 +86,14 @@ export function createAnswerChain({
     .pipe(prompt)
     .pipe(llm)
     .pipe(new RedactingOutputParser(secrets));
-  const answer = RunnableLambda.from((input: { question: string; sources: DocumentInterface[] }) =>
-    input.sources.length === 0 ? NOTHING_RETRIEVED : generate,
+  // The evidence gate: the model runs only when some source reaches the cut-off.
+  const answer = RunnableLambda.from((input: Retrieved & { answered: boolean }) =>
+    input.sources.length === 0 ? NOTHING_RETRIEVED : input.answered ? generate : NOT_ANSWERED,
   ).withConfig({ runName: "answer" });
   return RunnableSequence.from([
     RunnableLambda.from(normalizeInput).withConfig({ runName: "question" }),
     RunnablePassthrough.assign({
-      sources: RunnableLambda.from((input: { question: string }) => input.question).pipe(retriever),
+      sources: retrieve.withConfig({ runName: "retrieve" }),
       // Side by side with retrieval; dropped from the output by the pick below.
       ...(warmUp
         ? {
@@ -75,8 +106,9 @@ export function createAnswerChain({
           }
         : {}),
     }),
+    RunnablePassthrough.assign({ answered: gate.withConfig({ runName: "evidence_gate" }) }),
     RunnablePassthrough.assign({ answer }),
-    new RunnablePick(["sources", "answer"]),
+    new RunnablePick(["sources", "answered", "answer"]),
   ]).withConfig({ runName: "AnswerChain" }) as Runnable<AnswerInput, AnswerOutput>;
 }
 

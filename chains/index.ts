@@ -10,5 +10,5 @@ export {
   type CascadeStageInput,
 } from "./reranking-retriever.js";
 export { ChunkFilter, type ChunkFilterSpec, type FilterValue } from "../src/store/chunk-filter.js";
-export { createAnswerChain, NOTHING_RETRIEVED, type AnswerChainOptions, type AnswerInput, type AnswerOutput } from "./answer-chain.js";
+export { createAnswerChain, NOT_ANSWERED, NOTHING_RETRIEVED, type AnswerChainOptions, type AnswerInput, type AnswerOutput } from "./answer-chain.js";
 export { FirstStageCollector } from "./first-stage-collector.js";

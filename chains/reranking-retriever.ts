@@ -13,6 +13,7 @@ import type { CorpusStats } from "../src/text/corpus-stats.js";
 import { providerEntry } from "../src/providers/provider-table.js";
 import { adaptiveRule, decideRerank, rerankSignals, type AdaptiveDecision, type AdaptiveRule } from "../src/rerankers/adaptive.js";
 import { RerankCascade, takeCascadeReport, type CascadeStage, type CascadeStageReport } from "../src/rerankers/cascade.js";
+import { defaultMinScoreOf, isBelowCutOff, parseMinScore, type MinScoreSetting } from "../src/rerankers/cut-off.js";
 import { createRerankerFromSpec, RERANKERS } from "../src/rerankers/registry.js";
 
 /** A retriever that can be asked for a number of results (e.g. the hybrid first stage): `withK(k)` is a copy returning k. */
@@ -43,6 +44,8 @@ export interface RerankCallSettings {
   filter: ChunkFilter | null;
   /** The rule `rerank: "auto"` decides by. */
   adaptive: AdaptiveRule;
+  /** Re-ranked documents below this cut-off are dropped: a score, "auto" (the re-ranker's calibrated one) or null (keep all). */
+  minScore: MinScoreSetting;
 }
 
 /** A cascade stage in the library: a provider name with an optional `:keep` ("bm25:20"), or a compressor and how many it keeps. */
@@ -63,6 +66,12 @@ export interface RerankingRetrieverOptions {
    * the first stage; `configurable.filter` sets or clears it per call.
    */
   filter?: ChunkFilterSpec | ChunkFilter;
+  /**
+   * Drop re-ranked documents whose evidence score is below this cut-off: a score on the
+   * re-ranker's scale, or "auto" for its calibrated default (see `judgeEvidence`, which the
+   * answer chain's gate uses with the same scores). Default: keep all.
+   */
+  minScore?: number | "auto" | null;
   /**
    * A compressor, a provider name ("bm25", "cross-encoder", "cohere", "auto"), "none", or a
    * cascade, cheap first: "bm25:20,cross-encoder" or ["bm25:20", "cross-encoder"].
@@ -229,18 +238,18 @@ export function withoutDuplicates(documents: readonly DocumentInterface[]): Docu
 export class RerankStep extends BaseDocumentCompressor {
   constructor(
     private readonly compressor: () => Promise<BaseDocumentCompressor | null>,
-    readonly settings: Pick<RerankCallSettings, "rerank" | "topN"> & Partial<Pick<RerankCallSettings, "adaptive">>,
+    readonly settings: Pick<RerankCallSettings, "rerank" | "topN" | "minScore"> & Partial<Pick<RerankCallSettings, "adaptive">>,
   ) {
     super();
   }
 
   /** A copy with a call's settings, carried explicitly. */
-  withSettings(settings: Pick<RerankCallSettings, "rerank" | "topN"> & Partial<Pick<RerankCallSettings, "adaptive">>): RerankStep {
+  withSettings(settings: Pick<RerankCallSettings, "rerank" | "topN" | "minScore"> & Partial<Pick<RerankCallSettings, "adaptive">>): RerankStep {
     return new RerankStep(this.compressor, settings);
   }
 
   async compressDocuments(candidates: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
-    const { rerank, topN } = this.settings;
+    const { rerank, topN, minScore } = this.settings;
     const documents = withoutDuplicates(candidates);
     const started = performance.now();
     // Decided from what the first stage already knows, before the re-ranker is loaded or called.
@@ -253,11 +262,18 @@ export class RerankStep extends BaseDocumentCompressor {
       const copies = documents.map((doc) => withMetadata(doc, {}));
       const report = takeCascadeReport(await compressor.compressDocuments(copies, query, callbacks));
       stages = report.stages;
-      kept = report.documents.slice(0, topN).map((doc, i) => {
-        const { relevanceScore, ...metadata }: Record<string, unknown> = doc.metadata;
-        const rerankScore = metadata.rerankScore ?? relevanceScore;
-        return new Document({ pageContent: doc.pageContent, metadata: { ...metadata, rerankScore, rerankRank: i + 1 }, id: doc.id });
-      });
+      // The re-ranker's calibrated cut-off travels with its documents, for the answer chain's gate.
+      const cutOff = defaultMinScoreOf(compressor);
+      const drop = minScore === "auto" ? cutOff : (minScore ?? undefined);
+      kept = report.documents
+        .slice(0, topN)
+        .map((doc, i) => {
+          const { relevanceScore, ...metadata }: Record<string, unknown> = doc.metadata;
+          const rerankScore = metadata.rerankScore ?? relevanceScore;
+          const extra = { rerankScore, rerankRank: i + 1, ...(cutOff !== undefined ? { rerankCutOff: cutOff } : {}) };
+          return new Document({ pageContent: doc.pageContent, metadata: { ...metadata, ...extra }, id: doc.id });
+        })
+        .filter((doc) => !isBelowCutOff(doc, drop));
     }
     // The re-ranker is no runnable, so it has no run of its own: report what it did as a
     // custom event on the retriever's run (a no-op without callbacks).
@@ -292,7 +308,7 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
 
   /**
    * Settings for one call: `configurable.rerank` (true, false or "auto"), `.fetchK`, `.topN`,
-   * `.filter` (null: none) and `.adaptive` (a partial AdaptiveRule) override the chain's.
+   * `.filter` (null: none), `.minScore` and `.adaptive` (a partial AdaptiveRule) override the chain's.
    */
   settingsFor(options?: Partial<RunnableConfig>): RerankCallSettings {
     const configurable = (options?.configurable ?? {}) as Record<string, unknown>;
@@ -308,6 +324,7 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
         configurable.adaptive === undefined
           ? this.defaults.adaptive
           : adaptiveRule({ ...this.defaults.adaptive, ...(configurable.adaptive as Partial<AdaptiveRule>) }),
+      minScore: configurable.minScore === undefined ? this.defaults.minScore : parseMinScore(configurable.minScore, "configurable.minScore"),
     });
   }
 
@@ -377,6 +394,7 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
     topN: options.topN ?? 5,
     filter: toChunkFilter(options.filter),
     adaptive: adaptiveRule(options.adaptive),
+    minScore: parseMinScore(options.minScore, "minScore"),
   });
   const source = vectorStore ? { vectorStore, toSimilarity: options.scoreToSimilarity ?? similarityFor(vectorStore) } : { retriever: retriever! };
   let compressor: Promise<BaseDocumentCompressor | null> | undefined;

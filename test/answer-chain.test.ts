@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ChatOpenAI } from "@langchain/openai";
 import { Document } from "@langchain/core/documents";
 import { MemoryVectorStore } from "@langchain/classic/vectorstores/memory";
-import { createAnswerChain, createRerankingRetriever, NOTHING_RETRIEVED } from "../chains/index.js";
+import { createAnswerChain, createRerankingRetriever, NOT_ANSWERED, NOTHING_RETRIEVED, type AnswerOutput } from "../chains/index.js";
+import { DEFAULT_MIN_SCORES, evidenceScore, judgeEvidence } from "../src/rerankers/cut-off.js";
 import { SYSTEM_PROMPT } from "../src/llms/prompt.js";
 import { createLlm } from "../src/llms/registry.js";
 import { loadConfig } from "../src/config/index.js";
@@ -79,7 +80,7 @@ describe("createAnswerChain with an OpenAI-compatible server", () => {
     const empty = await MemoryVectorStore.fromDocuments([], embeddings);
     const llm = new ChatOpenAI({ model: "m", apiKey: "k", configuration: { baseURL: server.baseURL } });
     const chain = createAnswerChain({ retriever: createRerankingRetriever({ vectorStore: empty }), llm });
-    expect(await chain.invoke(QUESTION)).toEqual({ answer: NOTHING_RETRIEVED, sources: [] });
+    expect(await chain.invoke(QUESTION)).toEqual({ answer: NOTHING_RETRIEVED, sources: [], answered: false });
     expect(server.requests).toHaveLength(0);
   });
 
@@ -116,5 +117,64 @@ describe("createAnswerChain with an OpenAI-compatible server", () => {
     const chain = await chainAgainst(server.baseURL);
     await expect(chain.invoke("   ")).rejects.toMatchObject({ exitCode: 2 });
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("createAnswerChain: the evidence gate", () => {
+  const UNANSWERABLE = "What colour is the company logo on printed invoices?";
+
+  it("declines before the model when no source reaches the re-ranker's cut-off: sources listed as related, no request sent", async () => {
+    server = await startOpenAiServer({ kind: "stream", tokens: ["a confident near-miss"] });
+    const chain = await chainAgainst(server.baseURL);
+    const chunks: Array<Partial<AnswerOutput>> = [];
+    for await (const chunk of await chain.stream({ question: UNANSWERABLE })) chunks.push(chunk);
+    expect(Object.keys(chunks[0]!)).toEqual(["sources"]);
+    const sources = chunks.find((c) => c.sources)!.sources!;
+    expect(sources).toHaveLength(3);
+    for (const doc of sources) expect(doc.metadata).toMatchObject({ belowCutOff: true, rerankCutOff: DEFAULT_MIN_SCORES.bm25 });
+    expect(chunks.find((c) => "answered" in c)?.answered).toBe(false);
+    expect(chunks.map((c) => c.answer ?? "").join("")).toBe(NOT_ANSWERED);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("calls the model when the best source reaches the cut-off, and per call with configurable.minScore 0", async () => {
+    server = await startOpenAiServer({ kind: "stream", tokens: ["ok"] });
+    const chain = await chainAgainst(server.baseURL);
+    const answered = await chain.invoke(QUESTION);
+    expect(answered).toMatchObject({ answer: "ok", answered: true });
+    expect(server.requests).toHaveLength(1);
+    const forced = await chain.invoke(UNANSWERABLE, { configurable: { minScore: 0 } });
+    expect(forced).toMatchObject({ answer: "ok", answered: true });
+    expect(forced.sources).toHaveLength(3);
+    expect(server.requests).toHaveLength(2);
+    // A higher cut-off for one call declines what the default answers.
+    const strict = await chain.invoke(QUESTION, { configurable: { minScore: 1.5 } });
+    expect(strict).toMatchObject({ answer: NOT_ANSWERED, answered: false });
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("refuses a cut-off that is not a number ≥ 0 or auto, naming where it came from", async () => {
+    const { store, stats } = await smallStore();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: "bm25", stats, fetchK: 8, topN: 3 });
+    const llm = await createLlm(loadConfig({ RAG_LLM: "extractive" }));
+    expect(() => createAnswerChain({ retriever, llm, minScore: -1 })).toThrow(/minScore must be a number ≥ 0/);
+    await expect(retriever.invoke(QUESTION, { configurable: { minScore: "high" } })).rejects.toThrow(/configurable.minScore must be a number ≥ 0 or "auto"/);
+  });
+});
+
+describe("createRerankingRetriever: minScore", () => {
+  it("drops documents below the re-ranker's cut-off, the same scores and default the gate uses", async () => {
+    const { store, stats } = await smallStore();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: "bm25", stats, fetchK: 8, topN: 3, minScore: "auto" });
+    const kept = await retriever.invoke(QUESTION);
+    expect(kept.length).toBeGreaterThan(0);
+    for (const doc of kept) expect(evidenceScore(doc)).toBeGreaterThanOrEqual(DEFAULT_MIN_SCORES.bm25);
+    expect(judgeEvidence(kept).answered).toBe(true);
+    expect(await retriever.invoke("What colour is the company logo on printed invoices?")).toEqual([]);
+    expect(await retriever.invoke("What colour is the company logo on printed invoices?", { configurable: { minScore: 0 } })).toHaveLength(3);
+    const all = await createRerankingRetriever({ vectorStore: store, reranker: "bm25", stats, fetchK: 8, topN: 3 }).invoke(QUESTION);
+    expect(all).toHaveLength(3);
+    expect(judgeEvidence(all, 1.5)).toMatchObject({ answered: false, minScore: 1.5 });
+    expect(judgeEvidence([])).toEqual({ answered: false });
   });
 });

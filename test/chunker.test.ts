@@ -95,6 +95,29 @@ describe("splitDocuments: headings", () => {
     expect(new Set(chunks.map((c) => c.metadata.heading))).toEqual(new Set(["Handbook", "Billing", "Shipping", "Returns"]));
   });
 
+  it("labels a chunk that starts mid-section with that section, and records the heading path", async () => {
+    const para = (topic: string, i: number) => `Paragraph ${i} on ${topic}: enough words about ${topic} to fill a good part of one chunk.`;
+    const text = [
+      "# HTTP",
+      "## Class: http.Server",
+      "### server.timeout",
+      para("timeouts", 0),
+      "### server.keepAliveTimeout",
+      ...[0, 1, 2, 3, 4].map((i) => para("keep-alive", i)),
+    ].join("\n\n");
+    const chunks = await splitDocuments([new Document({ pageContent: text, metadata: {} })], { chunkSize: 250, chunkOverlap: 100 }, HASH);
+    const keepAlive = ["HTTP", "Class: http.Server", "server.keepAliveTimeout"];
+    // Starts with a paragraph of the keep-alive section, its heading two chunks back.
+    const midSection = chunks.find((c) => c.pageContent.startsWith("Paragraph 3 on keep-alive"));
+    expect(midSection, chunks.map((c) => c.pageContent).join("\n---\n")).toBeDefined();
+    expect(midSection!.metadata).toMatchObject({ heading: "server.keepAliveTimeout", headings: keepAlive });
+    // Two short sections in one chunk: the one with the most text governs it.
+    const merged = chunks.find((c) => c.pageContent.includes("### server.timeout"))!;
+    expect(merged.pageContent).toContain("## Class: http.Server");
+    expect(merged.metadata).toMatchObject({ heading: "server.timeout", headings: ["HTTP", "Class: http.Server", "server.timeout"] });
+    for (const chunk of chunks.filter((c) => c.pageContent.includes("keep-alive"))) expect(chunk.metadata).toMatchObject({ headings: keepAlive });
+  });
+
   it("does not take a '# comment' inside a fenced code block for a section heading", async () => {
     // cursor-pagination.md has a bash block with "# first page" / "# next page: …" comments.
     const doc = await loadSample("pagination/cursor-pagination.md");

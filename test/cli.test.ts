@@ -6,6 +6,8 @@ import { cleanEnv, REPO_ROOT, runCli } from "./helpers/cli.js";
 import { startOpenAiServer } from "./helpers/openai-server.js";
 import { loadConfig } from "../src/config/index.js";
 import { createPipeline } from "../src/pipeline/create-pipeline.js";
+import { NOT_ANSWERED } from "../chains/index.js";
+import { DEFAULT_MIN_SCORES } from "../src/rerankers/cut-off.js";
 
 const SEED = "How do I configure OAuth2 in the API?";
 let work: string;
@@ -24,6 +26,21 @@ describe("rerank-rag ingest + ask", () => {
     const again = await runCli(["ingest", path.join(REPO_ROOT, "data", "docs"), "--index", index]);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/Index is up to date \(0 new, 0 changed, 0 removed, 4\d unchanged\)/);
+  });
+
+  it("declines a question the documents do not answer, listing the closest sources as related", async () => {
+    const question = "Which wine pairs best with grilled salmon?";
+    const { code, stdout, stderr } = await runCli(["ask", question, "--index", index, "--json"]);
+    expect(code, stderr).toBe(0);
+    const body = JSON.parse(stdout);
+    expect(body).toMatchObject({ answered: false, answer: NOT_ANSWERED });
+    expect(body.sources.length).toBeGreaterThan(0);
+    for (const source of body.sources) expect(source).toMatchObject({ belowCutOff: true, cutOff: DEFAULT_MIN_SCORES.bm25 });
+    const forced = await runCli(["ask", question, "--index", index, "--json", "--min-score", "0"]);
+    expect(JSON.parse(forced.stdout).answered).toBe(true);
+    const text = await runCli(["ask", question, "--index", index]);
+    expect(text.stdout).toContain(NOT_ANSWERED);
+    expect(text.stdout).toContain("Related sources (below the re-ranker's cut-off: they do not answer the question)");
   });
 
   it("answers the seed question with the OAuth2 configuration page as the top source", async () => {
@@ -46,7 +63,7 @@ describe("rerank-rag ingest + ask", () => {
     expect(code).toBe(0);
     expect(stderr).toContain("→ rerank=bm25 (local) →");
     expect(stdout).toContain("Sources (after re-ranking)");
-    expect(stdout).toContain("[1] authentication/oauth2-client-credentials.md § Configuring OAuth2 client credentials");
+    expect(stdout).toContain("[1] authentication/oauth2-client-credentials.md § OAuth2 client credentials › Configuring OAuth2 client credentials");
     expect(stdout).toContain("First-stage top 5 (before re-ranking)");
     expect(stdout.indexOf("[1]")).toBeLessThan(stdout.indexOf("Sources"));
   });

@@ -6,6 +6,7 @@ import { Document } from "@langchain/core/documents";
 import { loadConfig } from "../src/config/index.js";
 import { evaluate, loadBeir, loadQaSet, type VariantResult } from "../src/eval/index.js";
 import { REPO_ROOT, runCli } from "./helpers/cli.js";
+import { DEFAULT_MIN_SCORES } from "../src/rerankers/cut-off.js";
 
 const SHARED_SCIFACT = path.resolve(REPO_ROOT, "..", "shared", "datasets", "scifact");
 
@@ -155,6 +156,44 @@ describe("rerank-rag eval", () => {
     expect(stdout).toMatch(/^first-stage\s+\d\.\d{3}/m);
     expect(stdout).toMatch(/^bm25\s+\d\.\d{3}/m);
     expect(stdout).toContain("Answer-level (extractive answerer):");
+  });
+
+  it("refuses a QA set whose gold sources are not in the corpus (exit 2, naming the files and --docs), and warns when some are missing", async () => {
+    const wrongDocs = path.join(work, "other-docs");
+    await fs.mkdir(wrongDocs, { recursive: true });
+    await fs.writeFile(path.join(wrongDocs, "unrelated.md"), "# Unrelated\n\nNothing the QA set cites.\n");
+    const qa = path.join(REPO_ROOT, "data", "eval", "qa.jsonl");
+    const refused = await runCli(["eval", qa, "--docs", wrongDocs, "--cache-dir", path.join(work, "wrong-cache")]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/None of the \d+ gold source files of .*qa\.jsonl is in the corpus/);
+    expect(refused.stderr).toContain("authentication/");
+    expect(refused.stderr).toContain("--docs");
+    // Half the corpus: the run goes on, saying how many gold files are missing.
+    const partial = path.join(work, "partial-docs");
+    await fs.cp(path.join(REPO_ROOT, "data", "docs", "authentication"), path.join(partial, "authentication"), { recursive: true });
+    const dataset = await loadQaSet(qa, partial);
+    expect(dataset.warnings).toHaveLength(1);
+    expect(dataset.warnings![0]).toMatch(/^\d+ of \d+ gold source files are not in .*partial-docs .*Check --docs\./);
+  });
+
+  it("reports the evidence gate's abstention and the gold sentence in the answers on the QA set", async () => {
+    const { code, stdout, stderr } = await runCli([
+      "eval",
+      path.join(REPO_ROOT, "data", "eval", "qa.jsonl"),
+      "--cache-dir",
+      path.join(work, "qa-cache"),
+      "--json",
+    ]);
+    expect(code, stderr).toBe(0);
+    const bm25 = (JSON.parse(stdout) as { variants: VariantResult[] }).variants.find((v) => v.name === "bm25")!;
+    const answers = bm25.answers!;
+    expect(answers.unanswerable).toBe(13);
+    expect(answers.minScore).toBe(DEFAULT_MIN_SCORES.bm25);
+    expect(answers.goldSentence).toBeGreaterThan(0);
+    for (const key of ["noAnswerCorrect", "abstentionPrecision", "wronglyDeclined"] as const) expect(answers[key]).toBeGreaterThanOrEqual(0);
+    expect(answers.sweep.map((s) => s.minScore)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
+    expect(answers.sweep[0]).toEqual({ minScore: 0, unanswerableDeclined: 0, answerableDeclined: 0 });
+    expect(answers.sweep.at(-1)!.unanswerableDeclined).toBeGreaterThan(0);
   });
 
   it("rejects an unknown variant with exit 2", async () => {

@@ -1,7 +1,12 @@
+import fs from "node:fs/promises";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { HumanMessage } from "@langchain/core/messages";
 import { Document } from "@langchain/core/documents";
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../src/llms/prompt.js";
+import { splitDocuments } from "../src/ingest/chunker.js";
+import { loadFile } from "../src/ingest/loaders.js";
+import { MARKDOWN_FIXTURES } from "./helpers/fs.js";
 import { EXTRACTIVE_LABEL, ExtractiveChatModel, NO_ANSWER } from "../src/llms/extractive-chat-model.js";
 
 const SOURCES = [
@@ -75,5 +80,49 @@ describe("ExtractiveChatModel formatting", () => {
     expect(text).toContain("client_id");
     expect(text).not.toContain("**");
     expect(text).not.toContain("`");
+  });
+});
+
+describe("ExtractiveChatModel on hard-wrapped Markdown", () => {
+  const QUESTION = "How long does the server wait for more incoming data with keepAliveTimeout before a socket is destroyed?";
+
+  async function answerOver(docs: Document[]): Promise<string> {
+    const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion(QUESTION), sources: formatSources(docs) });
+    return (await new ExtractiveChatModel().invoke(messages)).text;
+  }
+
+  /** The answer's sentences, each with its citation: [text, source] pairs. */
+  const cited = (answer: string) => [...answer.split("\n\n")[0]!.matchAll(/(.+?) \[(\d+)\]\s*/g)].map((m) => [m[1]!, m[2]!] as const);
+
+  it("answers in whole sentences, each cited, free of markup, from the ingested chunks", async () => {
+    const file = path.join(MARKDOWN_FIXTURES, "http-server.md");
+    const { documents } = await loadFile(file, await fs.readFile(file));
+    const chunks = await splitDocuments(documents, { chunkSize: 400, chunkOverlap: 80 }, "f".repeat(64));
+    const answer = await answerOver(chunks.filter((c) => c.pageContent.includes("keep-alive")).slice(0, 5));
+    expect(answer).toContain(
+      "The number of milliseconds of inactivity a server needs to wait for additional incoming data, after it has finished writing the last response, before a socket will be destroyed. [",
+    );
+    const sentences = cited(answer);
+    expect(sentences.length).toBeGreaterThan(0);
+    for (const [sentence] of sentences) {
+      expect(sentence, sentence).toMatch(/^[\p{Lu}{]/u);
+      expect(sentence, sentence).toMatch(/[.!?:)]$/);
+      for (const markup of ["<!--", "YAML", "**", "`", "][", "]: "]) expect(sentence).not.toContain(markup);
+    }
+  });
+
+  it("joins the hard-wrapped lines of raw Markdown and never quotes a sentence cut by the chunk's edges", async () => {
+    const raw = [
+      "socket is presumed to have timed out. See the timeout section.",
+      "",
+      "The number of milliseconds of inactivity a server needs to wait for additional",
+      "incoming data, after it has finished writing the last response, before a socket",
+      "will be destroyed. If the server receives new data before the keep-alive timeout",
+      "has fired, it will reset the regular inactivity timeout, and the keep-alive socket",
+    ].join("\n");
+    const answer = await answerOver([new Document({ pageContent: raw, metadata: { relativePath: "http.md" } })]);
+    expect(cited(answer).map(([s]) => s)).toEqual([
+      "The number of milliseconds of inactivity a server needs to wait for additional incoming data, after it has finished writing the last response, before a socket will be destroyed.",
+    ]);
   });
 });

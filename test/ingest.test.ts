@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Document } from "@langchain/core/documents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingest, type IngestEvent } from "../src/ingest/ingest.js";
+import { skippedLine } from "../src/cli/commands/ingest.js";
 import { MAX_FILE_BYTES } from "../src/ingest/loaders.js";
 import { openIndex } from "../src/store/open-index.js";
 import { UsageError } from "../src/errors/index.js";
@@ -285,5 +286,17 @@ describe("ingest into hnsw: the index directory", () => {
     const current = (await fs.readFile(path.join(ws.indexDir, "CURRENT"), "utf8")).trim();
     expect(await fs.readdir(path.join(ws.indexDir, "snapshots"))).toEqual([current]);
     await expect(fs.access(path.join(ws.indexDir, ".lock"))).rejects.toThrow();
+  });
+});
+
+describe("ingest: skipped files", () => {
+  it("states the skipped-file count by reason", async () => {
+    const root = await tempDir();
+    await fs.writeFile(path.join(root, "refunds.md"), "# Refunds\n\nRefunds reach the card within five to ten business days.\n");
+    await fs.writeFile(path.join(root, "logo.png"), "not text");
+    await fs.writeFile(path.join(root, "chart.svg"), "<svg/>");
+    const report = await ingest({ paths: [root], config: testConfig(path.join(root, "index")) });
+    expect(skippedLine(report.skipped)).toBe("Skipped 2 files: 2 unsupported file type.");
+    expect(skippedLine([])).toBe("Skipped 0 files.");
   });
 });

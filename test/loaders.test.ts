@@ -1,10 +1,11 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadFile } from "../src/ingest/loaders.js";
+import zlib from "node:zlib";
+import { loadFile, MAX_FILE_BYTES } from "../src/ingest/loaders.js";
 import { discoverFiles } from "../src/ingest/discover.js";
 import { UsageError } from "../src/errors/index.js";
-import { pseudoRandomBytes, SAMPLE_PDFS, tempDir, writeCorpus } from "./helpers/fs.js";
+import { MARKDOWN_FIXTURES, pseudoRandomBytes, SAMPLE_PDFS, tempDir, writeCorpus } from "./helpers/fs.js";
 
 const text = (s: string) => Buffer.from(s, "utf8");
 
@@ -14,8 +15,48 @@ describe("loadFile: text formats", () => {
     const { documents, warnings } = await loadFile("/docs/keys.md", text(md));
     expect(warnings).toEqual([]);
     expect(documents).toHaveLength(1);
-    expect(documents[0]!.pageContent).toBe(md);
+    // Plain Markdown without markup reads the same as clean text (trailing blank lines dropped).
+    expect(documents[0]!.pageContent).toBe(md.trimEnd());
     expect(documents[0]!.metadata).toMatchObject({ source: "/docs/keys.md", format: "md", title: "Rotating API keys" });
+  });
+
+  it("turns Markdown into clean text: comments, link definitions and markup dropped, wrapped lines joined, code kept", async () => {
+    const file = path.join(MARKDOWN_FIXTURES, "http-server.md");
+    const { documents } = await loadFile(file, await fs.readFile(file));
+    const content = documents[0]!.pageContent;
+    for (const markup of ["<!--", "YAML", "added: v", "][server", "]: #", "](", "**", "net.md#"]) expect(content).not.toContain(markup);
+    expect(content).toContain(
+      "The number of milliseconds of inactivity a server needs to wait for additional incoming data, after it has finished writing the last response, before a socket will be destroyed.",
+    );
+    expect(content).toContain("See server.listen(handle[, backlog][, callback]) for how a server starts listening.");
+    expect(content).toContain("- {number} Timeout in milliseconds. Default: 5000 (5 seconds).");
+    expect(content).toContain(
+      "```js\nconst server = http.createServer();\n// Wait 10 s for the next request. Then close.\nserver.keepAliveTimeout = 10_000;\n```",
+    );
+    expect(content).toContain("\n### server.keepAliveTimeout\n");
+    expect(documents[0]!.metadata.title).toBe("HTTP");
+  });
+
+  it("keeps tables readable, one row a line, and leaves front matter out of the text", async () => {
+    const md = "---\ntitle: Limits\n---\n\n| Plan | Requests per minute |\n|---|---|\n| Growth | `600` |\n| *Scale* | 3000 |\n";
+    const { documents } = await loadFile("/docs/limits.md", text(md));
+    expect(documents[0]!.pageContent).toBe("Plan | Requests per minute\nGrowth | 600\nScale | 3000");
+    expect(documents[0]!.metadata.title).toBe("Limits");
+  });
+
+  it("reads a gzip-compressed file of a text type as that type", async () => {
+    const md = "# Tides\n\nThe tide\nturns twice a day. <!-- hidden -->\n";
+    const { documents } = await loadFile("/docs/tides.md.gz", zlib.gzipSync(text(md)));
+    expect(documents[0]!.pageContent).toBe("# Tides\n\nThe tide turns twice a day.");
+    expect(documents[0]!.metadata).toMatchObject({ source: "/docs/tides.md.gz", format: "md", title: "Tides" });
+    const json = await loadFile("/docs/rows.json.gz", zlib.gzipSync(text(JSON.stringify([{ text: "first row" }]))));
+    expect(json.documents[0]!.pageContent).toBe("first row");
+  });
+
+  it("refuses a gzip file that decompresses past the size limit, or is no gzip at all", async () => {
+    const bomb = zlib.gzipSync(Buffer.alloc(MAX_FILE_BYTES + 1, 0x61));
+    await expect(loadFile("/docs/bomb.txt.gz", bomb)).rejects.toThrow(/decompresses to more than 64 MB/);
+    await expect(loadFile("/docs/fake.md.gz", text("not gzip"))).rejects.toThrow(/not a valid gzip file/);
   });
 
   it("falls back to the file name as title when markdown has no heading", async () => {

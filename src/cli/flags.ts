@@ -13,6 +13,7 @@ export interface CommonFlags {
   topN?: string;
   /** `key=value` filters (ask, demo): parsed by parseFilterArgs. */
   filter?: string[];
+  minScore?: string;
   chunkSize?: string;
   chunkOverlap?: string;
   gitignore?: boolean;
@@ -36,6 +37,7 @@ export function configFromFlags(flags: CommonFlags, extra: ConfigOverrides = {})
     RAG_FIRST_STAGE: flags.firstStage,
     RAG_FETCH_K: flags.fetchK,
     RAG_TOP_N: flags.topN,
+    RAG_MIN_SCORE: flags.minScore,
     RAG_CHUNK_SIZE: flags.chunkSize,
     RAG_CHUNK_OVERLAP: flags.chunkOverlap,
     // Commander defaults --no-gitignore's value to true: only its use may override the environment.

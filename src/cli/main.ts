@@ -68,6 +68,10 @@ const pipelineOptions = (command: Command) =>
       "search only chunks whose source matches a glob (source=authentication/**) or whose metadata field has a value (lang=en,fr: any of them); repeatable, all must hold",
       collect,
     )
+    .option(
+      "--min-score <score>",
+      'evidence cut-off: below it the answer is "not answered" and no model runs (env RAG_MIN_SCORE, default auto: the re-ranker\'s)',
+    )
     .addOption(new Option("--llm <provider>", "answer model (env RAG_LLM)").choices(LLM_PROVIDERS));
 const askOptions = (command: Command) => pipelineOptions(command).addOption(jsonOption());
 

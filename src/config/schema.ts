@@ -85,6 +85,8 @@ export const configSchema = z
     RAG_HNSW_EF_CONSTRUCTION: positiveInt.min(10).max(2000).optional(),
     RAG_HNSW_EF_SEARCH: positiveInt.min(10).max(5000).optional(),
     RAG_TOP_N: positiveInt.max(100).default(5),
+    /** The evidence gate's cut-off: "auto" (the re-ranker's calibrated one), or a score on the re-ranker's scale (0: never decline). */
+    RAG_MIN_SCORE: z.union([z.literal("auto"), z.coerce.number().min(0).max(1000)]).default("auto"),
     RAG_CHUNK_SIZE: positiveInt.min(100).max(20000).default(1500),
     RAG_CHUNK_OVERLAP: z.coerce.number().int().min(0).default(200),
     /** What ingest reads: the tree's .gitignore files (.ragignore always), patterns excluded, links leaving the tree. */
@@ -163,6 +165,7 @@ export const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
   RAG_LLM: "--llm",
   RAG_FETCH_K: "--fetch-k",
   RAG_TOP_N: "--top-n",
+  RAG_MIN_SCORE: "--min-score",
   RAG_CHUNK_SIZE: "--chunk-size",
   RAG_CHUNK_OVERLAP: "--chunk-overlap",
   RAG_GITIGNORE: "--no-gitignore",

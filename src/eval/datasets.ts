@@ -5,6 +5,7 @@ import zlib from "node:zlib";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { z } from "zod";
 import { UsageError } from "../errors/index.js";
+import { markdownToText } from "../ingest/markdown.js";
 
 export interface EvalQuery {
   id: string;
@@ -14,6 +15,8 @@ export interface EvalQuery {
   /** QA set only: the reference answer and the question's kind. */
   reference?: string;
   kind?: string;
+  /** QA set only: the gold quotes as they read in the indexed text (normalised, see normalizeText). */
+  quotes?: string[];
 }
 
 export interface EvalDataset {
@@ -24,6 +27,8 @@ export interface EvalDataset {
   /** Content hash of the corpus, part of the cached index's key. */
   corpusHash: string;
   queries: EvalQuery[];
+  /** Problems that do not stop the evaluation (e.g. some gold files missing from the corpus). */
+  warnings?: string[];
   /** The judged unit a retrieved chunk stands for (a corpus document, or a gold passage). */
   unitOf(query: EvalQuery, chunk: DocumentInterface): string;
 }
@@ -95,7 +100,10 @@ type QaGold = z.infer<typeof qaGoldSchema>;
 /** One line of the QA format. */
 const qaRecordSchema = z.object({ id: z.string(), question: z.string(), answer: z.string(), gold: z.array(qaGoldSchema), kind: z.string() });
 
-const normalize = (text: string) => text.replace(/[*_`]/g, "").replace(/\s+/g, " ").trim().toLowerCase();
+/** Text for quote matching: markup characters and runs of spaces gone, lower case. */
+export const normalizeText = (text: string) => text.replace(/[*_`]/g, "").replace(/\s+/g, " ").trim().toLowerCase();
+/** A gold quote as it reads in the indexed text: a quote from a Markdown file loses its markup as the file did. */
+const quoteText = (gold: QaGold) => (gold.quote ? normalizeText(/\.(md|markdown)$/i.test(gold.source) ? markdownToText(gold.quote) : gold.quote) : undefined);
 
 /**
  * The project's QA format (data/eval/qa.jsonl): questions with gold passages named by
@@ -105,7 +113,7 @@ const normalize = (text: string) => text.replace(/[*_`]/g, "").replace(/\s+/g, "
 export async function loadQaSet(file: string, docsDir: string): Promise<EvalDataset> {
   const raw = await fs.readFile(file, "utf8");
   const queries: EvalQuery[] = [];
-  const golds = new Map<string, QaGold[]>();
+  const golds = new Map<string, Array<QaGold & { match?: string }>>();
   raw.split("\n").forEach((line, index) => {
     if (!line.trim()) return;
     let json: unknown;
@@ -123,23 +131,35 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
     }
     const record = parsed.data;
     const judgments = new Map(record.gold.map((_, g) => [`${record.id}#${g}`, 1]));
-    golds.set(record.id, record.gold);
-    queries.push({ id: record.id, text: record.question, judgments, reference: record.answer, kind: record.kind });
+    const gold = record.gold.map((g) => ({ ...g, match: quoteText(g) }));
+    golds.set(record.id, gold);
+    const quotes = gold.flatMap((g) => (g.match ? [g.match] : []));
+    queries.push({ id: record.id, text: record.question, judgments, reference: record.answer, kind: record.kind, quotes });
   });
   const files = [...new Set([...golds.values()].flat().map((g) => g.source))].sort();
-  const contents = await Promise.all(files.map(async (f) => `${f}\0${await fs.readFile(path.join(docsDir, f), "utf8").catch(() => "")}`));
+  const read = await Promise.all(files.map(async (f) => ({ file: f, text: await fs.readFile(path.join(docsDir, f), "utf8").catch(() => null) })));
+  const missing = read.filter((r) => r.text === null).map((r) => r.file);
+  const listed = (names: string[]) => `${names.slice(0, 5).join(", ")}${names.length > 5 ? `, … (${names.length - 5} more)` : ""}`;
+  // Scored against the wrong corpus, every metric is 0: that is a mistake, not a result.
+  if (files.length > 0 && missing.length === files.length) {
+    throw new UsageError(`None of the ${files.length} gold source files of ${file} is in the corpus ${docsDir} (missing: ${listed(missing)}).`, {
+      hint: "Point --docs at the folder the QA set's gold sources are relative to (default: the bundled data/docs).",
+    });
+  }
+  const contents = read.map((r) => `${r.file}\0${r.text ?? ""}`);
   return {
     name: path.basename(file),
     kind: "qa",
     paths: [docsDir],
     corpusHash: sha256(raw + contents.join("\0")),
     queries,
+    warnings: missing.length
+      ? [`${missing.length} of ${files.length} gold source files are not in ${docsDir} (${listed(missing)}); questions citing them cannot score. Check --docs.`]
+      : [],
     unitOf(query, chunk) {
-      const text = normalize(chunk.pageContent);
+      const text = normalizeText(chunk.pageContent);
       const match = (golds.get(query.id) ?? []).findIndex(
-        (g) =>
-          g.source === chunk.metadata.relativePath &&
-          (g.quote ? text.includes(normalize(g.quote)) : g.heading !== null && g.heading === chunk.metadata.heading),
+        (g) => g.source === chunk.metadata.relativePath && (g.match ? text.includes(g.match) : g.heading !== null && g.heading === chunk.metadata.heading),
       );
       return match >= 0 ? `${query.id}#${match}` : `chunk:${chunk.metadata.chunkId}`;
     },

@@ -12,13 +12,14 @@ import { ExtractiveChatModel, NO_ANSWER } from "../llms/extractive-chat-model.js
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../llms/prompt.js";
 import type { RerankerSpec } from "../config/index.js";
 import { adaptiveRule, decideRerank, rerankSignals, type AdaptiveRule, type RerankSignals } from "../rerankers/adaptive.js";
+import { defaultMinScoreOf, judgeEvidence, type MinScoreSetting } from "../rerankers/cut-off.js";
 import { createRerankerFromSpec, resolveReranker, type ConcreteReranker } from "../rerankers/registry.js";
 import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
 import { openIndex } from "../store/open-index.js";
 import { analyze } from "../text/analyzer.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
 import { disposeOf } from "../util/dispose.js";
-import type { EvalDataset, EvalQuery } from "./datasets.js";
+import { normalizeText, type EvalDataset, type EvalQuery } from "./datasets.js";
 import { dedupe, mean, mrrAt, ndcgAt, pairedComparison, percentile, precisionAt, recallAt, tokenF1, type PairedComparison } from "./metrics.js";
 
 export interface EvaluateOptions {
@@ -36,6 +37,8 @@ export interface EvaluateOptions {
   cacheDir: string;
   /** Evaluate only the first N queries (quick runs). */
   limit?: number;
+  /** The evidence gate's cut-off for QA sets (default "auto": each re-ranker's calibrated one). */
+  minScore?: MinScoreSetting;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -57,10 +60,29 @@ export interface VariantResult {
   latency: Record<"embed" | "search" | "rerank" | "total", StageLatency>;
   /** nDCG@10 against the first stage, paired per query. */
   vsFirstStage?: PairedComparison;
-  /** QA sets only: does the gold passage reach the answer, and how good is the extractive answer. */
-  answers?: { goldInTopN: number; tokenF1: number; noAnswerCorrect: number; unanswerable: number };
+  /** QA sets only: does the gold passage reach the answer, how good is the extractive answer, and does the evidence gate decline the right questions. */
+  answers?: AnswerSummary;
   /** Adaptive variants: share of queries that skipped the re-ranker, and nDCG@10 against always re-ranking (when that variant ran too). */
   adaptive?: { skipped: number; vsAlways?: PairedComparison };
+}
+
+export interface AnswerSummary {
+  goldInTopN: number;
+  tokenF1: number;
+  /** Share of answerable answers that hold the gold quote's sentence. */
+  goldSentence: number;
+  /** Share of unanswerable questions declined (by the gate or the answerer): abstention recall. */
+  noAnswerCorrect: number;
+  /** Share of declined questions that were unanswerable: abstention precision (1 when none was declined). */
+  abstentionPrecision: number;
+  /** Share of answerable questions declined. */
+  wronglyDeclined: number;
+  unanswerable: number;
+  answerableCount: number;
+  /** The cut-off the gate applied (undefined: the re-ranker has none). */
+  minScore?: number;
+  /** The gate at other cut-offs: how many questions of each kind it would decline. */
+  sweep: Array<{ minScore: number; unanswerableDeclined: number; answerableDeclined: number }>;
 }
 
 export interface QueryResult {
@@ -226,7 +248,10 @@ async function evaluateOn(
         const rank = units.findIndex((u) => (query.judgments.get(u) ?? 0) > 0);
         result.firstRelevantRank[variant] = rank < 0 ? null : rank + 1;
       }
-      if (dataset.kind === "qa") state.answers.push(await checkAnswer(answerer, query, ranked.slice(0, topN), dataset));
+      // "auto" is the re-ranker's calibrated cut-off, as the retriever records it for the answer chain.
+      const setting = options.minScore ?? "auto";
+      const minScore = setting === "auto" ? defaultMinScoreOf(compressor) : (setting ?? undefined);
+      if (dataset.kind === "qa") state.answers.push(await checkAnswer(answerer, query, ranked.slice(0, topN), dataset, minScore));
     }
     queryResults.push(result);
   }
@@ -291,30 +316,65 @@ interface AnswerCheck {
   answerable: boolean;
   goldInTopN: boolean;
   f1: number;
+  goldSentence: boolean;
   saidNoAnswer: boolean;
+  /** The best source's evidence score, and the cut-off the gate held it against. */
+  bestScore?: number;
+  minScore?: number;
 }
 
-/** What the answer step would get from this ranking, and what the extractive answerer makes of it. */
-async function checkAnswer(answerer: ExtractiveChatModel, query: EvalQuery, top: DocumentInterface[], dataset: EvalDataset): Promise<AnswerCheck> {
+/**
+ * What the answer step would get from this ranking: the evidence gate first (as in the answer
+ * chain), then what the extractive answerer makes of the sources.
+ */
+async function checkAnswer(
+  answerer: ExtractiveChatModel,
+  query: EvalQuery,
+  top: DocumentInterface[],
+  dataset: EvalDataset,
+  minScore: number | undefined,
+): Promise<AnswerCheck> {
+  const { answered, bestScore } = judgeEvidence(top, minScore ?? null);
+  const gated = !answered;
   const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion(query.text), sources: formatSources(top) });
-  const answer = top.length ? answerer.answerFor(messages) : NO_ANSWER;
+  const answer = gated ? NO_ANSWER : answerer.answerFor(messages);
   const saidNoAnswer = answer === NO_ANSWER;
   const body = answer.split("\n\n")[0]!.replace(/\[\d+\]/g, "");
+  const shown = normalizeText(body);
   return {
     answerable: query.judgments.size > 0,
     goldInTopN: top.some((doc) => query.judgments.has(dataset.unitOf(query, doc))),
     f1: saidNoAnswer ? 0 : tokenF1(body, query.reference ?? "", analyze),
+    goldSentence: !saidNoAnswer && (query.quotes ?? []).some((quote) => shown.includes(quote)),
     saidNoAnswer,
+    ...(bestScore !== undefined ? { bestScore } : {}),
+    ...(minScore !== undefined ? { minScore } : {}),
   };
 }
 
-function summariseAnswers(checks: AnswerCheck[]): NonNullable<VariantResult["answers"]> {
+const SWEEP = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+
+function summariseAnswers(checks: AnswerCheck[]): AnswerSummary {
   const answerable = checks.filter((c) => c.answerable);
   const unanswerable = checks.filter((c) => !c.answerable);
+  const declined = checks.filter((c) => c.saidNoAnswer);
+  const below = (c: AnswerCheck, cut: number) => c.bestScore !== undefined && c.bestScore < cut;
   return {
     goldInTopN: mean(answerable.map((c) => (c.goldInTopN ? 1 : 0))),
     tokenF1: mean(answerable.map((c) => c.f1)),
+    goldSentence: mean(answerable.map((c) => (c.goldSentence ? 1 : 0))),
     noAnswerCorrect: mean(unanswerable.map((c) => (c.saidNoAnswer ? 1 : 0))),
+    abstentionPrecision: declined.length ? declined.filter((c) => !c.answerable).length / declined.length : 1,
+    wronglyDeclined: mean(answerable.map((c) => (c.saidNoAnswer ? 1 : 0))),
     unanswerable: unanswerable.length,
+    answerableCount: answerable.length,
+    ...(checks[0]?.minScore !== undefined ? { minScore: checks[0].minScore } : {}),
+    sweep: checks.some((c) => c.bestScore !== undefined)
+      ? SWEEP.map((cut) => ({
+          minScore: cut,
+          unanswerableDeclined: unanswerable.filter((c) => below(c, cut)).length,
+          answerableDeclined: answerable.filter((c) => below(c, cut)).length,
+        }))
+      : [],
   };
 }

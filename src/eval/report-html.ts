@@ -79,6 +79,32 @@ export function frontierChart(variants: VariantResult[]): string {
   return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="quality/latency frontier">${grid}${line}${dots}${axes}</svg>`;
 }
 
+/** The evidence gate's sweep per variant: cut-off → share of unanswerable declined (solid) and of answerable wrongly declined (dashed). */
+function sweepChart(variants: VariantResult[]): string {
+  const swept = variants.filter((v) => v.answers?.sweep.length);
+  if (swept.length === 0) return "";
+  const x = (cut: number) => 50 + cut * 500;
+  const y = (share: number) => 210 - share * 190;
+  const lines = swept.flatMap((v) => {
+    const { sweep, unanswerable } = v.answers!;
+    const color = COLORS[variants.indexOf(v) % COLORS.length];
+    const total = { unanswerable: Math.max(1, unanswerable), answerable: Math.max(1, v.answers!.answerableCount) };
+    const path = (pick: (s: (typeof sweep)[number]) => number, of: number) =>
+      sweep.map((s, i) => `${i ? "L" : "M"}${x(s.minScore)},${y(pick(s) / of)}`).join(" ");
+    return [
+      `<path d="${path((s) => s.unanswerableDeclined, total.unanswerable)}" fill="none" stroke="${color}" stroke-width="2"><title>${escape(v.name)}: unanswerable declined</title></path>`,
+      `<path d="${path((s) => s.answerableDeclined, total.answerable)}" fill="none" stroke="${color}" stroke-width="2" stroke-dasharray="5 3"><title>${escape(v.name)}: answerable wrongly declined</title></path>`,
+    ];
+  });
+  const grid = [0, 0.25, 0.5, 0.75, 1]
+    .map(
+      (v) =>
+        `<line x1="45" x2="550" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="40" y="${y(v) + 4}" text-anchor="end">${v * 100}%</text><text x="${x(v)}" y="228" text-anchor="middle">${v}</text>`,
+    )
+    .join("");
+  return `<h2>Evidence gate: cut-off sweep</h2><p>Solid: unanswerable questions declined; dashed: answerable questions wrongly declined (x: cut-off on the re-ranker's evidence score).</p><svg viewBox="0 0 600 240" width="600" height="240" role="img" aria-label="cut-off sweep">${grid}${lines.join("")}</svg>`;
+}
+
 /** The queries re-ranking moved most, in both directions, for each re-ranker. */
 function winsAndLosses(result: EvalResult, variant: string, count = 10): string {
   const moved = result.queries
@@ -125,6 +151,7 @@ th{background:#f5f5f5}.win{color:#1d7a3a}.loss{color:#b03030}svg text{font:11px 
 ${verdicts.length ? `<h2>Verdict</h2><ul>${verdicts.map((v) => `<li>${escape(v.text)}</li>`).join("")}</ul>` : ""}
 <h2>Quality/latency frontier</h2>${frontierChart(variants)}
 <div class="legend">${legend}</div>${metricsChart(variants)}
+${sweepChart(variants)}
 <h2>Latency per stage (p50 bar, p95 whisker)</h2>${latencyChart(variants)}
 <h2>Where re-ranking changed the result</h2>${variants
     .filter((v) => v.vsFirstStage)

@@ -9,16 +9,24 @@ export interface SplitterSettings {
 const HEADING = /^(#{1,6})[ \t]+(.+?)[ \t#]*$/;
 const FENCE = /^\s*(```|~~~)/;
 
+interface Heading {
+  at: number;
+  /** Offset just past the heading's line. */
+  end: number;
+  depth: number;
+  text: string;
+}
+
 /** Markdown headings with their offsets, ignoring `#` lines inside fenced code (shell comments). */
-function findHeadings(text: string): Array<{ at: number; text: string }> {
-  const headings: Array<{ at: number; text: string }> = [];
+function findHeadings(text: string): Heading[] {
+  const headings: Heading[] = [];
   let offset = 0;
   let inFence = false;
   for (const line of text.split("\n")) {
     if (FENCE.test(line)) inFence = !inFence;
     else if (!inFence) {
       const match = HEADING.exec(line);
-      if (match) headings.push({ at: offset, text: match[2]!.trim() });
+      if (match) headings.push({ at: offset, end: offset + line.length, depth: match[1]!.length, text: match[2]!.trim() });
     }
     offset += line.length + 1;
   }
@@ -28,7 +36,7 @@ function findHeadings(text: string): Array<{ at: number; text: string }> {
 /**
  * Splits loaded documents into chunks with stable ids and locations: `chunkId`
  * (`idPrefix`, unique to the file's path and content, + ordinal), `start`/`end` character offsets in the loaded text,
- * the `heading` of the section the chunk belongs to, and the PDF `page`.
+ * the section (see sectionOf) and the PDF `page`.
  */
 export async function splitDocuments(documents: readonly Document[], settings: SplitterSettings, idPrefix: string): Promise<Document[]> {
   const splitter = RecursiveCharacterTextSplitter.fromLanguage("markdown", settings);
@@ -51,7 +59,7 @@ export async function splitDocuments(documents: readonly Document[], settings: S
             chunkId: `${idPrefix}-${chunks.length}`,
             start,
             end,
-            ...sectionOf(headings, start, end),
+            ...sectionOf(headings, text, start, end),
             ...(pageStarts ? { page: pageOf(pageStarts, start) } : {}),
           },
         }),
@@ -101,12 +109,32 @@ function longRuns(text: string, min: number): Array<[number, number]> {
   return runs;
 }
 
-/** The section a chunk belongs to: a heading early in the chunk, else the last one before it. */
-function sectionOf(headings: Array<{ at: number; text: string }>, start: number, end: number): { heading?: string } {
-  const early = headings.find((h) => h.at >= start && h.at < start + (end - start) / 4);
-  const before = headings.filter((h) => h.at <= start).at(-1);
-  const heading = (early ?? before)?.text;
-  return heading ? { heading } : {};
+/**
+ * The section a chunk belongs to: of the sections the chunk holds text of (the one in force at
+ * its start, then each heading inside it), the one with the most text, as `heading`, and the
+ * path of headings above it, outermost first, as `headings`. A chunk that starts mid-section
+ * belongs to that section unless a later one fills more of it; ties go to the later section,
+ * so a chunk of headings alone belongs to its last.
+ */
+function sectionOf(headings: readonly Heading[], text: string, start: number, end: number): { heading?: string; headings?: string[] } {
+  let current = headings.filter((h) => h.at <= start).length - 1;
+  let from = current >= 0 && headings[current]!.at === start ? headings[current]!.end : start;
+  let best = current;
+  let bestSize = -1;
+  for (let next = current + 1; ; next++) {
+    const boundary = next < headings.length && headings[next]!.at < end ? headings[next]! : null;
+    const size = text.slice(from, boundary ? boundary.at : end).trim().length;
+    if (size >= bestSize) [best, bestSize] = [current, size];
+    if (!boundary) break;
+    [current, from] = [next, Math.min(boundary.end, end)];
+  }
+  if (best < 0) return {};
+  const path: Heading[] = [];
+  for (const h of headings.slice(0, best + 1)) {
+    while (path.length > 0 && path.at(-1)!.depth >= h.depth) path.pop();
+    path.push(h);
+  }
+  return { heading: path.at(-1)!.text, headings: path.map((h) => h.text) };
 }
 
 function pageOf(pageStarts: number[], offset: number): number {

@@ -3,9 +3,8 @@ import path from "node:path";
 import { UsageError } from "../errors/index.js";
 import { looksLikeIndex } from "../store/index-dir.js";
 import { IgnoreRules, ignoredReason, type RuleChain, type UnreadableIgnoreFile } from "./ignore-rules.js";
-import { SUPPORTED_EXTENSIONS, type SkippedFile } from "./loaders.js";
+import { GZIP_EXTENSIONS, isSupportedFile, SUPPORTED_EXTENSIONS, type SkippedFile } from "./loaders.js";
 
-const SUPPORTED = new Set<string>(SUPPORTED_EXTENSIONS);
 const IGNORED_DIRS = new Set(["node_modules", ".git", ".hg", ".svn", ".rerank-rag"]);
 
 export interface Discovery {
@@ -103,8 +102,8 @@ export async function discoverFiles(paths: readonly string[], options: DiscoverO
         await visit(path.join(entry, child), inside, false);
       }
     } else if (stat.isFile()) {
-      if (SUPPORTED.has(path.extname(entry).toLowerCase())) files.add(entry);
-      else skipped.push({ path: entry, reason: `unsupported file type (supported: ${SUPPORTED_EXTENSIONS.join(" ")})` });
+      if (isSupportedFile(entry)) files.add(entry);
+      else skipped.push({ path: entry, reason: `unsupported file type (supported: ${[...SUPPORTED_EXTENSIONS, ...GZIP_EXTENSIONS].join(" ")})` });
     } else {
       // Reading a FIFO would block forever; devices and sockets are not documents either.
       skipped.push({ path: entry, reason: "not a regular file (FIFO, socket or device)" });

@@ -1,8 +1,17 @@
 import path from "node:path";
+import zlib from "node:zlib";
 import { Document } from "@langchain/core/documents";
 import { nestsTooDeep, TOO_DEEP } from "./nesting.js";
 
 export const SUPPORTED_EXTENSIONS = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".json", ".jsonl"] as const;
+/** Text types also read gzip-compressed, one file each (`notes.md.gz`). */
+export const GZIP_EXTENSIONS = [".md", ".markdown", ".txt", ".html", ".htm", ".json", ".jsonl"].map((e) => `${e}.gz`);
+
+/** Whether ingest reads this file name: a supported type, or a gzip of a text type. */
+export function isSupportedFile(file: string): boolean {
+  const name = file.toLowerCase();
+  return (SUPPORTED_EXTENSIONS as readonly string[]).includes(path.extname(name)) || GZIP_EXTENSIONS.some((e) => name.endsWith(e));
+}
 
 /** A file that could not be ingested, and why: reported, never fatal for the others. */
 export interface SkippedFile {
@@ -33,7 +42,8 @@ export const tooLargeReason = (bytes: number) =>
 
 /** Loads one file into LangChain Documents; throws an Error whose message says what is wrong with it. */
 export async function loadFile(file: string, bytes: Buffer): Promise<LoadResult> {
-  const result = await loadByType(file, bytes);
+  const gzipped = file.toLowerCase().endsWith(".gz");
+  const result = gzipped ? await loadByType(file.slice(0, -3), gunzip(bytes), file) : await loadByType(file, bytes);
   const characters = result.documents.reduce((n, doc) => n + doc.pageContent.length, 0);
   if (characters > MAX_TEXT_CHARS) {
     throw new Error(`holds ${millions(characters)} characters of text, more than the limit of ${millions(MAX_TEXT_CHARS)}; split it into smaller files`);
@@ -41,12 +51,29 @@ export async function loadFile(file: string, bytes: Buffer): Promise<LoadResult>
   return result;
 }
 
-async function loadByType(file: string, bytes: Buffer): Promise<LoadResult> {
+/** A gzip file's content; the size limit applies to what it decompresses to (a small bomb stays small). */
+function gunzip(bytes: Buffer): Buffer {
+  try {
+    return zlib.gunzipSync(bytes, { maxOutputLength: MAX_FILE_BYTES });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new Error(`decompresses to more than ${MAX_FILE_BYTES / (1024 * 1024)} MB; split it into smaller files`, { cause: error });
+    }
+    throw new Error(`not a valid gzip file (${(error as Error).message})`, { cause: error });
+  }
+}
+
+/** `file` names the type (without `.gz`); `source` is the file on disk. */
+async function loadByType(file: string, bytes: Buffer, source = file): Promise<LoadResult> {
   const extension = path.extname(file).toLowerCase();
-  const base = { source: file, format: extension.slice(1) };
+  const base = { source, format: extension.slice(1) };
   switch (extension) {
     case ".md":
-    case ".markdown":
+    case ".markdown": {
+      const { markdownToText } = await import("./markdown.js");
+      const text = decodeText(bytes);
+      return single(markdownToText(text), { ...base, title: markdownTitle(text) ?? path.basename(file) });
+    }
     case ".txt": {
       const text = decodeText(bytes);
       return single(text, { ...base, title: markdownTitle(text) ?? path.basename(file) });
@@ -67,7 +94,7 @@ async function loadByType(file: string, bytes: Buffer): Promise<LoadResult> {
     case ".jsonl":
       return loadJsonLines(decodeText(bytes), base);
     default:
-      throw new Error(`unsupported file type "${extension || "(none)"}"; supported: ${SUPPORTED_EXTENSIONS.join(" ")}`);
+      throw new Error(`unsupported file type "${extension || "(none)"}"; supported: ${[...SUPPORTED_EXTENSIONS, ...GZIP_EXTENSIONS].join(" ")}`);
   }
 }
 

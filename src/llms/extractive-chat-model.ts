@@ -70,29 +70,67 @@ export class ExtractiveChatModel extends BaseChatModel {
   }
 }
 
-function splitSentences(source: number, text: string): Sentence[] {
-  const sentences: Sentence[] = [];
-  const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
+const LIST_ITEM = /^\s*(?:[-*+>]|\d+[.)])\s+/;
+const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
+
+/**
+ * A source's prose as paragraphs: the lines of a paragraph (hard-wrapped text) joined into one,
+ * each list item and table row a paragraph of its own; headings, code blocks and table rules left out,
+ * so no sentence runs across them.
+ */
+function paragraphs(text: string): Array<{ text: string; prose: boolean }> {
+  const out: Array<{ text: string; prose: boolean }> = [];
+  let lines: string[] = [];
+  let prose = true;
+  const flush = () => {
+    if (lines.length) out.push({ text: lines.join(" "), prose });
+    lines = [];
+    prose = true;
+  };
   let inCode = false;
-  for (const rawLine of text.split("\n")) {
-    if (rawLine.trimStart().startsWith("```")) {
+  for (const line of text.split("\n")) {
+    if (line.trimStart().startsWith("```")) {
+      flush();
       inCode = !inCode;
       continue;
     }
-    // Headings, code and table rules are not answers in themselves.
-    if (inCode || /^\s*#/.test(rawLine) || /^[\s|:-]+$/.test(rawLine)) continue;
-    // Drop list markers, bold and code marks; `_` stays: it belongs to identifiers like grant_type.
-    const line = rawLine
-      .replace(/^\s*(?:[-*+>]|\d+[.)])\s+/, "")
-      .replace(/\s*\|\s*/g, " | ")
-      .replace(/\*\*|`/g, "")
-      .trim();
-    for (const { segment } of segmenter.segment(line)) {
-      const sentence = segment.replace(/^\|\s*|\s*\|$/g, "").trim();
+    if (inCode || !line.trim() || /^\s*#/.test(line) || /^[\s|:-]+$/.test(line)) {
+      flush();
+      continue;
+    }
+    const row = line.includes(" | ");
+    if (LIST_ITEM.test(line) || row || !prose) flush();
+    prose = !row;
+    // List markers, bold and code marks go; `_` stays: it belongs to identifiers like grant_type.
+    lines.push(
+      line
+        .replace(LIST_ITEM, "")
+        .replace(/\s*\|\s*/g, " | ")
+        .replace(/\*\*|`/g, "")
+        .trim(),
+    );
+  }
+  flush();
+  return out;
+}
+
+/**
+ * Whole sentences of a source (Intl.Segmenter over each joined paragraph). A chunk may start or
+ * end inside a sentence: a first sentence that starts in lower case and a last one without its
+ * closing punctuation are fragments and left out.
+ */
+function splitSentences(source: number, text: string): Sentence[] {
+  const sentences: Sentence[] = [];
+  const blocks = paragraphs(text);
+  blocks.forEach((block, b) => {
+    const segments = [...segmenter.segment(block.text)].map(({ segment }) => segment.replace(/^\|\s*|\s*\|$/g, "").trim());
+    segments.forEach((sentence, i) => {
+      if (b === 0 && i === 0 && /^\p{Ll}/u.test(sentence)) return;
+      if (b === blocks.length - 1 && i === segments.length - 1 && block.prose && !/[.!?:]["')\]]?$/.test(sentence)) return;
       const terms = new Set(analyze(sentence));
       if (terms.size >= 2) sentences.push({ source, order: sentences.length, text: sentence, terms });
-    }
-  }
+    });
+  });
   return sentences;
 }
 

@@ -30,11 +30,12 @@ function attribute(value: unknown): string {
   return String(value).replace(/["<>\n]/g, " ");
 }
 
-/** Where a source came from, for citations: path and section. */
+/** Where a source came from, for citations: path and section (its heading path, `h1 › h2 › h3`). */
 export function sourceLabel(doc: DocumentInterface): string {
-  const { relativePath, source, heading, page } = doc.metadata as Record<string, unknown>;
+  const { relativePath, source, heading, headings, page } = doc.metadata as Record<string, unknown>;
   const where = printable(relativePath) ?? printable(source) ?? "unknown";
-  const [section, pageNumber] = [printable(heading), printable(page)];
+  const path = Array.isArray(headings) && headings.every((h) => typeof h === "string") && headings.length ? headings.join(" › ") : undefined;
+  const [section, pageNumber] = [path ?? printable(heading), printable(page)];
   return [where, section ? `§ ${section}` : undefined, pageNumber ? `p. ${pageNumber}` : undefined].filter(Boolean).join(" ");
 }
 

@@ -122,6 +122,6 @@ async function assemble(
   // The answer never shows a configured secret, whether set by flag or in the environment.
   // While re-ranking runs, a remote model's connection is opened so generation doesn't pay for it after.
   const warmUp = llmName === "openai" && config.RAG_LLM_WARM_UP ? openAiWarmUp(config) : undefined;
-  const chain = createAnswerChain({ retriever, llm, secrets: secretsOf(config, process.env), warmUp });
+  const chain = createAnswerChain({ retriever, llm, secrets: secretsOf(config, process.env), warmUp, minScore: config.RAG_MIN_SCORE });
   return { retriever, llm, chain, description, notes: reranker.notes, dispose };
 }

@@ -5,6 +5,7 @@ import { BM25_DEFAULTS, bm25TermScore } from "../text/bm25.js";
 import { contextualText } from "../text/contextual-text.js";
 import { CorpusStats } from "../text/corpus-stats.js";
 import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
+import { DEFAULT_MIN_SCORES, type WithDefaultMinScore } from "./cut-off.js";
 
 export interface Bm25RerankerOptions {
   /** Corpus statistics of the whole index; without them, the candidates' own are used. */
@@ -28,9 +29,12 @@ export const DEFAULT_FIRST_STAGE_WEIGHT = 0.2;
 
 /**
  * The offline re-ranker: BM25 over the first-stage candidates, using the index's corpus
- * statistics, optionally fused with the first stage's similarity.
+ * statistics, optionally fused with the first stage's similarity. Each document also gets an
+ * `evidenceScore`: the IDF-weighted share of the question's terms it holds, which, unlike the
+ * relative BM25 score, can be held against a cut-off (see cut-off.ts).
  */
-export class Bm25Reranker extends BaseDocumentCompressor {
+export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultMinScore {
+  readonly defaultMinScore = DEFAULT_MIN_SCORES.bm25;
   readonly k1: number;
   readonly b: number;
   readonly topN?: number;
@@ -70,15 +74,19 @@ export class Bm25Reranker extends BaseDocumentCompressor {
     const texts = documents.map((doc) => contextualText(doc));
     const stats = this.stats ?? CorpusStats.fromTexts(texts);
     const queryTerms = termCounts(analyze(query));
+    const queryWeight = [...queryTerms.keys()].reduce((sum, term) => sum + stats.idf(term), 0);
     const scored = texts.map((text, index) => {
       const terms = analyze(text);
       const counts = termCounts(terms);
       let score = 0;
+      let covered = 0;
       for (const [term, queryCount] of queryTerms) {
         const tf = counts.get(term);
-        if (tf) score += bm25TermScore(queryCount, stats.idf(term), tf, terms.length, stats.averageLength, this);
+        if (!tf) continue;
+        score += bm25TermScore(queryCount, stats.idf(term), tf, terms.length, stats.averageLength, this);
+        covered += stats.idf(term);
       }
-      return { index, score };
+      return { index, score, coverage: queryWeight > 0 ? covered / queryWeight : 0 };
     });
     const fused = this.fuse(
       scored.map((s) => s.score),
@@ -88,9 +96,9 @@ export class Bm25Reranker extends BaseDocumentCompressor {
     // Stable: ties keep first-stage order.
     scored.sort((l, r) => r.score - l.score || l.index - r.index);
     const kept = this.topN === undefined ? scored : scored.slice(0, this.topN);
-    return kept.map(({ index, score }) => {
+    return kept.map(({ index, score, coverage }) => {
       const doc = documents[index]!;
-      return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, rerankScore: score }, id: doc.id });
+      return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, rerankScore: score, evidenceScore: coverage }, id: doc.id });
     });
   }
 }

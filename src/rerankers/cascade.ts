@@ -3,6 +3,7 @@ import type { Callbacks } from "@langchain/core/callbacks/manager";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { disposeOf } from "../util/dispose.js";
+import { defaultMinScoreOf } from "./cut-off.js";
 
 /** One stage of a cascade: a re-ranker and how many of its best it hands on (all, when absent). */
 export interface CascadeStage {
@@ -36,7 +37,7 @@ class CascadeStep extends BaseDocumentCompressor {
   async compressDocuments(documents: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
     const started = performance.now();
     const inputs = documents.map((doc) => {
-      const { rerankScore: _score, relevanceScore: _relevance, ...metadata }: Record<string, unknown> = doc.metadata;
+      const { rerankScore: _score, relevanceScore: _relevance, evidenceScore: _evidence, ...metadata }: Record<string, unknown> = doc.metadata;
       return new Document({ pageContent: doc.pageContent, metadata, id: doc.id });
     });
     const ranked = await this.stage.compressor.compressDocuments(inputs, query, callbacks);
@@ -75,6 +76,11 @@ export class RerankCascade extends DocumentCompressorPipeline {
   /** Releases every stage's model (see `disposeOf`). */
   async dispose(): Promise<void> {
     await Promise.all(this.stages.map((s) => disposeOf(s.compressor)));
+  }
+
+  /** The evidence cut-off is the last stage's: its scores are the ones the documents leave with. */
+  get defaultMinScore(): number | undefined {
+    return defaultMinScoreOf(this.stages.at(-1)?.compressor);
   }
 
   /** The stages' names, e.g. `bm25:20 → cross-encoder`. */

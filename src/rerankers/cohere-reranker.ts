@@ -8,6 +8,7 @@ import { createCohereClient } from "../providers/cohere-client.js";
 import { describeProviderError, invalidResponse, type ProviderEndpoint } from "../providers/provider-failure.js";
 import { checkRankedResults, copyWith, rankOrKeepOrder } from "./ranked-results.js";
 import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
+import { DEFAULT_MIN_SCORES, type WithDefaultMinScore } from "./cut-off.js";
 
 export const DEFAULT_COHERE_RERANK_MODEL = "rerank-v3.5";
 
@@ -57,7 +58,9 @@ function endpointOf(client: CohereClient, model: string): ProviderEndpoint {
  * retry loop here. Timeouts and network errors are not retried; each attempt is bounded by
  * the client's timeout.
  */
-export class CohereReranker extends BaseDocumentCompressor {
+export class CohereReranker extends BaseDocumentCompressor implements WithDefaultMinScore {
+  /** The calibrated cut-off on its scores (see cut-off.ts). */
+  readonly defaultMinScore = DEFAULT_MIN_SCORES.cohere;
   readonly model: string;
   readonly topN?: number;
   readonly onError: "error" | "fallback";

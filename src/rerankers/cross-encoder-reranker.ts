@@ -7,6 +7,7 @@ import { deviceUnavailable, dtypeOnDisk, loadTransformers } from "../models/tran
 import { loadForwardPass, type ForwardPass, type ModelDtype, type PoolInputs, type PoolOutput } from "./forward-pass.js";
 import { InferencePool } from "./inference-pool.js";
 import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
+import { DEFAULT_MIN_SCORES, type WithDefaultMinScore } from "./cut-off.js";
 
 export const DEFAULT_CROSS_ENCODER = "Xenova/ms-marco-MiniLM-L-6-v2";
 
@@ -100,7 +101,9 @@ async function release(shared: SharedModel): Promise<void> {
  * BGE reranker). Scores are sigmoid(logit) for one-logit models, softmax's positive class
  * for two-logit models; written to `rerankScore` on copies, best first.
  */
-export class CrossEncoderReranker extends BaseDocumentCompressor {
+export class CrossEncoderReranker extends BaseDocumentCompressor implements WithDefaultMinScore {
+  /** The calibrated cut-off on its scores (see cut-off.ts). */
+  readonly defaultMinScore = DEFAULT_MIN_SCORES["cross-encoder"];
   readonly model: string;
   readonly modelsDir: string;
   readonly topN?: number;

@@ -13,3 +13,15 @@ export { createReranker, resolveReranker, RERANKERS, type ConcreteReranker, type
 export { createRerankerFromSpec, type BuiltReranker } from "./registry.js";
 export { RerankCascade, type CascadeStage, type CascadeStageReport } from "./cascade.js";
 export { decideRerank, rerankSignals, adaptiveRule, DEFAULT_ADAPTIVE_RULE, type AdaptiveRule, type AdaptiveDecision, type RerankSignals } from "./adaptive.js";
+export {
+  DEFAULT_MIN_SCORES,
+  defaultMinScoreOf,
+  evidenceScore,
+  isBelowCutOff,
+  judgeEvidence,
+  parseMinScore,
+  resolveMinScore,
+  type EvidenceVerdict,
+  type MinScoreSetting,
+  type WithDefaultMinScore,
+} from "./cut-off.js";

@@ -73,6 +73,7 @@ export function pseudoRandomBytes(length: number, seed = 1): Buffer {
 /** Sample PDFs shipped with the repository. */
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const SAMPLE_DOCS = path.join(REPO, "data", "docs");
+export const MARKDOWN_FIXTURES = path.join(REPO, "test", "fixtures", "markdown");
 export const SAMPLE_PDFS = {
   whitepaper: path.join(SAMPLE_DOCS, "guides", "security-whitepaper.pdf"),
   sla: path.join(SAMPLE_DOCS, "reference", "sla-and-support.pdf"),

@@ -33,12 +33,14 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
     for (const line of pipeline.notes) note(yellow(line));
   }
   let sources: DocumentInterface[] | null = null;
+  let answered = true;
   let answer = "";
   // The "before re-ranking" list is the same retrieval's first stage, not a second (billed) one.
   const firstStage = new FirstStageCollector();
   try {
     for await (const chunk of await pipeline.chain.stream(question, { callbacks: [firstStage], ...(filter ? { configurable: { filter } } : {}) })) {
       if (chunk?.sources) sources = chunk.sources;
+      if (chunk?.answered !== undefined) answered = chunk.answered;
       if (chunk?.answer) {
         if (!json && !answer) process.stdout.write(`\n`);
         answer += chunk.answer;
@@ -64,6 +66,7 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
     const body = {
       question,
       answer,
+      answered,
       pipeline: pipeline.description,
       sources: sources.map(sourceJson),
       firstStage: before.map(sourceJson),
@@ -78,7 +81,8 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   if (typeof warning === "string" && warning) note(yellow(`warning: ${printable(warning)}`));
   const why = decision ? ` — ${printable(decision.reason)}` : "";
   const stages = firstStage.rerank?.stages?.map((s) => `${s.reranker} ${s.candidates}→${s.returned} in ${s.ms} ms`).join(", then ");
-  if (!reranking) process.stdout.write(`${bold("Sources (first-stage order, no re-ranking)")}\n`);
+  if (!answered) process.stdout.write(`${bold("Related sources (below the re-ranker's cut-off: they do not answer the question)")}\n`);
+  else if (!reranking) process.stdout.write(`${bold("Sources (first-stage order, no re-ranking)")}\n`);
   else process.stdout.write(`${bold(reranked ? `Sources (after re-ranking${why})` : `Sources (first-stage order: re-ranking ${why.slice(3)})`)}\n`);
   if (reranked && stages) note(dim(`cascade: ${stages}`));
   sources.forEach((doc, i) => process.stdout.write(`${formatSourceLine(doc, i)}\n`));

@@ -9,7 +9,7 @@ import { formatVerdict, verdictFor } from "../../eval/verdict.js";
 import { RERANKERS } from "../../rerankers/registry.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
 import { packageRoot } from "../package-info.js";
-import { dim, note } from "../output.js";
+import { dim, note, yellow } from "../output.js";
 
 export interface EvalFlags extends CommonFlags {
   split?: string;
@@ -42,6 +42,7 @@ export async function runEval(target: string, flags: EvalFlags): Promise<void> {
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UsageError(`--limit must be a positive whole number, got ${flags.limit}.`);
   const docsDir = flags.docs ?? path.join(packageRoot(), "data", "docs");
   const dataset = await loadDataset(target, { split: flags.split, cacheDir: flags.cacheDir, docsDir });
+  for (const warning of dataset.warnings ?? []) note(yellow(`warning: ${warning}`));
   if (!flags.json) note(dim(`dataset ${dataset.name}: ${dataset.queries.length} queries; indexing the corpus (cached in ${flags.cacheDir})…`));
   const bar = new cliProgress.SingleBar(
     { format: "Evaluating |{bar}| {value}/{total} queries | ETA {eta_formatted}", stream: process.stderr, hideCursor: true },
@@ -54,6 +55,7 @@ export async function runEval(target: string, flags: EvalFlags): Promise<void> {
     variants,
     cacheDir: flags.cacheDir,
     limit,
+    minScore: config.RAG_MIN_SCORE,
     onProgress: (done, total) => {
       if (!started) bar.start(total, 0);
       started = true;

@@ -89,11 +89,25 @@ function where(report: IngestReport): string {
   return report.store === "pgvector" ? `pgvector ${report.location}` : display(report.location);
 }
 
+/** The skipped-file count by reason, e.g. "Skipped 3 files: 2 unsupported file type, 1 cannot read". */
+export function skippedLine(skipped: IngestReport["skipped"]): string {
+  if (skipped.length === 0) return "Skipped 0 files.";
+  const byReason = new Map<string, number>();
+  // A reason's kind is its text before any detail in parentheses or after a semicolon.
+  for (const { reason } of skipped) {
+    const kind = reason.split(/ \(|;/)[0]!.trim();
+    byReason.set(kind, (byReason.get(kind) ?? 0) + 1);
+  }
+  const parts = [...byReason].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${n} ${printable(kind)}`);
+  return `Skipped ${skipped.length} file${skipped.length === 1 ? "" : "s"}: ${parts.join(", ")}.`;
+}
+
 function printSummary(report: IngestReport, seconds: number): void {
   // One line each: a reason can quote the file (a parser's message), a warning a path.
   for (const skipped of report.skipped) note(yellow(`skipped ${display(skipped.path)}: ${printable(skipped.reason)}`));
   for (const warning of report.warnings) note(yellow(`warning ${printable(warning)}`));
   if (report.ignored) note(dim(`${report.ignored} files or folders ignored (.ragignore, .gitignore, --exclude)`));
+  note(dim(skippedLine(report.skipped)));
   const counts = `${report.added.length} new, ${report.changed.length} changed, ${report.removed.length} removed, ${report.unchanged} unchanged`;
   if (!report.written) {
     note(`Index is up to date (${counts}); nothing to write. ${dim(`${report.chunkCount} chunks in ${where(report)}`)}`);
