@@ -114,7 +114,7 @@ async function prepare(served: ServedPipeline, body: SearchBody, signal: AbortSi
   const variant = await served.variant(reranker);
   const firstStage = new FirstStageCollector();
   const timer = new StageTimer();
-  // Settings the pipeline does not know are ignored by it; passed on so a pipeline that reads them (minScore, filter) gets them.
+  // Per-call settings the re-ranking retriever and the answer chain read (minScore is also the evidence gate's).
   const configurable: Record<string, unknown> = { rerank: reranker !== "none" };
   for (const key of ["fetchK", "topN", "minScore", "filter"] as const) if (body[key] !== undefined) configurable[key] = body[key];
   const options: RunnableConfig = { signal, callbacks: [firstStage, timer], configurable };
@@ -130,6 +130,7 @@ export async function* askEvents(served: ServedPipeline, body: AskBody, signal: 
   let retrievalMs = 0;
   let firstTokenMs: number | null = null;
   let sourcesCount = 0;
+  let answered = true;
   for await (const chunk of await variant.chain.stream({ question }, options)) {
     if (chunk.sources) {
       retrievalMs = round(performance.now() - started);
@@ -146,6 +147,8 @@ export async function* askEvents(served: ServedPipeline, body: AskBody, signal: 
         },
       };
     }
+    // The evidence gate's verdict: no source reached the re-ranker's cut-off, so no model ran.
+    if (chunk.answered === false) answered = false;
     if (chunk.answer) {
       firstTokenMs ??= round(performance.now() - started);
       answer += chunk.answer;
@@ -153,7 +156,7 @@ export async function* askEvents(served: ServedPipeline, body: AskBody, signal: 
     }
   }
   const timings = { firstStageMs: timer.firstStageMs, rerankMs: timer.rerankMs, retrievalMs, firstTokenMs, totalMs: round(performance.now() - started) };
-  yield { type: "done", data: { answer, timings, noAnswer: sourcesCount === 0 } };
+  yield { type: "done", data: { answer, timings, noAnswer: sourcesCount === 0 || !answered } };
 }
 
 /** `/api/search`: the candidates before and after re-ranking, no LLM. */
