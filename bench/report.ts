@@ -1,4 +1,5 @@
 import { barChart, lineChart } from "./charts.js";
+import type { LlmRow } from "./cases/llm.js";
 import type { Stats } from "./harness.js";
 
 interface RerankRow {
@@ -60,6 +61,7 @@ export type Results = {
   "ask-cold": ColdAskRow[];
   peer: { stock: Stats; ours: Stats; speedup: number };
   startup?: StartupRow[];
+  llm?: LlmRow;
   /** Cases rerun alone since the full run (`--case <name> --save`), with when. */
   rerun?: Record<string, string>;
 };
@@ -439,10 +441,22 @@ ${startupTable(results.startup)}
 
 `
     : ""
-}## Peer comparison: stock LangChain.js composition vs ours
+}${results.llm ? llmSection(results.llm) : ""}## Peer comparison: stock LangChain.js composition vs ours
 
 ![stock composition against ours](bench-peer.svg)
 
 Same MiniLM-shaped model, same 50 candidates from the same index: \`HNSWLib.load\` + \`ContextualCompressionRetriever\` with a straightforward transformers.js compressor (all candidates in one padded batch) took ${ms(peer.stock.p50)} ms; \`createRerankingRetriever\` with \`CrossEncoderReranker\` (defaults) took ${ms(peer.ours.p50)} ms: **${peer.speedup.toFixed(2)}×**.
+`;
+}
+
+function llmSection(row: LlmRow): string {
+  return `## Local LLM (\`--llm llama-cpp\`)
+
+${row.model} (a 260K-parameter llama, nonsense text) through node-llama-cpp on the CPU, ${row.threads} threads, the answer chain's real prompt (sample corpus, top 5 for the sample question, ${row.promptTokens} tokens). A real model's figures scale with its size: a 0.5–3B model is thousands of times larger, so expect its load time, time to first token and tokens/s to be that much worse, bounded by memory bandwidth.
+
+| load (new process) | first token p50 / p95 | prompt tokens/s | answer tokens/s |
+|---|---|---|---|
+| ${ms(row.loadMs)} ms | ${ms(row.firstTokenMs.p50)} / ${ms(row.firstTokenMs.p95)} ms | ${row.promptTokensPerSecond.toFixed(0)} | ${row.tokensPerSecond.toFixed(0)} |
+
 `;
 }

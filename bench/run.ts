@@ -84,6 +84,7 @@ const CASES: Record<string, () => Promise<unknown>> = {
     return out;
   },
   startup: async () => (await import("./cases/startup.js")).startupCase(),
+  llm: async () => (await import("./cases/llm.js")).llmCase(),
   peer: async () => {
     (await import("./cases/rerank.js")).ensureMiniLm();
     return (await import("./cases/peer.js")).peerComparison();

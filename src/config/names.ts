@@ -6,7 +6,7 @@
 // default model, hints, creation) comes from its table.
 export const EMBEDDINGS_PROVIDERS = ["auto", "offline", "transformers", "openai", "cohere"] as const;
 export const RERANKER_PROVIDERS = ["auto", "bm25", "cross-encoder", "cohere", "none"] as const;
-export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere"] as const;
+export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere", "llama-cpp"] as const;
 export const STORES = ["hnsw", "pgvector"] as const;
 
 export type EmbeddingsProviderName = (typeof EMBEDDINGS_PROVIDERS)[number];

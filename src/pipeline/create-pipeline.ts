@@ -25,8 +25,8 @@ interface PipelineParts {
   notes: string[];
   /**
    * Releases what the pipeline holds: a local embedder's model session, its reference to a
-   * shared cross-encoder (the last pipeline out stops the workers), and the Postgres pool with
-   * RAG_STORE=pgvector.
+   * shared cross-encoder (the last pipeline out stops the workers), its reference to a local
+   * GGUF model (the last one out frees it), and the Postgres pool with RAG_STORE=pgvector.
    */
   close(): Promise<void>;
 }
@@ -102,7 +102,7 @@ async function assemble(
     `top ${config.RAG_TOP_N}`,
     `llm=${llmName}${llmModel ? `:${llmModel}` : ""}`,
   ].join(" → ");
-  const dispose = () => disposeOf(compressor);
+  const dispose = () => releaseAll([() => disposeOf(compressor), () => disposeOf(llm)]);
   // The answer never shows a configured secret, whether set by flag or in the environment.
   const chain = createAnswerChain({ retriever, llm, secrets: secretsOf(config, process.env) });
   return { retriever, llm, chain, description, notes: reranker.note ? [reranker.note] : [], dispose };
