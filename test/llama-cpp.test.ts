@@ -215,7 +215,10 @@ describe.skipIf(!present)("choosing llama-cpp", () => {
     const ingested = await runCli(["ingest", path.join(REPO_ROOT, "data", "docs"), "--index", index]);
     expect(ingested.code, ingested.stderr).toBe(0);
     const env = cleanEnv({ RAG_LLM_MODEL: path.relative(REPO_ROOT, MODEL), RAG_LLM_MAX_TOKENS: "32", RAG_LLM_THREADS: "1" });
-    const { code, stdout, stderr } = await runCli(["ask", "How do I configure OAuth2 in the API?", "--index", index, "--llm", "llama-cpp"], { env });
+    const { code, stdout, stderr } = await runCli(["ask", "How do I configure OAuth2 in the API?", "--index", index, "--llm", "llama-cpp"], {
+      env,
+      timeoutMs: 150_000,
+    });
     expect(code, stderr).toBe(0);
     expect(stderr).toContain("llm=llama-cpp:");
     expect(stderr).toContain("stories260K.gguf");
