@@ -26,7 +26,8 @@ export async function llmCase(): Promise<LlmRow> {
   const docs = (await sampleCandidates(5)).map((text) => new Document({ pageContent: text, metadata: { relativePath: "docs" } }));
   const messages = (await ANSWER_PROMPT.invoke({ question: formatQuestion(SAMPLE_QUESTION), sources: formatSources(docs) })).toChatMessages();
   const started = performance.now();
-  const llm = new LlamaCppChatModel({ modelPath: BENCH_GGUF, gpu: "off", maxTokens: 128 });
+  // One thread: llama.cpp's threads spin-wait, and on a shared machine a second one that loses its core stalls the other.
+  const llm = new LlamaCppChatModel({ modelPath: BENCH_GGUF, gpu: "off", threads: Number(process.env.RAG_LLM_THREADS) || 1, maxTokens: 64 });
   const shared = await llm.load();
   const loadMs = performance.now() - started;
   const promptTokens = shared.model.tokenize(messages.map((m) => m.text).join("\n")).length;
