@@ -452,7 +452,7 @@ Same MiniLM-shaped model, same 50 candidates from the same index: \`HNSWLib.load
 function llmSection(row: LlmRow): string {
   return `## Local LLM (\`--llm llama-cpp\`)
 
-${row.model} (a 260K-parameter llama, nonsense text) through node-llama-cpp on the CPU, ${row.threads} threads, the answer chain's real prompt (sample corpus, top 5 for the sample question, ${row.promptTokens} tokens). A real model's figures scale with its size: a 0.5–3B model is thousands of times larger, so expect its load time, time to first token and tokens/s to be that much worse, bounded by memory bandwidth.
+${row.model} (a 260K-parameter llama, nonsense text) through node-llama-cpp on the CPU, ${row.threads} thread${row.threads === 1 ? "" : "s"}, the answer chain's real prompt (sample corpus, top 5 for the sample question, ${row.promptTokens} tokens). A real model's figures scale with its size: a 0.5–3B model is thousands of times larger, so expect its load time, time to first token and tokens/s to be that much worse, bounded by memory bandwidth.
 
 | load (new process) | first token p50 / p95 | prompt tokens/s | answer tokens/s |
 |---|---|---|---|
