@@ -1,5 +1,6 @@
 import { barChart, lineChart } from "./charts.js";
 import type { ServeRow } from "./cases/serve.js";
+import type { LlmRow } from "./cases/llm.js";
 import type { Stats } from "./harness.js";
 
 interface RerankRow {
@@ -78,6 +79,7 @@ export type Results = {
   "pgvector-scifact"?: PgvectorRow;
   "pgvector-100k"?: PgvectorRow;
   serve?: ServeRow;
+  llm?: LlmRow;
   /** Cases rerun alone since the full run (`--case <name> --save`), with when. */
   rerun?: Record<string, string>;
 };
@@ -481,7 +483,7 @@ ${startupTable(results.startup)}
 
 `
     : ""
-}${pgvectorSection(results)}${results.serve ? serveSection(results.serve) : ""}## Peer comparison: stock LangChain.js composition vs ours
+}${pgvectorSection(results)}${results.serve ? serveSection(results.serve) : ""}${results.llm ? llmSection(results.llm) : ""}## Peer comparison: stock LangChain.js composition vs ours
 
 ![stock composition against ours](bench-peer.svg)
 
@@ -516,6 +518,18 @@ Goals: ≥ ${SERVE_GOALS.asksPerSecond} asks/s with p95 first token ≤ ${SERVE_
       ? ` Missed here: ${missed.map((p) => p.label).join(", ")}. One Node process answers on one core, and every ask runs the whole offline pipeline (embed the question, HNSW + BM25 over 50 candidates, BM25 re-rank, extractive answer) on the event loop, with the 16 clients sharing the machine's other core; the warm library ask above (one question at a time) bounds one process at about 1000 / its p50 total asks/s on an idle core, and a busy machine (this one is shared with other work) takes the rest.`
       : ""
   }
+
+`;
+}
+
+function llmSection(row: LlmRow): string {
+  return `## Local LLM (\`--llm llama-cpp\`)
+
+${row.model} (a 260K-parameter llama, nonsense text) through node-llama-cpp on the CPU, ${row.threads} thread${row.threads === 1 ? "" : "s"}, the answer chain's real prompt (sample corpus, top 5 for the sample question, ${row.promptTokens} tokens). A real model's figures scale with its size: a 0.5–3B model is thousands of times larger, so expect its load time, time to first token and tokens/s to be that much worse, bounded by memory bandwidth.
+
+| load (new process) | first token p50 / p95 | prompt tokens/s | answer tokens/s |
+|---|---|---|---|
+| ${ms(row.loadMs)} ms | ${ms(row.firstTokenMs.p50)} / ${ms(row.firstTokenMs.p95)} ms | ${row.promptTokensPerSecond.toFixed(0)} | ${row.tokensPerSecond.toFixed(0)} |
 
 `;
 }

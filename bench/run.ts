@@ -88,6 +88,7 @@ const CASES: Record<string, () => Promise<unknown>> = {
   // Postgres + pgvector against the local index (needs `npm run db:start`); opt-in, the 100k ingest alone takes many minutes.
   "pgvector-scifact": async () => (await import("./cases/pgvector.js")).pgvectorCase("scifact"),
   "pgvector-100k": async () => (await import("./cases/pgvector.js")).pgvectorCase("100k"),
+  llm: async () => (await import("./cases/llm.js")).llmCase(),
   peer: async () => {
     (await import("./cases/rerank.js")).ensureMiniLm();
     return (await import("./cases/peer.js")).peerComparison();

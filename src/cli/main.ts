@@ -138,15 +138,15 @@ const modelsDirOption = () => new Option("--models-dir <dir>", "models directory
 models
   .command("pull")
   .description("download a model from the Hugging Face Hub ahead of time (honours HF_ENDPOINT)")
-  .argument("<id>", "model id, e.g. Xenova/ms-marco-MiniLM-L-6-v2")
+  .argument("<id>", "model id, e.g. Xenova/ms-marco-MiniLM-L-6-v2, or a GGUF file owner/repo/file.gguf (resumable)")
   .addOption(modelsDirOption())
   .addOption(jsonOption())
   .action(async (id: string, flags: ModelsFlags) => (await import("./commands/models.js")).runModelsPull(id, flags));
 models
   .command("import")
-  .description("copy a model folder in, for machines without network access")
-  .argument("<dir>", "a folder with config.json, tokenizer.json and onnx/model.onnx")
-  .option("--as <id>", "the id to store it under, e.g. Xenova/ms-marco-MiniLM-L-6-v2")
+  .description("copy a model folder or a .gguf file in, for machines without network access")
+  .argument("<dir>", "a folder with config.json, tokenizer.json and onnx/model.onnx, or a .gguf file")
+  .option("--as <id>", "the id to store it under, e.g. Xenova/ms-marco-MiniLM-L-6-v2 or owner/repo/file.gguf")
   .addOption(modelsDirOption())
   .addOption(jsonOption())
   .action(async (dir: string, flags: ModelsFlags & { as?: string }) => (await import("./commands/models.js")).runModelsImport(dir, flags));

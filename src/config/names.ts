@@ -6,7 +6,7 @@
 // default model, hints, creation) comes from its table.
 export const EMBEDDINGS_PROVIDERS = ["auto", "offline", "transformers", "openai", "cohere"] as const;
 export const RERANKER_PROVIDERS = ["auto", "bm25", "cross-encoder", "cohere", "tei", "jina", "voyage", "none"] as const;
-export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere"] as const;
+export const LLM_PROVIDERS = ["auto", "extractive", "openai", "cohere", "llama-cpp"] as const;
 export const STORES = ["hnsw", "pgvector"] as const;
 /** Where a local ONNX model runs: the CPU, or a GPU through onnxruntime (CUDA on Linux, WebGPU, DirectML on Windows). */
 export const DEVICES = ["cpu", "cuda", "webgpu", "dml"] as const;

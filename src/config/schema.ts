@@ -77,6 +77,11 @@ export const configSchema = z
     RAG_LLM_MODEL: optionalText,
     /** Open a remote model's connection while re-ranking runs, so the answer's first token comes sooner. */
     RAG_LLM_WARM_UP: flag.default(true),
+    /** llama-cpp: GPU offload when node-llama-cpp finds a GPU, CPU threads (0: one per core), tokens per answer (prompt and answer; default the model's, at most 4096), answer tokens. */
+    RAG_LLM_GPU: z.enum(["auto", "off"]).default("auto"),
+    RAG_LLM_THREADS: z.coerce.number().int().min(0).max(256).default(0),
+    RAG_LLM_CONTEXT_SIZE: positiveInt.min(64).max(1_048_576).optional(),
+    RAG_LLM_MAX_TOKENS: positiveInt.max(65536).default(512),
     /** First stage: HNSW alone, or HNSW and BM25 fused by reciprocal rank. */
     RAG_FIRST_STAGE: z.enum(["vector", "hybrid"]).default("hybrid"),
     RAG_FETCH_K: positiveInt.max(1000).default(50),

@@ -1,7 +1,9 @@
+import path from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { LlmProviderName, RagConfig } from "../config/index.js";
 import { COHERE_PACKAGES, importOptional } from "../errors/index.js";
 import { providerEntry, resolveAuto, type ProviderEntry } from "../providers/provider-table.js";
+import { locateGguf } from "../models/gguf.js";
 import { configuredEndpoint } from "../providers/endpoint.js";
 import type { ProviderEndpoint } from "../providers/provider-failure.js";
 
@@ -76,20 +78,61 @@ export const LLMS = Object.freeze({
       });
     },
   },
+  "llama-cpp": {
+    describe: "a local GGUF model run in-process by llama.cpp (node-llama-cpp; RAG_LLM_MODEL, `models pull owner/repo/file.gguf`)",
+    // After API keys and OPENAI_BASE_URL, before the extractive answerer: a GGUF dropped into RAG_MODELS_DIR.
+    autoRank: 1.5,
+    isAvailable: (config: RagConfig): boolean => localGguf(config) !== undefined && canResolve("node-llama-cpp"),
+    create: async ({ config }: LlmContext): Promise<BaseChatModel> => {
+      const { LlamaCppChatModel } = await import("./llama-cpp-chat-model.js");
+      const model = new LlamaCppChatModel({
+        modelPath: locateGguf(config).file,
+        gpu: config.RAG_LLM_GPU,
+        threads: config.RAG_LLM_THREADS,
+        contextSize: config.RAG_LLM_CONTEXT_SIZE,
+        maxTokens: config.RAG_LLM_MAX_TOKENS,
+        timeoutMs: config.RAG_ANSWER_TIMEOUT_MS,
+      });
+      // Loaded now, so a bad file fails before the sources are printed.
+      await model.load();
+      return model;
+    },
+  },
 } satisfies Record<Exclude<LlmProviderName, "auto">, ProviderEntry<BaseChatModel, LlmContext>>);
 
 export type ConcreteLlm = keyof typeof LLMS;
 
-/** Resolves `auto`: an OpenAI-compatible server or key, then Cohere, then the offline extractive answerer. */
+/** Resolves `auto`: an OpenAI-compatible server or key, then Cohere, then a local GGUF, then the offline extractive answerer. */
 export function resolveLlm(config: RagConfig, requested: LlmProviderName = config.RAG_LLM): { name: ConcreteLlm; model?: string } {
   const name = requested === "auto" ? resolveAuto(LLMS, config).name : requested;
   const entry: ProviderEntry<BaseChatModel, LlmContext> = providerEntry(LLMS, "LLM", name);
+  if (name === "llama-cpp") return { name, model: localGguf(config) ?? config.RAG_LLM_MODEL };
   return entry.defaultModel ? { name, model: config.RAG_LLM_MODEL ?? entry.defaultModel } : { name };
 }
 
 /** A streaming chat model by provider name; remote ones fail with ProviderErrors (see withProviderErrors). */
 export async function createLlm(config: RagConfig, requested?: LlmProviderName): Promise<BaseChatModel> {
   return LLMS[resolveLlm(config, requested).name].create({ config });
+}
+
+/** The GGUF file llama-cpp would load, as the user knows it (relative to RAG_MODELS_DIR when inside it), if it exists. */
+function localGguf(config: RagConfig): string | undefined {
+  try {
+    const { file, found } = locateGguf(config);
+    return found ? (path.relative(config.RAG_MODELS_DIR, file).startsWith("..") ? file : path.relative(config.RAG_MODELS_DIR, file)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a package is installed, without loading it (optional dependencies may be absent). */
+function canResolve(specifier: string): boolean {
+  try {
+    import.meta.resolve(specifier);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** What one answer may take (see withProviderErrors). */

@@ -4,7 +4,8 @@ import path from "node:path";
 import type { DataType } from "@huggingface/transformers";
 import { RagError, redact, secretsOf, UsageError } from "../errors/index.js";
 import { idleTimeoutFetch } from "../util/idle-timeout-fetch.js";
-import { isModelPresent, loadTransformers, shownHubHost } from "./transformers-env.js";
+import { ggufFiles, HUB_GGUF, readGguf, type GgufInfo } from "./gguf.js";
+import { hubHost, isModelPresent, loadTransformers, shownHubHost } from "./transformers-env.js";
 
 /** A model folder in RAG_MODELS_DIR: files are relative paths with `/` separators. */
 export interface ModelFolder {
@@ -219,4 +220,113 @@ async function folderContents(dir: string, prefix = ""): Promise<{ files: string
   }
   result.files.sort();
   return result;
+}
+
+/** A GGUF model file in RAG_MODELS_DIR: `id` is its path there (owner/repo/file.gguf when pulled). */
+export interface GgufFile extends GgufInfo {
+  id: string;
+}
+
+export interface GgufPullOptions {
+  /** Abort a request that sends nothing for this long (connecting or mid-download). Default 30 s. */
+  timeoutMs?: number;
+  /** Bytes on disk so far (a resumed download starts above 0) and the file's size when the server says it. */
+  onProgress?: (received: number, total: number | undefined) => void;
+}
+
+/**
+ * Downloads `owner/repo/file.gguf` from the Hub (or HF_ENDPOINT) to `<modelsDir>/owner/repo/file.gguf`.
+ * The bytes go to a `.part` file first; run again after a cut connection and it asks for the rest
+ * (an HTTP Range request), then checks the file is a whole GGUF before moving it into place.
+ */
+export async function pullGguf(ref: string, modelsDir: string, options: GgufPullOptions = {}): Promise<GgufFile> {
+  if (!HUB_GGUF.test(ref) || ref.includes("..")) {
+    throw new UsageError(`Invalid GGUF reference ${JSON.stringify(ref)}: expected owner/repo/file.gguf.`, {
+      hint: "Name the file as in the repository's Files tab, e.g. Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf.",
+    });
+  }
+  const target = path.join(modelsDir, ref);
+  if (existsSync(target)) return { id: ref, ...(await readGguf(target)) };
+  const [owner, repo, ...file] = ref.split("/");
+  const host = shownHubHost();
+  const url = `${hubHost()}${owner}/${repo}/resolve/main/${file.map(encodeURIComponent).join("/")}`;
+  const part = `${target}.part`;
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const have = (await fs.stat(part).catch(() => null))?.size ?? 0;
+  const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-` } : {};
+  if (process.env.HF_TOKEN) headers.authorization = `Bearer ${process.env.HF_TOKEN}`;
+  const failed = (error: unknown) =>
+    new RagError(`Could not download ${ref} from ${host}: ${redact(error instanceof Error ? error.message : String(error), secretsOf(process.env))}.`, {
+      cause: error,
+      hint: `Run the same command again to resume (${part} keeps what arrived), set HF_ENDPOINT to a reachable mirror, or copy the file over and run \`rerank-rag models import <file.gguf>\`.`,
+    });
+  let response: Response;
+  try {
+    response = await idleTimeoutFetch(options.timeoutMs ?? 30_000, { headers: true })(url, { headers, redirect: "follow" });
+  } catch (error) {
+    throw failed((error as Error).cause ?? error);
+  }
+  if (response.status === 401 || response.status === 404) {
+    throw new UsageError(`${ref} was not found on ${host} (HTTP ${response.status}).`, {
+      hint: "Check owner/repo/file.gguf against the repository's Files tab; private or gated models need HF_TOKEN.",
+    });
+  }
+  const resumed = response.status === 206;
+  if (!response.ok && response.status !== 416) throw failed(new Error(`HTTP ${response.status} ${response.statusText}`));
+  if (response.status !== 416) {
+    const length = Number(response.headers.get("content-length") ?? NaN);
+    const total = Number(/\/(\d+)$/.exec(response.headers.get("content-range") ?? "")?.[1] ?? (resumed ? NaN : length));
+    let received = resumed ? have : 0;
+    const out = (await fs.open(part, resumed ? "a" : "w")).createWriteStream();
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+        received += chunk.length;
+        options.onProgress?.(received, Number.isFinite(total) ? total : undefined);
+      }
+    } catch (error) {
+      throw failed(error);
+    } finally {
+      await new Promise<void>((resolve) => out.end(() => resolve()));
+    }
+  }
+  await readGguf(part);
+  await fs.rename(part, target);
+  return { id: ref, ...(await readGguf(target)) };
+}
+
+/** Copies a GGUF file into `<modelsDir>/<as or its name>`, after checking it is a whole GGUF model. */
+export async function importGguf(file: string, modelsDir: string, options: { as?: string } = {}): Promise<GgufFile> {
+  await readGguf(file);
+  const id = options.as ?? path.basename(file);
+  if (!/^(?:[\w.-]+\/)*[\w.-]+\.gguf$/i.test(id) || id.split("/").includes("..")) {
+    throw new UsageError(`Invalid name ${JSON.stringify(id)} for a GGUF model: expected file.gguf or owner/repo/file.gguf.`, {
+      hint: "Pass --as owner/repo/file.gguf to file it under its Hub reference.",
+    });
+  }
+  const target = path.join(modelsDir, id);
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  // Copied beside the target under a dot name (never listed), then renamed: a reader never sees half a file.
+  const temp = path.join(path.dirname(target), `.import-${process.pid}-${path.basename(target)}`);
+  try {
+    await fs.copyFile(file, temp);
+    await fs.rename(temp, target);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  return { id, ...(await readGguf(target)) };
+}
+
+/** The GGUF files in modelsDir with what their headers say; an unreadable one is listed with quantisation "unreadable". */
+export async function listGgufs(modelsDir: string): Promise<GgufFile[]> {
+  return Promise.all(
+    ggufFiles(modelsDir).map(async (id) => {
+      const file = path.join(modelsDir, id);
+      return readGguf(file).then(
+        (info) => ({ id, ...info }),
+        async () => ({ id, file, bytes: (await fs.stat(file)).size, architecture: "?", quantisation: "unreadable", chatTemplate: false }),
+      );
+    }),
+  );
 }

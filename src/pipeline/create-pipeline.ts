@@ -32,8 +32,8 @@ interface PipelineParts {
   notes: string[];
   /**
    * Releases what the pipeline holds: a local embedder's model session, its reference to a
-   * shared cross-encoder (the last pipeline out stops the workers), and the Postgres pool with
-   * RAG_STORE=pgvector.
+   * shared cross-encoder (the last pipeline out stops the workers), its reference to a local
+   * GGUF model (the last one out frees it), and the Postgres pool with RAG_STORE=pgvector.
    */
   close(): Promise<void>;
 }
@@ -118,7 +118,7 @@ async function assemble(
     `top ${config.RAG_TOP_N}`,
     `llm=${llmName}${llmModel ? `:${llmModel}` : ""} (${whereRuns(config, llmName)})`,
   ].join(" → ");
-  const dispose = () => disposeOf(compressor);
+  const dispose = () => releaseAll([() => disposeOf(compressor), () => disposeOf(llm)]);
   // The answer never shows a configured secret, whether set by flag or in the environment.
   // While re-ranking runs, a remote model's connection is opened so generation doesn't pay for it after.
   const warmUp = llmName === "openai" && config.RAG_LLM_WARM_UP ? openAiWarmUp(config) : undefined;
