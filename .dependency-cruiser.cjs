@@ -15,8 +15,8 @@
  *   pipeline  eval                         assemble an index and the chains; measure them
  *   server                                 the pipeline over HTTP (`rerank-rag serve`, createServer)
  *   cli                                    the `rerank-rag` command
- *   src/index.ts  src/pgvector.ts          the package entries (`rerank-rag`, `rerank-rag/pgvector`, `rerank-rag/cohere`
- *   src/cohere.ts                          from src/cohere.ts), imported by nothing inside
+ *   src/index.ts  src/pgvector.ts          the package entries (`rerank-rag`, `rerank-rag/pgvector`, `rerank-rag/cohere`, `rerank-rag/llama-cpp`
+ *   src/cohere.ts  src/llama-cpp.ts        from src/cohere.ts and src/llama-cpp.ts), imported by nothing inside
  *
  * chains/ sits outside src/ only because users import it as `rerank-rag/chains`; for
  * layering it is one more folder, above the building blocks it composes and below
@@ -38,7 +38,7 @@ const LAYERS = [
   ["entries"],
 ];
 
-const where = (folder) => (folder === "chains" ? "^chains/" : folder === "entries" ? "^src/(index|pgvector|cohere)\\.ts$" : `^src/${folder}/`);
+const where = (folder) => (folder === "chains" ? "^chains/" : folder === "entries" ? "^src/(index|pgvector|cohere|llama-cpp)\\.ts$" : `^src/${folder}/`);
 const anyOf = (folders) => folders.map(where).join("|");
 const all = LAYERS.flat();
 

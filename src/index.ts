@@ -13,7 +13,6 @@ export { Bm25Reranker, type Bm25RerankerOptions } from "./rerankers/bm25-reranke
 export { CorpusStats } from "./text/corpus-stats.js";
 export { createReranker, resolveReranker, RERANKERS } from "./rerankers/registry.js";
 export { ExtractiveChatModel } from "./llms/extractive-chat-model.js";
-export { LlamaCppChatModel, type LlamaCppChatModelFields } from "./llms/llama-cpp-chat-model.js";
 export { createLlm, resolveLlm, LLMS } from "./llms/registry.js";
 export { ANSWER_PROMPT, SYSTEM_PROMPT } from "./llms/prompt.js";
 export { RagError, UsageError, IndexError, ProviderError, type ProviderFailure } from "./errors/index.js";

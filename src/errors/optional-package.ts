@@ -10,6 +10,8 @@ export const OPTIONAL_PACKAGES = Object.freeze({
   "@langchain/cohere": "^1.0.5",
   pg: "^8.11.0",
   "@langchain/community": "^1.1.29",
+  // Pinned: prebuilt binaries for exactly this version were verified to install without compiling.
+  "node-llama-cpp": "3.21.1",
 });
 
 export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;

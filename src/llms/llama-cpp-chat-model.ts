@@ -5,12 +5,11 @@ import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/mes
 import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 import type * as NodeLlamaCppModule from "node-llama-cpp";
 import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
-import { RagError, UsageError } from "../errors/index.js";
+import { importOptional, OPTIONAL_PACKAGES, RagError, UsageError } from "../errors/index.js";
 import { readGguf, type GgufInfo } from "../models/gguf.js";
 import { formatSources, parsePrompt } from "./prompt.js";
 
 /** The version the lock file pins and the tests load; the error for a missing install names it. */
-const NODE_LLAMA_CPP = "node-llama-cpp@3.21.1";
 
 export interface LlamaCppChatModelFields extends BaseChatModelParams {
   /** A .gguf file. */
@@ -48,17 +47,10 @@ const models = new Map<string, Promise<SharedModel>>();
 
 type NodeLlamaCpp = typeof NodeLlamaCppModule;
 
-async function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
-  try {
-    return await import("node-llama-cpp");
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw error;
-    throw new UsageError("--llm llama-cpp needs the optional package node-llama-cpp, which is not installed.", {
-      cause: error,
-      setting: "RAG_LLM",
-      hint: `Install it with \`npm install ${NODE_LLAMA_CPP}\` (prebuilt CPU binaries, nothing is compiled), or choose another --llm.`,
-    });
-  }
+const NODE_LLAMA_CPP = `node-llama-cpp@${OPTIONAL_PACKAGES["node-llama-cpp"]}`;
+
+function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
+  return importOptional(["node-llama-cpp"], "--llm llama-cpp", () => import("node-llama-cpp"));
 }
 
 /** The mapping of llama.cpp's load failures to what the user can do about them. */
