@@ -2,7 +2,8 @@ import type { DocumentInterface } from "@langchain/core/documents";
 import type { BaseLanguageModelInterface } from "@langchain/core/language_models/base";
 import type { BasePromptTemplate } from "@langchain/core/prompts";
 import type { BaseRetrieverInterface } from "@langchain/core/retrievers";
-import { RunnableLambda, RunnablePassthrough, RunnablePick, RunnableSequence, type Runnable } from "@langchain/core/runnables";
+import { RunnableLambda, RunnablePassthrough, RunnablePick, RunnableSequence, type Runnable, type RunnableConfig } from "@langchain/core/runnables";
+import type { IterableReadableStream } from "@langchain/core/utils/stream";
 import { secretsOf, UsageError } from "../src/errors/index.js";
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../src/llms/prompt.js";
 import { RedactingOutputParser } from "../src/llms/redacting-output-parser.js";
@@ -12,6 +13,14 @@ export interface AnswerOutput {
   answer: string;
   sources: DocumentInterface[];
 }
+
+/** One `.stream()` chunk: `{ sources }` first, then `{ answer }` pieces; never both fields at once. */
+export type AnswerChunk = Partial<AnswerOutput>;
+
+/** The answer chain: `.invoke()` gives the whole AnswerOutput, `.stream()` yields AnswerChunks. */
+export type AnswerChain = {
+  stream(input: AnswerInput, options?: Partial<RunnableConfig>): Promise<IterableReadableStream<AnswerChunk>>;
+} & Runnable<AnswerInput, AnswerOutput>;
 
 export interface AnswerChainOptions {
   retriever: BaseRetrieverInterface;
@@ -35,12 +44,7 @@ export const NOTHING_RETRIEVED = "I could not find anything about this in the in
  * Secrets are redacted from the answer (see `secrets`); callbacks on the model's own run still
  * see its raw output.
  */
-export function createAnswerChain({
-  retriever,
-  llm,
-  prompt = ANSWER_PROMPT,
-  secrets = secretsOf(process.env),
-}: AnswerChainOptions): Runnable<AnswerInput, AnswerOutput> {
+export function createAnswerChain({ retriever, llm, prompt = ANSWER_PROMPT, secrets = secretsOf(process.env) }: AnswerChainOptions): AnswerChain {
   const generate = RunnableLambda.from((input: { question: string; sources: DocumentInterface[] }) => ({
     question: formatQuestion(input.question),
     sources: formatSources(input.sources),
@@ -58,7 +62,7 @@ export function createAnswerChain({
     }),
     RunnablePassthrough.assign({ answer }),
     new RunnablePick(["sources", "answer"]),
-  ]).withConfig({ runName: "AnswerChain" }) as Runnable<AnswerInput, AnswerOutput>;
+  ]).withConfig({ runName: "AnswerChain" }) as AnswerChain;
 }
 
 function normalizeInput(input: AnswerInput): { question: string } {

@@ -111,8 +111,24 @@ export interface RerankEvent {
   topN: number;
   ms: number;
   /** First-stage rank of each returned document, in returned order. */
-  retrievalRanks: unknown[];
+  retrievalRanks: number[];
 }
+
+/** What every document the retriever returns carries, besides the store's own metadata. */
+export interface RerankedMetadata {
+  /** First-stage similarity, higher is better (never a raw distance). */
+  retrievalScore: number;
+  /** 1-based rank in the first stage. */
+  retrievalRank: number;
+  /** The re-ranker's score, when it re-ranked. */
+  rerankScore?: number;
+  /** 1-based rank after re-ranking, when it re-ranked. */
+  rerankRank?: number;
+  [key: string]: unknown;
+}
+
+/** A document as the re-ranking retriever returns it. */
+export type RerankedDocument = DocumentInterface<RerankedMetadata>;
 
 function rerankEvent(compressor: BaseDocumentCompressor | null, candidates: number, kept: DocumentInterface[], topN: number, ms: number): RerankEvent {
   const model = (compressor as { model?: unknown } | null)?.model;
@@ -123,7 +139,7 @@ function rerankEvent(compressor: BaseDocumentCompressor | null, candidates: numb
     returned: kept.length,
     topN,
     ms: Math.round(ms * 100) / 100,
-    retrievalRanks: kept.map((doc): unknown => doc.metadata.retrievalRank),
+    retrievalRanks: kept.map((doc) => Number(doc.metadata.retrievalRank)),
   };
 }
 
@@ -205,7 +221,7 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
    * show them. BaseRetriever hands `_getRelevantDocuments` only a callback manager, never the
    * call's config, so the settings travel as fields of a per-call copy of both stages.
    */
-  override async invoke(input: string, options?: RunnableConfig): Promise<DocumentInterface[]> {
+  override async invoke(input: string, options?: RunnableConfig): Promise<RerankedDocument[]> {
     const settings = this.settingsFor(options);
     const rerankRag = { reranker: settings.rerank ? this.rerankerName : "none", ...settings };
     const call = new RerankingRetriever({
@@ -218,7 +234,8 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
       metadata: this.metadata,
       verbose: this.verbose,
     });
-    return call.run(input, { ...options, metadata: { ...options?.metadata, rerankRag } });
+    // Every document has passed through the first stage, which sets retrievalScore and retrievalRank.
+    return (await call.run(input, { ...options, metadata: { ...options?.metadata, rerankRag } })) as RerankedDocument[];
   }
 
   /** The stock retriever run (callbacks, then both stages), with this instance's settings. */

@@ -169,7 +169,7 @@ export class CrossEncoderReranker extends BaseDocumentCompressor {
     const dtype = dtypeOnDisk(this.modelsDir, this.model, this.dtype);
     let tokenizer: PairTokenizer;
     try {
-      tokenizer = (await transformers.AutoTokenizer.from_pretrained(this.model, common)) as unknown as PairTokenizer;
+      tokenizer = await transformers.AutoTokenizer.from_pretrained(this.model, common);
     } catch (error) {
       throw modelUnavailable(this.model, this.modelsDir, error);
     }
