@@ -3,6 +3,7 @@ import type { BaseLanguageModelInterface } from "@langchain/core/language_models
 import type { BasePromptTemplate } from "@langchain/core/prompts";
 import type { BaseRetrieverInterface } from "@langchain/core/retrievers";
 import { RunnableLambda, RunnablePassthrough, RunnablePick, RunnableSequence, type Runnable, type RunnableConfig } from "@langchain/core/runnables";
+import type { IterableReadableStream } from "@langchain/core/utils/stream";
 import { secretsOf, UsageError } from "../src/errors/index.js";
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../src/llms/prompt.js";
 import { RedactingOutputParser } from "../src/llms/redacting-output-parser.js";
@@ -16,6 +17,14 @@ export interface AnswerOutput {
   /** False when nothing was retrieved or no source reached the re-ranker's cut-off: the model was not called. */
   answered: boolean;
 }
+
+/** One `.stream()` chunk: `{ sources }` first, then `{ answer }` pieces; never both fields at once. */
+export type AnswerChunk = Partial<AnswerOutput>;
+
+/** The answer chain: `.invoke()` gives the whole AnswerOutput, `.stream()` yields AnswerChunks. */
+export type AnswerChain = {
+  stream(input: AnswerInput, options?: Partial<RunnableConfig>): Promise<IterableReadableStream<AnswerChunk>>;
+} & Runnable<AnswerInput, AnswerOutput>;
 
 export interface AnswerChainOptions {
   retriever: BaseRetrieverInterface;
@@ -63,7 +72,7 @@ export function createAnswerChain({
   secrets = secretsOf(process.env),
   warmUp,
   minScore = "auto",
-}: AnswerChainOptions): Runnable<AnswerInput, AnswerOutput> {
+}: AnswerChainOptions): AnswerChain {
   const chainMinScore = parseMinScore(minScore, "minScore");
   // The call's minScore is the gate's: the retriever keeps the sources below it, to list them as related.
   const gateSetting = (config?: RunnableConfig): MinScoreSetting => {
@@ -109,7 +118,7 @@ export function createAnswerChain({
     RunnablePassthrough.assign({ answered: gate.withConfig({ runName: "evidence_gate" }) }),
     RunnablePassthrough.assign({ answer }),
     new RunnablePick(["sources", "answered", "answer"]),
-  ]).withConfig({ runName: "AnswerChain" }) as Runnable<AnswerInput, AnswerOutput>;
+  ]).withConfig({ runName: "AnswerChain" }) as AnswerChain;
 }
 
 function normalizeInput(input: AnswerInput): { question: string } {

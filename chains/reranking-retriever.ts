@@ -182,12 +182,28 @@ export interface RerankEvent {
   topN: number;
   ms: number;
   /** First-stage rank of each returned document, in returned order. */
-  retrievalRanks: unknown[];
+  retrievalRanks: number[];
   /** With `rerank: "auto"`: whether the re-ranker ran, why, and the signals it was decided on. */
   adaptive?: AdaptiveDecision;
   /** For a cascade: what each stage did, in order. */
   stages?: CascadeStageReport[];
 }
+
+/** What every document the retriever returns carries, besides the store's own metadata. */
+export interface RerankedMetadata {
+  /** First-stage similarity, higher is better (never a raw distance). */
+  retrievalScore: number;
+  /** 1-based rank in the first stage. */
+  retrievalRank: number;
+  /** The re-ranker's score, when it re-ranked. */
+  rerankScore?: number;
+  /** 1-based rank after re-ranking, when it re-ranked. */
+  rerankRank?: number;
+  [key: string]: unknown;
+}
+
+/** A document as the re-ranking retriever returns it. */
+export type RerankedDocument = DocumentInterface<RerankedMetadata>;
 
 interface RerankOutcome {
   compressor: BaseDocumentCompressor | null;
@@ -208,7 +224,7 @@ function rerankEvent({ compressor, candidates, kept, topN, ms, adaptive, stages 
     returned: kept.length,
     topN,
     ms: Math.round(ms * 100) / 100,
-    retrievalRanks: kept.map((doc): unknown => doc.metadata.retrievalRank),
+    retrievalRanks: kept.map((doc) => Number(doc.metadata.retrievalRank)),
     ...(adaptive ? { adaptive } : {}),
     ...(stages ? { stages } : {}),
   };
@@ -333,7 +349,7 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
    * show them. BaseRetriever hands `_getRelevantDocuments` only a callback manager, never the
    * call's config, so the settings travel as fields of a per-call copy of both stages.
    */
-  override async invoke(input: string, options?: RunnableConfig): Promise<DocumentInterface[]> {
+  override async invoke(input: string, options?: RunnableConfig): Promise<RerankedDocument[]> {
     const settings = this.settingsFor(options);
     const { filter, ...shown } = settings;
     const rerankRag = {
@@ -352,7 +368,8 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
       metadata: this.metadata,
       verbose: this.verbose,
     });
-    return call.run(input, { ...options, metadata: { ...options?.metadata, rerankRag } });
+    // Every document has passed through the first stage, which sets retrievalScore and retrievalRank.
+    return (await call.run(input, { ...options, metadata: { ...options?.metadata, rerankRag } })) as RerankedDocument[];
   }
 
   /** The stock retriever run (callbacks, then both stages), with this instance's settings. */

@@ -22,7 +22,7 @@ export async function run(question: string = QUESTION) {
   const searchDocs = tool(
     async ({ query }): Promise<[string, DocumentInterface[]]> => {
       const docs = await retriever.invoke(query);
-      const text = docs.map((d, i) => `[${i + 1}] ${d.metadata.relativePath}\n${d.pageContent}`).join("\n\n");
+      const text = docs.map((d, i) => `[${i + 1}] ${String(d.metadata.relativePath)}\n${d.pageContent}`).join("\n\n");
       return [text || "No matching documents.", docs];
     },
     {

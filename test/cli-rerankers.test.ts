@@ -58,7 +58,7 @@ describe("neural re-rankers from the CLI", () => {
     expect(imported.code, imported.stderr).toBe(0);
     const { code, stderr } = await runCli(["ask", SEED, "--index", index], { env: cleanEnv({ RAG_MODELS_DIR: modelsDir }) });
     expect(code, stderr).toBe(0);
-    expect(stderr).toContain("→ rerank=cross-encoder →");
+    expect(stderr).toContain("→ rerank=cross-encoder (local) →");
   });
 
   it("falls back to BM25 under auto without a model, saying so in one line", async () => {
@@ -82,14 +82,15 @@ describe("neural re-rankers from the CLI", () => {
   it("re-ranks with Cohere through COHERE_BASE_URL, and --no-rerank sends it nothing", async () => {
     const server = await startCohereServer();
     try {
-      const env = cleanEnv({ COHERE_API_KEY: "sk-SENTINEL-cli", COHERE_BASE_URL: server.baseUrl });
+      // Named: a Cohere key alone does not send the candidates anywhere (auto stays local).
+      const env = cleanEnv({ RAG_RERANKER: "cohere", COHERE_API_KEY: "sk-SENTINEL-cli", COHERE_BASE_URL: server.baseUrl });
       const off = await runCli(["ask", SEED, "--index", index, "--no-rerank", "--llm", "extractive", "--json"], { env });
       expect(off.code, off.stderr).toBe(0);
       expect(server.requests).toHaveLength(0);
       const on = await runCli(["ask", SEED, "--index", index, "--llm", "extractive", "--json"], { env });
       expect(on.code, on.stderr).toBe(0);
       const body = JSON.parse(on.stdout);
-      expect(body.pipeline).toContain("rerank=cohere");
+      expect(body.pipeline).toContain(`rerank=cohere (${new URL(server.baseUrl).host})`);
       expect(server.requests).toHaveLength(1);
       expect(server.requests[0]!.body.documents).toHaveLength(50);
       expect(on.stdout + on.stderr).not.toContain("sk-SENTINEL-cli");
@@ -121,7 +122,13 @@ describe("neural re-rankers from the CLI", () => {
     const server = await startCohereServer();
     server.always({ status: 500, body: { message: "internal error" } });
     try {
-      const env = cleanEnv({ COHERE_API_KEY: "k", COHERE_BASE_URL: server.baseUrl, RAG_RERANK_ON_ERROR: "fallback", RAG_MAX_RETRIES: "0" });
+      const env = cleanEnv({
+        RAG_RERANKER: "cohere",
+        COHERE_API_KEY: "k",
+        COHERE_BASE_URL: server.baseUrl,
+        RAG_RERANK_ON_ERROR: "fallback",
+        RAG_MAX_RETRIES: "0",
+      });
       const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", index, "--llm", "extractive"], { env });
       expect(code, stderr).toBe(0);
       expect(stderr).toMatch(/warning: cohere re-rank failed .*first-stage order kept/);

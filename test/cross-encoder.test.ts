@@ -238,3 +238,33 @@ describe("InferencePool", () => {
     await pool.dispose();
   });
 });
+
+describe("CrossEncoderReranker device and dtype", () => {
+  it("loads fp32 with one warning when the local model has no file for the dtype asked", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    // This export has fp32 weights only.
+    const ce = new CrossEncoderReranker({ model: "test-org/two-logits", modelsDir, localFilesOnly: true, workers: 1, dtype: "q8" });
+    try {
+      const [score] = await ce.score("rotate a key", ["Rotate a key with keys rotate."]);
+      expect(score).toBeGreaterThan(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.includes("model_quantized.onnx") && w.includes("fp32"))).toHaveLength(1);
+    } finally {
+      process.off("warning", onWarning);
+      await ce.dispose();
+    }
+  });
+
+  it("fails a GPU device that cannot start with how to install its binaries", async () => {
+    const ce = new CrossEncoderReranker({ model: MODEL, modelsDir, localFilesOnly: true, workers: 1, device: "dml" });
+    const error = await ce.load().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(RagError.isInstance(error) && error.message).toMatch(/cannot run on device "dml"/);
+    expect(RagError.isInstance(error) && error.hint).toMatch(/DirectML runs on Windows only.*RAG_RERANKER_DEVICE=cpu/);
+    await ce.dispose();
+  });
+});

@@ -1,12 +1,18 @@
-// The package as an app gets it: `npm pack` the repository, install the tarball into a fresh
-// sample app (offline, from the npm cache this machine installed the dependencies into), and
-// type-check a file that imports every public subpath — and fails to import an internal one.
+// The package as an app gets it: `npm pack` the repository and install the tarball into a fresh
+// sample app the way a user would (`npm install rerank-rag @langchain/core`: no flags, no npm
+// settings, install scripts run; offline only because the npm cache of this machine has every
+// dependency). Then: only what a BM25 + OpenAI-compatible app needs is installed, the public
+// subpaths and the README's Install snippets type-check under skipLibCheck: false, a BM25
+// pipeline runs; then, with the optional packages added, the cross-encoder runs on a generated
+// model and the Cohere subpath type-checks.
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import os from "node:os";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { writeTestModel } from "../scripts/test-models/write-model.js";
+import { OPTIONAL_PACKAGES } from "../src/errors/index.js";
 import { REPO_ROOT } from "./helpers/cli.js";
 
 const exec = promisify(execFile);
@@ -16,9 +22,8 @@ const repoPackage = JSON.parse(await fs.readFile(path.join(REPO_ROOT, "package.j
 const SAMPLE = `
 import type { VectorStoreInterface } from "@langchain/core/vectorstores";
 import { createAnswerChain, createRerankingRetriever, ExtractiveChatModel, loadConfig, type RagConfig } from "rerank-rag";
-import { openPgvectorIndex, type PgvectorIndex } from "rerank-rag/pgvector";
 import { RERANK_EVENT, RerankingRetriever, type RerankEvent, type RerankingRetrieverOptions } from "rerank-rag/chains";
-import { Bm25Reranker, CohereReranker, CorpusStats, CrossEncoderReranker, createReranker, resolveReranker, type CrossEncoderRerankerOptions } from "rerank-rag/rerankers";
+import { Bm25Reranker, CorpusStats, CrossEncoderReranker, createReranker, resolveReranker, type CrossEncoderRerankerOptions } from "rerank-rag/rerankers";
 import { evaluate, ndcgAt, type EvalResult } from "rerank-rag/eval";
 
 export function build(vectorStore: VectorStoreInterface, stats: CorpusStats): RerankingRetriever {
@@ -29,9 +34,8 @@ export function build(vectorStore: VectorStoreInterface, stats: CorpusStats): Re
 }
 
 export const config: RagConfig = loadConfig({ RAG_STORE: "pgvector", RAG_PG_URL: "postgres://localhost/rag" });
-export const open: (config: RagConfig) => Promise<PgvectorIndex> = openPgvectorIndex;
-const crossEncoder: CrossEncoderRerankerOptions = { modelsDir: "/models", topN: 5 };
-export const rerankers = [new CrossEncoderReranker(crossEncoder), CohereReranker, createReranker, resolveReranker(config)] as const;
+const crossEncoder: CrossEncoderRerankerOptions = { modelsDir: "/models", topN: 5, device: "cpu", dtype: "q8" };
+export const rerankers = [new CrossEncoderReranker(crossEncoder), createReranker, resolveReranker(config)] as const;
 export const event: { name: string; payload?: RerankEvent } = { name: RERANK_EVENT };
 export const score: number = ndcgAt(["a"], new Map([["a", 1]]), 10);
 export const run: typeof evaluate = evaluate;
@@ -45,6 +49,56 @@ createRerankingRetriever({ vectorStore: undefined as unknown as VectorStoreInter
 import("rerank-rag/dist/src/store/pgvector.js");
 `;
 
+/** The Cohere subpath, type-checked once its SDK is installed. */
+const OPTIONAL_SAMPLE = `
+import { CohereClient } from "cohere-ai";
+import { loadConfig } from "rerank-rag";
+import { CohereReranker, createCohereReranker } from "rerank-rag/cohere";
+
+export const cohere = [new CohereReranker({ client: new CohereClient({ token: "k" }), topN: 3 }), createCohereReranker(loadConfig({ COHERE_API_KEY: "k" }))];
+`;
+
+/** Runs the pipeline the README's Install section describes, offline: BM25 or a cross-encoder, the extractive LLM. */
+const RUN = `
+import { createPipeline, ingest, loadConfig } from "rerank-rag";
+const [reranker, model] = process.argv.slice(2);
+const config = loadConfig({ RAG_INDEX_DIR: "idx-" + reranker, RAG_RERANKER: reranker, RAG_RERANKER_MODEL: model, RAG_MODELS_DIR: "models", RAG_LLM: "extractive" }, {});
+await ingest({ paths: ["docs"], config });
+const pipeline = await createPipeline(config);
+let answer = "";
+for await (const chunk of await pipeline.chain.stream({ question: "How do I rotate an API key?" })) answer += chunk.answer ?? "";
+const [top] = await pipeline.retriever.invoke("How do I rotate an API key?");
+console.log(JSON.stringify({ pipeline: pipeline.description, answer, top: top?.metadata.source, rerankScore: top?.metadata.rerankScore }));
+await pipeline.close();
+`;
+
+/** The TypeScript blocks of README.md's "Install" section. */
+async function installSnippets(): Promise<string[]> {
+  const readme = await fs.readFile(path.join(REPO_ROOT, "README.md"), "utf8");
+  const section = /^## Install\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? "";
+  return [...section.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+}
+
+/** Bytes under a folder (apparent sizes, as du --apparent-size). */
+async function sizeOf(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await fs.stat(path.join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+/** A package and every package it depends on, as installed (flat node_modules). */
+async function closure(app: string, name: string, seen = new Set<string>()): Promise<Set<string>> {
+  if (seen.has(name)) return seen;
+  const manifest = path.join(app, "node_modules", name, "package.json");
+  const pkg = JSON.parse(await fs.readFile(manifest, "utf8").catch(() => "null")) as { dependencies?: Record<string, string> } | null;
+  if (!pkg) return seen;
+  seen.add(name);
+  for (const dep of Object.keys(pkg.dependencies ?? {})) await closure(app, dep, seen);
+  return seen;
+}
+
 async function ramDiskOr(fallback: string): Promise<string> {
   try {
     await fs.access("/dev/shm", fs.constants.W_OK);
@@ -55,15 +109,40 @@ async function ramDiskOr(fallback: string): Promise<string> {
   }
 }
 
-const TSCONFIG = {
-  compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: true, types: ["node"] },
-  include: ["index.ts"],
+// skipLibCheck: false, so every declaration file our types reach is checked too.
+const tsconfig = (files: string[]) => ({
+  compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: false, types: ["node"] },
+  files,
+});
+
+const npmInstall = (cwd: string, args: string[] = []) =>
+  exec(npm, ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", ...args], { cwd, maxBuffer: 16 * 1024 * 1024 }).catch(
+    (error: { stderr?: string; message: string }) => {
+      throw new Error(`npm install failed in the sample app:\n${error.stderr ?? error.message}`);
+    },
+  );
+
+const typeCheck = async (app: string, files: string[]) => {
+  await fs.writeFile(path.join(app, "tsconfig.json"), JSON.stringify(tsconfig(files), null, 2));
+  const tsc = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+  const check = await exec(process.execPath, [tsc, "-p", app], { cwd: app }).catch((error: { stdout?: string; message: string }) => {
+    throw new Error(`tsc failed in the sample app:\n${error.stdout ?? error.message}`);
+  });
+  expect(check.stdout).toBe("");
 };
 
+const runPipeline = async (app: string, ...args: string[]) =>
+  JSON.parse((await exec(process.execPath, ["run.mjs", ...args], { cwd: app })).stdout) as {
+    pipeline: string;
+    answer: string;
+    top: string;
+    rerankScore?: number;
+  };
+
 describe("the packed package", () => {
-  it("installs from its tarball offline and type-checks every public subpath in a fresh app", { timeout: 240_000 }, async () => {
-    // ~700 MB of node_modules: on a RAM disk where there is one, so the install's writes do not
-    // slow down the disk syncs of tests running alongside.
+  it("installs with no flags, runs BM25, then the cross-encoder once the optional packages are added", { timeout: 900_000 }, async () => {
+    // node_modules on a RAM disk where there is one, so the install's writes do not slow down
+    // the disk syncs of tests running alongside.
     const dir = await fs.mkdtemp(path.join(await ramDiskOr(os.tmpdir()), "rerank-rag-pack-"));
     onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
     // The tarball exactly as `npm publish` would upload it (dist/ is built by `npm test`; skip the prepare rebuild).
@@ -77,6 +156,16 @@ describe("the packed package", () => {
     expect(shipped.some((f) => f.startsWith("test/") || f.startsWith("src/") || f.endsWith(".test.js"))).toBe(false);
     // Development scripts (the test-model generator needs a dev dependency) stay out of the tarball.
     expect(shipped.filter((f) => f.startsWith("dist/scripts/"))).toEqual([]);
+    // What the README links to ships with it.
+    const readme = await fs.readFile(path.join(REPO_ROOT, "README.md"), "utf8");
+    const linked = [...readme.matchAll(/\]\(((?:docs\/|\.env)[^)#\s]*)/g)].map((m) => m[1]!);
+    expect(linked.length).toBeGreaterThan(0);
+    for (const link of linked) expect(shipped, `README links to ${link}`).toContain(link);
+
+    // The optional peers, the error messages' install hint and the repository's own versions agree.
+    const optional = Object.keys(repoPackage.peerDependenciesMeta).sort();
+    expect(Object.keys(OPTIONAL_PACKAGES).sort()).toEqual(optional);
+    for (const name of optional) expect(OPTIONAL_PACKAGES[name as keyof typeof OPTIONAL_PACKAGES]).toBe(repoPackage.peerDependencies[name]);
 
     const app = path.join(dir, "sample-app");
     await fs.mkdir(app);
@@ -84,31 +173,80 @@ describe("the packed package", () => {
       name: "sample-app",
       private: true,
       type: "module",
-      dependencies: { "rerank-rag": `file:../${path.basename(filename)}`, "@types/node": repoPackage.devDependencies["@types/node"] },
+      dependencies: {
+        "rerank-rag": `file:../${path.basename(filename)}`,
+        "@langchain/core": repoPackage.peerDependencies["@langchain/core"],
+        "@types/node": repoPackage.devDependencies["@types/node"],
+      },
     };
     await fs.writeFile(path.join(app, "package.json"), JSON.stringify(sample, null, 2));
-    // The same npm settings as the repository (.npmrc): an optional peer of @langchain/community pins an old core.
-    await fs.copyFile(path.join(REPO_ROOT, ".npmrc"), path.join(app, ".npmrc"));
-    await fs.writeFile(path.join(app, "tsconfig.json"), JSON.stringify(TSCONFIG, null, 2));
-    await fs.writeFile(path.join(app, "index.ts"), SAMPLE);
-
-    // Offline: every dependency comes from the local npm cache. Install scripts (native builds) are
-    // skipped: type-checking needs none of them.
-    const install = await exec(npm, ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], {
-      cwd: app,
-      maxBuffer: 16 * 1024 * 1024,
-    }).catch((error: { stderr?: string; message: string }) => {
-      throw new Error(`npm install --offline failed (a dependency missing from the npm cache?):\n${error.stderr ?? error.message}`);
-    });
-    expect(install.stderr).not.toMatch(/ERR!/);
+    // No .npmrc, no --legacy-peer-deps, no --ignore-scripts: hnswlib-node builds, as for a user.
+    const install = await npmInstall(app);
+    expect(install.stderr).not.toMatch(/ERR!|ERESOLVE/);
     const installed = JSON.parse(await fs.readFile(path.join(app, "node_modules", "rerank-rag", "package.json"), "utf8"));
     expect(installed.version).toBe(repoPackage.version);
     expect((await fs.lstat(path.join(app, "node_modules", "rerank-rag"))).isSymbolicLink()).toBe(false);
 
-    const tsc = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
-    const check = await exec(process.execPath, [tsc, "-p", app], { cwd: app }).catch((error: { stdout?: string; message: string }) => {
-      throw new Error(`tsc failed in the sample app:\n${error.stdout ?? error.message}`);
-    });
-    expect(check.stdout).toBe("");
+    // Light: none of the optional packages (nor onnxruntime, sharp, the AWS SDK), and under
+    // 100 MB beyond LangChain's core and what it brings.
+    const present = async (name: string) =>
+      fs.access(path.join(app, "node_modules", name)).then(
+        () => true,
+        () => false,
+      );
+    for (const heavy of [...optional, "onnxruntime-node", "onnxruntime-web", "sharp", "@aws-sdk/core", "langchain"]) {
+      expect(await present(heavy), `${heavy} installed for a BM25 app`).toBe(false);
+    }
+    const langchain = await closure(app, "@langchain/core");
+    let ours = 0;
+    for (const entry of await fs.readdir(path.join(app, "node_modules"))) {
+      const names = entry.startsWith("@") ? (await fs.readdir(path.join(app, "node_modules", entry))).map((n) => `${entry}/${n}`) : [entry];
+      for (const name of names)
+        if (!langchain.has(name) && name !== "@types/node" && !name.startsWith(".")) ours += await sizeOf(path.join(app, "node_modules", name));
+    }
+    expect(ours / 1024 ** 2, "MB of node_modules beyond @langchain/core's").toBeLessThan(100);
+
+    // Types: every public subpath and the README's Install snippets, with no optional package installed.
+    await fs.writeFile(path.join(app, "index.ts"), SAMPLE);
+    const snippets = await installSnippets();
+    expect(snippets.length).toBeGreaterThanOrEqual(2);
+    await Promise.all(snippets.map((code, i) => fs.writeFile(path.join(app, `readme-${i}.ts`), code)));
+    await typeCheck(app, ["index.ts", ...snippets.map((_, i) => `readme-${i}.ts`)]);
+
+    // A BM25 pipeline runs, from import() and, on Node >= 20.19, from require().
+    await fs.mkdir(path.join(app, "docs"));
+    await fs.writeFile(path.join(app, "docs", "keys.md"), "# Keys\n\nRotate an API key with `keys rotate`: the old key stays valid for 24 hours.\n");
+    await fs.writeFile(path.join(app, "docs", "oauth.md"), "# OAuth2\n\nConfigure OAuth2 client credentials in settings.yaml under auth.\n");
+    await fs.writeFile(path.join(app, "run.mjs"), RUN);
+    const bm25 = await runPipeline(app, "bm25");
+    expect(bm25.pipeline).toContain("rerank=bm25 (local)");
+    expect(bm25.answer).toContain("keys rotate");
+    expect(bm25.top).toMatch(/keys\.md$/);
+    const required = await exec(
+      process.execPath,
+      [
+        "-e",
+        "const { createPipeline } = require('rerank-rag'); const r = require('rerank-rag/rerankers'); console.log(typeof createPipeline, typeof r.Bm25Reranker)",
+      ],
+      { cwd: app },
+    );
+    expect(required.stdout.trim()).toBe("function function");
+    // The cross-encoder without its package says what to install.
+    await expect(runPipeline(app, "cross-encoder", "test-org/tiny-cross-encoder")).rejects.toThrow(/npm install @huggingface\/transformers/);
+
+    // The optional packages. onnxruntime-node's install script downloads CUDA libraries from
+    // NuGet on Linux x64; an app without a GPU (or network) denies it in its allowScripts.
+    const withOptional = { ...sample, allowScripts: { "onnxruntime-node": false } };
+    await fs.writeFile(path.join(app, "package.json"), JSON.stringify(withOptional, null, 2));
+    // Not pg and @langchain/community (rerank-rag/pgvector): that one's optional peers pin transformers.js 3.
+    const extras = ["@huggingface/transformers", "cohere-ai", "@langchain/cohere"].map((name) => `${name}@${repoPackage.devDependencies[name]}`);
+    await npmInstall(app, extras);
+    writeTestModel(path.join(app, "models", "test-org", "tiny-cross-encoder"), { preset: "tiny" });
+    const crossEncoder = await runPipeline(app, "cross-encoder", "test-org/tiny-cross-encoder");
+    expect(crossEncoder.pipeline).toContain("rerank=cross-encoder (local)");
+    expect(crossEncoder.rerankScore).toBeGreaterThan(0);
+    expect(crossEncoder.answer.length).toBeGreaterThan(0);
+    await fs.writeFile(path.join(app, "optional.ts"), OPTIONAL_SAMPLE);
+    await typeCheck(app, ["index.ts", "optional.ts"]);
   });
 });

@@ -60,7 +60,7 @@ describe.skipIf(NO_REAL_PG)("PGVectorStore (@langchain/community) as the first s
         const [vector] = await embeddings.embedDocuments([byId.get(doc.metadata.chunkId)!]);
         expect(doc.metadata.retrievalScore).toBeCloseTo(cosine(query, vector!), 4);
       }
-      const scores = firstStage.map((d) => d.metadata.retrievalScore as number);
+      const scores = firstStage.map((d) => d.metadata.retrievalScore);
       expect([...scores].sort((a, b) => b - a)).toEqual(scores);
       expect(raw[0]![1]).toBeLessThan(raw.at(-1)![1]); // the store itself returns distances, lower = better
     } finally {

@@ -45,7 +45,7 @@ describe("createRerankingRetriever", () => {
     const { store } = await smallStore();
     const retriever = createRerankingRetriever({ vectorStore: store, reranker: "none", fetchK: 8, topN: 8 });
     const docs = await retriever.invoke(QUESTION);
-    const similarities = docs.map((d) => d.metadata.retrievalScore as number);
+    const similarities = docs.map((d) => d.metadata.retrievalScore);
     expect([...similarities].sort((a, b) => b - a)).toEqual(similarities);
     expect(docs.map((d) => d.metadata.retrievalRank)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(docs.every((d) => d.metadata.rerankRank === undefined)).toBe(true);
@@ -100,10 +100,10 @@ describe("createRerankingRetriever", () => {
 
   it("never mutates the documents held by the store", async () => {
     const { store } = await smallStore();
-    const before = JSON.stringify([...store.docstore._docs.values()].map((d) => d.metadata));
+    const before = JSON.stringify([...store.docstore.values()].map((d) => d.metadata));
     const retriever = createRerankingRetriever({ vectorStore: store, reranker: new ReversingCompressor(), fetchK: 8, topN: 3 });
     await retriever.invoke(QUESTION);
-    expect(JSON.stringify([...store.docstore._docs.values()].map((d) => d.metadata))).toBe(before);
+    expect(JSON.stringify([...store.docstore.values()].map((d) => d.metadata))).toBe(before);
   });
 
   it("returns [] for an empty store and what there is when fewer than topN exist", async () => {

@@ -1,8 +1,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { BaseRetriever, type BaseRetrieverInterface } from "@langchain/core/retrievers";
-import type { Runnable } from "@langchain/core/runnables";
 import type { VectorStoreInterface } from "@langchain/core/vectorstores";
-import { createAnswerChain, type AnswerInput, type AnswerOutput } from "../../chains/answer-chain.js";
+import { createAnswerChain, type AnswerChain } from "../../chains/answer-chain.js";
 import { createRerankingRetriever, type RerankingRetriever } from "../../chains/reranking-retriever.js";
 import type { RagConfig } from "../config/index.js";
 import { importOptional, PGVECTOR_PACKAGES, secretsOf } from "../errors/index.js";
@@ -16,13 +15,12 @@ import { whereRuns } from "../providers/endpoint.js";
 import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
 import { openIndex, type OpenIndex } from "../store/open-index.js";
 import { disposeOf } from "../util/dispose.js";
-import type { PgvectorIndex } from "../store/pgvector.js";
 
 /** What every pipeline has, whatever store holds its index. */
 interface PipelineParts {
   retriever: RerankingRetriever;
   llm: BaseChatModel;
-  chain: Runnable<AnswerInput, AnswerOutput>;
+  chain: AnswerChain;
   /**
    * The resolved pipeline in one line, with where each stage runs (local, or the host that receives
    * the text), e.g. `embeddings=offline-lsa (256-d, local) → HNSW top 50 (local) → rerank=bm25 (local) → top 5 → llm=openai:gpt-4o-mini (api.openai.com)`.
@@ -47,7 +45,17 @@ export interface HnswPipeline extends PipelineParts {
 /** A pipeline over Postgres + pgvector (RAG_STORE=pgvector). */
 export interface PgvectorPipeline extends PipelineParts {
   store: "pgvector";
-  pgvector: PgvectorIndex;
+  /**
+   * The open index, a `PgvectorIndex` of `rerank-rag/pgvector`: typed here with the parts that need
+   * no optional package (that entry's types need pg and @langchain/community).
+   */
+  pgvector: Pick<OpenIndex, "stats"> & {
+    location: string;
+    table: string;
+    meta: { embedder: OpenIndex["manifest"]["embedder"] };
+    vectorStore: VectorStoreInterface;
+    close(): Promise<void>;
+  };
 }
 
 /** Narrow on `store` to reach the index: `if (pipeline.store === "hnsw") pipeline.index…`. */

@@ -1,6 +1,5 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { SynchronousInMemoryDocstore } from "@langchain/classic/stores/doc/in_memory";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import type { Document } from "@langchain/core/documents";
 import { SaveableVectorStore } from "@langchain/core/vectorstores";
@@ -53,10 +52,11 @@ export class HnswStore extends SaveableVectorStore implements ChunkFilterStore {
   readonly [ACCEPTS_CHUNK_FILTER] = true as const;
   readonly hnsw: HnswParams;
   readonly args: HnswArgs;
-  readonly docstore: SynchronousInMemoryDocstore;
+  /** The chunks by label (as strings, as docstore.json keeps them). */
+  readonly docstore: Map<string, Document>;
   readonly index: HierarchicalNSW;
 
-  constructor(embeddings: EmbeddingsInterface, args: HnswArgs & { index: HierarchicalNSW; docstore: SynchronousInMemoryDocstore; hnsw?: Partial<HnswParams> }) {
+  constructor(embeddings: EmbeddingsInterface, args: HnswArgs & { index: HierarchicalNSW; docstore: Map<string, Document>; hnsw?: Partial<HnswParams> }) {
     super(embeddings, {});
     this.args = { space: args.space, numDimensions: args.numDimensions };
     this.index = args.index;
@@ -81,7 +81,7 @@ export class HnswStore extends SaveableVectorStore implements ChunkFilterStore {
     const index = await hierarchicalNsw({ space: "cosine", numDimensions: dimensions });
     index.initIndex(Math.max(vectors.length, 1), params.M, params.efConstruction, 100);
     vectors.forEach((vector, label) => index.addPoint(vector, label));
-    const docstore = new SynchronousInMemoryDocstore(new Map(documents.map((doc, label) => [String(label), doc])));
+    const docstore = new Map(documents.map((doc, label) => [String(label), doc]));
     return new HnswStore(embeddings, { space: "cosine", numDimensions: dimensions, index, docstore, hnsw: params });
   }
 
@@ -93,7 +93,7 @@ export class HnswStore extends SaveableVectorStore implements ChunkFilterStore {
       fs.readFile(path.join(directory, "docstore.json"), "utf8").then((text) => JSON.parse(text) as Array<[string, Document]>),
       index.readIndex(path.join(directory, "hnswlib.index")),
     ]);
-    return new HnswStore(embeddings, { ...args, index, docstore: new SynchronousInMemoryDocstore(new Map(entries)), hnsw });
+    return new HnswStore(embeddings, { ...args, index, docstore: new Map(entries), hnsw });
   }
 
   /** LangChain's HNSWLib.load, for the base class's contract; loadWith chooses the graph parameters. */
@@ -111,7 +111,7 @@ export class HnswStore extends SaveableVectorStore implements ChunkFilterStore {
     await Promise.all([
       this.index.writeIndex(path.join(directory, "hnswlib.index")),
       fs.writeFile(path.join(directory, "args.json"), JSON.stringify(this.args)),
-      fs.writeFile(path.join(directory, "docstore.json"), JSON.stringify([...this.docstore._docs.entries()])),
+      fs.writeFile(path.join(directory, "docstore.json"), JSON.stringify([...this.docstore.entries()])),
     ]);
   }
 
@@ -128,7 +128,7 @@ export class HnswStore extends SaveableVectorStore implements ChunkFilterStore {
     const first = this.size;
     if (first + vectors.length > this.index.getMaxElements()) this.index.resizeIndex(first + vectors.length);
     vectors.forEach((vector, i) => this.index.addPoint(vector, first + i));
-    this.docstore.add(Object.fromEntries(documents.map((doc, i) => [String(first + i), doc])));
+    documents.forEach((doc, i) => this.docstore.set(String(first + i), doc));
   }
 
   /** Number of chunks in the index. */
@@ -138,7 +138,7 @@ export class HnswStore extends SaveableVectorStore implements ChunkFilterStore {
 
   /** Every stored chunk with its label, in label order. */
   entries(): Array<{ label: number; document: Document }> {
-    return [...this.docstore._docs.entries()].map(([label, document]) => ({ label: Number(label), document })).sort((a, b) => a.label - b.label);
+    return [...this.docstore.entries()].map(([label, document]) => ({ label: Number(label), document })).sort((a, b) => a.label - b.label);
   }
 
   /** The stored (unit-length) vector of a chunk, reused when its file did not change. */
@@ -153,9 +153,9 @@ export class HnswStore extends SaveableVectorStore implements ChunkFilterStore {
     if (available === 0) return [];
     if (query.length !== this.args.numDimensions) throw new Error(`a ${query.length}-d query vector for a ${this.args.numDimensions}-d index`);
     if (ChunkFilter.isInstance(filter)) return this.filteredSearch(query, k, filter);
-    const keep = filter && ((label: number) => filter(this.docstore.search(String(label))));
+    const keep = filter && ((label: number) => filter(this.docstore.get(String(label))!));
     const { neighbors, distances } = this.index.searchKnn(query, Math.min(k, available), keep);
-    return neighbors.map((label, i) => [this.docstore.search(String(label)), distances[i]!]);
+    return neighbors.map((label, i) => [this.docstore.get(String(label))!, distances[i]!]);
   }
 
   /**
@@ -165,7 +165,7 @@ export class HnswStore extends SaveableVectorStore implements ChunkFilterStore {
    */
   private filteredSearch(query: number[], k: number, filter: ChunkFilter): Array<[Document, number]> {
     const matching: number[] = [];
-    for (const [label, document] of this.docstore._docs) if (filter.matches(document.metadata)) matching.push(Number(label));
+    for (const [label, document] of this.docstore) if (filter.matches(document.metadata)) matching.push(Number(label));
     const want = Math.min(k, matching.length);
     if (want === 0) return [];
     if (matching.length > Math.max(EXACT_SEARCH_BELOW, 4 * k)) {
@@ -190,6 +190,6 @@ export class HnswStore extends SaveableVectorStore implements ChunkFilterStore {
   }
 
   private documentOf(label: number): Document {
-    return this.docstore._docs.get(String(label))!;
+    return this.docstore.get(String(label))!;
   }
 }
