@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { readJsonBody, sendJson } from "./json-http.js";
 
 export interface RecordedCohereRequest {
   method: string;
@@ -14,14 +15,6 @@ export interface CohereRequestBody {
   query?: unknown;
   documents?: unknown[];
   top_n?: unknown;
-}
-
-function parseBody(raw: string): CohereRequestBody {
-  try {
-    return raw ? (JSON.parse(raw) as CohereRequestBody) : {};
-  } catch {
-    return {};
-  }
 }
 
 /** What the server does for one request; unscripted requests get the default scoring. */
@@ -72,14 +65,9 @@ export async function startCohereServer() {
   const requests: RecordedCohereRequest[] = [];
   const queue: CohereBehaviour[] = [];
   let standing: CohereBehaviour | undefined;
-  const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { "content-type": "application/json", ...headers });
-    res.end(JSON.stringify(body));
-  };
+  const json = sendJson;
   const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    let raw = "";
-    for await (const chunk of req) raw += chunk;
-    const body = parseBody(raw);
+    const body = await readJsonBody<CohereRequestBody>(req);
     const path = (req.url ?? "").split("?")[0] ?? "";
     requests.push({ method: req.method ?? "", path, headers: req.headers, body });
     if (req.method === "POST" && path === "/v1/chat") {

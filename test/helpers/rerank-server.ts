@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { wordOverlapScore } from "./cohere-server.js";
+import { readJsonBody, sendJson } from "./json-http.js";
 
 /** The rerank wire formats this server speaks (see src/rerankers/{tei,jina,voyage}-reranker.ts). */
 export type RerankWireName = "tei" | "jina" | "voyage";
@@ -42,19 +43,10 @@ export async function startRerankServer(wire: RerankWireName) {
   const requests: RecordedRerankRequest[] = [];
   const queue: RerankBehaviour[] = [];
   let standing: RerankBehaviour | undefined;
-  const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { "content-type": "application/json", ...headers });
-    res.end(JSON.stringify(body));
-  };
+  const json = sendJson;
   const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    let raw = "";
-    for await (const chunk of req) raw += chunk;
-    let body: Record<string, unknown> = {};
-    try {
-      body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
-    } catch {
-      // recorded as {}; answered 422 below
-    }
+    // Not JSON: recorded as {} and answered 422 below.
+    const body = await readJsonBody<Record<string, unknown>>(req);
     const path = (req.url ?? "").split("?")[0] ?? "";
     requests.push({ method: req.method ?? "", path, headers: req.headers, body });
     if (req.method !== "POST" || path !== route) return json(res, 404, errorBody(wire, 404, `Not Found: ${req.method} ${path}`));
