@@ -106,7 +106,7 @@ describe("rerank-rag ingest + ask", () => {
     const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", index, "--rerank", "auto", "--json"]);
     expect(code, stderr).toBe(0);
     const body = JSON.parse(stdout);
-    expect(body.pipeline).toContain("rerank=bm25 (auto: skipped when the first stage is sure)");
+    expect(body.pipeline).toContain("rerank=bm25 (local; auto: skipped when the first stage is sure)");
     const { adaptive } = body.rerank as { adaptive: { rerank: boolean; reason: string; signals: { topAgree: boolean } } };
     expect(adaptive.reason).toMatch(adaptive.rerank ? /^re-ranked: / : /^skipped: first stage sure/);
     expect(adaptive.rerank).toBe(!adaptive.signals.topAgree);
@@ -122,7 +122,7 @@ describe("rerank-rag ingest + ask", () => {
     const { code, stdout, stderr } = await runCli(["ask", SEED, "--index", index, "--reranker", "bm25:10,bm25", "--json"]);
     expect(code, stderr).toBe(0);
     const body = JSON.parse(stdout);
-    expect(body.pipeline).toContain("rerank=bm25:10 → bm25 → top 5");
+    expect(body.pipeline).toContain("rerank=bm25:10 → bm25 (local) → top 5");
     expect(body.rerank.stages.map((s: { candidates: number; returned: number }) => [s.candidates, s.returned])).toEqual([
       [50, 10],
       [10, 10],
@@ -191,7 +191,7 @@ describe("rerank-rag errors", () => {
   it("exits 2 for an unknown provider, listing the choices", async () => {
     const { code, stderr } = await runCli(["ask", SEED, "--index", index, "--reranker", "colbert"]);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/Allowed choices are auto, bm25, cross-encoder, cohere, tei, jina, voyage, none/);
+    expect(stderr).toContain('allowed values are "auto", "bm25", "cross-encoder", "cohere", "tei", "jina", "voyage", "none", or a cascade');
   });
 
   it("exits 2 for a nonexistent path and for an empty directory", async () => {

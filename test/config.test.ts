@@ -95,7 +95,9 @@ describe("auto resolution", () => {
 
   it("fails fast on an unknown provider name, listing the valid ones", () => {
     expect(() => loadConfig({ RAG_RERANKER: "bogus" }, {})).toThrow(/RAG_RERANKER.*(bm25|cross-encoder)/s);
-    expect(() => resolveReranker(loadConfig({}, {}), "bogus" as never)).toThrow(/Unknown re-ranker "bogus".*"bm25", "cross-encoder", "cohere", "none"/);
+    expect(() => resolveReranker(loadConfig({}, {}), "bogus" as never)).toThrow(
+      /Unknown re-ranker "bogus".*"bm25", "cross-encoder", "cohere", "tei", "jina", "voyage", "none"/,
+    );
   });
 });
 

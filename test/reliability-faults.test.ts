@@ -202,7 +202,10 @@ describe("the Cohere re-ranker and LLM misbehaving, from the CLI", () => {
     if (behaviour === "closed") await server.close();
     else server.always(behaviour);
     try {
-      const run = await ask({ COHERE_API_KEY: KEY, COHERE_BASE_URL: server.baseUrl, RAG_MAX_RETRIES: "0", ...env }, ["--llm", "extractive"]);
+      const run = await ask({ COHERE_API_KEY: KEY, COHERE_BASE_URL: server.baseUrl, RAG_MAX_RETRIES: "0", RAG_RERANKER: "cohere", ...env }, [
+        "--llm",
+        "extractive",
+      ]);
       injected.push(`cohere rerank: ${name}`);
       expectCleanFailure(run, { provider: "cohere", reason, exit, maxMs: 20_000 });
     } finally {
@@ -214,7 +217,7 @@ describe("the Cohere re-ranker and LLM misbehaving, from the CLI", () => {
     const server = await startCohereServer();
     server.script({ status: 429, headers: { "retry-after": "1" }, body: { message: "too many requests" } });
     try {
-      const run = await ask({ COHERE_API_KEY: KEY, COHERE_BASE_URL: server.baseUrl }, ["--llm", "extractive", "--json"]);
+      const run = await ask({ COHERE_API_KEY: KEY, COHERE_BASE_URL: server.baseUrl, RAG_RERANKER: "cohere" }, ["--llm", "extractive", "--json"]);
       injected.push("cohere rerank: 429 with Retry-After");
       expect(run.code, run.stderr).toBe(0);
       expect(server.requests).toHaveLength(2);

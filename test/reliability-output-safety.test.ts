@@ -65,8 +65,8 @@ describe("control codes from documents and file names", () => {
     const human = await startCli(args).done;
     expect(human.code, human.stderr).toBe(0);
     expectNoControlCodes(human.stdout + human.stderr, "ask");
-    // The extractive answerer quotes up to the carriage return, which it takes for a line break.
-    expect(human.stdout).toContain("The zephyr starter \\x1b]0;hijack\\x07 is fed daily with zephyr flour\\x07\\b\\x7f [1]");
+    // The whole sentence is quoted: a carriage return inside a paragraph is a wrapped line, joined.
+    expect(human.stdout).toContain("The zephyr starter \\x1b]0;hijack\\x07 is fed daily with zephyr flour\\x07\\b\\x7f and warm \\x9b31m water. [1]");
     const label = "zephyr/evil\\x1b]0;pwned\\x07\\nname.md § Starter \\x1b[2J care";
     expect(human.stdout.split("\n").filter((line) => line.includes(label))).toEqual([
       expect.stringMatching(/^\[1\] zephyr\/evil/),

@@ -177,7 +177,8 @@ describe("an answer has a total deadline and a length cap", () => {
       const { store, stats } = await smallStore();
       const retriever = createRerankingRetriever({ vectorStore: store, reranker: "bm25", stats, fetchK: 8, topN: 3 });
       const llm = await createLlm(loadConfig({ RAG_LLM: "openai", OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: KEY }, {}));
-      const chain = createAnswerChain({ retriever, llm });
+      // No evidence gate: this is about stopping a running model.
+      const chain = createAnswerChain({ retriever, llm, minScore: null });
       const caller = new AbortController();
       let answer = "";
       const started = Date.now();
@@ -199,7 +200,7 @@ describe("embedding failures at ingest", () => {
     const fresh = path.join(await tempDir("rerank-rag-embed-"), "new", "index");
     const baseURL = await closedPort();
     const run = await startCli(["ingest", docs, "--index", fresh], {
-      env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: baseURL, RAG_MAX_RETRIES: "1" }),
+      env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: baseURL, RAG_MAX_RETRIES: "1", RAG_EMBEDDINGS: "openai" }),
     }).done;
     injected.push("openai embeddings: connection refused");
     const error = expectFailure(run, "openai", /could not reach http:\/\/127\.0\.0\.1:\d+\/v1 \(ECONNREFUSED\) after 2 attempts/);
@@ -216,7 +217,7 @@ describe("embedding failures at ingest", () => {
     );
     try {
       const run = await startCli(["ingest", docs, "--index", mine], {
-        env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL, RAG_MAX_RETRIES: "1" }),
+        env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL, RAG_MAX_RETRIES: "1", RAG_EMBEDDINGS: "openai" }),
       }).done;
       injected.push("openai embeddings: HTTP 500");
       expectFailure(run, "openai", /embeddings request failed with HTTP 500 after 2 attempts: embedder down/);
@@ -232,7 +233,7 @@ describe("embedding failures at ingest", () => {
     try {
       const fresh = path.join(await tempDir("rerank-rag-embed-"), "index");
       const run = await startCli(["ingest", docs, "--index", fresh], {
-        env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL, RAG_MAX_RETRIES: "0" }),
+        env: cleanEnv({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseURL, RAG_MAX_RETRIES: "0", RAG_EMBEDDINGS: "openai" }),
       }).done;
       expectFailure(run, "openai", /the server sent (a malformed|an invalid embeddings) response/);
       await expect(fs.access(fresh)).rejects.toMatchObject({ code: "ENOENT" });
@@ -249,7 +250,7 @@ describe("embedding failures at ingest", () => {
       const indexDir = path.join(dir, "index");
       const own = path.join(dir, "docs");
       await writeCorpus(own, TOPICS);
-      const settings = { OPENAI_API_KEY: KEY, RAG_MAX_RETRIES: 0 };
+      const settings = { OPENAI_API_KEY: KEY, RAG_MAX_RETRIES: 0, RAG_EMBEDDINGS: "openai" as const };
       await ingest({ paths: [own], config: testConfig(indexDir, { ...settings, OPENAI_BASE_URL: server.baseURL }) });
       const before = (await fs.readdir(indexDir)).sort();
       expect(before).toContain(INDEX_MARKER_FILE);

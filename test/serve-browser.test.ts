@@ -30,7 +30,8 @@ beforeAll(async () => {
   work = await tempDir();
   const docs = path.join(work, "docs");
   fs.cpSync(path.join(REPO_ROOT, "data", "docs"), docs, { recursive: true });
-  fs.writeFileSync(path.join(docs, "zebra-probe.md"), HOSTILE);
+  // Plain text keeps the markup verbatim (Markdown cleaning drops raw HTML): the page must show it inert.
+  fs.writeFileSync(path.join(docs, "zebra-probe.txt"), HOSTILE);
   const config = loadConfig(
     { RAG_INDEX_DIR: path.join(work, "index"), RAG_RERANKER: "bm25", RAG_LLM: "extractive", RAG_MODELS_DIR: path.join(work, "no-models") },
     {},

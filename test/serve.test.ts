@@ -120,7 +120,7 @@ describe("createServer: /api", () => {
   it("reports health, the resolved pipeline, index size and snapshot", async () => {
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
     const info = await (await fetch(`${url}/api/info`)).json();
-    expect(info.pipeline).toMatch(/→ rerank=bm25 → top 5 → llm=extractive$/);
+    expect(info.pipeline).toMatch(/→ rerank=bm25 \(local\) → top 5 → llm=extractive \(local\)$/);
     expect(info.index).toMatchObject({ store: "hnsw", chunks: expect.any(Number), files: 44 });
     expect(info.snapshot).toMatch(/^snapshot-/);
     expect(info.rerankers).toEqual(["bm25", "none"]);

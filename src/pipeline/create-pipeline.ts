@@ -122,7 +122,7 @@ async function assemble(
   const description = [
     `embeddings=${embedder.id} (${embedder.dimensions}-d, ${whereRuns(config, embedder.provider)})`,
     firstStageName,
-    `rerank=${reranker.name} (${[...new Set(reranker.stages.map((stage) => whereRuns(config, stage)))].join(", ")})${config.RAG_RERANK === "auto" && compressor ? " (auto: skipped when the first stage is sure)" : ""}`,
+    `rerank=${reranker.name} (${[...new Set(reranker.stages.map((stage) => whereRuns(config, stage)))].join(", ")}${config.RAG_RERANK === "auto" && compressor ? "; auto: skipped when the first stage is sure" : ""})`,
     `top ${config.RAG_TOP_N}`,
     `llm=${llmName}${llmModel ? `:${llmModel}` : ""} (${whereRuns(config, llmName)})`,
   ].join(" → ");

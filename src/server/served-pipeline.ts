@@ -5,6 +5,7 @@ import { RerankingRetriever, RerankStep } from "../../chains/reranking-retriever
 import type { RagConfig } from "../config/index.js";
 import { UsageError, secretsOf } from "../errors/index.js";
 import type { Pipeline } from "../pipeline/create-pipeline.js";
+import { whereRuns } from "../providers/endpoint.js";
 import { providerNames, type ProviderEntry } from "../providers/provider-table.js";
 import { CrossEncoderReranker } from "../rerankers/cross-encoder-reranker.js";
 import { createReranker, RERANKERS, resolveReranker, type ConcreteReranker } from "../rerankers/registry.js";
@@ -20,7 +21,7 @@ export interface Variant {
 export type ServedPipeline = Pipeline & {
   /** The re-ranker the pipeline was built with ("none" when re-ranking is off). */
   reranker: ConcreteReranker;
-  /** Re-rankers a request may name: set up on this machine (a remote one only when configured), and "none". */
+  /** Re-rankers a request may name: the local ones set up on this machine, the configured one (even remote), and "none". */
   rerankers: ConcreteReranker[];
   /** The retriever and chain for a re-ranker (built on first use, then kept with the pipeline). */
   variant(name: ConcreteReranker): Promise<Variant>;
@@ -37,7 +38,8 @@ export function servePipeline(pipeline: Pipeline, config: RagConfig): ServedPipe
   const reranker = pipeline.retriever.defaults.rerank ? resolveReranker(config).name : "none";
   const rerankers = providerNames(RERANKERS).filter((name) => {
     const entry: ProviderEntry<unknown, never> = RERANKERS[name];
-    return name === reranker || name === "none" || !entry.isAvailable || entry.isAvailable(config);
+    // A remote re-ranker receives documents only when it was named: the configured one, never offered besides.
+    return name === reranker || name === "none" || (whereRuns(config, name) === "local" && (!entry.isAvailable || entry.isAvailable(config)));
   });
   const stats = pipeline.store === "hnsw" ? pipeline.index.stats : pipeline.pgvector.stats;
   const compressors = new Map<ConcreteReranker, Promise<BaseDocumentCompressor | null>>();
