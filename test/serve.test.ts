@@ -117,6 +117,16 @@ describe("createServer: /api", () => {
     expect((await missing.json()).error.message).toMatch(/"cross-encoder" is not available on this server; available: bm25, none/);
   });
 
+  it("refuses a cascade re-ranker at start with what to do instead", async () => {
+    const config = configFor({ RAG_RERANKER: "bm25:10,bm25" });
+    const pipeline = await createPipeline(config);
+    try {
+      expect(() => createServer(pipeline, { config, log: () => {} })).toThrow(/rerank-rag serve takes one re-ranker, not the cascade "bm25:10,bm25"/);
+    } finally {
+      await pipeline.close();
+    }
+  });
+
   it("reports health, the resolved pipeline, index size and snapshot", async () => {
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
     const info = await (await fetch(`${url}/api/info`)).json();

@@ -2,7 +2,7 @@ import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document
 import type { Runnable } from "@langchain/core/runnables";
 import { createAnswerChain, type AnswerInput, type AnswerOutput } from "../../chains/answer-chain.js";
 import { RerankingRetriever, RerankStep } from "../../chains/reranking-retriever.js";
-import type { RagConfig } from "../config/index.js";
+import { isCascadeSpec, type RagConfig } from "../config/index.js";
 import { UsageError, secretsOf } from "../errors/index.js";
 import type { Pipeline } from "../pipeline/create-pipeline.js";
 import { whereRuns } from "../providers/endpoint.js";
@@ -35,6 +35,13 @@ export type ServedPipeline = Pipeline & {
  * variants' compressors too.
  */
 export function servePipeline(pipeline: Pipeline, config: RagConfig): ServedPipeline {
+  if (pipeline.retriever.defaults.rerank && isCascadeSpec(config.RAG_RERANKER)) {
+    // The page's picker and /v1/rerank switch between single re-rankers; a cascade has no place there yet.
+    throw new UsageError(`rerank-rag serve takes one re-ranker, not the cascade "${config.RAG_RERANKER}".`, {
+      setting: "RAG_RERANKER",
+      hint: "Serve with one re-ranker (--reranker bm25 or cross-encoder); cascades run from ask, eval and the library.",
+    });
+  }
   const reranker = pipeline.retriever.defaults.rerank ? resolveReranker(config).name : "none";
   const rerankers = providerNames(RERANKERS).filter((name) => {
     const entry: ProviderEntry<unknown, never> = RERANKERS[name];
