@@ -515,7 +515,7 @@ ${slow.clients} clients that send an ask for 50 sources and never read the answe
 
 Goals: ≥ ${SERVE_GOALS.asksPerSecond} asks/s with p95 first token ≤ ${SERVE_GOALS.firstTokenP95} ms, 0 errors, RSS growth < ${SERVE_GOALS.rssGrowthMiB} MiB.${
     missed.length > 0
-      ? ` Missed here: ${missed.map((p) => p.label).join(", ")}. One Node process answers on one core, and every ask runs the whole offline pipeline (embed the question, HNSW + BM25 over 50 candidates, BM25 re-rank, extractive answer) on the event loop, with the 16 clients sharing the machine's other core; the warm library ask above (one question at a time) bounds one process at about 1000 / its p50 total asks/s on an idle core, and a busy machine (this one is shared with other work) takes the rest.`
+      ? ` Missed here: ${missed.map((p) => p.label).join(", ")}. One Node process answers on one core, and every ask runs the whole offline pipeline (embed the question, HNSW + BM25 over 50 candidates, BM25 re-rank, extractive answer) on the event loop, with the 16 clients sharing the machine's other core; the warm library ask above (one question at a time) bounds one process at about 1000 / its p50 total asks/s on an idle core, and the 16 clients queue behind each other for it (more processes behind a load balancer scale with the cores).`
       : ""
   }
 
