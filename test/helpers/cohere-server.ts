@@ -65,7 +65,6 @@ export async function startCohereServer() {
   const requests: RecordedCohereRequest[] = [];
   const queue: CohereBehaviour[] = [];
   let standing: CohereBehaviour | undefined;
-  const json = sendJson;
   const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const body = await readJsonBody<CohereRequestBody>(req);
     const path = (req.url ?? "").split("?")[0] ?? "";
@@ -75,7 +74,7 @@ export async function startCohereServer() {
       return chat(res, scripted && "chat" in scripted ? scripted : { chat: ["Feed it ", "daily [1]."], streamEnd: true });
     }
     if (req.method !== "POST" || (path !== "/v1/rerank" && path !== "/v2/rerank")) {
-      return json(res, 404, { message: `no route for ${req.method} ${path}` });
+      return sendJson(res, 404, { message: `no route for ${req.method} ${path}` });
     }
     const meta = { api_version: { version: path === "/v2/rerank" ? "2" : "1" }, billed_units: { search_units: 1 } };
     const behaviour = queue.shift() ?? standing;
@@ -85,17 +84,18 @@ export async function startCohereServer() {
       res.end(behaviour.raw);
       return;
     }
-    if (behaviour && "status" in behaviour) return json(res, behaviour.status, behaviour.body ?? { message: `HTTP ${behaviour.status}` }, behaviour.headers);
-    if (behaviour && "results" in behaviour) return json(res, 200, { id: `rerank-${requests.length}`, results: behaviour.results, meta });
+    if (behaviour && "status" in behaviour)
+      return sendJson(res, behaviour.status, behaviour.body ?? { message: `HTTP ${behaviour.status}` }, behaviour.headers);
+    if (behaviour && "results" in behaviour) return sendJson(res, 200, { id: `rerank-${requests.length}`, results: behaviour.results, meta });
     const { query, documents } = body;
     if (typeof query !== "string" || !Array.isArray(documents)) {
-      return json(res, 400, { message: "invalid request: query and documents are required" });
+      return sendJson(res, 400, { message: "invalid request: query and documents are required" });
     }
     const scored = documents
       .map((document, index) => ({ index, relevance_score: wordOverlapScore(query, documentText(document)) }))
       .sort((l, r) => r.relevance_score - l.relevance_score || l.index - r.index);
     const topN = typeof body.top_n === "number" ? body.top_n : scored.length;
-    json(res, 200, { id: `rerank-${requests.length}`, results: scored.slice(0, topN), meta });
+    sendJson(res, 200, { id: `rerank-${requests.length}`, results: scored.slice(0, topN), meta });
   };
   // A failure in the handler surfaces as an unhandled rejection, which fails the test run.
   const server = http.createServer((req, res) => void answer(req, res));

@@ -43,13 +43,12 @@ export async function startRerankServer(wire: RerankWireName) {
   const requests: RecordedRerankRequest[] = [];
   const queue: RerankBehaviour[] = [];
   let standing: RerankBehaviour | undefined;
-  const json = sendJson;
   const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Not JSON: recorded as {} and answered 422 below.
     const body = await readJsonBody<Record<string, unknown>>(req);
     const path = (req.url ?? "").split("?")[0] ?? "";
     requests.push({ method: req.method ?? "", path, headers: req.headers, body });
-    if (req.method !== "POST" || path !== route) return json(res, 404, errorBody(wire, 404, `Not Found: ${req.method} ${path}`));
+    if (req.method !== "POST" || path !== route) return sendJson(res, 404, errorBody(wire, 404, `Not Found: ${req.method} ${path}`));
     const behaviour = queue.shift() ?? standing;
     if (behaviour && "hang" in behaviour) return;
     if (behaviour && "raw" in behaviour) {
@@ -57,18 +56,18 @@ export async function startRerankServer(wire: RerankWireName) {
       return res.end(behaviour.raw);
     }
     if (behaviour && "status" in behaviour) {
-      return json(res, behaviour.status, behaviour.body ?? errorBody(wire, behaviour.status, `HTTP ${behaviour.status}`), behaviour.headers);
+      return sendJson(res, behaviour.status, behaviour.body ?? errorBody(wire, behaviour.status, `HTTP ${behaviour.status}`), behaviour.headers);
     }
-    if (behaviour && "results" in behaviour) return json(res, 200, successBody(wire, behaviour.results, body.model));
+    if (behaviour && "results" in behaviour) return sendJson(res, 200, successBody(wire, behaviour.results, body.model));
     const texts = wire === "tei" ? body.texts : body.documents;
     if (typeof body.query !== "string" || !Array.isArray(texts) || texts.some((t) => typeof t !== "string")) {
-      return json(res, 422, errorBody(wire, 422, "query and a list of texts are required"));
+      return sendJson(res, 422, errorBody(wire, 422, "query and a list of texts are required"));
     }
     const scored = (texts as string[])
       .map((text, index) => ({ index, score: wordOverlapScore(body.query as string, text) }))
       .sort((l, r) => r.score - l.score || l.index - r.index);
     const topN = wire === "jina" ? body.top_n : wire === "voyage" ? body.top_k : undefined;
-    json(res, 200, successBody(wire, typeof topN === "number" ? scored.slice(0, topN) : scored, body.model));
+    sendJson(res, 200, successBody(wire, typeof topN === "number" ? scored.slice(0, topN) : scored, body.model));
   };
   const server = http.createServer((req, res) => void answer(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
