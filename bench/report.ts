@@ -487,7 +487,7 @@ ${startupTable(results.startup)}
 
 ![stock composition against ours](bench-peer.svg)
 
-Same MiniLM-shaped model, same 50 candidates from the same index: \`HNSWLib.load\` + \`ContextualCompressionRetriever\` with a straightforward transformers.js compressor (all candidates in one padded batch) took ${ms(peer.stock.p50)} ms; \`createRerankingRetriever\` with \`CrossEncoderReranker\` (defaults) took ${ms(peer.ours.p50)} ms: **${peer.speedup.toFixed(2)}×**.
+Same MiniLM-shaped model, same 50 candidates from the same index: an HNSWLib-style store (\`HnswStore\` on the same files, HNSWLib's search list of 10) + \`ContextualCompressionRetriever\` with a straightforward transformers.js compressor (all candidates in one padded batch) took ${ms(peer.stock.p50)} ms; \`createRerankingRetriever\` with \`CrossEncoderReranker\` (defaults) took ${ms(peer.ours.p50)} ms: **${peer.speedup.toFixed(2)}×**.
 `;
 }
 

@@ -1,3 +1,3 @@
 // The Postgres + pgvector entry point, `rerank-rag/pgvector`: apart from `rerank-rag`, so
 // importing that one never loads `pg`.
-export { openPgvectorIndex, FilteringPgVectorStore, chunkFilterSql, type PgvectorIndex, type PgvectorMeta } from "./store/pgvector.js";
+export { openPgvectorIndex, PgvectorStore, chunkFilterSql, type PgvectorIndex, type PgvectorMeta, type PgvectorStoreArgs } from "./store/pgvector.js";

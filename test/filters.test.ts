@@ -11,7 +11,7 @@ import { HybridRetriever } from "../src/retrievers/hybrid-retriever.js";
 import { Bm25Index } from "../src/store/bm25-index.js";
 import { ChunkFilter, parseFilterArgs, toChunkFilter } from "../src/store/chunk-filter.js";
 import { HnswStore } from "../src/store/hnsw-store.js";
-import { chunkFilterSql, FilteringPgVectorStore } from "../src/store/pgvector.js";
+import { chunkFilterSql, PgvectorStore } from "../src/store/pgvector.js";
 import { seededRandom } from "../src/util/seeded-random.js";
 import { startPgServer } from "./helpers/pg-server.js";
 import { smallStore } from "./helpers/small-store.js";
@@ -247,7 +247,7 @@ describe("filters in pgvector's SQL", () => {
       documents.map((d) => d.pageContent),
       { dimensions: 16 },
     );
-    const store = new FilteringPgVectorStore(embeddings, { pool: pgServer.pool, tableName: "filter_chunks", distanceStrategy: "cosine" });
+    const store = new PgvectorStore(embeddings, { pool: pgServer.pool, tableName: "filter_chunks" });
     await store.ensureTableInDatabase(embeddings.dimensions);
     await store.addVectors(await embeddings.embedDocuments(documents.map((d) => d.pageContent)), documents);
     const retriever = createRerankingRetriever({ vectorStore: store, reranker: "none", fetchK: 10, topN: 10, filter: { tenant: 42 } });

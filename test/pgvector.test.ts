@@ -1,14 +1,15 @@
 // Postgres + pgvector as the first stage, against the real Postgres server of `npm run db:start`
-// (a database of its own): LangChain's PGVectorStore under the re-ranking retriever, then the
-// CLI's `ingest`/`ask --store pgvector` end to end.
+// (a database of its own): our PgvectorStore under the re-ranking retriever (and on a table laid
+// out by LangChain's PGVectorStore), then the CLI's `ingest`/`ask --store pgvector` end to end.
 import fs from "node:fs/promises";
 import path from "node:path";
+import { Document } from "@langchain/core/documents";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PGVectorStore } from "@langchain/community/vectorstores/pgvector";
 import { createRerankingRetriever } from "../chains/index.js";
 import { loadConfig } from "../src/config/index.js";
 import { createPipeline } from "../src/pipeline/create-pipeline.js";
-import { chunkUuid } from "../src/store/pgvector.js";
+import { chunkUuid, PgvectorStore } from "../src/store/pgvector.js";
 import { SMALL_FILE } from "./helpers/corpus.js";
 import { cleanEnv, runCli } from "./helpers/cli.js";
 import { workspace, type Workspace } from "./helpers/index.js";
@@ -30,11 +31,11 @@ const cosine = (a: number[], b: number[]) => {
   return dot / (Math.hypot(...a) * Math.hypot(...b));
 };
 
-describe.skipIf(NO_REAL_PG)("PGVectorStore (@langchain/community) as the first stage", () => {
+describe.skipIf(NO_REAL_PG)("PgvectorStore as the first stage", () => {
   it("re-ranks its candidates, with cosine similarity (not distance) as retrievalScore", async () => {
     const { embeddings, stats } = await smallStore();
     const documents = smallDocuments();
-    const store = await PGVectorStore.initialize(embeddings, {
+    const store = await PgvectorStore.initialize(embeddings, {
       postgresConnectionOptions: { connectionString: pgServer.url },
       tableName: "lc_small_corpus",
       dimensions: embeddings.dimensions,
@@ -63,8 +64,49 @@ describe.skipIf(NO_REAL_PG)("PGVectorStore (@langchain/community) as the first s
       const scores = firstStage.map((d) => d.metadata.retrievalScore);
       expect([...scores].sort((a, b) => b - a)).toEqual(scores);
       expect(raw[0]![1]).toBeLessThan(raw.at(-1)![1]); // the store itself returns distances, lower = better
+
+      // Plain filter specs work like ChunkFilters; ids given are kept, deleted rows are gone.
+      const only = await store.similaritySearch(QUESTION, 6, { chunkId: ["oauth-config", "api-keys"] });
+      expect(only.map((d) => d.metadata.chunkId).sort()).toEqual(["api-keys", "oauth-config"]);
+      const id = chunkUuid("extra");
+      await store.addDocuments([new Document({ pageContent: "extra\0 row", metadata: { chunkId: "extra" } })], { ids: [id] });
+      expect(await pgServer.query("SELECT text FROM lc_small_corpus WHERE id = $1", [id])).toEqual([{ text: "extra row" }]);
+      await store.delete({ ids: [id] });
+      expect(await pgServer.query("SELECT count(*)::int AS n FROM lc_small_corpus")).toEqual([{ n: documents.length }]);
     } finally {
       await store.end();
+    }
+  });
+
+  it("reads a table written by LangChain's PGVectorStore (its DDL and INSERT, as @langchain/community 1.1 issues them)", async () => {
+    const { embeddings } = await smallStore();
+    const documents = smallDocuments();
+    const vectors = await embeddings.embedDocuments(documents.map((d) => d.pageContent));
+    await pgServer.query(`CREATE TABLE IF NOT EXISTS lc_community (
+        "id" uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY, "text" text, "metadata" jsonb, "embedding" vector(${embeddings.dimensions}))`);
+    for (const [i, doc] of documents.entries()) {
+      await pgServer.query(`INSERT INTO lc_community("text", "embedding", "metadata") VALUES ($1, $2, $3)`, [
+        doc.pageContent,
+        `[${vectors[i]!.join(",")}]`,
+        doc.metadata,
+      ]);
+    }
+    const pool = new pg.Pool({ connectionString: pgServer.url });
+    try {
+      const store = new PgvectorStore(embeddings, { pool, tableName: "lc_community" });
+      const retriever = createRerankingRetriever({ vectorStore: store, reranker: "none", fetchK: 3, topN: 3 });
+      const found = await retriever.invoke(QUESTION);
+      const query = await embeddings.embedQuery(QUESTION);
+      const exact = documents
+        .map((d, i) => ({ chunkId: d.metadata.chunkId, similarity: cosine(query, vectors[i]!) }))
+        .sort((a, b) => b.similarity - a.similarity)
+        .slice(0, 3);
+      expect(found.map((d) => d.metadata.chunkId)).toEqual(exact.map((e) => e.chunkId));
+      for (const [i, doc] of found.entries()) expect(doc.metadata.retrievalScore).toBeCloseTo(exact[i]!.similarity, 4);
+      await store.end(); // a pool passed in stays open
+      expect((await pool.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.end();
     }
   });
 });

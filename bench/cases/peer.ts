@@ -1,10 +1,10 @@
-import { HNSWLib } from "@langchain/community/vectorstores/hnswlib";
 import { ContextualCompressionRetriever } from "@langchain/classic/retrievers/contextual_compression";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import { createRerankingRetriever } from "../../chains/reranking-retriever.js";
 import { loadConfig } from "../../src/config/index.js";
 import { CrossEncoderReranker } from "../../src/rerankers/cross-encoder-reranker.js";
+import { HnswStore } from "../../src/store/hnsw-store.js";
 import { IndexDir } from "../../src/store/index-dir.js";
 import { openIndex } from "../../src/store/open-index.js";
 import { measureInterleaved, QUICK } from "../harness.js";
@@ -31,14 +31,18 @@ class StraightforwardCrossEncoder extends BaseDocumentCompressor {
   }
 }
 
-/** Stock LangChain composition (HNSWLib.load + ContextualCompressionRetriever) against ours, same model and candidates. */
+/**
+ * Stock LangChain composition (an HNSWLib-style store + ContextualCompressionRetriever) against ours, same model and
+ * candidates. The stock store is HnswStore reading the same files with HNSWLib's search list of 10, since
+ * @langchain/community is not installed (its peers pin transformers.js 3).
+ */
 export async function peerComparison() {
   await sampleCandidates(1);
   const config = loadConfig({ RAG_INDEX_DIR: SAMPLE_INDEX });
   const index = await openIndex(config);
   const snapshot = (await new IndexDir(SAMPLE_INDEX).currentSnapshot())!;
   const ours = new CrossEncoderReranker({ model: MINILM_ID, modelsDir: BENCH_MODELS, localFilesOnly: true });
-  const stock = await HNSWLib.load(snapshot, index.embeddings);
+  const stock = await HnswStore.loadWith(snapshot, index.embeddings, { efSearch: 10 });
   const stockRetriever = new ContextualCompressionRetriever({
     baseRetriever: stock.asRetriever(50),
     baseCompressor: new StraightforwardCrossEncoder(await loadPlainModel()),

@@ -9,7 +9,6 @@ export const OPTIONAL_PACKAGES = Object.freeze({
   "cohere-ai": "^7.21.0",
   "@langchain/cohere": "^1.0.5",
   pg: "^8.11.0",
-  "@langchain/community": "^1.1.29",
   // Pinned: prebuilt binaries for exactly this version were verified to install without compiling.
   "node-llama-cpp": "3.21.1",
 });
@@ -19,7 +18,7 @@ export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;
 /** What the Cohere LLM, embeddings and re-ranker need. */
 export const COHERE_PACKAGES: readonly OptionalPackage[] = ["cohere-ai", "@langchain/cohere"];
 /** What RAG_STORE=pgvector and `rerank-rag/pgvector` need. */
-export const PGVECTOR_PACKAGES: readonly OptionalPackage[] = ["pg", "@langchain/community"];
+export const PGVECTOR_PACKAGES: readonly OptionalPackage[] = ["pg"];
 
 /** Whether an import failed because `name` itself (not something inside it) is not installed. */
 function isMissing(error: unknown, name: string): boolean {

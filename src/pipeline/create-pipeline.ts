@@ -47,7 +47,7 @@ export interface PgvectorPipeline extends PipelineParts {
   store: "pgvector";
   /**
    * The open index, a `PgvectorIndex` of `rerank-rag/pgvector`: typed here with the parts that need
-   * no optional package (that entry's types need pg and @langchain/community).
+   * no optional package (that entry's types need pg).
    */
   pgvector: Pick<OpenIndex, "stats"> & {
     location: string;

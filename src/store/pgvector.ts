@@ -2,9 +2,9 @@ import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { PGVectorStore } from "@langchain/community/vectorstores/pgvector";
 import { Document } from "@langchain/core/documents";
-import { Embeddings } from "@langchain/core/embeddings";
+import { Embeddings, type EmbeddingsInterface } from "@langchain/core/embeddings";
+import { VectorStore } from "@langchain/core/vectorstores";
 import pg from "pg";
 import type { RagConfig } from "../config/index.js";
 import { IndexError, RagError, UsageError } from "../errors/index.js";
@@ -13,7 +13,7 @@ import { createPretrainedEmbeddings, type EmbedderSpec } from "../embeddings/reg
 import { analyze, termCounts } from "../text/analyzer.js";
 import { BM25_DEFAULTS } from "../text/bm25.js";
 import { contextualText } from "../text/contextual-text.js";
-import { ACCEPTS_CHUNK_FILTER, ChunkFilter, type ChunkFilterStore } from "./chunk-filter.js";
+import { ACCEPTS_CHUNK_FILTER, toChunkFilter, type ChunkFilter, type ChunkFilterSpec, type ChunkFilterStore } from "./chunk-filter.js";
 import { CorpusStats } from "../text/corpus-stats.js";
 import { DEFAULT_HNSW } from "./hnsw-store.js";
 import type { IndexChange, IndexWriter, PreviousIndex, WriterSession } from "./index-writer.js";
@@ -21,7 +21,7 @@ import { assertSameEmbedder, type Manifest } from "./manifest.js";
 
 /*
  * The index in Postgres + pgvector, for several machines sharing one index. Five tables:
- *   <table>          LangChain's PGVectorStore table: id (uuid), text, metadata (jsonb), embedding vector(d),
+ *   <table>          the chunks, in the table layout of LangChain's PGVectorStore: id (uuid), text, metadata (jsonb), embedding vector(d),
  *                    with an HNSW index on the embedding (cosine)
  *   <table>_files    one row per ingested file: path, content hash, size, its chunks' ids (incremental ingest)
  *   <table>_postings the keyword index: one row per (term, chunk) with the term's count and the chunk's
@@ -68,14 +68,14 @@ export interface PgvectorSearch {
   search(query: string, embed: () => Promise<number[]>, k: number, where?: SqlCondition): Promise<{ vector: Document[]; keyword: Document[] }>;
 }
 
-/** An opened pgvector index: a LangChain PGVectorStore plus what a query needs. */
+/** An opened pgvector index: a LangChain vector store plus what a query needs. */
 export interface PgvectorIndex {
   /** Where, without credentials: `host:port/database table <table>`. */
   location: string;
   table: string;
   meta: PgvectorMeta;
   embeddings: Embeddings;
-  vectorStore: PGVectorStore;
+  vectorStore: PgvectorStore;
   stats: CorpusStats | null;
   search: PgvectorSearch;
   /** Closes the connection pool. */
@@ -142,7 +142,7 @@ const NETWORK_ERRORS = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIME
 function databaseError(error: unknown, where: Target): unknown {
   if (RagError.isInstance(error) || typeof error !== "object" || error === null) return error;
   const { code, message, severity } = error as { code?: string; message?: string; severity?: string };
-  const fromPostgres = severity !== undefined || /^Error inserting: /.test(message ?? "");
+  const fromPostgres = severity !== undefined;
   const timedOut = /^(Query read timeout|timeout expired|Connection terminated due to connection timeout)/.test(message ?? "");
   if (timedOut) {
     return new RagError(`Postgres at ${where.location} did not answer within ${where.timeoutMs} ms (${message}).`, {
@@ -166,7 +166,7 @@ function databaseError(error: unknown, where: Target): unknown {
   return new RagError(`Postgres at ${where.location} failed: ${message ?? code ?? "no error message"}`, { cause: error });
 }
 
-/** A chunk id as the uuid PGVectorStore's id column needs: stable, so a chunk keeps its row id. */
+/** A chunk id as the uuid the id column needs: stable, so a chunk keeps its row id. */
 export function chunkUuid(chunkId: string): string {
   const hex = crypto.createHash("sha256").update(chunkId).digest("hex");
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
@@ -200,29 +200,114 @@ export function chunkFilterCondition(filter: ChunkFilter, column = "metadata"): 
   };
 }
 
-/** LangChain's PGVectorStore, also taking a ChunkFilter: applied in the query's WHERE, so k matching chunks come back. */
-export class FilteringPgVectorStore extends PGVectorStore implements ChunkFilterStore {
-  readonly [ACCEPTS_CHUNK_FILTER] = true as const;
+/** Rows per INSERT of chunks, so a large ingest never builds one huge statement. */
+const CHUNK_BATCH = 500;
 
-  override async similaritySearchVectorWithScore(query: number[], k: number, filter?: this["FilterType"] | ChunkFilter): Promise<[Document, number][]> {
-    if (!ChunkFilter.isInstance(filter)) return super.similaritySearchVectorWithScore(query, k, filter);
-    const { where, params } = chunkFilterSql(filter, 3, `"${this.metadataColumnName}"`);
-    const { rows } = await this.pool.query<Record<string, unknown>>(
-      `SELECT "${this.idColumnName}" AS id, "${this.contentColumnName}" AS text, "${this.metadataColumnName}" AS metadata,
-              "${this.vectorColumnName}" ${this.computedOperatorString} $1 AS distance
-       FROM ${this.computedTableName} WHERE ${where} ORDER BY distance ASC LIMIT $2`,
+/** How PgvectorStore reaches its table: an existing pool (or a transaction's client), or options for a pool of its own. */
+export interface PgvectorStoreArgs {
+  tableName: string;
+  pool?: pg.Pool | pg.PoolClient;
+  postgresConnectionOptions?: pg.PoolConfig;
+}
+
+/**
+ * A LangChain vector store over one pgvector table with the schema of @langchain/community's
+ * PGVectorStore (id uuid, text, metadata jsonb, embedding vector(d), cosine distance), so tables
+ * either class wrote stay readable by the other. Its own class because community's optional peers
+ * pin transformers.js 3, which breaks installs next to 4. Filters (a ChunkFilter or its plain
+ * spec) go into the query's WHERE, so k matching chunks come back; scores are cosine distances.
+ */
+export class PgvectorStore extends VectorStore implements ChunkFilterStore {
+  declare FilterType: ChunkFilter | ChunkFilterSpec;
+  readonly [ACCEPTS_CHUNK_FILTER] = true as const;
+  readonly tableName: string;
+  /** A transaction's client may stand in for the pool, so the store's writes join the transaction. */
+  readonly pool: pg.Pool | pg.PoolClient;
+  private readonly ownsPool: boolean;
+
+  constructor(embeddings: EmbeddingsInterface, args: PgvectorStoreArgs) {
+    super(embeddings, {});
+    if (!args.pool && !args.postgresConnectionOptions) throw new UsageError("PgvectorStore needs `pool` or `postgresConnectionOptions`.");
+    this.tableName = args.tableName;
+    this.pool = args.pool ?? new pg.Pool(args.postgresConnectionOptions);
+    this.ownsPool = !args.pool;
+  }
+
+  /** A store whose table (and the vector extension) exist, as PGVectorStore.initialize. */
+  static async initialize(embeddings: EmbeddingsInterface, args: PgvectorStoreArgs & { dimensions?: number }): Promise<PgvectorStore> {
+    const store = new PgvectorStore(embeddings, args);
+    await store.ensureTableInDatabase(args.dimensions);
+    return store;
+  }
+
+  /** Read as a distance store by the retriever (cosine distance → similarity). */
+  _vectorstoreType(): string {
+    return "pgvector";
+  }
+
+  /** Creates the extension and the table if missing (the dimensions let pgvector index the column). */
+  async ensureTableInDatabase(dimensions?: number): Promise<void> {
+    await this.pool.query("CREATE EXTENSION IF NOT EXISTS vector");
+    await this.pool.query(
+      `CREATE TABLE IF NOT EXISTS ${this.tableName} (
+         id uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY, text text, metadata jsonb, embedding vector${dimensions ? `(${dimensions})` : ""})`,
+    );
+  }
+
+  async addDocuments(documents: Document[], options?: { ids?: string[] }): Promise<void> {
+    await this.addVectors(await this.embeddings.embedDocuments(documents.map((doc) => doc.pageContent)), documents, options);
+  }
+
+  /** Inserts rows; without ids Postgres draws random uuids. NUL characters are dropped (Postgres text cannot hold them). */
+  async addVectors(vectors: number[][], documents: Document[], options?: { ids?: string[] }): Promise<void> {
+    const ids = options?.ids;
+    if (vectors.length !== documents.length || (ids && ids.length !== vectors.length)) {
+      throw new UsageError(`addVectors: ${vectors.length} vectors for ${documents.length} documents${ids ? ` and ${ids.length} ids` : ""}.`);
+    }
+    for (let start = 0; start < vectors.length; start += CHUNK_BATCH) {
+      const end = Math.min(start + CHUNK_BATCH, vectors.length);
+      const batch = documents.slice(start, end);
+      await this.pool.query(
+        `INSERT INTO ${this.tableName} (id, text, metadata, embedding)
+         SELECT coalesce(id, gen_random_uuid()), text, metadata::jsonb, embedding::vector
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS r(id, text, metadata, embedding)`,
+        [
+          batch.map((_, i) => ids?.[start + i] ?? null),
+          batch.map((doc) => doc.pageContent.replace(/\0/g, "")),
+          batch.map((doc) => JSON.stringify(doc.metadata ?? {})),
+          vectors.slice(start, end).map((vector) => `[${vector.join(",")}]`),
+        ],
+      );
+    }
+  }
+
+  /** The k nearest chunks that pass the filter, with their cosine distances (lower = nearer). */
+  async similaritySearchVectorWithScore(query: number[], k: number, filter?: this["FilterType"]): Promise<[Document, number][]> {
+    const checked = toChunkFilter(filter);
+    const { where, params } = checked ? chunkFilterSql(checked, 3) : { where: "TRUE", params: [] };
+    // Ordered by the operator itself, so the planner walks the HNSW index.
+    const { rows } = await this.pool.query<{ id: string; text: string | null; metadata: Record<string, unknown>; distance: number | null }>(
+      `SELECT id, text, metadata, embedding <=> $1::vector AS distance
+       FROM ${this.tableName} WHERE ${where} ORDER BY embedding <=> $1::vector LIMIT $2`,
       [`[${query.join(",")}]`, k, ...params],
     );
-    return rows.map((row) => [
-      new Document({ pageContent: String(row.text), metadata: row.metadata as Record<string, unknown>, id: String(row.id) }),
-      Number(row.distance),
-    ]);
+    return rows.flatMap((row): Array<[Document, number]> =>
+      row.distance === null || row.text === null ? [] : [[new Document({ pageContent: row.text, metadata: row.metadata, id: row.id }), row.distance]],
+    );
+  }
+
+  override async delete({ ids }: { ids: string[] }): Promise<void> {
+    await this.pool.query(`DELETE FROM ${this.tableName} WHERE id = ANY($1::uuid[])`, [ids]);
+  }
+
+  /** Closes the pool the store opened itself; a pool passed in stays its owner's to close. */
+  async end(): Promise<void> {
+    if (this.ownsPool) await (this.pool as pg.Pool).end();
   }
 }
 
-function storeFor(embeddings: Embeddings, queryable: pg.Pool | pg.PoolClient, table: string): PGVectorStore {
-  // A transaction's client stands in for the pool, so the store's writes join the transaction.
-  return new FilteringPgVectorStore(embeddings, { pool: queryable as pg.Pool, tableName: table, distanceStrategy: "cosine" });
+function storeFor(embeddings: Embeddings, queryable: pg.Pool | pg.PoolClient, table: string): PgvectorStore {
+  return new PgvectorStore(embeddings, { pool: queryable, tableName: table });
 }
 
 async function tableExists(db: pg.Pool | pg.PoolClient, table: string): Promise<boolean> {
@@ -293,7 +378,7 @@ function checkFormat(meta: PgvectorMeta, where: string): void {
   }
 }
 
-/** Opens the pgvector index for queries: the PGVectorStore, the embedder that built it and the BM25 statistics. */
+/** Opens the pgvector index for queries: the vector store, the embedder that built it and the BM25 statistics. */
 export async function openPgvectorIndex(config: RagConfig): Promise<PgvectorIndex> {
   const where = target(config);
   const pool = createPool(where, { reader: true });
