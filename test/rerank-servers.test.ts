@@ -50,14 +50,17 @@ describe.each(["tei", "jina", "voyage"] as const)("the %s re-ranker against a lo
     server.requests.length = 0;
     const inputs = DOCS.map((d) => new Document<Record<string, unknown>>({ pageContent: d.pageContent, metadata: { ...d.metadata } }));
     const ranked = await (await reranker()).compressDocuments(inputs, QUERY);
-    expect(ranked.map((d) => d.metadata.chunkId)).toEqual(["d1", "d2", "d0", "d3"]);
+    // d0 and d3 tie at 0: TEI lists ties last index first (it sorts ascending, then reverses); the client keeps the server's order.
+    expect(ranked.map((d) => d.metadata.chunkId)).toEqual(wire === "tei" ? ["d1", "d2", "d3", "d0"] : ["d1", "d2", "d0", "d3"]);
     expect(ranked[0]!.metadata.rerankScore).toBe(1);
     expect(inputs.every((d) => d.metadata.rerankScore === undefined)).toBe(true);
     const [request] = server.requests;
     expect(request!.path).toBe(wire === "tei" ? "/rerank" : "/v1/rerank");
     expect(request!.headers.authorization).toBe(`Bearer ${KEY}`);
     const texts = DOCS.map((d) => d.pageContent);
-    if (wire === "tei") expect(request!.body).toEqual({ query: QUERY, texts, truncate: true, raw_scores: false, return_text: false });
+    if (wire === "tei") {
+      expect(request!.body).toEqual({ query: QUERY, texts, truncate: true, truncation_direction: "Right", raw_scores: false, return_text: false });
+    }
     if (wire === "jina")
       expect(request!.body).toEqual({ model: "jina-reranker-v2-base-multilingual", query: QUERY, documents: texts, return_documents: false });
     if (wire === "voyage") expect(request!.body).toEqual({ model: "rerank-2.5", query: QUERY, documents: texts, return_documents: false, truncation: true });
@@ -70,7 +73,7 @@ describe.each(["tei", "jina", "voyage"] as const)("the %s re-ranker against a lo
     ).rerank(QUERY, ["webhooks HMAC", "OAuth2 client credentials", "nothing"], { topN: 2 });
     expect(top).toEqual([
       { index: 1, score: 0.75, document: "OAuth2 client credentials" },
-      { index: 0, score: 0, document: "webhooks HMAC" },
+      wire === "tei" ? { index: 2, score: 0, document: "nothing" } : { index: 0, score: 0, document: "webhooks HMAC" },
     ]);
     const withTopN = new CLASSES[wire]({ baseUrl: server.baseUrl, topN: 2 });
     expect(await withTopN.compressDocuments(DOCS, QUERY)).toHaveLength(2);
@@ -143,6 +146,85 @@ describe.each(["tei", "jina", "voyage"] as const)("the %s re-ranker against a lo
       .catch((e: unknown) => e)) as ProviderError;
     expect(error).toMatchObject({ reason: "connection", setting: `${wire.toUpperCase()}_BASE_URL` });
     expect(error.detail).toContain("ECONNREFUSED");
+  });
+});
+
+describe("TEI's request limits and checks", () => {
+  const candidates = (n: number) =>
+    Array.from({ length: n }, (_, i) => new Document({ pageContent: `chunk ${i}: ${i % 7 === 0 ? "OAuth2 client credentials" : "other words"}` }));
+  const expected = (docs: Document[]) =>
+    docs
+      .map((d, i) => ({ i, score: d.pageContent.includes("OAuth2") ? 0.75 : 0 }))
+      .sort((l, r) => r.score - l.score || l.i - r.i)
+      .map((x) => x.i);
+
+  it("sends at most 32 texts per request (TEI's default --max-client-batch-size) and merges the batches' rankings", async () => {
+    const server = await startRerankServer("tei");
+    try {
+      const docs = candidates(50);
+      const ranked = await new TeiReranker({ baseUrl: server.baseUrl }).rerank(QUERY, docs);
+      expect(server.requests.map((r) => (r.body.texts as string[]).length).sort((a, b) => b - a)).toEqual([32, 18]);
+      expect(ranked).toHaveLength(50);
+      expect(new Set(ranked.map((r) => r.index)).size).toBe(50);
+      for (const r of ranked) expect(r.document).toBe(docs[r.index]);
+      // Every OAuth2 chunk (score 0.75) before every other one (0), across both batches.
+      expect(
+        ranked
+          .slice(0, 8)
+          .map((r) => r.index)
+          .sort((a, b) => a - b),
+      ).toEqual(
+        expected(docs)
+          .slice(0, 8)
+          .sort((a, b) => a - b),
+      );
+      expect(ranked.slice(0, 8).every((r) => r.score === 0.75) && ranked.slice(8).every((r) => r.score === 0)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("takes batchSize for a server started with another limit; over the limit, TEI's own 422 is reported", async () => {
+    const server = await startRerankServer("tei", { maxClientBatchSize: 4 });
+    try {
+      const docs = candidates(10);
+      const ranked = await new TeiReranker({ baseUrl: server.baseUrl, batchSize: 4 }).rerank(QUERY, docs, { topN: 2 });
+      expect(server.requests.map((r) => (r.body.texts as string[]).length).sort()).toEqual([2, 4, 4]);
+      expect(ranked.map((r) => r.index).sort((a, b) => a - b)).toEqual([0, 7]);
+      const error = (await new TeiReranker({ baseUrl: server.baseUrl, batchSize: 5 }).rerank(QUERY, docs).catch((e: unknown) => e)) as ProviderError;
+      expect(error).toMatchObject({ reason: "bad-request", statusCode: 422 });
+      expect(error.detail).toBe("the server refused the rerank request (HTTP 422): batch size 5 > maximum allowed batch size 4");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("the local server refuses what TEI's router refuses and returns texts only when asked", async () => {
+    const server = await startRerankServer("tei");
+    try {
+      const post = (body: string, type = "application/json") =>
+        fetch(`${server.baseUrl}/rerank`, { method: "POST", headers: { "content-type": type }, body }).then(async (r) => ({
+          status: r.status,
+          text: await r.text(),
+        }));
+      expect(await post("{", "application/json")).toMatchObject({ status: 400, text: expect.stringMatching(/^Failed to parse the request body as JSON/) });
+      expect(await post(JSON.stringify({ query: "q" }))).toEqual({
+        status: 422,
+        text: "Failed to deserialize the JSON body into the target type: missing field `texts`",
+      });
+      expect((await post(JSON.stringify({ query: "q", texts: ["a"] }), "text/plain")).status).toBe(415);
+      expect(await post(JSON.stringify({ query: "q", texts: [] }))).toEqual({
+        status: 400,
+        text: JSON.stringify({ error: "`texts` cannot be empty", error_type: "Empty" }),
+      });
+      const withText = JSON.parse((await post(JSON.stringify({ query: "oauth2", texts: ["x", "OAuth2"], return_text: true }))).text);
+      expect(withText).toEqual([
+        { index: 1, text: "OAuth2", score: 1 },
+        { index: 0, text: "x", score: 0 },
+      ]);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -20,6 +20,8 @@ export interface RerankWire {
   /** The wire name of the score and how to read a result. */
   scoreField: string;
   read(result: Record<string, unknown>): { index: unknown; score: unknown };
+  /** The most texts the server takes in one request by default (the rest go in further requests); none when unlimited here. */
+  maxBatch?: number;
 }
 
 export interface HttpRerankerOptions {
@@ -30,6 +32,8 @@ export interface HttpRerankerOptions {
   model?: string;
   /** Keep only the best N (all candidates are scored and returned when unset). */
   topN?: number;
+  /** Texts per request, for a server whose limit differs from the API's default (TEI's --max-client-batch-size, 32). */
+  batchSize?: number;
   /** Per attempt, in ms (default 30 s). */
   timeoutMs?: number;
   /** Retries of 408, 429 and 5xx answers, with backoff and Retry-After (default 2). */
@@ -115,14 +119,18 @@ export class HttpReranker extends BaseDocumentCompressor {
 
   private async rank(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
     const topN = this.topN === undefined || this.topN >= documents.length ? undefined : this.topN;
-    const body = this.wire.body(
-      query,
-      documents.map((doc) => doc.pageContent),
-      this.model,
-      topN,
+    const texts = documents.map((doc) => doc.pageContent);
+    const size = this.options.batchSize ?? this.wire.maxBatch ?? texts.length;
+    const starts = Array.from({ length: Math.ceil(texts.length / size) }, (_, i) => i * size);
+    // A server scores each pair on its own, so batches' scores compare; topN is only sent when one request has them all.
+    const batches = await Promise.all(
+      starts.map(async (start) => {
+        const batch = texts.slice(start, start + size);
+        const results = this.wire.results(await this.post(this.wire.body(query, batch, this.model, starts.length === 1 ? topN : undefined)));
+        return checkRankedResults(results, batch.length, this.endpoint, this.wire).map(({ index, score }) => ({ index: start + index, score }));
+      }),
     );
-    const results = this.wire.results(await this.post(body));
-    const ranked = checkRankedResults(results, documents.length, this.endpoint, this.wire);
+    const ranked = batches.flat();
     // Stable sort: servers send results best first, but a self-hosted one may not.
     ranked.sort((l, r) => r.score - l.score);
     return ranked.slice(0, topN ?? documents.length).map(({ index, score }) => copyWith(documents[index]!, { rerankScore: score }));

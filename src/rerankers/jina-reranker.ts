@@ -9,6 +9,7 @@ export const DEFAULT_JINA_RERANK_MODEL = "jina-reranker-v2-base-multilingual";
  * and a bearer key, answered by `{ model, usage, results: [{ index, relevance_score }] }`.
  * Errors come as `{ detail }`.
  */
+// Format: Jina's reranker API (https://jina.ai/reranker, server https://api.jina.ai/v1, POST /rerank), as its OpenAPI description gives it.
 export const JINA_WIRE: RerankWire = {
   provider: "jina",
   api: "Jina's rerank API or a server speaking it (the client posts to <base>/rerank; the default base is https://api.jina.ai/v1)",

@@ -3,19 +3,25 @@ import { UsageError } from "../errors/index.js";
 import { HttpReranker, type HttpRerankerOptions, type RerankWire } from "./http-reranker.js";
 
 /**
- * Hugging Face Text Embeddings Inference serving a cross-encoder: POST /rerank with
- * `{ query, texts }`, answered by `[{ index, score }]` (all texts, best first; the model is the
- * server's). Errors come as `{ error, error_type }`.
+ * Hugging Face Text Embeddings Inference serving a cross-encoder: POST /rerank with `{ query, texts,
+ * truncate, truncation_direction, raw_scores, return_text }`, answered by a JSON array of
+ * `{ index, score, text? }` (every text, best first; the model is the server's). At most
+ * --max-client-batch-size texts per request (32 by default; more is a 422), so longer lists go in
+ * several requests. Errors come as `{ error, error_type }` (`Empty` 400, `Validation`/`Tokenizer` 422,
+ * `Backend` 424, `Overloaded` 429, `Unhealthy` 503).
  */
+// Format: huggingface/text-embeddings-inference router/src/http/types.rs (RerankRequest, Rank) and server.rs (rerank), 0d124dc.
 export const TEI_WIRE: RerankWire = {
   provider: "tei",
   api: "the root of a Text Embeddings Inference server serving a re-ranker (the client posts to <base>/rerank)",
   keyName: "TEI_API_KEY",
   baseUrlName: "TEI_BASE_URL",
-  body: (query, texts) => ({ query, texts, truncate: true, raw_scores: false, return_text: false }),
+  // truncate: long chunks are cut (right) rather than refused; sigmoid scores (0–1), not raw logits.
+  body: (query, texts) => ({ query, texts, truncate: true, truncation_direction: "Right", raw_scores: false, return_text: false }),
   results: (body) => body,
   scoreField: "score",
   read: ({ index, score }) => ({ index, score }),
+  maxBatch: 32,
 };
 
 /** A re-ranker served by Text Embeddings Inference (scores are sigmoid(logit), 0–1). */

@@ -9,6 +9,7 @@ export const DEFAULT_VOYAGE_RERANK_MODEL = "rerank-2.5";
  * truncation }` and a bearer key, answered by `{ object: "list", data: [{ index, relevance_score }],
  * model, usage }`. Errors come as `{ detail }`.
  */
+// Format: https://docs.voyageai.com/reference/reranker-api (at most 1,000 documents per request).
 export const VOYAGE_WIRE: RerankWire = {
   provider: "voyage",
   api: "Voyage's rerank API or a server speaking it (the client posts to <base>/rerank; the default base is https://api.voyageai.com/v1)",
