@@ -3,8 +3,10 @@
 // settings, install scripts run; offline only because the npm cache of this machine has every
 // dependency). Then: only what a BM25 + OpenAI-compatible app needs is installed, the public
 // subpaths and the README's Install snippets type-check under skipLibCheck: false, a BM25
-// pipeline runs; then, with the optional packages added, the cross-encoder runs on a generated
-// model and the Cohere subpath type-checks.
+// pipeline runs; then, with every optional package added in one plain `npm install`, the
+// cross-encoder runs on a generated model, alone and over Postgres + pgvector, and every TypeScript
+// snippet of README.md and docs/*.md type-checks. Every relative link of the shipped Markdown
+// points into the tarball.
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -14,6 +16,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { writeTestModel } from "../scripts/test-models/write-model.js";
 import { OPTIONAL_PACKAGES } from "../src/errors/index.js";
 import { REPO_ROOT } from "./helpers/cli.js";
+import { startPgServer } from "./helpers/pg-server.js";
 
 const exec = promisify(execFile);
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
@@ -49,20 +52,25 @@ createRerankingRetriever({ vectorStore: undefined as unknown as VectorStoreInter
 import("rerank-rag/dist/src/store/pgvector.js");
 `;
 
-/** The Cohere subpath, type-checked once its SDK is installed. */
+/** The Cohere and pgvector subpaths, type-checked once their packages are installed. */
 const OPTIONAL_SAMPLE = `
 import { CohereClient } from "cohere-ai";
-import { loadConfig } from "rerank-rag";
+import pg from "pg";
+import { loadConfig, LsaEmbeddings } from "rerank-rag";
 import { CohereReranker, createCohereReranker } from "rerank-rag/cohere";
+import { openPgvectorIndex, PgvectorStore, type PgvectorIndex } from "rerank-rag/pgvector";
 
 export const cohere = [new CohereReranker({ client: new CohereClient({ token: "k" }), topN: 3 }), createCohereReranker(loadConfig({ COHERE_API_KEY: "k" }))];
+export const store = new PgvectorStore(LsaEmbeddings.fit(["a b", "b c"], { dimensions: 2 }), { pool: new pg.Pool(), tableName: "docs" });
+export const open: (config: ReturnType<typeof loadConfig>) => Promise<PgvectorIndex> = openPgvectorIndex;
 `;
 
-/** Runs the pipeline the README's Install section describes, offline: BM25 or a cross-encoder, the extractive LLM. */
+/** Runs the pipeline the README's Install section describes, offline: BM25 or a cross-encoder, the extractive LLM; in Postgres when given its URL. */
 const RUN = `
 import { createPipeline, ingest, loadConfig } from "rerank-rag";
-const [reranker, model] = process.argv.slice(2);
-const config = loadConfig({ RAG_INDEX_DIR: "idx-" + reranker, RAG_RERANKER: reranker, RAG_RERANKER_MODEL: model, RAG_MODELS_DIR: "models", RAG_LLM: "extractive" }, {});
+const [reranker, model, pgUrl] = process.argv.slice(2);
+const store = pgUrl ? { RAG_STORE: "pgvector", RAG_PG_URL: pgUrl, RAG_PG_TABLE: "app_chunks" } : { RAG_INDEX_DIR: "idx-" + reranker };
+const config = loadConfig({ ...store, RAG_RERANKER: reranker, RAG_RERANKER_MODEL: model, RAG_MODELS_DIR: "models", RAG_LLM: "extractive" }, {});
 await ingest({ paths: ["docs"], config });
 const pipeline = await createPipeline(config);
 let answer = "";
@@ -72,11 +80,32 @@ console.log(JSON.stringify({ pipeline: pipeline.description, answer, top: top?.m
 await pipeline.close();
 `;
 
-/** The TypeScript blocks of README.md's "Install" section. */
-async function installSnippets(): Promise<string[]> {
+/**
+ * The ```ts blocks of a Markdown text, each as a module to type-check. A block may be preceded by
+ * `<!-- ts-context: … -->`, declarations the surrounding prose supplies (`declare const vectorStore:
+ * VectorStoreInterface;`), prepended when checking and invisible when rendered; or by
+ * `<!-- not-checked: why -->` for a deliberate fragment, which is skipped (keep these few).
+ */
+function tsSnippets(markdown: string): Array<{ code: string; line: number }> {
+  const blocks = markdown.matchAll(/(?:^<!-- (ts-context|not-checked): ([\s\S]*?) -->\n)?^```ts\n([\s\S]*?)^```/gm);
+  return [...blocks].flatMap((m) => {
+    const line = markdown.slice(0, m.index).split("\n").length;
+    if (m[1] === "not-checked") return [];
+    return [{ code: (m[1] === "ts-context" ? `${m[2]}\n` : "") + m[3]!, line }];
+  });
+}
+
+/** README.md's "Install" section, which must type-check with no optional package installed. */
+async function installSection(): Promise<string> {
   const readme = await fs.readFile(path.join(REPO_ROOT, "README.md"), "utf8");
-  const section = /^## Install\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? "";
-  return [...section.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+  return /^## Install\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? "";
+}
+
+/** Relative link targets of a Markdown file (no URLs, no in-page anchors), resolved to package paths. */
+async function relativeLinks(file: string): Promise<string[]> {
+  const text = await fs.readFile(path.join(REPO_ROOT, file), "utf8");
+  const targets = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((t) => !/^([a-z]+:|#)/i.test(t));
+  return targets.map((t) => path.posix.normalize(path.posix.join(path.posix.dirname(file), t.split("#")[0]!)));
 }
 
 /** Bytes under a folder (apparent sizes, as du --apparent-size). */
@@ -140,113 +169,149 @@ const runPipeline = async (app: string, ...args: string[]) =>
   };
 
 describe("the packed package", () => {
-  it("installs with no flags, runs BM25, then the cross-encoder once the optional packages are added", { timeout: 900_000 }, async () => {
-    // node_modules on a RAM disk where there is one, so the install's writes do not slow down
-    // the disk syncs of tests running alongside.
-    const dir = await fs.mkdtemp(path.join(await ramDiskOr(os.tmpdir()), "rerank-rag-pack-"));
-    onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
-    // The tarball exactly as `npm publish` would upload it (dist/ is built by `npm test`; skip the prepare rebuild).
-    const { stdout: packed } = await exec(npm, ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: REPO_ROOT });
-    const [{ filename, files }] = JSON.parse(packed) as [{ filename: string; files: Array<{ path: string }> }];
-    const shipped = files.map((f) => f.path);
-    for (const subpath of Object.values<{ types: string; default: string }>(repoPackage.exports)) {
-      expect(shipped).toContain(subpath.types.replace(/^\.\//, ""));
-      expect(shipped).toContain(subpath.default.replace(/^\.\//, ""));
-    }
-    expect(shipped.some((f) => f.startsWith("test/") || f.startsWith("src/") || f.endsWith(".test.js"))).toBe(false);
-    // Development scripts (the test-model generator needs a dev dependency) stay out of the tarball.
-    expect(shipped.filter((f) => f.startsWith("dist/scripts/"))).toEqual([]);
-    // What the README links to ships with it.
-    const readme = await fs.readFile(path.join(REPO_ROOT, "README.md"), "utf8");
-    const linked = [...readme.matchAll(/\]\(((?:docs\/|\.env)[^)#\s]*)/g)].map((m) => m[1]!);
-    expect(linked.length).toBeGreaterThan(0);
-    for (const link of linked) expect(shipped, `README links to ${link}`).toContain(link);
+  it(
+    "installs with no flags, runs BM25, then the cross-encoder alone and over pgvector once every optional package is added",
+    { timeout: 900_000 },
+    async () => {
+      // node_modules on a RAM disk where there is one, so the install's writes do not slow down
+      // the disk syncs of tests running alongside.
+      const dir = await fs.mkdtemp(path.join(await ramDiskOr(os.tmpdir()), "rerank-rag-pack-"));
+      onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
+      // The tarball exactly as `npm publish` would upload it (dist/ is built by `npm test`; skip the prepare rebuild).
+      const { stdout: packed } = await exec(npm, ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: REPO_ROOT });
+      const [{ filename, files }] = JSON.parse(packed) as [{ filename: string; files: Array<{ path: string }> }];
+      const shipped = files.map((f) => f.path);
+      for (const subpath of Object.values<{ types: string; default: string }>(repoPackage.exports)) {
+        expect(shipped).toContain(subpath.types.replace(/^\.\//, ""));
+        expect(shipped).toContain(subpath.default.replace(/^\.\//, ""));
+      }
+      expect(shipped.some((f) => f.startsWith("test/") || f.startsWith("src/") || f.endsWith(".test.js"))).toBe(false);
+      // Development scripts (the test-model generator needs a dev dependency) stay out of the tarball.
+      expect(shipped.filter((f) => f.startsWith("dist/scripts/"))).toEqual([]);
+      // Every relative link of the shipped Markdown (README.md, docs/*.md) points into the tarball: a file, or a folder with files.
+      const markdown = shipped.filter((f) => f === "README.md" || /^docs\/.*\.md$/.test(f));
+      expect(markdown.length).toBeGreaterThan(1);
+      let links = 0;
+      for (const file of markdown) {
+        for (const link of await relativeLinks(file)) {
+          links++;
+          const found = link.endsWith("/") ? shipped.some((f) => f.startsWith(link)) : shipped.includes(link);
+          expect(found, `${file} links to ${link}, which is not in the package`).toBe(true);
+        }
+      }
+      expect(links).toBeGreaterThan(10);
 
-    // The optional peers, the error messages' install hint and the repository's own versions agree.
-    const optional = Object.keys(repoPackage.peerDependenciesMeta).sort();
-    expect(Object.keys(OPTIONAL_PACKAGES).sort()).toEqual(optional);
-    for (const name of optional) expect(OPTIONAL_PACKAGES[name as keyof typeof OPTIONAL_PACKAGES]).toBe(repoPackage.peerDependencies[name]);
+      // The optional peers, the error messages' install hint and the repository's own versions agree.
+      const optional = Object.keys(repoPackage.peerDependenciesMeta).sort();
+      expect(Object.keys(OPTIONAL_PACKAGES).sort()).toEqual(optional);
+      for (const name of optional) expect(OPTIONAL_PACKAGES[name as keyof typeof OPTIONAL_PACKAGES]).toBe(repoPackage.peerDependencies[name]);
 
-    const app = path.join(dir, "sample-app");
-    await fs.mkdir(app);
-    const sample = {
-      name: "sample-app",
-      private: true,
-      type: "module",
-      dependencies: {
-        "rerank-rag": `file:../${path.basename(filename)}`,
-        "@langchain/core": repoPackage.peerDependencies["@langchain/core"],
-        "@types/node": repoPackage.devDependencies["@types/node"],
-      },
-    };
-    await fs.writeFile(path.join(app, "package.json"), JSON.stringify(sample, null, 2));
-    // No .npmrc, no --legacy-peer-deps, no --ignore-scripts: hnswlib-node builds, as for a user.
-    const install = await npmInstall(app);
-    expect(install.stderr).not.toMatch(/ERR!|ERESOLVE/);
-    const installed = JSON.parse(await fs.readFile(path.join(app, "node_modules", "rerank-rag", "package.json"), "utf8"));
-    expect(installed.version).toBe(repoPackage.version);
-    expect((await fs.lstat(path.join(app, "node_modules", "rerank-rag"))).isSymbolicLink()).toBe(false);
+      const app = path.join(dir, "sample-app");
+      await fs.mkdir(app);
+      const sample = {
+        name: "sample-app",
+        private: true,
+        type: "module",
+        dependencies: {
+          "rerank-rag": `file:../${path.basename(filename)}`,
+          "@langchain/core": repoPackage.peerDependencies["@langchain/core"],
+          "@types/node": repoPackage.devDependencies["@types/node"],
+        },
+      };
+      await fs.writeFile(path.join(app, "package.json"), JSON.stringify(sample, null, 2));
+      // No .npmrc, no --legacy-peer-deps, no --ignore-scripts: hnswlib-node builds, as for a user.
+      const install = await npmInstall(app);
+      expect(install.stderr).not.toMatch(/ERR!|ERESOLVE/);
+      const installed = JSON.parse(await fs.readFile(path.join(app, "node_modules", "rerank-rag", "package.json"), "utf8"));
+      expect(installed.version).toBe(repoPackage.version);
+      expect((await fs.lstat(path.join(app, "node_modules", "rerank-rag"))).isSymbolicLink()).toBe(false);
 
-    // Light: none of the optional packages (nor onnxruntime, sharp, the AWS SDK), and under
-    // 100 MB beyond LangChain's core and what it brings.
-    const present = async (name: string) =>
-      fs.access(path.join(app, "node_modules", name)).then(
-        () => true,
-        () => false,
+      // Light: none of the optional packages (nor onnxruntime, sharp, the AWS SDK), and under
+      // 100 MB beyond LangChain's core and what it brings.
+      const present = async (name: string) =>
+        fs.access(path.join(app, "node_modules", name)).then(
+          () => true,
+          () => false,
+        );
+      for (const heavy of [...optional, "onnxruntime-node", "onnxruntime-web", "sharp", "@aws-sdk/core", "langchain"]) {
+        expect(await present(heavy), `${heavy} installed for a BM25 app`).toBe(false);
+      }
+      const langchain = await closure(app, "@langchain/core");
+      let ours = 0;
+      for (const entry of await fs.readdir(path.join(app, "node_modules"))) {
+        const names = entry.startsWith("@") ? (await fs.readdir(path.join(app, "node_modules", entry))).map((n) => `${entry}/${n}`) : [entry];
+        for (const name of names)
+          if (!langchain.has(name) && name !== "@types/node" && !name.startsWith(".")) ours += await sizeOf(path.join(app, "node_modules", name));
+      }
+      expect(ours / 1024 ** 2, "MB of node_modules beyond @langchain/core's").toBeLessThan(100);
+
+      // Types: every public subpath and the README's Install snippets, with no optional package installed.
+      await fs.writeFile(path.join(app, "index.ts"), SAMPLE);
+      const installBlocks = tsSnippets(await installSection());
+      expect(installBlocks.length).toBeGreaterThanOrEqual(2);
+      await Promise.all(installBlocks.map(({ code }, i) => fs.writeFile(path.join(app, `install-${i}.ts`), code)));
+      await typeCheck(app, ["index.ts", ...installBlocks.map((_, i) => `install-${i}.ts`)]);
+
+      // A BM25 pipeline runs, from import() and, on Node >= 20.19, from require().
+      await fs.mkdir(path.join(app, "docs"));
+      await fs.writeFile(path.join(app, "docs", "keys.md"), "# Keys\n\nRotate an API key with `keys rotate`: the old key stays valid for 24 hours.\n");
+      await fs.writeFile(path.join(app, "docs", "oauth.md"), "# OAuth2\n\nConfigure OAuth2 client credentials in settings.yaml under auth.\n");
+      await fs.writeFile(path.join(app, "run.mjs"), RUN);
+      const bm25 = await runPipeline(app, "bm25");
+      expect(bm25.pipeline).toContain("rerank=bm25 (local)");
+      expect(bm25.answer).toContain("keys rotate");
+      expect(bm25.top).toMatch(/keys\.md$/);
+      const required = await exec(
+        process.execPath,
+        [
+          "-e",
+          "const { createPipeline } = require('rerank-rag'); const r = require('rerank-rag/rerankers'); console.log(typeof createPipeline, typeof r.Bm25Reranker)",
+        ],
+        { cwd: app },
       );
-    for (const heavy of [...optional, "onnxruntime-node", "onnxruntime-web", "sharp", "@aws-sdk/core", "langchain"]) {
-      expect(await present(heavy), `${heavy} installed for a BM25 app`).toBe(false);
-    }
-    const langchain = await closure(app, "@langchain/core");
-    let ours = 0;
-    for (const entry of await fs.readdir(path.join(app, "node_modules"))) {
-      const names = entry.startsWith("@") ? (await fs.readdir(path.join(app, "node_modules", entry))).map((n) => `${entry}/${n}`) : [entry];
-      for (const name of names)
-        if (!langchain.has(name) && name !== "@types/node" && !name.startsWith(".")) ours += await sizeOf(path.join(app, "node_modules", name));
-    }
-    expect(ours / 1024 ** 2, "MB of node_modules beyond @langchain/core's").toBeLessThan(100);
+      expect(required.stdout.trim()).toBe("function function");
+      // The cross-encoder without its package says what to install.
+      await expect(runPipeline(app, "cross-encoder", "test-org/tiny-cross-encoder")).rejects.toThrow(/npm install @huggingface\/transformers/);
 
-    // Types: every public subpath and the README's Install snippets, with no optional package installed.
-    await fs.writeFile(path.join(app, "index.ts"), SAMPLE);
-    const snippets = await installSnippets();
-    expect(snippets.length).toBeGreaterThanOrEqual(2);
-    await Promise.all(snippets.map((code, i) => fs.writeFile(path.join(app, `readme-${i}.ts`), code)));
-    await typeCheck(app, ["index.ts", ...snippets.map((_, i) => `readme-${i}.ts`)]);
+      // Every optional package at once, in one plain `npm install` (no --legacy-peer-deps), with
+      // @types/pg for the pgvector entry's types and langchain for the README's agent snippet.
+      // onnxruntime-node's install script downloads CUDA libraries from NuGet on Linux x64; an
+      // app without a GPU (or network) denies it in its allowScripts.
+      const withOptional = { ...sample, allowScripts: { "onnxruntime-node": false } };
+      await fs.writeFile(path.join(app, "package.json"), JSON.stringify(withOptional, null, 2));
+      const extras = [...optional.filter((name) => name !== "node-llama-cpp"), "@types/pg", "langchain"];
+      const added = await npmInstall(
+        app,
+        extras.map((name) => `${name}@${repoPackage.devDependencies[name]}`),
+      );
+      expect(added.stderr).not.toMatch(/ERR!|ERESOLVE/);
+      writeTestModel(path.join(app, "models", "test-org", "tiny-cross-encoder"), { preset: "tiny" });
+      const crossEncoder = await runPipeline(app, "cross-encoder", "test-org/tiny-cross-encoder");
+      expect(crossEncoder.pipeline).toContain("rerank=cross-encoder (local)");
+      expect(crossEncoder.rerankScore).toBeGreaterThan(0);
+      expect(crossEncoder.answer.length).toBeGreaterThan(0);
 
-    // A BM25 pipeline runs, from import() and, on Node >= 20.19, from require().
-    await fs.mkdir(path.join(app, "docs"));
-    await fs.writeFile(path.join(app, "docs", "keys.md"), "# Keys\n\nRotate an API key with `keys rotate`: the old key stays valid for 24 hours.\n");
-    await fs.writeFile(path.join(app, "docs", "oauth.md"), "# OAuth2\n\nConfigure OAuth2 client credentials in settings.yaml under auth.\n");
-    await fs.writeFile(path.join(app, "run.mjs"), RUN);
-    const bm25 = await runPipeline(app, "bm25");
-    expect(bm25.pipeline).toContain("rerank=bm25 (local)");
-    expect(bm25.answer).toContain("keys rotate");
-    expect(bm25.top).toMatch(/keys\.md$/);
-    const required = await exec(
-      process.execPath,
-      [
-        "-e",
-        "const { createPipeline } = require('rerank-rag'); const r = require('rerank-rag/rerankers'); console.log(typeof createPipeline, typeof r.Bm25Reranker)",
-      ],
-      { cwd: app },
-    );
-    expect(required.stdout.trim()).toBe("function function");
-    // The cross-encoder without its package says what to install.
-    await expect(runPipeline(app, "cross-encoder", "test-org/tiny-cross-encoder")).rejects.toThrow(/npm install @huggingface\/transformers/);
+      // pgvector and transformers.js together: ingest into Postgres (PGlite with pgvector, over the wire) and re-rank with the cross-encoder.
+      const pg = await startPgServer();
+      onTestFinished(() => pg.close());
+      const inPostgres = await runPipeline(app, "cross-encoder", "test-org/tiny-cross-encoder", pg.url);
+      expect(inPostgres.pipeline).toMatch(/pgvector\+BM25 top \d+ \(127\.0\.0\.1:\d+\) → rerank=cross-encoder \(local\)/);
+      expect(inPostgres.rerankScore).toBeGreaterThan(0);
+      expect(inPostgres.top).toMatch(/(keys|oauth)\.md$/);
+      expect(await pg.query("SELECT count(*)::int AS n FROM app_chunks")).toEqual([{ n: 2 }]);
 
-    // The optional packages. onnxruntime-node's install script downloads CUDA libraries from
-    // NuGet on Linux x64; an app without a GPU (or network) denies it in its allowScripts.
-    const withOptional = { ...sample, allowScripts: { "onnxruntime-node": false } };
-    await fs.writeFile(path.join(app, "package.json"), JSON.stringify(withOptional, null, 2));
-    // Not pg and @langchain/community (rerank-rag/pgvector): that one's optional peers pin transformers.js 3.
-    const extras = ["@huggingface/transformers", "cohere-ai", "@langchain/cohere"].map((name) => `${name}@${repoPackage.devDependencies[name]}`);
-    await npmInstall(app, extras);
-    writeTestModel(path.join(app, "models", "test-org", "tiny-cross-encoder"), { preset: "tiny" });
-    const crossEncoder = await runPipeline(app, "cross-encoder", "test-org/tiny-cross-encoder");
-    expect(crossEncoder.pipeline).toContain("rerank=cross-encoder (local)");
-    expect(crossEncoder.rerankScore).toBeGreaterThan(0);
-    expect(crossEncoder.answer.length).toBeGreaterThan(0);
-    await fs.writeFile(path.join(app, "optional.ts"), OPTIONAL_SAMPLE);
-    await typeCheck(app, ["index.ts", "optional.ts"]);
-  });
+      // Every TypeScript snippet of the README and the docs, and the optional subpaths, under skipLibCheck: false.
+      const snippets: string[] = [];
+      for (const file of markdown) {
+        for (const { code, line } of tsSnippets(await fs.readFile(path.join(REPO_ROOT, file), "utf8"))) {
+          const name = `snippet-${file.replace(/\W+/g, "-")}-${line}.ts`;
+          await fs.writeFile(path.join(app, name), code);
+          snippets.push(name);
+        }
+      }
+      expect(snippets.length).toBeGreaterThanOrEqual(9);
+      await fs.writeFile(path.join(app, "optional.ts"), OPTIONAL_SAMPLE);
+      await typeCheck(app, ["index.ts", "optional.ts", ...snippets]);
+    },
+  );
 });
