@@ -62,7 +62,8 @@ class StageTimer extends BaseCallbackHandler {
   private readonly started = new Map<string, number>();
 
   constructor() {
-    super({ _awaitHandler: true });
+    // Only retriever and custom events are read: chain and LLM events (one per token) are not dispatched here.
+    super({ _awaitHandler: true, ignoreChain: true, ignoreLLM: true });
   }
 
   override handleRetrieverStart(_retriever: Serialized, _query: string, runId: string, _parent?: string, tags?: string[]): void {
