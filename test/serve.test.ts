@@ -117,16 +117,6 @@ describe("createServer: /api", () => {
     expect((await missing.json()).error.message).toMatch(/"cross-encoder" is not available on this server; available: bm25, none/);
   });
 
-  it("refuses a cascade re-ranker at start with what to do instead", async () => {
-    const config = configFor({ RAG_RERANKER: "bm25:10,bm25" });
-    const pipeline = await createPipeline(config);
-    try {
-      expect(() => createServer(pipeline, { config, log: () => {} })).toThrow(/rerank-rag serve takes one re-ranker, not the cascade "bm25:10,bm25"/);
-    } finally {
-      await pipeline.close();
-    }
-  });
-
   it("reports health, the resolved pipeline, index size and snapshot", async () => {
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
     const info = await (await fetch(`${url}/api/info`)).json();
@@ -134,6 +124,56 @@ describe("createServer: /api", () => {
     expect(info.index).toMatchObject({ store: "hnsw", chunks: expect.any(Number), files: 44 });
     expect(info.snapshot).toMatch(/^snapshot-/);
     expect(info.rerankers).toEqual(["bm25", "none"]);
+  });
+});
+
+describe("createServer with a cascade re-ranker", () => {
+  // BM25 keeps 3 for a second BM25: fewer than topN (5), so a result list of 3 shows the cascade ran.
+  const CASCADE = "bm25:3,bm25";
+  let server: RagServer;
+  let url: string;
+  beforeAll(async () => ({ server, url } = await start({ RAG_RERANKER: " bm25:3, bm25 " })));
+  afterAll(() => server.close());
+
+  it("offers the cascade in the picker next to the single re-rankers, and answers /api/ask and /api/search with it", async () => {
+    const info = await (await fetch(`${url}/api/info`)).json();
+    expect(info).toMatchObject({ reranker: CASCADE, rerankers: [CASCADE, "bm25", "none"] });
+    expect(info.pipeline).toMatch(/→ rerank=bm25:3 → bm25 \(local\) → top 5 →/);
+
+    const cascaded = await (await post(`${url}/api/search`, { question: SEED })).json();
+    expect(cascaded).toMatchObject({ rerank: true, reranker: CASCADE });
+    expect(cascaded.after).toHaveLength(3);
+    const picked = await (await post(`${url}/api/search`, { question: SEED, reranker: CASCADE })).json();
+    expect(picked.after.map((s: { chunkId: string }) => s.chunkId)).toEqual(cascaded.after.map((s: { chunkId: string }) => s.chunkId));
+    const single = await (await post(`${url}/api/search`, { question: SEED, reranker: "bm25" })).json();
+    expect(single).toMatchObject({ reranker: "bm25" });
+    expect(single.after).toHaveLength(5);
+
+    const events = await readSse(await post(`${url}/api/ask`, { question: SEED }));
+    const sources = JSON.parse(events[0]!.data);
+    expect(events[0]!.event).toBe("sources");
+    expect(sources).toMatchObject({ rerank: true, reranker: CASCADE });
+    expect(sources.sources).toHaveLength(3);
+    expect(events.at(-1)!.event).toBe("done");
+
+    const other = await post(`${url}/api/search`, { question: SEED, reranker: "bm25:2,bm25" });
+    expect(other.status).toBe(400);
+    expect((await other.json()).error.message).toMatch(/"bm25:2,bm25" is not available on this server; available: bm25:3,bm25, bm25, none/);
+  });
+
+  it("re-ranks /v1/rerank through the cascade's stages when no re-ranker is named", async () => {
+    const documents = ["Bananas are yellow fruit.", "OAuth2 access tokens.", "Request an OAuth2 access token.", "Scopes limit a token.", "Rate limits."];
+    const rerank = async (extra: Record<string, unknown>) => (await post(`${url}/v1/rerank`, { query: "oauth2 access token", documents, ...extra })).json();
+    const cascaded = await rerank({ model: "rerank-v3.5" });
+    expect(cascaded.results).toHaveLength(3);
+    expect(
+      cascaded.results
+        .slice(0, 2)
+        .map((r: { index: number }) => r.index)
+        .sort(),
+    ).toEqual([1, 2]);
+    expect((await rerank({ model: CASCADE })).results).toEqual(cascaded.results);
+    expect((await rerank({ model: "bm25" })).results).toHaveLength(5);
   });
 });
 
