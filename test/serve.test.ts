@@ -329,6 +329,35 @@ describe("createServer: security", () => {
       await Promise.all([echo.close(), drip.close()]);
     }
   });
+
+  it("stops the LLM when an OpenAI client leaves /v1/chat/completions, streamed or not", async () => {
+    const drip = await startOpenAiServer({ kind: "drip", token: "word ", everyMs: 20, max: 500 });
+    const dripping = await start({ RAG_LLM: "openai", OPENAI_BASE_URL: drip.baseURL, OPENAI_API_KEY: "sk-unused" });
+    try {
+      const streamed = await post(`${dripping.url}/v1/chat/completions`, { stream: true, messages: [{ role: "user", content: SEED }] });
+      const reader = streamed.body!.getReader();
+      let seen = "";
+      while (!seen.includes('"content":"word')) seen += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      await expect.poll(() => drip.cancelled(), { timeout: 5000 }).toBe(1);
+
+      // Not streamed: the client gives up waiting for the whole answer (500 words × 20 ms).
+      const leaving = new AbortController();
+      const whole = fetch(`${dripping.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: SEED }] }),
+        signal: leaving.signal,
+      });
+      await expect.poll(() => drip.requests.length, { timeout: 5000 }).toBe(2);
+      leaving.abort();
+      await expect(whole).rejects.toThrow();
+      await expect.poll(() => drip.cancelled(), { timeout: 5000 }).toBe(2);
+    } finally {
+      await dripping.server.close();
+      await drip.close();
+    }
+  });
 });
 
 describe("createServer: a new ingest", () => {
