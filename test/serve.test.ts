@@ -58,6 +58,18 @@ async function readSse(response: Response): Promise<SseEvent[]> {
     });
 }
 
+/** The pids of a process's children (Linux /proc). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const entry of await fs.readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    // The fields after the command's closing parenthesis: state, then the parent's pid.
+    if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) children.push(Number(entry));
+  }
+  return children;
+}
+
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
 
@@ -450,5 +462,28 @@ describe("rerank-rag serve", () => {
     // SIGTERM stops it cleanly, once requests in flight are done.
     expect((await withToken.done).code).toBe(0);
     await noAuth.done;
+  });
+
+  it("serves from several processes on one port with --workers, and stops them all on SIGTERM", async () => {
+    const refused = await runCli(["serve", "--port", "0", "--index", index, "--workers", "0"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--workers must be a whole number from 1 to 64, or auto, got "0"/);
+
+    const served = startCli(["serve", "--port", "0", "--index", index, "--workers", "2"]);
+    let workers: number[] | undefined;
+    try {
+      await expect.poll(() => served.stderr(), { timeout: 60_000 }).toMatch(/serving on http:\/\/127\.0\.0\.1:\d+ with 2 worker processes/);
+      const url = /serving on (http:\/\/[\d.]+:\d+)/.exec(served.stderr())![1]!;
+      workers = await childrenOf(served.child.pid!);
+      expect(workers).toHaveLength(2);
+      const answers = await Promise.all(Array.from({ length: 4 }, async () => readSse(await post(`${url}/api/ask`, { question: SEED }))));
+      for (const events of answers) expect(events.map((e) => e.event).at(-1)).toBe("done");
+      // The pipeline line is printed once, not once per worker.
+      expect(served.stderr().match(/→ rerank=/g)).toHaveLength(1);
+    } finally {
+      served.child.kill("SIGTERM");
+    }
+    expect((await served.done).code).toBe(0);
+    for (const pid of workers ?? []) expect(() => process.kill(pid, 0)).toThrow();
   });
 });
