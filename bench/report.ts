@@ -498,24 +498,24 @@ function serveSection(serve: ServeRow): string {
   const rows = serve.phases
     .map(
       (p) =>
-        `| ${p.label} | ${p.requests} | ${p.asksPerSecond.toFixed(0)} | ${ms(p.firstToken.p50)} / ${ms(p.firstToken.p95)} | ${ms(p.done.p50)} / ${ms(p.done.p95)} | ${p.errors} | ${p.rssBeforeMiB.toFixed(0)} → ${p.rssAfterMiB.toFixed(0)} |`,
+        `| ${p.label} | ${p.requests} | ${p.asksPerSecond.toFixed(0)} | ${p.cpuMsPerAsk === undefined ? "–" : p.cpuMsPerAsk.toFixed(1)} | ${ms(p.firstToken.p50)} / ${ms(p.firstToken.p95)} | ${ms(p.done.p50)} / ${ms(p.done.p95)} | ${p.errors} | ${p.rssBeforeMiB.toFixed(0)} → ${p.rssAfterMiB.toFixed(0)} |`,
     )
     .join("\n");
   const slow = serve.slowClients;
   const missed = serve.phases.filter((p) => p.asksPerSecond < SERVE_GOALS.asksPerSecond || p.firstToken.p95 > SERVE_GOALS.firstTokenP95);
   return `## \`rerank-rag serve\` under load (offline stack, loopback)
 
-One \`rerank-rag serve\` process over the sample index (offline embedder, hybrid first stage, BM25 re-ranker, extractive answerer); 16 clients in the bench process ask the sample corpus's evaluation questions through \`POST /api/ask\` in a loop, each reading the whole event stream. Time to first token is to the first \`token\` event; RSS is the server's.
+One \`rerank-rag serve\` process over the sample index (offline embedder, hybrid first stage, BM25 re-ranker, extractive answerer), then \`serve --workers auto\` (one process per core); 16 clients in the bench process ask the sample corpus's evaluation questions through \`POST /api/ask\` in a loop, each reading the whole event stream. Time to first token is to the first \`token\` event; RSS and CPU (user + system, per answered ask) are the server's, all its processes.
 
-| phase | requests | asks/s | first token p50 / p95 ms | done p50 / p95 ms | errors | server RSS MiB before → after |
-|---|---|---|---|---|---|---|
+| phase | requests | asks/s | server CPU ms / ask | first token p50 / p95 ms | done p50 / p95 ms | errors | server RSS MiB before → after |
+|---|---|---|---|---|---|---|---|
 ${rows}
 
 ${slow.clients} clients that send an ask for 50 sources and never read the answer, held ${slow.seconds} s: server RSS ${slow.rssBeforeMiB.toFixed(0)} → ${slow.rssAfterMiB.toFixed(0)} MiB.
 
 Goals: ≥ ${SERVE_GOALS.asksPerSecond} asks/s with p95 first token ≤ ${SERVE_GOALS.firstTokenP95} ms, 0 errors, RSS growth < ${SERVE_GOALS.rssGrowthMiB} MiB.${
     missed.length > 0
-      ? ` Missed here: ${missed.map((p) => p.label).join(", ")}. One Node process answers on one core, and every ask runs the whole offline pipeline (embed the question, HNSW + BM25 over 50 candidates, BM25 re-rank, extractive answer) on the event loop, with the 16 clients sharing the machine's other core; the warm library ask above (one question at a time) bounds one process at about 1000 / its p50 total asks/s on an idle core, and the 16 clients queue behind each other for it (more processes behind a load balancer scale with the cores).`
+      ? ` Missed here: ${missed.map((p) => p.label).join(", ")}. One Node process answers on one core, and every ask runs the whole offline pipeline (embed the question, HNSW + BM25 over 50 candidates, BM25 re-rank, extractive answer) on the event loop, with the 16 clients sharing the machine's other core; the warm library ask above (one question at a time) bounds one process at about 1000 / its p50 total asks/s on an idle core, and the 16 clients queue behind each other for it; \`--workers auto\` runs one process per core, which the 16 clients in the bench process share.`
       : ""
   }
 

@@ -19,7 +19,8 @@ export class FirstStageCollector extends BaseCallbackHandler {
 
   constructor() {
     // Awaited, not run in the background: the documents are there when the call returns.
-    super({ _awaitHandler: true });
+    // Only retriever and custom events are read: chain and LLM events (one per token) are not dispatched here.
+    super({ _awaitHandler: true, ignoreChain: true, ignoreLLM: true });
   }
 
   override handleRetrieverStart(_retriever: Serialized, _query: string, runId: string, _parentRunId?: string, tags?: string[]): void {

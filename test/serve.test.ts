@@ -58,6 +58,18 @@ async function readSse(response: Response): Promise<SseEvent[]> {
     });
 }
 
+/** The pids of a process's children (Linux /proc). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const entry of await fs.readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    // The fields after the command's closing parenthesis: state, then the parent's pid.
+    if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) children.push(Number(entry));
+  }
+  return children;
+}
+
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
 
@@ -117,16 +129,6 @@ describe("createServer: /api", () => {
     expect((await missing.json()).error.message).toMatch(/"cross-encoder" is not available on this server; available: bm25, none/);
   });
 
-  it("refuses a cascade re-ranker at start with what to do instead", async () => {
-    const config = configFor({ RAG_RERANKER: "bm25:10,bm25" });
-    const pipeline = await createPipeline(config);
-    try {
-      expect(() => createServer(pipeline, { config, log: () => {} })).toThrow(/rerank-rag serve takes one re-ranker, not the cascade "bm25:10,bm25"/);
-    } finally {
-      await pipeline.close();
-    }
-  });
-
   it("reports health, the resolved pipeline, index size and snapshot", async () => {
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
     const info = await (await fetch(`${url}/api/info`)).json();
@@ -134,6 +136,56 @@ describe("createServer: /api", () => {
     expect(info.index).toMatchObject({ store: "hnsw", chunks: expect.any(Number), files: 44 });
     expect(info.snapshot).toMatch(/^snapshot-/);
     expect(info.rerankers).toEqual(["bm25", "none"]);
+  });
+});
+
+describe("createServer with a cascade re-ranker", () => {
+  // BM25 keeps 3 for a second BM25: fewer than topN (5), so a result list of 3 shows the cascade ran.
+  const CASCADE = "bm25:3,bm25";
+  let server: RagServer;
+  let url: string;
+  beforeAll(async () => ({ server, url } = await start({ RAG_RERANKER: " bm25:3, bm25 " })));
+  afterAll(() => server.close());
+
+  it("offers the cascade in the picker next to the single re-rankers, and answers /api/ask and /api/search with it", async () => {
+    const info = await (await fetch(`${url}/api/info`)).json();
+    expect(info).toMatchObject({ reranker: CASCADE, rerankers: [CASCADE, "bm25", "none"] });
+    expect(info.pipeline).toMatch(/→ rerank=bm25:3 → bm25 \(local\) → top 5 →/);
+
+    const cascaded = await (await post(`${url}/api/search`, { question: SEED })).json();
+    expect(cascaded).toMatchObject({ rerank: true, reranker: CASCADE });
+    expect(cascaded.after).toHaveLength(3);
+    const picked = await (await post(`${url}/api/search`, { question: SEED, reranker: CASCADE })).json();
+    expect(picked.after.map((s: { chunkId: string }) => s.chunkId)).toEqual(cascaded.after.map((s: { chunkId: string }) => s.chunkId));
+    const single = await (await post(`${url}/api/search`, { question: SEED, reranker: "bm25" })).json();
+    expect(single).toMatchObject({ reranker: "bm25" });
+    expect(single.after).toHaveLength(5);
+
+    const events = await readSse(await post(`${url}/api/ask`, { question: SEED }));
+    const sources = JSON.parse(events[0]!.data);
+    expect(events[0]!.event).toBe("sources");
+    expect(sources).toMatchObject({ rerank: true, reranker: CASCADE });
+    expect(sources.sources).toHaveLength(3);
+    expect(events.at(-1)!.event).toBe("done");
+
+    const other = await post(`${url}/api/search`, { question: SEED, reranker: "bm25:2,bm25" });
+    expect(other.status).toBe(400);
+    expect((await other.json()).error.message).toMatch(/"bm25:2,bm25" is not available on this server; available: bm25:3,bm25, bm25, none/);
+  });
+
+  it("re-ranks /v1/rerank through the cascade's stages when no re-ranker is named", async () => {
+    const documents = ["Bananas are yellow fruit.", "OAuth2 access tokens.", "Request an OAuth2 access token.", "Scopes limit a token.", "Rate limits."];
+    const rerank = async (extra: Record<string, unknown>) => (await post(`${url}/v1/rerank`, { query: "oauth2 access token", documents, ...extra })).json();
+    const cascaded = await rerank({ model: "rerank-v3.5" });
+    expect(cascaded.results).toHaveLength(3);
+    expect(
+      cascaded.results
+        .slice(0, 2)
+        .map((r: { index: number }) => r.index)
+        .sort(),
+    ).toEqual([1, 2]);
+    expect((await rerank({ model: CASCADE })).results).toEqual(cascaded.results);
+    expect((await rerank({ model: "bm25" })).results).toHaveLength(5);
   });
 });
 
@@ -289,6 +341,35 @@ describe("createServer: security", () => {
       await Promise.all([echo.close(), drip.close()]);
     }
   });
+
+  it("stops the LLM when an OpenAI client leaves /v1/chat/completions, streamed or not", async () => {
+    const drip = await startOpenAiServer({ kind: "drip", token: "word ", everyMs: 20, max: 500 });
+    const dripping = await start({ RAG_LLM: "openai", OPENAI_BASE_URL: drip.baseURL, OPENAI_API_KEY: "sk-unused" });
+    try {
+      const streamed = await post(`${dripping.url}/v1/chat/completions`, { stream: true, messages: [{ role: "user", content: SEED }] });
+      const reader = streamed.body!.getReader();
+      let seen = "";
+      while (!seen.includes('"content":"word')) seen += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      await expect.poll(() => drip.cancelled(), { timeout: 5000 }).toBe(1);
+
+      // Not streamed: the client gives up waiting for the whole answer (500 words × 20 ms).
+      const leaving = new AbortController();
+      const whole = fetch(`${dripping.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: SEED }] }),
+        signal: leaving.signal,
+      });
+      await expect.poll(() => drip.requests.length, { timeout: 5000 }).toBe(2);
+      leaving.abort();
+      await expect(whole).rejects.toThrow();
+      await expect.poll(() => drip.cancelled(), { timeout: 5000 }).toBe(2);
+    } finally {
+      await dripping.server.close();
+      await drip.close();
+    }
+  });
 });
 
 describe("createServer: a new ingest", () => {
@@ -381,5 +462,28 @@ describe("rerank-rag serve", () => {
     // SIGTERM stops it cleanly, once requests in flight are done.
     expect((await withToken.done).code).toBe(0);
     await noAuth.done;
+  });
+
+  it("serves from several processes on one port with --workers, and stops them all on SIGTERM", async () => {
+    const refused = await runCli(["serve", "--port", "0", "--index", index, "--workers", "0"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--workers must be a whole number from 1 to 64, or auto, got "0"/);
+
+    const served = startCli(["serve", "--port", "0", "--index", index, "--workers", "2"]);
+    let workers: number[] | undefined;
+    try {
+      await expect.poll(() => served.stderr(), { timeout: 60_000 }).toMatch(/serving on http:\/\/127\.0\.0\.1:\d+ with 2 worker processes/);
+      const url = /serving on (http:\/\/[\d.]+:\d+)/.exec(served.stderr())![1]!;
+      workers = await childrenOf(served.child.pid!);
+      expect(workers).toHaveLength(2);
+      const answers = await Promise.all(Array.from({ length: 4 }, async () => readSse(await post(`${url}/api/ask`, { question: SEED }))));
+      for (const events of answers) expect(events.map((e) => e.event).at(-1)).toBe("done");
+      // The pipeline line is printed once, not once per worker.
+      expect(served.stderr().match(/→ rerank=/g)).toHaveLength(1);
+    } finally {
+      served.child.kill("SIGTERM");
+    }
+    expect((await served.done).code).toBe(0);
+    for (const pid of workers ?? []) expect(() => process.kill(pid, 0)).toThrow();
   });
 });

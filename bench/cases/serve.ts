@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import { summarize, QUICK, type Stats } from "../harness.js";
 import { CLI, OFFLINE_ASK_ENV } from "./ask.js";
 import { SAMPLE_INDEX, sampleCandidates } from "./corpus.js";
@@ -8,11 +9,15 @@ import { SAMPLE_INDEX, sampleCandidates } from "./corpus.js";
 /** One load phase: 16 clients asking in a loop through /api/ask. */
 export interface ServePhase {
   label: string;
+  /** Server processes (`serve --workers`). */
+  workers?: number;
   clients: number;
   requests: number;
   seconds: number;
   asksPerSecond: number;
   errors: number;
+  /** The server's CPU time (all its processes) per answered ask. */
+  cpuMsPerAsk?: number;
   firstToken: Stats;
   done: Stats;
   rssBeforeMiB: number;
@@ -25,10 +30,39 @@ export interface ServeRow {
   slowClients: { clients: number; seconds: number; rssBeforeMiB: number; rssAfterMiB: number };
 }
 
-const rssMiB = (pid: number): number => {
-  const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) / 1024 : NaN;
-};
+/** A process and its descendants (Linux /proc): a `--workers` server is several. */
+function processTree(pid: number): number[] {
+  const children = fs
+    .readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry) && statFields(Number(entry))[1] === String(pid))
+    .map(Number);
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/** /proc/<pid>/stat's fields after the command (state first); empty for a process gone. */
+function statFields(pid: number): string[] {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return [];
+  }
+}
+
+const rssMiB = (pid: number): number =>
+  processTree(pid).reduce((sum, p) => {
+    const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"));
+    return sum + (match ? Number(match[1]) / 1024 : NaN);
+  }, 0);
+
+/** User + system CPU ms of a process and its descendants. */
+const cpuMs = (pid: number): number =>
+  processTree(pid).reduce((sum, p) => {
+    const fields = statFields(p);
+    return sum + ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) * (1000 / CLOCK_TICKS);
+  }, 0);
+// Linux's USER_HZ: /proc reports CPU time in hundredths of a second.
+const CLOCK_TICKS = 100;
 
 /** The sample corpus's evaluation questions, asked round-robin. */
 function questions(): string[] {
@@ -57,13 +91,14 @@ async function askOnce(url: string, question: string): Promise<{ firstTokenMs: n
 }
 
 /** `clients` loops asking until `until()` says stop. */
-async function load(url: string, label: string, pid: number, clients: number, until: (sent: number, elapsedMs: number) => boolean): Promise<ServePhase> {
+async function load({ url, pid, workers }: Served, label: string, clients: number, until: (sent: number, elapsedMs: number) => boolean): Promise<ServePhase> {
   const asks = questions();
   const firstToken: number[] = [];
   const done: number[] = [];
   let errors = 0;
   let sent = 0;
   const rssBeforeMiB = rssMiB(pid);
+  const cpuBefore = cpuMs(pid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async () => {
@@ -82,11 +117,13 @@ async function load(url: string, label: string, pid: number, clients: number, un
   const seconds = (performance.now() - started) / 1000;
   return {
     label,
+    workers,
     clients,
     requests: sent,
     seconds,
     asksPerSecond: done.length / seconds,
     errors,
+    cpuMsPerAsk: (cpuMs(pid) - cpuBefore) / Math.max(1, done.length),
     firstToken: summarize(firstToken),
     done: summarize(done),
     rssBeforeMiB,
@@ -119,10 +156,18 @@ async function slowClients(port: number, pid: number, count: number, seconds: nu
   return { clients: count, seconds, rssBeforeMiB, rssAfterMiB };
 }
 
-/** `rerank-rag serve` on the offline stack, loaded by 16 clients for 60 s, then for 2,000 requests, then by clients that never read. */
-export async function serveCase(): Promise<ServeRow> {
-  await sampleCandidates(1); // makes sure the sample index exists
-  const child = spawn(process.execPath, [CLI, "serve", "--index", SAMPLE_INDEX, "--port", "0"], { env: OFFLINE_ASK_ENV, stdio: ["ignore", "ignore", "pipe"] });
+interface Served {
+  url: string;
+  pid: number;
+  workers: number;
+}
+
+/** `rerank-rag serve` with `workers` processes over the sample index, until `use` is done. */
+async function withServer<T>(workers: number, use: (served: Served) => Promise<T>): Promise<T> {
+  const child = spawn(process.execPath, [CLI, "serve", "--index", SAMPLE_INDEX, "--port", "0", "--workers", String(workers)], {
+    env: OFFLINE_ASK_ENV,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let stderr = "";
@@ -133,18 +178,34 @@ export async function serveCase(): Promise<ServeRow> {
       });
       child.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
     });
-    const pid = child.pid!;
-    // Warm-up: first calls load lazily-built parts.
-    await load(url, "warm-up", pid, 4, (sent) => sent >= 40);
-    const duration = QUICK ? 10_000 : 60_000;
-    const total = QUICK ? 400 : 2000;
-    const phases = [
-      await load(url, `16 clients for ${duration / 1000} s`, pid, 16, (_sent, elapsed) => elapsed >= duration),
-      await load(url, `16 clients, ${total} requests`, pid, 16, (sent) => sent >= total),
-    ];
-    const port = Number(new URL(url).port);
-    return { phases, slowClients: await slowClients(port, pid, 32, QUICK ? 5 : 15) };
+    const served = { url, pid: child.pid!, workers };
+    // Warm-up: first calls load lazily-built parts (in every worker).
+    await load(served, "warm-up", 4, (sent) => sent >= 40 * workers);
+    return await use(served);
   } finally {
     child.kill("SIGTERM");
+    await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(null)));
   }
+}
+
+/**
+ * `rerank-rag serve` on the offline stack, loaded by 16 clients for 60 s, then for 2,000
+ * requests, then by clients that never read; then `--workers auto` (one process per core) for 60 s.
+ */
+export async function serveCase(): Promise<ServeRow> {
+  await sampleCandidates(1); // makes sure the sample index exists
+  const duration = QUICK ? 10_000 : 60_000;
+  const total = QUICK ? 400 : 2000;
+  const forDuration = (_sent: number, elapsed: number) => elapsed >= duration;
+  const single = await withServer(1, async (served) => {
+    const phases = [
+      await load(served, `16 clients for ${duration / 1000} s`, 16, forDuration),
+      await load(served, `16 clients, ${total} requests`, 16, (sent) => sent >= total),
+    ];
+    const port = Number(new URL(served.url).port);
+    return { phases, slowClients: await slowClients(port, served.pid, 32, QUICK ? 5 : 15) };
+  });
+  const cores = os.availableParallelism();
+  const workers = await withServer(cores, (served) => load(served, `16 clients for ${duration / 1000} s, --workers auto (${cores})`, 16, forDuration));
+  return { phases: [...single.phases, workers], slowClients: single.slowClients };
 }

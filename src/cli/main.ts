@@ -118,9 +118,10 @@ pipelineOptions(
   storeOptions(
     program
       .command("serve")
-      .description("serve a web page and HTTP APIs (/api/ask, OpenAI /v1/chat/completions, Cohere /v1/rerank) from one warm process")
+      .description("serve a web page and HTTP APIs (/api/ask, OpenAI /v1/chat/completions, Cohere /v1/rerank) from warm processes")
       .option("--host <address>", "address to listen on; anything but loopback needs RAG_SERVER_TOKEN", "127.0.0.1")
       .option("--port <n>", "port to listen on (0: any free port)", "8787")
+      .option("--workers <n>", "processes sharing the port, each with the index open (auto: one per core)", "1")
       .option("--insecure-no-auth", "allow a non-loopback --host without RAG_SERVER_TOKEN (anyone who reaches it can query)")
       .addOption(indexOption()),
   ),

@@ -4,6 +4,7 @@ import { analyze, termCounts } from "../text/analyzer.js";
 import { BM25_DEFAULTS, bm25TermScore } from "../text/bm25.js";
 import { contextualText } from "../text/contextual-text.js";
 import { CorpusStats } from "../text/corpus-stats.js";
+import { BoundedCache } from "../util/bounded-cache.js";
 import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
 import { DEFAULT_MIN_SCORES, type WithDefaultMinScore } from "./cut-off.js";
 
@@ -40,6 +41,8 @@ export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultM
   readonly topN?: number;
   readonly firstStageWeight: number;
   private readonly stats: CorpusStats | null;
+  /** Each candidate's terms, by its text: a server re-ranks the same chunks again and again. */
+  private readonly analyzed = new BoundedCache<string, { counts: Map<string, number>; length: number }>(2048);
 
   constructor({ stats = null, k1 = BM25_DEFAULTS.k1, b = BM25_DEFAULTS.b, topN, firstStageWeight = DEFAULT_FIRST_STAGE_WEIGHT }: Bm25RerankerOptions = {}) {
     super();
@@ -76,14 +79,16 @@ export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultM
     const queryTerms = termCounts(analyze(query));
     const queryWeight = [...queryTerms.keys()].reduce((sum, term) => sum + stats.idf(term), 0);
     const scored = texts.map((text, index) => {
-      const terms = analyze(text);
-      const counts = termCounts(terms);
+      const { counts, length } = this.analyzed.get(text, () => {
+        const terms = analyze(text);
+        return { counts: termCounts(terms), length: terms.length };
+      });
       let score = 0;
       let covered = 0;
       for (const [term, queryCount] of queryTerms) {
         const tf = counts.get(term);
         if (!tf) continue;
-        score += bm25TermScore(queryCount, stats.idf(term), tf, terms.length, stats.averageLength, this);
+        score += bm25TermScore(queryCount, stats.idf(term), tf, length, stats.averageLength, this);
         covered += stats.idf(term);
       }
       return { index, score, coverage: queryWeight > 0 ? covered / queryWeight : 0 };

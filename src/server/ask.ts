@@ -4,10 +4,9 @@ import type { Serialized } from "@langchain/core/load/serializable";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { FirstStageCollector } from "../../chains/first-stage-collector.js";
 import { FIRST_STAGE_TAG, RERANK_EVENT, type RerankEvent } from "../../chains/reranking-retriever.js";
-import type { ConcreteReranker } from "../rerankers/registry.js";
 import { LivePipeline } from "./live-pipeline.js";
 import type { AskBody, SearchBody } from "./schemas.js";
-import type { ServedPipeline } from "./served-pipeline.js";
+import type { ServedPipeline, ServedReranker } from "./served-pipeline.js";
 
 /** A source as the API shows it: where it is, its text, and its place before and after re-ranking. */
 export interface SourceJson {
@@ -62,7 +61,8 @@ class StageTimer extends BaseCallbackHandler {
   private readonly started = new Map<string, number>();
 
   constructor() {
-    super({ _awaitHandler: true });
+    // Only retriever and custom events are read: chain and LLM events (one per token) are not dispatched here.
+    super({ _awaitHandler: true, ignoreChain: true, ignoreLLM: true });
   }
 
   override handleRetrieverStart(_retriever: Serialized, _query: string, runId: string, _parent?: string, tags?: string[]): void {
@@ -93,7 +93,7 @@ export interface SourcesEvent {
   pipeline: string;
   snapshot: string | null;
   rerank: boolean;
-  reranker: ConcreteReranker;
+  reranker: ServedReranker;
   sources: SourceJson[];
   /** The first stage's candidates in its own order, before re-ranking. */
   before: CandidateJson[];
@@ -110,8 +110,10 @@ export function questionWithHistory(question: string, history: AskBody["history"
 
 /** The re-ranker a request asked for, its per-call settings, and the callbacks that watch the run. */
 async function prepare(served: ServedPipeline, body: SearchBody, signal: AbortSignal) {
-  const reranker = body.rerank === false ? "none" : (body.reranker ?? served.reranker);
-  const variant = await served.variant(reranker);
+  const requested = body.rerank === false ? "none" : (body.reranker ?? served.reranker);
+  const variant = await served.variant(requested);
+  // variant() refused any name the server does not offer.
+  const reranker = requested as ServedReranker;
   const firstStage = new FirstStageCollector();
   const timer = new StageTimer();
   // Per-call settings the re-ranking retriever and the answer chain read (minScore is also the evidence gate's).

@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import { Document } from "@langchain/core/documents";
 import { Hono } from "hono";
 import { providerNames } from "../providers/provider-table.js";
-import { RERANKERS, type ConcreteReranker } from "../rerankers/registry.js";
+import { RERANKERS } from "../rerankers/registry.js";
 import { readBody } from "./api-routes.js";
 import { errorResponse, HttpError } from "./http-errors.js";
 import { rerankBody, type RerankBody } from "./schemas.js";
@@ -13,7 +13,8 @@ const textOf = (document: RerankBody["documents"][number]): string => (typeof do
 /**
  * `/v1/rerank` and `/v2/rerank`: Cohere's rerank protocol served by this server's re-ranker, so a
  * service in any language (or our own CohereReranker) can use the local model. `model` may name
- * one of the server's re-rankers; any other model name uses the configured one.
+ * one of the server's re-rankers; any other model name uses the configured one (a configured
+ * cascade runs all its stages, so it returns at most what its first stages keep).
  */
 export function cohereRoutes(context: ServerContext): Hono {
   const { live, secrets } = context;
@@ -25,8 +26,8 @@ export function cohereRoutes(context: ServerContext): Hono {
       const lease = await live.acquire();
       try {
         const served = lease.pipeline;
-        const named = providerNames(RERANKERS).find((name) => name === body.model);
-        const name: ConcreteReranker = named ?? served.reranker;
+        const named = [...providerNames(RERANKERS), served.reranker].find((name) => name === body.model);
+        const name = named ?? served.reranker;
         const compressor = await served.compressor(name);
         if (!compressor) {
           throw new HttpError(

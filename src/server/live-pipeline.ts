@@ -27,6 +27,8 @@ export class LivePipeline<P extends Pipeline = Pipeline> {
   private closed = false;
   /** A snapshot that failed to open: not tried again until CURRENT moves on. */
   private failed: string | null = null;
+  /** CURRENT's stamp when it last named the held (or the failed) snapshot: while it stays, CURRENT is not read again. */
+  private checked: string | null = null;
 
   /** `reopen` builds a pipeline on the index's current snapshot; without it the pipeline never changes. */
   constructor(
@@ -71,8 +73,12 @@ export class LivePipeline<P extends Pipeline = Pipeline> {
   private async current(): Promise<Held<P>> {
     if (!this.dir || !this.reopen) return this.held;
     if (this.opening) return this.opening;
+    // A stat per request, not a read: CURRENT's contents are read only when the file was replaced.
+    const stamp = this.dir.currentStamp();
+    if (stamp !== null && stamp === this.checked) return this.held;
     const live = await this.dir.currentSnapshot().catch(() => null);
     if (!live || live === this.failed || this.held.pipeline.store !== "hnsw" || path.resolve(live) === path.resolve(this.held.pipeline.index.snapshot)) {
+      if (live) this.checked = stamp;
       return this.held;
     }
     // One open per change, shared by the requests that arrive meanwhile; they wait rather than mix.
@@ -80,6 +86,7 @@ export class LivePipeline<P extends Pipeline = Pipeline> {
       (pipeline) => {
         const old = this.held;
         this.held = { pipeline, users: 0, retired: false };
+        this.checked = stamp;
         old.retired = true;
         this.closeIfDone(old);
         return this.held;

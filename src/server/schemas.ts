@@ -1,6 +1,4 @@
 import { z } from "zod";
-import { providerNames } from "../providers/provider-table.js";
-import { RERANKERS } from "../rerankers/registry.js";
 
 const count = z.number().int().min(1).max(1000);
 
@@ -8,7 +6,8 @@ const count = z.number().int().min(1).max(1000);
 export const searchBody = z.object({
   question: z.string().trim().min(1, "the question is empty"),
   rerank: z.boolean().optional(),
-  reranker: z.enum(providerNames(RERANKERS)).optional(),
+  /** A re-ranker's name, or the server's configured cascade (`bm25:20,cross-encoder`); the server refuses one it does not offer. */
+  reranker: z.string().trim().min(1, "the re-ranker is empty").optional(),
   fetchK: count.optional(),
   topN: count.optional(),
   /** Passed to the pipeline as `configurable.minScore` (the re-ranker's evidence cut-off, where the pipeline has one). */

@@ -2,13 +2,14 @@ import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document
 import type { Runnable } from "@langchain/core/runnables";
 import { createAnswerChain, type AnswerInput, type AnswerOutput } from "../../chains/answer-chain.js";
 import { RerankingRetriever, RerankStep } from "../../chains/reranking-retriever.js";
-import { isCascadeSpec, type RagConfig } from "../config/index.js";
+import { isCascadeSpec, parseCascade, type CascadeSpec, type RagConfig } from "../config/index.js";
 import { UsageError, secretsOf } from "../errors/index.js";
 import type { Pipeline } from "../pipeline/create-pipeline.js";
 import { whereRuns } from "../providers/endpoint.js";
 import { providerNames, type ProviderEntry } from "../providers/provider-table.js";
+import { RerankCascade } from "../rerankers/cascade.js";
 import { CrossEncoderReranker } from "../rerankers/cross-encoder-reranker.js";
-import { createReranker, RERANKERS, resolveReranker, type ConcreteReranker } from "../rerankers/registry.js";
+import { createRerankerFromSpec, RERANKERS, resolveReranker, type ConcreteReranker } from "../rerankers/registry.js";
 import { disposeOf } from "../util/dispose.js";
 
 /** One re-ranker's way through a pipeline: the same first stage and LLM, its own second stage. */
@@ -17,16 +18,19 @@ export interface Variant {
   chain: Runnable<AnswerInput, AnswerOutput>;
 }
 
+/** A re-ranker a request may name: one provider, or the cascade the server was configured with (`bm25:20,cross-encoder`). */
+export type ServedReranker = ConcreteReranker | CascadeSpec;
+
 /** A pipeline as the server uses it: the configured re-ranker, the others a request may pick, and their chains. */
 export type ServedPipeline = Pipeline & {
-  /** The re-ranker the pipeline was built with ("none" when re-ranking is off). */
-  reranker: ConcreteReranker;
-  /** Re-rankers a request may name: the local ones set up on this machine, the configured one (even remote), and "none". */
-  rerankers: ConcreteReranker[];
-  /** The retriever and chain for a re-ranker (built on first use, then kept with the pipeline). */
-  variant(name: ConcreteReranker): Promise<Variant>;
-  /** The re-ranker's compressor itself, for `/v1/rerank`; null for "none". */
-  compressor(name: ConcreteReranker): Promise<BaseDocumentCompressor | null>;
+  /** The re-ranker the pipeline was built with, a cascade's spec for a cascade ("none" when re-ranking is off). */
+  reranker: ServedReranker;
+  /** Re-rankers a request may name: the configured one (even remote, even a cascade), the local ones set up on this machine, and "none". */
+  rerankers: ServedReranker[];
+  /** The retriever and chain for a re-ranker (built on first use, then kept with the pipeline); a name not in `rerankers` fails. */
+  variant(name: string): Promise<Variant>;
+  /** The re-ranker's compressor itself (a cascade's for a cascade), for `/v1/rerank`; null for "none". */
+  compressor(name: string): Promise<BaseDocumentCompressor | null>;
 };
 
 /**
@@ -35,37 +39,37 @@ export type ServedPipeline = Pipeline & {
  * variants' compressors too.
  */
 export function servePipeline(pipeline: Pipeline, config: RagConfig): ServedPipeline {
-  if (pipeline.retriever.defaults.rerank && isCascadeSpec(config.RAG_RERANKER)) {
-    // The page's picker and /v1/rerank switch between single re-rankers; a cascade has no place there yet.
-    throw new UsageError(`rerank-rag serve takes one re-ranker, not the cascade "${config.RAG_RERANKER}".`, {
-      setting: "RAG_RERANKER",
-      hint: "Serve with one re-ranker (--reranker bm25 or cross-encoder); cascades run from ask, eval and the library.",
-    });
-  }
-  const reranker = pipeline.retriever.defaults.rerank ? resolveReranker(config).name : "none";
-  const rerankers = providerNames(RERANKERS).filter((name) => {
+  const reranker: ServedReranker = !pipeline.retriever.defaults.rerank
+    ? "none"
+    : isCascadeSpec(config.RAG_RERANKER)
+      ? cascadeName(config.RAG_RERANKER)
+      : resolveReranker(config).name;
+  const singles = providerNames(RERANKERS).filter((name) => {
     const entry: ProviderEntry<unknown, never> = RERANKERS[name];
     // A remote re-ranker receives documents only when it was named: the configured one, never offered besides.
     return name === reranker || name === "none" || (whereRuns(config, name) === "local" && (!entry.isAvailable || entry.isAvailable(config)));
   });
+  const rerankers: ServedReranker[] = isCascadeSpec(reranker) ? [reranker, ...singles] : singles;
   const stats = pipeline.store === "hnsw" ? pipeline.index.stats : pipeline.pgvector.stats;
-  const compressors = new Map<ConcreteReranker, Promise<BaseDocumentCompressor | null>>();
-  const variants = new Map<ConcreteReranker, Promise<Variant>>();
-  const allowed = (name: ConcreteReranker) => {
-    if (!rerankers.includes(name)) {
+  const compressors = new Map<ServedReranker, Promise<BaseDocumentCompressor | null>>();
+  const variants = new Map<ServedReranker, Promise<Variant>>();
+  const allowed = (name: string): ServedReranker => {
+    const found = rerankers.find((served) => served === name);
+    if (found === undefined) {
       throw new UsageError(`The re-ranker "${name}" is not available on this server; available: ${rerankers.join(", ")}.`, {
         setting: "reranker",
         hint: `Pick one of ${rerankers.join(", ")}.`,
       });
     }
+    return found;
   };
-  const compressor = (name: ConcreteReranker) => {
-    allowed(name);
+  const compressor = (requested: string) => {
+    const name = allowed(requested);
     let made = compressors.get(name);
     if (!made) {
-      made = createReranker(name, { config, stats }).then(async (made) => {
+      made = createRerankerFromSpec(name, { config, stats }).then(async ({ compressor: made }) => {
         // A local model loads now, so a missing one fails this request rather than mid-answer.
-        if (made instanceof CrossEncoderReranker) await made.load();
+        if (made instanceof CrossEncoderReranker || made instanceof RerankCascade) await made.load();
         return made;
       });
       // A failed load is not kept: the next request tries again (e.g. after `models pull`).
@@ -74,8 +78,8 @@ export function servePipeline(pipeline: Pipeline, config: RagConfig): ServedPipe
     }
     return made;
   };
-  const variant = (name: ConcreteReranker): Promise<Variant> => {
-    allowed(name);
+  const variant = (requested: string): Promise<Variant> => {
+    const name = allowed(requested);
     if (name === reranker || name === "none") return Promise.resolve({ retriever: pipeline.retriever, chain: pipeline.chain });
     let made = variants.get(name);
     if (!made) {
@@ -102,4 +106,11 @@ export function servePipeline(pipeline: Pipeline, config: RagConfig): ServedPipe
     await pipeline.close();
   };
   return { ...pipeline, reranker, rerankers, variant, compressor, close };
+}
+
+/** A cascade spec as the server names it: its stages without spaces (`bm25:20,cross-encoder`); a bad one fails here, at start. */
+function cascadeName(spec: CascadeSpec): CascadeSpec {
+  return parseCascade(spec)
+    .map((stage) => (stage.keep === undefined ? stage.name : `${stage.name}:${stage.keep}`))
+    .join(",") as CascadeSpec;
 }

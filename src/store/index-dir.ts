@@ -59,6 +59,19 @@ export class IndexDir {
   };
 
   /** The live snapshot's directory, or null when nothing was ever ingested here. */
+  /**
+   * CURRENT's identity (inode and change time), one stat and no read: an ingest replaces the
+   * file, so a new stamp means CURRENT may name another snapshot. Null when there is none (or it cannot be checked).
+   */
+  currentStamp(): string | null {
+    try {
+      const stat = fsCallbacks.statSync(path.join(this.root, CURRENT), { bigint: true, throwIfNoEntry: false });
+      return stat ? `${stat.ino}:${stat.ctimeNs}` : null;
+    } catch {
+      return null; // unreadable: the caller reads CURRENT, which reports why
+    }
+  }
+
   async currentSnapshot(): Promise<string | null> {
     let name: string;
     try {

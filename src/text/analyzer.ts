@@ -1,4 +1,5 @@
 import { stemmer } from "stemmer";
+import { BoundedCache } from "../util/bounded-cache.js";
 
 // A short English stopword list: enough to keep function words out of BM25 and LSA
 // without dropping domain terms ("key", "limit", "token") that a longer list removes.
@@ -15,6 +16,9 @@ const STOPWORDS = new Set(
 
 const WORD = /[\p{L}\p{N}]+/gu;
 
+// Each word is stemmed once: Porter's rules were most of a warm ask's analysis time. A vocabulary's worth of words.
+const stems = new BoundedCache<string, string>(100_000);
+
 /**
  * Turns text into index terms: NFKC, lowercase, letter/digit runs, no stopwords,
  * Porter-stemmed ASCII words. Shared by the offline embedder, the BM25 re-ranker and
@@ -26,7 +30,7 @@ export function analyze(text: string): string[] {
     const word = match[0];
     if (STOPWORDS.has(word)) continue;
     // Stemming rules are English-only; other scripts keep their surface form.
-    terms.push(/^[a-z]+$/.test(word) ? stemmer(word) : word);
+    terms.push(/^[a-z]+$/.test(word) ? stems.get(word, stemmer) : word);
   }
   return terms;
 }

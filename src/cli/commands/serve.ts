@@ -1,4 +1,6 @@
-import { UsageError } from "../../errors/index.js";
+import cluster from "node:cluster";
+import os from "node:os";
+import { RagError, UsageError } from "../../errors/index.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
 import { createServer } from "../../server/create-server.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
@@ -7,8 +9,36 @@ import { dim, note, printable, yellow } from "../output.js";
 export interface ServeFlags extends CommonFlags {
   host: string;
   port: string;
+  /** Processes sharing the port: a count, or "auto" for one per core. */
+  workers: string;
   insecureNoAuth?: boolean;
 }
+
+/** `--workers`: a count from 1, or "auto" (one per core). */
+export function parseWorkers(value: string): number {
+  if (value === "auto") return os.availableParallelism();
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > 64) {
+    throw new UsageError(`--workers must be a whole number from 1 to 64, or auto, got ${JSON.stringify(value)}.`, {
+      hint: `e.g. --workers auto (one per core: ${os.availableParallelism()} here).`,
+    });
+  }
+  return count;
+}
+
+/** What a worker process tells the primary once it listens. */
+interface WorkerListening {
+  type: "rerank-rag:listening";
+  url: string;
+  description: string;
+  notes: string[];
+}
+
+const stopSignal = () =>
+  new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
 
 /** Addresses only this machine can reach. */
 export function isLoopback(host: string): boolean {
@@ -35,16 +65,81 @@ export async function runServe(flags: ServeFlags): Promise<void> {
       });
     }
   }
+  const workers = parseWorkers(flags.workers);
+  const served = (url: string, count: number) =>
+    `rerank-rag serving on ${url}${count > 1 ? ` with ${count} worker processes` : ""}${token ? " (Bearer token required on /api and /v1)" : ""}; Ctrl+C stops.`;
+  if (workers > 1 && cluster.isPrimary) {
+    await runWorkers(workers, (ready) => {
+      note(dim(ready.description));
+      for (const line of ready.notes) note(yellow(line));
+      note(served(ready.url, workers));
+    });
+    return;
+  }
   const pipeline = await createPipeline(config);
   const server = createServer(pipeline, { config, token, corsOrigins: config.RAG_SERVER_CORS_ORIGINS });
   const { url } = await server.listen({ host: flags.host, port });
-  note(dim(pipeline.description));
-  for (const line of pipeline.notes) note(yellow(line));
-  note(`rerank-rag serving on ${url}${token ? " (Bearer token required on /api and /v1)" : ""}; Ctrl+C stops.`);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
-  note("stopping: finishing requests in flight…");
+  const stop = stopSignal();
+  if (cluster.isWorker) {
+    const ready: WorkerListening = { type: "rerank-rag:listening", url, description: pipeline.description, notes: pipeline.notes };
+    process.send?.(ready);
+  } else {
+    note(dim(pipeline.description));
+    for (const line of pipeline.notes) note(yellow(line));
+    note(served(url, 1));
+  }
+  await stop;
+  if (!cluster.isWorker) note("stopping: finishing requests in flight…");
   await server.close();
+}
+
+/**
+ * `--workers N`: N processes of this same command share the port (node:cluster hands each
+ * connection to one). Each opens the index and follows its snapshots on its own, as one process
+ * does. A worker that dies after start is replaced; one that fails to start stops them all.
+ */
+async function runWorkers(count: number, onListening: (ready: WorkerListening) => void): Promise<void> {
+  let stopping = false;
+  let listening = 0;
+  const all = () => Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+  const stopAll = () =>
+    Promise.all(
+      all().map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.isDead()) return resolve();
+            worker.once("exit", () => resolve());
+            worker.process.kill("SIGTERM");
+          }),
+      ),
+    );
+  const stop = stopSignal();
+  const started = new Promise<void>((resolve, reject) => {
+    cluster.on("message", (_worker, message: Partial<WorkerListening>) => {
+      if (message?.type !== "rerank-rag:listening") return;
+      listening++;
+      if (listening === count) onListening(message as WorkerListening);
+      if (listening >= count) resolve();
+    });
+    cluster.on("exit", (worker, code, signal) => {
+      if (stopping) return;
+      if (listening < count) {
+        stopping = true;
+        // The worker printed its own error; the others are stopped and the command fails with its code.
+        void stopAll().then(() =>
+          reject(new RagError(`A serve worker could not start (exit ${code ?? signal}); see its error above.`, { exitCode: code || 1 })),
+        );
+        return;
+      }
+      note(yellow(`rerank-rag serve: worker ${worker.process.pid} stopped (${code ?? signal}); starting another.`));
+      cluster.fork();
+    });
+  });
+  for (let i = 0; i < count; i++) cluster.fork();
+  // A worker that fails to start rejects `started`; Ctrl+C during start-up stops the ones running.
+  await Promise.race([started, stop]);
+  await stop;
+  stopping = true;
+  note("stopping: finishing requests in flight…");
+  await stopAll();
 }
