@@ -122,6 +122,6 @@ function printSummary(report: IngestReport, seconds: number): void {
   note(
     `Indexed ${counts} → ${report.chunkCount} chunks (${report.embeddedChunks} embedded${refit}) with embeddings=${report.embedder} (${report.dimensions}-d) in ${seconds.toFixed(1)} s`,
   );
-  note(dim(duplicatesLine(report.duplicateChunks)));
+  if (report.duplicateChunks > 0) note(dim(duplicatesLine(report.duplicateChunks)));
   note(dim(`index: ${where(report)}`));
 }
