@@ -154,6 +154,33 @@ describe("splitDocuments: headings", () => {
     expect(longerUsage.find((c) => c.pageContent.includes("### .usage"))!.metadata.headings).toEqual(["Commander.js", "Automated help", ".usage"]);
   });
 
+  it("never starts a chunk in one top-level (#) section and ends it in the next, so a section's tail keeps its label", async () => {
+    // The splitter cuts at ## to ###### only; a README whose sections are all # (or an HTML page with several h1) was cut mid-section.
+    const para = (topic: string, i: number) => `Paragraph ${i} on ${topic}: enough words about ${topic} to fill a good part of one chunk.`;
+    const text = [
+      "# Install",
+      ...[0, 1, 2, 3].map((i) => para("installing", i)),
+      "# Usage",
+      ...[0, 1, 2].map((i) => para("usage", i)),
+      "```bash\n# a shell comment, not a heading\nnpx tool\n```",
+      "# License",
+      "MIT.",
+      "# Credits",
+      "Thanks to all.",
+    ].join("\n\n");
+    const chunks = await splitDocuments([new Document({ pageContent: text, metadata: {} })], { chunkSize: 300, chunkOverlap: 60 }, HASH);
+    const show = chunks.map((c) => `${(c.metadata.headings as string[]).join(" › ")}: ${c.pageContent}`).join("\n---\n");
+    for (const chunk of chunks) {
+      const sections = ["installing", "on usage", "MIT", "Thanks"].filter((t) => chunk.pageContent.includes(t));
+      if (sections.includes("installing")) expect(chunk.metadata.headings, show).toEqual(["Install"]);
+      if (sections.includes("on usage")) expect(chunk.metadata.headings, show).toEqual(["Usage"]);
+      // Short whole sections may share a chunk, as ## sections do; a long one is never cut into another.
+      if (sections.length > 1) expect(sections, show).toEqual(["MIT", "Thanks"]);
+      expect(text.slice(chunk.metadata.start as number, chunk.metadata.end as number)).toBe(chunk.pageContent);
+    }
+    expect(chunks.some((c) => c.pageContent.includes("# a shell comment"))).toBe(true);
+  });
+
   it("does not take a '# comment' inside a fenced code block for a section heading", async () => {
     // cursor-pagination.md has a bash block with "# first page" / "# next page: …" comments.
     const doc = await loadSample("pagination/cursor-pagination.md");
