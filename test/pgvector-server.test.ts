@@ -55,11 +55,14 @@ async function expectConsistent(table: string) {
     `SELECT (SELECT count(*)::int FROM ${table}) AS chunks,
             (SELECT coalesce(sum(cardinality(chunk_ids)), 0)::int FROM ${table}_files) AS listed,
             (SELECT count(DISTINCT metadata->>'source')::int FROM ${table}) AS sources,
-            (SELECT count(*)::int FROM ${table}_files) AS files,
+            (SELECT count(*)::int FROM ${table}_files WHERE cardinality(chunk_ids) > 0) AS files,
             (SELECT (value->>'docCount')::int FROM ${table}_meta WHERE key = 'corpus-size') AS size`,
   );
   expect(counts!.listed).toBe(counts!.chunks);
   expect(counts!.sources).toBe(counts!.files);
+  // A file that stores no chunk left every one to a copy from another file.
+  const empty = await pgServer.query(`SELECT path FROM ${table}_files WHERE cardinality(chunk_ids) = 0 AND coalesce(jsonb_array_length(duplicates), 0) = 0`);
+  expect(empty).toEqual([]);
   expect(counts!.size).toBe(counts!.chunks);
   const orphans = await pgServer.query(`SELECT 1 FROM ${table}_postings p WHERE NOT EXISTS (SELECT 1 FROM ${table} c WHERE c.id = p.chunk_id) LIMIT 1`);
   expect(orphans).toEqual([]);
