@@ -118,6 +118,69 @@ describe("splitDocuments: headings", () => {
     for (const chunk of chunks.filter((c) => c.pageContent.includes("keep-alive"))) expect(chunk.metadata).toMatchObject({ headings: keepAlive });
   });
 
+  it("labels each chunk of a README shaped like commander's by the section that holds most of its text", async () => {
+    const required = (i: number) => `Required ${i}: make an option mandatory with .requiredOption(); parsing fails when the option has no value.`;
+    const help = (usage: string) =>
+      [
+        "## Automated help",
+        "### .name",
+        "The command name appears in the help, and is also used for locating stand-alone executable subcommands.",
+        "### .usage",
+        usage,
+      ].join("\n\n");
+    const readme = (usage: string) =>
+      [
+        "# Commander.js",
+        "## Options",
+        "### Required option",
+        ...[0, 1, 2, 3].map(required),
+        "### Variadic option",
+        "Add ... to make it variadic.",
+        help(usage),
+      ].join("\n\n");
+    const split = (text: string) => splitDocuments([new Document({ pageContent: text, metadata: {} })], { chunkSize: 300, chunkOverlap: 60 }, HASH);
+
+    const chunks = await split(readme("This allows you to customise the usage line."));
+    const show = chunks.map((c) => `${(c.metadata.headings as string[]).join(" › ")}: ${c.pageContent}`).join("\n---\n");
+    // The long section is split; every part of it, the mid-section ones too, keeps its own path.
+    const requiredChunks = chunks.filter((c) => c.pageContent.includes(".requiredOption()"));
+    expect(requiredChunks.length, show).toBeGreaterThan(1);
+    for (const chunk of requiredChunks) expect(chunk.metadata.headings, show).toEqual(["Commander.js", "Options", "Required option"]);
+    // Short sections merged into one chunk: the one with the most text governs it, either way round.
+    const helpChunk = chunks.find((c) => c.pageContent.includes("### .usage"))!;
+    expect(helpChunk.pageContent, show).toContain("### .name");
+    expect(helpChunk.metadata.headings).toEqual(["Commander.js", "Automated help", ".name"]);
+    const longerUsage = await split(readme("This allows you to customise the usage description in the first line of the help, given the name of the program."));
+    expect(longerUsage.find((c) => c.pageContent.includes("### .usage"))!.metadata.headings).toEqual(["Commander.js", "Automated help", ".usage"]);
+  });
+
+  it("never starts a chunk in one top-level (#) section and ends it in the next, so a section's tail keeps its label", async () => {
+    // The splitter cuts at ## to ###### only; a README whose sections are all # (or an HTML page with several h1) was cut mid-section.
+    const para = (topic: string, i: number) => `Paragraph ${i} on ${topic}: enough words about ${topic} to fill a good part of one chunk.`;
+    const text = [
+      "# Install",
+      ...[0, 1, 2, 3].map((i) => para("installing", i)),
+      "# Usage",
+      ...[0, 1, 2].map((i) => para("usage", i)),
+      "```bash\n# a shell comment, not a heading\nnpx tool\n```",
+      "# License",
+      "MIT.",
+      "# Credits",
+      "Thanks to all.",
+    ].join("\n\n");
+    const chunks = await splitDocuments([new Document({ pageContent: text, metadata: {} })], { chunkSize: 300, chunkOverlap: 60 }, HASH);
+    const show = chunks.map((c) => `${(c.metadata.headings as string[]).join(" › ")}: ${c.pageContent}`).join("\n---\n");
+    for (const chunk of chunks) {
+      const sections = ["installing", "on usage", "MIT", "Thanks"].filter((t) => chunk.pageContent.includes(t));
+      if (sections.includes("installing")) expect(chunk.metadata.headings, show).toEqual(["Install"]);
+      if (sections.includes("on usage")) expect(chunk.metadata.headings, show).toEqual(["Usage"]);
+      // Short whole sections may share a chunk, as ## sections do; a long one is never cut into another.
+      if (sections.length > 1) expect(sections, show).toEqual(["MIT", "Thanks"]);
+      expect(text.slice(chunk.metadata.start as number, chunk.metadata.end as number)).toBe(chunk.pageContent);
+    }
+    expect(chunks.some((c) => c.pageContent.includes("# a shell comment"))).toBe(true);
+  });
+
   it("does not take a '# comment' inside a fenced code block for a section heading", async () => {
     // cursor-pagination.md has a bash block with "# first page" / "# next page: …" comments.
     const doc = await loadSample("pagination/cursor-pagination.md");

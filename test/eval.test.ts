@@ -168,6 +168,8 @@ describe("rerank-rag eval", () => {
     expect(refused.stderr).toMatch(/None of the \d+ gold source files of .*qa\.jsonl is in the corpus/);
     expect(refused.stderr).toContain("authentication/");
     expect(refused.stderr).toContain("--docs");
+    // A mistyped --docs is named as such.
+    await expect(loadQaSet(qa, path.join(work, "no-such-docs"))).rejects.toThrow(/is in .*no-such-docs, which is not a folder/);
     // Half the corpus: the run goes on, saying how many gold files are missing.
     const partial = path.join(work, "partial-docs");
     await fs.cp(path.join(REPO_ROOT, "data", "docs", "authentication"), path.join(partial, "authentication"), { recursive: true });

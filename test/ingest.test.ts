@@ -11,7 +11,7 @@ import { MAX_FILE_BYTES } from "../src/ingest/loaders.js";
 import { openIndex } from "../src/store/open-index.js";
 import { UsageError } from "../src/errors/index.js";
 import type { ConfigOverrides } from "../src/config/index.js";
-import { SMALL_FILE, TOPICS } from "./helpers/corpus.js";
+import { HANDBOOK, SMALL_FILE, TOPICS } from "./helpers/corpus.js";
 import { pseudoRandomBytes, tempDir, testConfig } from "./helpers/fs.js";
 import { workspace, type Workspace } from "./helpers/index.js";
 import { startPgServer } from "./helpers/pg-server.js";
@@ -147,21 +147,88 @@ describe.each<StoreKind>(["hnsw", "pgvector"])("ingest into %s", (kind) => {
       expect((await state(ws)).files).not.toHaveProperty(deleted);
     });
 
-    it("keeps both of two files with identical content, and drops only the deleted one", async () => {
+    it("stores two files with identical content once, and keeps the text when either is deleted", async () => {
       const ws = await setup({ ...TOPICS, "outdoors/beekeeping.old.md": TOPICS["outdoors/beekeeping.md"] });
-      await ingest({ paths: [ws.docs], config: ws.config });
+      const first = await ingest({ paths: [ws.docs], config: ws.config });
       const original = ws.files["outdoors/beekeeping.md"]!;
       const copy = ws.files["outdoors/beekeeping.old.md"]!;
-      const perFile = (await state(ws)).files[original]!.chunkIds.length;
+      const perFile = (await state(ws)).files[original]!.chunkIds.length + (await state(ws)).files[copy]!.chunkIds.length;
+      expect(first.duplicateChunks).toBe(perFile);
       const initial = await chunksBySource(ws, "honey bee queen hive");
-      expect([initial.get(original), initial.get(copy)]).toEqual([perFile, perFile]);
+      expect((initial.get(original) ?? 0) + (initial.get(copy) ?? 0)).toBe(perFile);
 
+      // Whichever holds the stored copy, deleting one file leaves every chunk in the other.
+      await fs.rm(original);
+      expect((await ingest({ paths: [ws.docs], config: ws.config })).removed).toEqual([original]);
+      const afterOne = await chunksBySource(ws, "honey bee queen hive");
+      expect([afterOne.get(original), afterOne.get(copy)]).toEqual([undefined, perFile]);
+      await fs.writeFile(original, TOPICS["outdoors/beekeeping.md"]);
+      await ingest({ paths: [ws.docs], config: ws.config });
       await fs.rm(copy);
+      expect((await ingest({ paths: [ws.docs], config: ws.config })).removed).toEqual([copy]);
+      const afterOther = await chunksBySource(ws, "honey bee queen hive");
+      expect([afterOther.get(original), afterOther.get(copy)]).toEqual([perFile, undefined]);
+    });
+  });
+
+  describe("exact duplicate chunks", () => {
+    const handbook = () => setup({ ...TOPICS, ...HANDBOOK });
+    /** The sources of the stored chunks that hold `phrase`. */
+    const holding = async (ws: Workspace, phrase: string) =>
+      (await searchAll(ws, phrase)).filter((d) => d.pageContent.replace(/\s+/g, " ").includes(phrase)).map((d) => d.metadata.source);
+
+    it("stores a chunk repeated in another file once, keeps the copy in the smaller file, and says how many were dropped", async () => {
+      const ws = await handbook();
       const report = await ingest({ paths: [ws.docs], config: ws.config });
-      expect(report.removed).toEqual([copy]);
-      const counts = await chunksBySource(ws, "honey bee queen hive");
-      expect(counts.get(copy)).toBeUndefined();
-      expect(counts.get(original)).toBe(perFile);
+      expect(report.duplicateChunks).toBe(2);
+      expect(await holding(ws, "cone six after nine hours")).toEqual([ws.files["studio/kiln.md"]]);
+      expect(await holding(ws, "winding every thread under even tension")).toEqual([ws.files["studio/loom.md"]]);
+      expect(await holding(ws, "studio handbook on one page")).toEqual([ws.files["studio/all.html"]]);
+      const index = await state(ws);
+      expect(index.chunkCount).toBe(report.chunkCount);
+      expect(await searchAll(ws, "anything")).toHaveLength(report.chunkCount);
+      expect(index.files[ws.files["studio/all.html"]!]!.duplicates).toHaveLength(2);
+      // Nothing changed: nothing written, the same count reported.
+      expect(await ingest({ paths: [ws.docs], config: ws.config })).toMatchObject({ written: false, duplicateChunks: 2 });
+    });
+
+    it("brings the twin's copy back when the file holding the stored copy is deleted", async () => {
+      const ws = await handbook();
+      await ingest({ paths: [ws.docs], config: ws.config });
+      await fs.rm(ws.files["studio/kiln.md"]!);
+      const report = await ingest({ paths: [ws.docs], config: ws.config });
+      expect(report).toMatchObject({ removed: [ws.files["studio/kiln.md"]], duplicateChunks: 1, embeddedChunks: 1 });
+      expect(await holding(ws, "cone six after nine hours")).toEqual([ws.files["studio/all.html"]]);
+      expect(await holding(ws, "winding every thread under even tension")).toEqual([ws.files["studio/loom.md"]]);
+      expect(await searchAll(ws, "anything")).toHaveLength(report.chunkCount);
+      const index = await state(ws);
+      expect(index.chunkCount).toBe(report.chunkCount);
+      expect(index.files[ws.files["studio/all.html"]!]!.chunkIds).toHaveLength(2);
+      const [top] = await searchAll(ws, "kiln cone six glaze pyrometer spy hole", 1);
+      expect(top!.metadata.source).toBe(ws.files["studio/all.html"]);
+    });
+
+    it("brings the twin's copy back when the file holding the stored copy changes", async () => {
+      const ws = await handbook();
+      await ingest({ paths: [ws.docs], config: ws.config });
+      await fs.writeFile(ws.files["studio/kiln.md"]!, "# Kiln firing\n\nThe kiln is being rebuilt; firing resumes in the spring.\n");
+      const report = await ingest({ paths: [ws.docs], config: ws.config });
+      expect(report).toMatchObject({ changed: [ws.files["studio/kiln.md"]], duplicateChunks: 1 });
+      expect(await holding(ws, "cone six after nine hours")).toEqual([ws.files["studio/all.html"]]);
+      expect(await holding(ws, "firing resumes in the spring")).toEqual([ws.files["studio/kiln.md"]]);
+      expect(await searchAll(ws, "anything")).toHaveLength(report.chunkCount);
+    });
+
+    it("forgets the text once every file holding it is gone", async () => {
+      const ws = await handbook();
+      await ingest({ paths: [ws.docs], config: ws.config });
+      await fs.rm(ws.files["studio/kiln.md"]!);
+      await fs.rm(ws.files["studio/all.html"]!);
+      const report = await ingest({ paths: [ws.docs], config: ws.config });
+      expect(report.duplicateChunks).toBe(0);
+      expect(await holding(ws, "cone six after nine hours")).toEqual([]);
+      expect(await holding(ws, "winding every thread under even tension")).toEqual([ws.files["studio/loom.md"]]);
+      expect(await searchAll(ws, "anything")).toHaveLength(report.chunkCount);
     });
   });
 

@@ -11,7 +11,7 @@ import { Bm25Index } from "../src/store/bm25-index.js";
 import { openPgvectorIndex } from "../src/store/pgvector.js";
 import { contextualText } from "../src/text/contextual-text.js";
 import { CorpusStats } from "../src/text/corpus-stats.js";
-import { TOPICS } from "./helpers/corpus.js";
+import { HANDBOOK, TOPICS } from "./helpers/corpus.js";
 import { cleanEnv, runCli, startCli } from "./helpers/cli.js";
 import { workspace, type Workspace } from "./helpers/index.js";
 import { NO_REAL_PG, startRealPg, type RealPg } from "./helpers/pg-real.js";
@@ -55,11 +55,14 @@ async function expectConsistent(table: string) {
     `SELECT (SELECT count(*)::int FROM ${table}) AS chunks,
             (SELECT coalesce(sum(cardinality(chunk_ids)), 0)::int FROM ${table}_files) AS listed,
             (SELECT count(DISTINCT metadata->>'source')::int FROM ${table}) AS sources,
-            (SELECT count(*)::int FROM ${table}_files) AS files,
+            (SELECT count(*)::int FROM ${table}_files WHERE cardinality(chunk_ids) > 0) AS files,
             (SELECT (value->>'docCount')::int FROM ${table}_meta WHERE key = 'corpus-size') AS size`,
   );
   expect(counts!.listed).toBe(counts!.chunks);
   expect(counts!.sources).toBe(counts!.files);
+  // A file that stores no chunk left every one to a copy from another file.
+  const empty = await pgServer.query(`SELECT path FROM ${table}_files WHERE cardinality(chunk_ids) = 0 AND coalesce(jsonb_array_length(duplicates), 0) = 0`);
+  expect(empty).toEqual([]);
   expect(counts!.size).toBe(counts!.chunks);
   const orphans = await pgServer.query(`SELECT 1 FROM ${table}_postings p WHERE NOT EXISTS (SELECT 1 FROM ${table} c WHERE c.id = p.chunk_id) LIMIT 1`);
   expect(orphans).toEqual([]);
@@ -272,4 +275,35 @@ describe.skipIf(NO_REAL_PG)("the hybrid first stage in SQL", () => {
       await index.close();
     }
   });
+});
+
+describe.skipIf(NO_REAL_PG)("pgvector on a real Postgres server: exact duplicate chunks, from the CLI", () => {
+  it("stores a repeated chunk once, says so in the summary and --json, and keeps the text while one file holding it is left", async () => {
+    const table = "duplicates";
+    const ws = await workspace({ ...TOPICS, ...HANDBOOK });
+    const run = async () => {
+      const result = await runCli([...ingestArgs(ws, table), "--chunk-size", "400", "--chunk-overlap", "60"]);
+      expect(result.code, result.stderr).toBe(0);
+      return { report: JSON.parse(result.stdout) as { duplicateChunks: number }, stderr: result.stderr };
+    };
+    const holding = async (phrase: string) =>
+      (await pgServer.query<{ source: string }>(`SELECT metadata->>'source' AS source FROM ${table} WHERE text LIKE $1`, [`%${phrase}%`])).map((r) => r.source);
+
+    const first = await run();
+    expect(first.report.duplicateChunks).toBe(2);
+    expect(first.stderr).toContain("2 duplicate chunks dropped");
+    expect(await holding("cone six after nine hours")).toEqual([ws.files["studio/kiln.md"]]);
+    await expectConsistent(table);
+
+    await fs.rm(ws.files["studio/kiln.md"]!);
+    expect((await run()).report.duplicateChunks).toBe(1);
+    expect(await holding("cone six after nine hours")).toEqual([ws.files["studio/all.html"]]);
+    await expectConsistent(table);
+
+    await fs.rm(ws.files["studio/all.html"]!);
+    expect((await run()).report.duplicateChunks).toBe(0);
+    expect(await holding("cone six after nine hours")).toEqual([]);
+    expect(await holding("winding every thread under even tension")).toEqual([ws.files["studio/loom.md"]]);
+    await expectConsistent(table);
+  }, 120_000);
 });

@@ -142,7 +142,8 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
   const listed = (names: string[]) => `${names.slice(0, 5).join(", ")}${names.length > 5 ? `, … (${names.length - 5} more)` : ""}`;
   // Scored against the wrong corpus, every metric is 0: that is a mistake, not a result.
   if (files.length > 0 && missing.length === files.length) {
-    throw new UsageError(`None of the ${files.length} gold source files of ${file} is in the corpus ${docsDir} (missing: ${listed(missing)}).`, {
+    const corpus = (await fs.stat(docsDir).catch(() => null))?.isDirectory() ? `the corpus ${docsDir}` : `${docsDir}, which is not a folder`;
+    throw new UsageError(`None of the ${files.length} gold source files of ${file} is in ${corpus} (missing: ${listed(missing)}).`, {
       hint: "Point --docs at the folder the QA set's gold sources are relative to (default: the bundled data/docs).",
     });
   }

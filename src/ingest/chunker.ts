@@ -46,7 +46,7 @@ export async function splitDocuments(documents: readonly Document[], settings: S
     const headings = findHeadings(text);
     const { pageStarts, ...metadata } = doc.metadata as { pageStarts?: number[] } & Record<string, unknown>;
     let searchFrom = 0;
-    for (const piece of await splitText(splitter, text, settings)) {
+    for (const piece of await splitSections(splitter, text, settings, headings)) {
       const found = text.indexOf(piece, searchFrom);
       const start = found >= 0 ? found : searchFrom;
       const end = start + piece.length;
@@ -67,6 +67,34 @@ export async function splitDocuments(documents: readonly Document[], settings: S
     }
   }
   return chunks;
+}
+
+/**
+ * The splitter cuts at `##`…`######` headings but not at `#` (it would cut at shell comments in
+ * code too): a document of several top-level sections (a README of `#` sections, an HTML page
+ * with several h1) had chunks that began in one section and ended in the next. So the text is
+ * first cut at its top-level headings (found outside code), neighbouring sections grouped while
+ * they fit in a chunk, as the splitter groups its pieces, and each group split on its own.
+ */
+async function splitSections(
+  splitter: RecursiveCharacterTextSplitter,
+  text: string,
+  settings: SplitterSettings,
+  headings: readonly Heading[],
+): Promise<string[]> {
+  const bounds = [0, ...headings.filter((h) => h.depth === 1 && h.at > 0).map((h) => h.at), text.length];
+  const groups: string[] = [];
+  let from = 0;
+  for (let i = 1; i < bounds.length - 1; i++) {
+    if (bounds[i + 1]! - from > settings.chunkSize) {
+      groups.push(text.slice(from, bounds[i]));
+      from = bounds[i]!;
+    }
+  }
+  groups.push(text.slice(from));
+  const pieces: string[] = [];
+  for (const group of groups) for (const piece of await splitText(splitter, group, settings)) pieces.push(piece);
+  return pieces;
 }
 
 /**

@@ -9,7 +9,8 @@ import { assertSameEmbedder } from "../store/manifest.js";
 import { disposeOf } from "../util/dispose.js";
 import { contextualText } from "../text/contextual-text.js";
 import { discoverFiles, type Discovery } from "./discover.js";
-import { planFiles, type FileOutcome, type FreshFile } from "./plan.js";
+import { dropDuplicates, duplicateKey, type Duplicate, type NewChunks } from "./duplicates.js";
+import { planFiles, resplitDuplicates, type FileOutcome, type FreshFile } from "./plan.js";
 
 /** Refit the offline embedder once this share of chunks is newer than its fit… */
 const REFIT_SHARE = 0.2;
@@ -35,6 +36,8 @@ export interface IngestReport extends FileOutcome {
   /** Where the index lives: the index directory, or `host:port/database table <table>` (no credentials). */
   location: string;
   chunkCount: number;
+  /** Chunks not stored because the same text is stored from another chunk (the index's total). */
+  duplicateChunks: number;
   embeddedChunks: number;
   embedder: string;
   dimensions: number;
@@ -99,6 +102,7 @@ async function ingestInto(
     location: writer.location,
     ...outcome,
     chunkCount: previous?.chunkCount ?? 0,
+    duplicateChunks: previous ? countDuplicates(previous.files) : 0,
     embeddedChunks: 0,
     embedder: embedderId(spec),
     dimensions: previous?.embedder.dimensions ?? 0,
@@ -108,9 +112,13 @@ async function ingestInto(
   if (previous && fresh.length === 0 && plan.removed.length === 0) return report;
 
   const kept = previous ? await session.keptChunks(previous, keptFiles) : [];
-  const freshChunks = fresh.flatMap((f) => f.chunks);
-  // Ordered by file, a file's chunks in their order (the sort is stable).
-  const chunks = [...kept, ...freshChunks].sort((a, b) => String(a.metadata.source).localeCompare(String(b.metadata.source)));
+  const candidates: NewChunks[] = fresh.map((f) => ({ file: f.file, chunks: f.chunks, fileChunks: f.chunks.length }));
+  const restoring = previous ? await restoreDuplicates(previous, keptFiles, kept, candidates, splitter, discovery.roots, report.warnings) : [];
+  candidates.push(...restoring);
+  const { keep, duplicates } = dropDuplicates(kept, candidates);
+  const freshChunks = candidates.flatMap((c) => c.chunks.filter((chunk) => keep.has(chunk)));
+  // Ordered by file, a file's chunks in their order.
+  const chunks = [...kept, ...freshChunks].sort((a, b) => String(a.metadata.source).localeCompare(String(b.metadata.source)) || ordinal(a) - ordinal(b));
   report.chunkCount = chunks.length;
   if (chunks.length === 0 && !previous) {
     throw new UsageError("None of the files could be ingested; the index was not created.", {
@@ -118,6 +126,8 @@ async function ingestInto(
     });
   }
 
+  const files = fileTable(previous, keptFiles, fresh, candidates, keep, duplicates);
+  report.duplicateChunks = countDuplicates(files);
   const { embeddings, refitted } = await chooseEmbeddings(spec, config, previous, freshChunks, chunks, () =>
     onEvent?.({ phase: "embed", done: 0, total: chunks.length, files: fresh.length }),
   );
@@ -132,7 +142,7 @@ async function ingestInto(
     onEvent?.({ phase: "save" });
     await session.commit({
       previous,
-      files: fileTable(previous, keptFiles, fresh),
+      files,
       chunks,
       vectors,
       dropped: [...plan.changed, ...plan.removed],
@@ -192,9 +202,63 @@ async function chooseEmbeddings(
   return { embeddings: LsaEmbeddings.fit(chunks.map(contextualText)), refitted: true };
 }
 
-function fileTable(previous: PreviousIndex | null, kept: readonly string[], fresh: readonly FreshFile[]): PreviousIndex["files"] {
+/**
+ * When the stored copy of a text goes (its file changed or was deleted), the kept files that
+ * dropped that text as a duplicate are split again for it, in this ingest, so the text stays.
+ */
+async function restoreDuplicates(
+  previous: PreviousIndex,
+  keptFiles: readonly string[],
+  kept: readonly Document[],
+  fresh: readonly NewChunks[],
+  splitter: { chunkSize: number; chunkOverlap: number },
+  roots: readonly string[],
+  warnings: string[],
+): Promise<NewChunks[]> {
+  const present = new Set([...kept, ...fresh.flatMap((f) => f.chunks)].map((chunk) => duplicateKey(chunk.pageContent)));
+  const restored: NewChunks[] = [];
+  for (const file of keptFiles) {
+    const entry = previous.files[file]!;
+    const lost = entry.duplicates?.filter((d) => !present.has(d.key)) ?? [];
+    if (lost.length === 0) continue;
+    try {
+      restored.push({ file, ...(await resplitDuplicates(file, entry, splitter, roots)) });
+    } catch (error) {
+      warnings.push(
+        `${file}: ${lost.length} chunk(s) whose text was stored from another file could not be restored (${(error as Error).message}); ingest with --rebuild`,
+      );
+    }
+  }
+  return restored;
+}
+
+/** A chunk's position in its file (the number its id ends with). */
+const ordinal = (chunk: Document) => Number(String(chunk.metadata.chunkId).slice(String(chunk.metadata.chunkId).lastIndexOf("-") + 1));
+
+const countDuplicates = (files: PreviousIndex["files"]) => Object.values(files).reduce((sum, f) => sum + (f.duplicates?.length ?? 0), 0);
+
+/** The file table after the ingest: a file's stored chunks and, when it has any, the chunks it left to another file's copy. */
+function fileTable(
+  previous: PreviousIndex | null,
+  kept: readonly string[],
+  fresh: readonly FreshFile[],
+  candidates: readonly NewChunks[],
+  keep: ReadonlySet<Document>,
+  duplicates: ReadonlyMap<string, Duplicate[]>,
+): PreviousIndex["files"] {
   const table: PreviousIndex["files"] = {};
   for (const file of kept) table[file] = previous!.files[file]!;
-  for (const f of fresh) table[f.file] = { hash: f.hash, size: f.size, chunkIds: f.chunks.map((c) => String(c.metadata.chunkId)) };
+  for (const f of fresh) table[f.file] = { hash: f.hash, size: f.size, chunkIds: [] };
+  for (const { file, chunks } of candidates) {
+    const { hash, size, chunkIds } = table[file]!;
+    const dropped = duplicates.get(file);
+    table[file] = {
+      hash,
+      size,
+      // A kept file's restored chunks join the ones it stored.
+      chunkIds: [...chunkIds, ...chunks.filter((c) => keep.has(c)).map((c) => String(c.metadata.chunkId))],
+      ...(dropped ? { duplicates: dropped } : {}),
+    };
+  }
   return Object.fromEntries(Object.entries(table).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -108,11 +108,7 @@ export async function planFiles(
         continue;
       }
       plan.warnings.push(...loaded.warnings.map((w) => `${file}: ${w}`));
-      // Path and content both: two identical files must not share chunk ids.
-      const idPrefix = crypto.createHash("sha256").update(`${file}\0${hash}`).digest("hex").slice(0, 16);
-      const chunks = await splitDocuments(loaded.documents, splitter, idPrefix);
-      const relativePath = relativeToRoot(file, discovery.roots);
-      for (const chunk of chunks) chunk.metadata.relativePath = relativePath;
+      const chunks = await splitLoaded(file, hash, loaded.documents, splitter, discovery.roots);
       plan.fresh.push({ file, hash, size: bytes.length, chunks });
       (known ? plan.changed : plan.added).push(file);
     } catch (error) {
@@ -126,6 +122,41 @@ export async function planFiles(
     else plan.kept.push(file);
   }
   return plan;
+}
+
+/** A file's chunks, with ids that are stable for its path and content. */
+async function splitLoaded(
+  file: string,
+  hash: string,
+  documents: readonly Document[],
+  splitter: { chunkSize: number; chunkOverlap: number },
+  roots: readonly string[],
+): Promise<Document[]> {
+  // Path and content both: two identical files must not share chunk ids.
+  const idPrefix = crypto.createHash("sha256").update(`${file}\0${hash}`).digest("hex").slice(0, 16);
+  const chunks = await splitDocuments(documents, splitter, idPrefix);
+  const relativePath = relativeToRoot(file, roots);
+  for (const chunk of chunks) chunk.metadata.relativePath = relativePath;
+  return chunks;
+}
+
+/**
+ * Splits an unchanged, indexed file again to get back the chunks it did not store because the
+ * same text was stored from another file (its `duplicates`), when that other copy is going.
+ * The ids are the ones the chunks had, as the path and content are the same.
+ */
+export async function resplitDuplicates(
+  file: string,
+  entry: ManifestFile,
+  splitter: { chunkSize: number; chunkOverlap: number },
+  roots: readonly string[],
+): Promise<{ chunks: Document[]; fileChunks: number }> {
+  const bytes = await fs.readFile(file);
+  const hash = crypto.createHash("sha256").update(bytes).digest("hex");
+  if (hash !== entry.hash) throw new Error("it changed while the index was written");
+  const all = await splitLoaded(file, hash, (await loadFile(file, bytes)).documents, splitter, roots);
+  const wanted = new Set(entry.duplicates?.map((d) => d.chunkId));
+  return { chunks: all.filter((chunk) => wanted.has(String(chunk.metadata.chunkId))), fileChunks: all.length };
 }
 
 function relativeToRoot(file: string, roots: readonly string[]): string {

@@ -11,6 +11,8 @@ const fileEntry = z.object({
   hash: z.string(),
   size: z.number(),
   chunkIds: z.array(z.string()),
+  /** Chunks of the file not stored because the same text is (see src/ingest/duplicates.ts), with that text's key. */
+  duplicates: z.array(z.object({ chunkId: z.string(), key: z.string() })).optional(),
 });
 
 const fileChecksum = z.object({

@@ -17,7 +17,7 @@ import { ACCEPTS_CHUNK_FILTER, toChunkFilter, type ChunkFilter, type ChunkFilter
 import { CorpusStats } from "../text/corpus-stats.js";
 import { DEFAULT_HNSW } from "./hnsw-store.js";
 import type { IndexChange, IndexWriter, PreviousIndex, WriterSession } from "./index-writer.js";
-import { assertSameEmbedder, type Manifest } from "./manifest.js";
+import { assertSameEmbedder, type Manifest, type ManifestFile } from "./manifest.js";
 
 /*
  * The index in Postgres + pgvector, for several machines sharing one index. Five tables:
@@ -165,6 +165,8 @@ function databaseError(error: unknown, where: Target): unknown {
   }
   return new RagError(`Postgres at ${where.location} failed: ${message ?? code ?? "no error message"}`, { cause: error });
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A chunk id as the uuid the id column needs: stable, so a chunk keeps its row id. */
 export function chunkUuid(chunkId: string): string {
@@ -526,6 +528,8 @@ export function pgvectorWriter(config: RagConfig): IndexWriter {
           await client.query(
             `CREATE TABLE IF NOT EXISTS ${t.files} (path text PRIMARY KEY, hash text NOT NULL, size bigint NOT NULL, chunk_ids uuid[] NOT NULL)`,
           );
+          // Tables written before duplicate chunks were stored once lack the column.
+          await client.query(`ALTER TABLE ${t.files} ADD COLUMN IF NOT EXISTS duplicates jsonb`);
           await client.query(
             `CREATE TABLE IF NOT EXISTS ${t.postings} (term text NOT NULL, chunk_id uuid NOT NULL, tf real NOT NULL, length real NOT NULL, PRIMARY KEY (term, chunk_id))`,
           );
@@ -567,10 +571,15 @@ class PgvectorSession implements WriterSession {
     if (!meta) return null;
     checkFormat(meta, where.location);
     this.meta = meta;
-    const { rows } = await client.query<{ path: string; hash: string; size: string; chunk_ids: string[] }>(
-      `SELECT path, hash, size, chunk_ids FROM ${tables(where.table).files}`,
+    const { rows } = await client.query<{ path: string; hash: string; size: string; chunk_ids: string[]; duplicates: ManifestFile["duplicates"] | null }>(
+      `SELECT path, hash, size, chunk_ids, duplicates FROM ${tables(where.table).files}`,
     );
-    const files = Object.fromEntries(rows.map((row) => [row.path, { hash: row.hash, size: Number(row.size), chunkIds: row.chunk_ids }]));
+    const files = Object.fromEntries(
+      rows.map((row) => [
+        row.path,
+        { hash: row.hash, size: Number(row.size), chunkIds: row.chunk_ids, ...(row.duplicates ? { duplicates: row.duplicates } : {}) },
+      ]),
+    );
     return { ...meta, files, fittedEmbedder: () => readLsa(client, where.table) };
   }
 
@@ -629,11 +638,19 @@ class PgvectorSession implements WriterSession {
     );
     await client.query(`DELETE FROM ${t.files} WHERE NOT (path = ANY($1::text[]))`, [Object.keys(change.files)]);
     for (const [file, entry] of Object.entries(change.files)) {
-      if (previous?.files[file]?.hash === entry.hash) continue;
+      // An unchanged file's row stays, unless it got back chunks it had left to another file's copy.
+      if (JSON.stringify(previous?.files[file]) === JSON.stringify(entry)) continue;
       await client.query(
-        `INSERT INTO ${t.files} (path, hash, size, chunk_ids) VALUES ($1, $2, $3, $4::uuid[])
-         ON CONFLICT (path) DO UPDATE SET hash = EXCLUDED.hash, size = EXCLUDED.size, chunk_ids = EXCLUDED.chunk_ids`,
-        [file, entry.hash, entry.size, entry.chunkIds.map(chunkUuid)],
+        `INSERT INTO ${t.files} (path, hash, size, chunk_ids, duplicates) VALUES ($1, $2, $3, $4::uuid[], $5::jsonb)
+         ON CONFLICT (path) DO UPDATE SET hash = EXCLUDED.hash, size = EXCLUDED.size, chunk_ids = EXCLUDED.chunk_ids, duplicates = EXCLUDED.duplicates`,
+        // A kept file lists the row ids read from this table; new chunks, their chunk ids.
+        [
+          file,
+          entry.hash,
+          entry.size,
+          entry.chunkIds.map((id) => (UUID.test(id) ? id : chunkUuid(id))),
+          entry.duplicates ? JSON.stringify(entry.duplicates) : null,
+        ],
       );
     }
 

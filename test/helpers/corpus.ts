@@ -99,3 +99,23 @@ export type TopicFile = keyof typeof TOPICS;
 
 /** The small file tests change: few chunks, so changing it does not trigger a refit. */
 export const SMALL_FILE: TopicFile = "notes/ferry-timetable.md";
+
+// Two pages and an all-in-one page repeating both: exact duplicate chunks.
+const KILN =
+  "# Kiln firing\n\nThe kiln reaches cone six after nine hours of slow firing, and the glaze matures while it cools overnight. " +
+  "Open the spy hole only once the pyrometer reads below two hundred degrees, or the pots craze.\n";
+const LOOM =
+  "# Loom warping\n\nWarp the loom from front to back, winding every thread under even tension so the cloth weaves flat. " +
+  "Tie the warp on in bundles of eight and comb out crossed threads before the first pick.\n";
+const INTRO =
+  "Every page of the studio handbook on one page, for printing. The pages below are copies of the separate pages, " +
+  "kept in step with them; read the separate pages for the latest wording and the pictures that go with them.";
+/** An all-in-one page that repeats both pages a heading level down, wrapped differently: the same text once whitespace is collapsed. */
+const ALL = `<html><body><h1>Studio handbook</h1><p>${INTRO}</p>
+  <h2>Kiln firing</h2><p>The kiln reaches cone six after nine hours of slow firing,
+    and the glaze matures while it cools overnight. Open the spy hole only once the pyrometer reads below two
+    hundred degrees, or the pots craze.</p>
+  <h2>Loom warping</h2><p>Warp the loom from front to back, winding every thread under even tension so the cloth weaves flat.
+    Tie the warp on in bundles of eight and comb out crossed threads before the first pick.</p></body></html>`;
+
+export const HANDBOOK = { "studio/kiln.md": KILN, "studio/loom.md": LOOM, "studio/all.html": ALL };

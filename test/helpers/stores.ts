@@ -45,10 +45,12 @@ function pgvectorProbe(server: Awaited<ReturnType<typeof startPgServer>>): Store
       if (!found?.t || (await server.query(`SELECT 1 FROM ${table} WHERE key = 'index'`)).length === 0) return null;
       const index = await openPgvectorIndex(config);
       try {
-        const rows = await server.query<{ path: string; hash: string; size: string; chunk_ids: string[] }>(
-          `SELECT path, hash, size, chunk_ids FROM ${config.RAG_PG_TABLE}_files ORDER BY path`,
+        const rows = await server.query<{ path: string; hash: string; size: string; chunk_ids: string[]; duplicates: ManifestFile["duplicates"] | null }>(
+          `SELECT path, hash, size, chunk_ids, duplicates FROM ${config.RAG_PG_TABLE}_files ORDER BY path`,
         );
-        const files = Object.fromEntries(rows.map((r) => [r.path, { hash: r.hash, size: Number(r.size), chunkIds: r.chunk_ids }]));
+        const files = Object.fromEntries(
+          rows.map((r) => [r.path, { hash: r.hash, size: Number(r.size), chunkIds: r.chunk_ids, ...(r.duplicates ? { duplicates: r.duplicates } : {}) }]),
+        );
         return { files, splitter: index.meta.splitter, chunkCount: index.meta.chunkCount, version: index.meta.updatedAt };
       } finally {
         await index.close();

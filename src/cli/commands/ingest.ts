@@ -102,6 +102,11 @@ export function skippedLine(skipped: IngestReport["skipped"]): string {
   return `Skipped ${skipped.length} file${skipped.length === 1 ? "" : "s"}: ${parts.join(", ")}.`;
 }
 
+/** Chunks whose text is stored from another chunk, e.g. "2 duplicate chunks dropped (their text is stored once)". */
+export function duplicatesLine(count: number): string {
+  return `${count} duplicate chunk${count === 1 ? "" : "s"} dropped (their text is stored once).`;
+}
+
 function printSummary(report: IngestReport, seconds: number): void {
   // One line each: a reason can quote the file (a parser's message), a warning a path.
   for (const skipped of report.skipped) note(yellow(`skipped ${display(skipped.path)}: ${printable(skipped.reason)}`));
@@ -117,5 +122,6 @@ function printSummary(report: IngestReport, seconds: number): void {
   note(
     `Indexed ${counts} → ${report.chunkCount} chunks (${report.embeddedChunks} embedded${refit}) with embeddings=${report.embedder} (${report.dimensions}-d) in ${seconds.toFixed(1)} s`,
   );
+  if (report.duplicateChunks > 0) note(dim(duplicatesLine(report.duplicateChunks)));
   note(dim(`index: ${where(report)}`));
 }
