@@ -61,7 +61,7 @@ async function overlapCase(llm: LlamaCppChatModel): Promise<LlmOverlap> {
     answers.add(answer);
     return ttftMs;
   };
-  const stats = await measureInterleaved({ without: { warmup: run(false), run: run(false) }, with: { warmup: run(true), run: run(true) } }, QUICK ? 2 : 5);
+  const stats = await measureInterleaved({ without: { warmup: run(false), run: run(false) }, with: { warmup: run(true), run: run(true) } }, QUICK ? 3 : 5);
   const { model } = await llm.load();
   const count = async (sources: string) => {
     const messages = (await QUESTION_FIRST_PROMPT.invoke({ question: formatQuestion(SAMPLE_QUESTION), sources })).toChatMessages();
@@ -93,7 +93,15 @@ export async function llmCase(): Promise<LlmRow> {
   const messages = (await ANSWER_PROMPT.invoke({ question: formatQuestion(SAMPLE_QUESTION), sources: formatSources(docs) })).toChatMessages();
   const started = performance.now();
   // One thread: llama.cpp's threads spin-wait, and on a shared machine a second one that loses its core stalls the other.
-  const llm = new LlamaCppChatModel({ modelPath: BENCH_GGUF, gpu: "off", threads: Number(process.env.RAG_LLM_THREADS) || 1, maxTokens: 64, contextSize: 8192 });
+  const llm = new LlamaCppChatModel({
+    modelPath: BENCH_GGUF,
+    gpu: "off",
+    threads: Number(process.env.RAG_LLM_THREADS) || 1,
+    maxTokens: 64,
+    contextSize: 8192,
+    // A shared machine can take minutes over one answer; the bench measures it rather than stopping it.
+    timeoutMs: 900_000,
+  });
   const shared = await llm.load();
   const loadMs = performance.now() - started;
   const promptTokens = shared.model.tokenize(messages.map((m) => m.text).join("\n")).length;

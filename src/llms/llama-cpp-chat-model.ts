@@ -230,15 +230,17 @@ export class LlamaCppChatModel extends BaseChatModel {
    * the prompt with SOURCES_SLOT where the sources go (QUESTION_FIRST_PROMPT puts them last).
    * Resolves to a function that gives the sequence back if no answer took it (the answer chain
    * calls it when the model is not called); the sequence is also given back on `signal`'s abort
-   * and after the answer timeout. Skipped when every sequence is busy. The answer is the same with or
-   * without it: the reused tokens' state is what evaluating them again would compute.
+   * and after the answer timeout. Skipped when every sequence is busy or an answer waits for
+   * one. The answer is the same with or without it: the reused tokens' state is what evaluating
+   * them again would compute.
    */
   async preloadPrefix(messages: BaseMessage[], options: { signal?: AbortSignal } = {}): Promise<() => Promise<void>> {
     const { signal } = options;
     const shared = await this.load();
     signal?.throwIfAborted();
     const tokens = await prefixTokens(shared, messages);
-    const sequence = shared.free.pop();
+    // Never ahead of an answer waiting for a sequence.
+    const sequence = shared.waiting.length === 0 ? shared.free.pop() : undefined;
     if (!sequence) return () => Promise.resolve();
     try {
       await sequence.evaluateWithoutGeneratingNewTokens(tokens);
