@@ -536,7 +536,7 @@ ${row.overlap ? llmOverlapSection(row.overlap) : ""}
 
 function llmOverlapSection(o: NonNullable<LlmRow["overlap"]>): string {
   return `
-**Overlap with re-ranking.** Time to first token through the answer chain (sample index, top 50 → BM25 re-ranking after a fixed ${o.rerankMs} ms wait that uses no CPU, like a remote re-ranker → top 5 → this model with the question before the sources, ~${o.promptTokens} prompt tokens), with and without evaluating the prompt's fixed prefix (system prompt and question, ~${o.prefixTokens} tokens) while the re-ranker works; both interleaved in one run, p50. Answers byte-identical across all runs: ${o.identical ? "yes" : "**no**"}.
+**Overlap with re-ranking.** Time to first token through the answer chain (sample index, top 50 → BM25 re-ranking after a fixed ${o.rerankMs} ms wait that uses no CPU, like a remote re-ranker → top 5 → this model with the question before the sources, ~${o.promptTokens} prompt tokens), with and without evaluating the prompt's fixed prefix (system prompt and question, ~${o.prefixTokens} tokens) while the re-ranker works; both interleaved in one run, p50 of ${o.without.runs} rounds. Answers byte-identical across all runs: ${o.identical ? "yes" : "**no**"}.
 
 | without overlap | with overlap | ratio | saved |
 |---|---|---|---|
