@@ -9,8 +9,10 @@ import { loadConfig } from "../src/config/index.js";
 import { RagError } from "../src/errors/index.js";
 import { LlamaCppChatModel } from "../src/llms/llama-cpp-chat-model.js";
 import { ANSWER_PROMPT, formatQuestion, formatSources, QUESTION_FIRST_PROMPT, SOURCES_SLOT } from "../src/llms/prompt.js";
+import { ingest } from "../src/ingest/ingest.js";
 import { createLlm, resolveLlm } from "../src/llms/registry.js";
 import { readGguf } from "../src/models/gguf.js";
+import { createPipeline } from "../src/pipeline/create-pipeline.js";
 import { cleanEnv, REPO_ROOT, runCli } from "./helpers/cli.js";
 import { smallDocuments, smallStore } from "./helpers/small-store.js";
 
@@ -319,5 +321,32 @@ describe.skipIf(!present)("choosing llama-cpp", () => {
     expect(stderr).toContain("llm=llama-cpp:");
     expect(stderr).toContain("stories260K.gguf");
     expect(stdout).toMatch(/\[1\]/);
+  }, 180_000);
+
+  it("the pipeline evaluates the prompt's prefix while re-ranking by default; RAG_LLM_WARM_UP=false turns it off", async () => {
+    const env = { RAG_INDEX_DIR: path.join(work, "pipeline-index"), RAG_EMBEDDINGS: "offline", RAG_LLM: "llama-cpp", RAG_LLM_MODEL: MODEL, RAG_LLM_GPU: "off" };
+    const settings = { ...env, RAG_LLM_THREADS: "1", RAG_LLM_MAX_TOKENS: "16", RAG_MIN_SCORE: "0" };
+    await ingest({ paths: [path.join(REPO_ROOT, "data", "docs")], config: loadConfig({}, env) });
+    const ask = async (warmUp: string) => {
+      const pipeline = await createPipeline(loadConfig({}, { ...settings, RAG_LLM_WARM_UP: warmUp }));
+      try {
+        let reused = -1;
+        const { answer } = await pipeline.chain.invoke("How do I configure OAuth2 in the API?", {
+          callbacks: [
+            {
+              handleLLMEnd: (output) =>
+                void (reused = (output.generations[0]![0] as unknown as { message: AIMessage }).message.usage_metadata!.input_token_details!.cache_read!),
+            },
+          ],
+        });
+        return { answer, reused };
+      } finally {
+        await pipeline.close();
+      }
+    };
+    const [on, off] = [await ask("true"), await ask("false")];
+    expect(on.answer).toBe(off.answer);
+    expect(off.reused).toBe(0);
+    expect(on.reused).toBeGreaterThan(50);
   }, 180_000);
 });
