@@ -530,6 +530,16 @@ ${row.model} (a 260K-parameter llama, nonsense text) through node-llama-cpp on t
 | load (new process) | first token p50 / p95 | prompt tokens/s | answer tokens/s |
 |---|---|---|---|
 | ${ms(row.loadMs)} ms | ${ms(row.firstTokenMs.p50)} / ${ms(row.firstTokenMs.p95)} ms | ${row.promptTokensPerSecond.toFixed(0)} | ${row.tokensPerSecond.toFixed(0)} |
+${row.overlap ? llmOverlapSection(row.overlap) : ""}
+`;
+}
 
+function llmOverlapSection(o: NonNullable<LlmRow["overlap"]>): string {
+  return `
+**Overlap with re-ranking.** Time to first token through the answer chain (sample index, top 50 → BM25 re-ranking after a fixed ${o.rerankMs} ms wait that uses no CPU, like a remote re-ranker → top 5 → this model with the question before the sources, ~${o.promptTokens} prompt tokens), with and without evaluating the prompt's fixed prefix (system prompt and question, ~${o.prefixTokens} tokens) while the re-ranker works; both interleaved in one run, p50 of ${o.without.runs} rounds. Answers byte-identical across all runs: ${o.identical ? "yes" : "**no**"}.
+
+| without overlap | with overlap | ratio | saved |
+|---|---|---|---|
+| ${ms(o.without.p50)} ms | ${ms(o.with.p50)} ms | ${(o.with.p50 / o.without.p50).toFixed(2)} | ${ms(o.without.p50 - o.with.p50)} ms |
 `;
 }

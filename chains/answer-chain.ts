@@ -39,11 +39,15 @@ export interface AnswerChainOptions {
   secrets?: readonly string[];
   /**
    * Work the answer needs anyway, run while the retriever (and its re-ranker) works, e.g.
-   * opening the connection to a remote LLM (`openAiWarmUp`), so generation does not pay for it
-   * after re-ranking. Generation starts when both are done; a failure is ignored (the model's
-   * own request reports any real problem), and the answer is the same with or without it.
+   * opening the connection to a remote LLM (`openAiWarmUp`) or evaluating a local model's prompt
+   * up to the sources (`LlamaCppChatModel.prefixWarmUp`), so generation does not pay for it
+   * after re-ranking. It gets the question and the call's abort signal. Generation starts when
+   * both are done; a failure is ignored (the model's own request reports any real problem), and
+   * the answer is the same with or without it. When it resolves to a function, the chain calls
+   * it if the model is not called (nothing retrieved, the evidence gate declined), to free what
+   * the warm-up holds for the answer.
    */
-  warmUp?: () => Promise<unknown>;
+  warmUp?: (input: { question: string }, options: { signal?: AbortSignal }) => Promise<unknown>;
   /**
    * The evidence gate's cut-off: when no re-ranked source reaches it, the chain answers
    * NOT_ANSWERED without calling the model. "auto" (default): the re-ranker's calibrated cut-off;
@@ -55,7 +59,7 @@ export interface AnswerChainOptions {
 export const NOTHING_RETRIEVED = "I could not find anything about this in the indexed documents.";
 export const NOT_ANSWERED = "The indexed documents do not answer this question. The closest sources are listed as related, not as an answer.";
 
-type Retrieved = { question: string; sources: DocumentInterface[] };
+type Retrieved = { question: string; sources: DocumentInterface[]; warmUp?: unknown };
 
 /**
  * The streaming answer chain: retrieve → prompt → LLM. `.stream()` yields `{ sources }`
@@ -96,9 +100,11 @@ export function createAnswerChain({
     .pipe(llm)
     .pipe(new RedactingOutputParser(secrets));
   // The evidence gate: the model runs only when some source reaches the cut-off.
-  const answer = RunnableLambda.from((input: Retrieved & { answered: boolean }) =>
-    input.sources.length === 0 ? NOTHING_RETRIEVED : input.answered ? generate : NOT_ANSWERED,
-  ).withConfig({ runName: "answer" });
+  const answer = RunnableLambda.from(async (input: Retrieved & { answered: boolean }) => {
+    if (input.sources.length > 0 && input.answered) return generate;
+    if (typeof input.warmUp === "function") await (input.warmUp as () => unknown)();
+    return input.sources.length === 0 ? NOTHING_RETRIEVED : NOT_ANSWERED;
+  }).withConfig({ runName: "answer" });
   return RunnableSequence.from([
     RunnableLambda.from(normalizeInput).withConfig({ runName: "question" }),
     RunnablePassthrough.assign({
@@ -106,9 +112,9 @@ export function createAnswerChain({
       // Side by side with retrieval; dropped from the output by the pick below.
       ...(warmUp
         ? {
-            warmUp: RunnableLambda.from(() =>
-              warmUp().then(
-                () => true,
+            warmUp: RunnableLambda.from((input: { question: string }, config?: RunnableConfig) =>
+              warmUp(input, { signal: config?.signal }).then(
+                (held) => (typeof held === "function" ? held : true),
                 () => false,
               ),
             ).withConfig({ runName: "warm_up" }),

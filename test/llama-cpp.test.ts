@@ -2,15 +2,17 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import { type AIMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAnswerChain, createRerankingRetriever } from "../chains/index.js";
 import { loadConfig } from "../src/config/index.js";
 import { RagError } from "../src/errors/index.js";
 import { LlamaCppChatModel } from "../src/llms/llama-cpp-chat-model.js";
-import { ANSWER_PROMPT, formatSources } from "../src/llms/prompt.js";
+import { ANSWER_PROMPT, formatQuestion, formatSources, QUESTION_FIRST_PROMPT, SOURCES_SLOT } from "../src/llms/prompt.js";
+import { ingest } from "../src/ingest/ingest.js";
 import { createLlm, resolveLlm } from "../src/llms/registry.js";
 import { readGguf } from "../src/models/gguf.js";
+import { createPipeline } from "../src/pipeline/create-pipeline.js";
 import { cleanEnv, REPO_ROOT, runCli } from "./helpers/cli.js";
 import { smallDocuments, smallStore } from "./helpers/small-store.js";
 
@@ -149,6 +151,102 @@ describe.skipIf(!present)("LlamaCppChatModel over a real GGUF", () => {
     expect(a.model.disposed).toBe(true);
   });
 
+  describe("evaluating the prompt up to the sources while re-ranking runs", () => {
+    const QUESTION = "How do I configure OAuth2 client credentials?";
+    const questionFirst = async (question: string, sources: string) =>
+      (await QUESTION_FIRST_PROMPT.invoke({ question: formatQuestion(question), sources })).toChatMessages();
+    /** An answer, and how many of its prompt tokens llama.cpp took from the sequence's state instead of evaluating them. */
+    async function answer(model: LlamaCppChatModel, messages: Awaited<ReturnType<typeof questionFirst>>) {
+      let text = "";
+      let usage: { input_tokens: number; input_token_details?: { cache_read?: number } } | undefined;
+      for await (const chunk of await model.stream(messages)) {
+        text += chunk.text;
+        usage = chunk.usage_metadata ?? usage;
+      }
+      return { text, promptTokens: usage!.input_tokens, reused: usage!.input_token_details!.cache_read! };
+    }
+    async function chainAnswer(warm: boolean, minScore?: number) {
+      const model = make();
+      const { store, stats } = await smallStore();
+      const retriever = createRerankingRetriever({ vectorStore: store, reranker: "bm25", stats, fetchK: 8, topN: 3 });
+      const chain = createAnswerChain({
+        retriever,
+        llm: model,
+        prompt: QUESTION_FIRST_PROMPT,
+        secrets: [],
+        warmUp: warm ? model.prefixWarmUp(QUESTION_FIRST_PROMPT) : undefined,
+        minScore,
+      });
+      let reused = -1;
+      const result = await chain.invoke(QUESTION, {
+        callbacks: [
+          {
+            handleLLMEnd: (output) =>
+              void (reused = (output.generations[0]![0] as unknown as { message: AIMessage }).message.usage_metadata!.input_token_details!.cache_read!),
+          },
+        ],
+      });
+      return { result, reused, shared: await model.load() };
+    }
+
+    it("through the answer chain: the answer is byte-identical, and the preloaded tokens are not evaluated again", async () => {
+      const without = await chainAnswer(false);
+      const overlapped = await chainAnswer(true);
+      expect(without.result.answered).toBe(true);
+      expect(overlapped.result.answer).toBe(without.result.answer);
+      expect(without.reused).toBe(0);
+      // The system prompt and the question: llama.cpp counted them as already in the sequence.
+      const prefix = await questionFirst(QUESTION, "");
+      const prefixTokens = (await make().load()).model.tokenize(prefix.map((m) => m.text).join("")).length;
+      expect(overlapped.reused).toBeGreaterThan(prefixTokens * 0.8);
+      // The preloaded sequence was used and given back cleared.
+      expect(overlapped.shared.parked).toHaveLength(0);
+      expect(overlapped.shared.free).toHaveLength(2);
+    });
+
+    it("keeps each preloaded prefix for its own question, concurrently, and the answers are byte-identical", async () => {
+      const model = make();
+      const docs = formatSources(smallDocuments().slice(0, 2));
+      const [a, b] = await Promise.all([questionFirst("What are rate limits?", docs), questionFirst("How are webhooks signed?", docs)]);
+      const plain = [await answer(model, a), await answer(model, b)];
+      expect(plain.map((p) => p.reused)).toEqual([0, 0]);
+      await Promise.all(["What are rate limits?", "How are webhooks signed?"].map(async (q) => model.preloadPrefix(await questionFirst(q, SOURCES_SLOT))));
+      expect((await model.load()).parked).toHaveLength(2);
+      const warm = await Promise.all([answer(model, b), answer(model, a)]);
+      expect(warm.map((w) => w.text)).toEqual([plain[1]!.text, plain[0]!.text]);
+      for (const w of warm) expect(w.reused).toBeGreaterThan(0);
+      expect((await model.load()).parked).toHaveLength(0);
+      expect((await model.load()).free).toHaveLength(2);
+    });
+
+    it("falls back cleanly: another question's prefix is not used, and a held prefix is given back on release and abort", async () => {
+      const model = make();
+      const shared = await model.load();
+      const release = await model.preloadPrefix(await questionFirst("What are rate limits?", SOURCES_SLOT));
+      const other = await answer(model, await questionFirst(QUESTION, formatSources(smallDocuments().slice(0, 1))));
+      expect(other.reused).toBe(0);
+      expect(shared.parked).toHaveLength(1);
+      await release();
+      expect([shared.parked.length, shared.free.length]).toEqual([0, 2]);
+
+      const controller = new AbortController();
+      await model.preloadPrefix(await questionFirst(QUESTION, SOURCES_SLOT), { signal: controller.signal });
+      expect(shared.free).toHaveLength(1);
+      controller.abort();
+      await expect.poll(() => shared.free.length).toBe(2);
+      expect(shared.parked).toHaveLength(0);
+      // The sequence given back was cleared: the next answer evaluates its whole prompt.
+      expect((await answer(model, await questionFirst(QUESTION, formatSources(smallDocuments().slice(0, 1))))).reused).toBe(0);
+    });
+
+    it("gives the preloaded prefix back when the evidence gate declines and the model is not called", async () => {
+      const declined = await chainAnswer(true, 1e9);
+      expect(declined.result.answered).toBe(false);
+      expect(declined.reused).toBe(-1);
+      expect([declined.shared.parked.length, declined.shared.free.length]).toEqual([0, 2]);
+    });
+  });
+
   it("defaults threads to the core count", () => {
     expect(new LlamaCppChatModel({ modelPath: MODEL }).threads).toBe(os.availableParallelism());
     expect(new LlamaCppChatModel({ modelPath: MODEL, threads: 1 }).threads).toBe(1);
@@ -223,5 +321,32 @@ describe.skipIf(!present)("choosing llama-cpp", () => {
     expect(stderr).toContain("llm=llama-cpp:");
     expect(stderr).toContain("stories260K.gguf");
     expect(stdout).toMatch(/\[1\]/);
+  }, 180_000);
+
+  it("the pipeline evaluates the prompt's prefix while re-ranking by default; RAG_LLM_WARM_UP=false turns it off", async () => {
+    const env = { RAG_INDEX_DIR: path.join(work, "pipeline-index"), RAG_EMBEDDINGS: "offline", RAG_LLM: "llama-cpp", RAG_LLM_MODEL: MODEL, RAG_LLM_GPU: "off" };
+    const settings = { ...env, RAG_LLM_THREADS: "1", RAG_LLM_MAX_TOKENS: "16", RAG_MIN_SCORE: "0" };
+    await ingest({ paths: [path.join(REPO_ROOT, "data", "docs")], config: loadConfig({}, env) });
+    const ask = async (warmUp: string) => {
+      const pipeline = await createPipeline(loadConfig({}, { ...settings, RAG_LLM_WARM_UP: warmUp }));
+      try {
+        let reused = -1;
+        const { answer } = await pipeline.chain.invoke("How do I configure OAuth2 in the API?", {
+          callbacks: [
+            {
+              handleLLMEnd: (output) =>
+                void (reused = (output.generations[0]![0] as unknown as { message: AIMessage }).message.usage_metadata!.input_token_details!.cache_read!),
+            },
+          ],
+        });
+        return { answer, reused };
+      } finally {
+        await pipeline.close();
+      }
+    };
+    const [on, off] = [await ask("true"), await ask("false")];
+    expect(on.answer).toBe(off.answer);
+    expect(off.reused).toBe(0);
+    expect(on.reused).toBeGreaterThan(50);
   }, 180_000);
 });

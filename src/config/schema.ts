@@ -75,7 +75,7 @@ export const configSchema = z
     RAG_RERANK_ON_ERROR: z.enum(["error", "fallback"]).default("error"),
     RAG_LLM: z.enum(LLM_PROVIDERS).default("auto"),
     RAG_LLM_MODEL: optionalText,
-    /** Open a remote model's connection while re-ranking runs, so the answer's first token comes sooner. */
+    /** While re-ranking runs, open a remote model's connection, or evaluate a local GGUF model's prompt up to the sources, so the answer's first token comes sooner. */
     RAG_LLM_WARM_UP: flag.default(true),
     /** llama-cpp: GPU offload when node-llama-cpp finds a GPU, CPU threads (0: one per core), tokens per answer (prompt and answer; default the model's, at most 4096), answer tokens. */
     RAG_LLM_GPU: z.enum(["auto", "off"]).default("auto"),

@@ -3,11 +3,12 @@ import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager
 import { BaseChatModel, type BaseChatModelParams } from "@langchain/core/language_models/chat_models";
 import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
 import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
+import type { BasePromptTemplate } from "@langchain/core/prompts";
 import type * as NodeLlamaCppModule from "node-llama-cpp";
-import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { importOptional, OPTIONAL_PACKAGES, RagError, UsageError } from "../errors/index.js";
 import { readGguf, type GgufInfo } from "../models/gguf.js";
-import { formatSources, parsePrompt } from "./prompt.js";
+import { formatQuestion, formatSources, parsePrompt, SOURCES_SLOT } from "./prompt.js";
 
 /** The version the lock file pins and the tests load; the error for a missing install names it. */
 
@@ -37,7 +38,17 @@ interface SharedModel {
   /** Free sequences (one per answer generated at once), and the answers waiting for one. */
   free: LlamaContextSequence[];
   waiting: Array<() => void>;
+  /** Sequences holding an evaluated prompt prefix (`preloadPrefix`), each kept for the one answer that starts with it. */
+  parked: Parked[];
   users: number;
+}
+
+interface Parked {
+  sequence: LlamaContextSequence;
+  /** The evaluated tokens: the start of the answer's prompt. */
+  tokens: Token[];
+  /** Takes it out of `parked` (claimed, or given back): stops its timer and abort listener. */
+  unpark(): void;
 }
 
 const llamas = new Map<string, Promise<Llama>>();
@@ -119,7 +130,7 @@ async function loadShared(fields: Required<Pick<LlamaCppChatModelFields, "modelP
     });
     const chatWrapper = resolveChatWrapper(model);
     const free = Array.from({ length: fields.parallel }, () => context.getSequence());
-    return { info, model, context, chatWrapper, free, waiting: [], users: 0 } satisfies SharedModel;
+    return { info, model, context, chatWrapper, free, waiting: [], parked: [], users: 0 } satisfies SharedModel;
   } catch (error) {
     await model.dispose();
     throw loadError(error, info, logs());
@@ -201,6 +212,8 @@ export class LlamaCppChatModel extends BaseChatModel {
     const loaded = await shared;
     if (--loaded.users > 0) return;
     models.delete(this.key);
+    // Prefixes nobody claimed go with the context: their timers must not touch it after.
+    for (const parked of [...loaded.parked]) parked.unpark();
     await loaded.context.dispose();
     await loaded.model.dispose();
   }
@@ -210,10 +223,70 @@ export class LlamaCppChatModel extends BaseChatModel {
     return this.settings.threads;
   }
 
+  /**
+   * Evaluates the part of a prompt before its sources (system prompt, history, question) into a
+   * free sequence while retrieval and re-ranking run, and keeps it for the answer whose prompt
+   * starts with it: that answer evaluates only the sources and what follows them. `messages` is
+   * the prompt with SOURCES_SLOT where the sources go (QUESTION_FIRST_PROMPT puts them last).
+   * Resolves to a function that gives the sequence back if no answer took it (the answer chain
+   * calls it when the model is not called); the sequence is also given back on `signal`'s abort
+   * and after the answer timeout. Skipped when every sequence is busy or an answer waits for
+   * one. The answer is the same with or without it: the reused tokens' state is what evaluating
+   * them again would compute.
+   */
+  async preloadPrefix(messages: BaseMessage[], options: { signal?: AbortSignal } = {}): Promise<() => Promise<void>> {
+    const { signal } = options;
+    const shared = await this.load();
+    signal?.throwIfAborted();
+    const tokens = await prefixTokens(shared, messages);
+    // Never ahead of an answer waiting for a sequence.
+    const sequence = shared.waiting.length === 0 ? shared.free.pop() : undefined;
+    if (!sequence) return () => Promise.resolve();
+    try {
+      await sequence.evaluateWithoutGeneratingNewTokens(tokens);
+      signal?.throwIfAborted();
+    } catch (error) {
+      await releaseSequence(shared, sequence);
+      throw error;
+    }
+    const giveBack = async () => {
+      if (!shared.parked.includes(parked)) return;
+      parked.unpark();
+      await releaseSequence(shared, sequence);
+    };
+    const expire = () => void giveBack();
+    const timer = setTimeout(expire, this.timeoutMs).unref();
+    const parked: Parked = {
+      sequence,
+      tokens,
+      unpark: () => {
+        shared.parked.splice(shared.parked.indexOf(parked), 1);
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", expire);
+      },
+    };
+    shared.parked.push(parked);
+    signal?.addEventListener("abort", expire, { once: true });
+    return giveBack;
+  }
+
+  /**
+   * The answer chain's `warmUp` for `prompt` (QUESTION_FIRST_PROMPT): preloads the prompt's part
+   * before the sources for the question being answered.
+   */
+  prefixWarmUp(prompt: BasePromptTemplate): (input: { question: string }, options: { signal?: AbortSignal }) => Promise<() => Promise<void>> {
+    return async ({ question }, options) =>
+      this.preloadPrefix((await prompt.invoke({ question: formatQuestion(question), sources: SOURCES_SLOT })).toChatMessages(), options);
+  }
+
   async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
     let answer = "";
-    for await (const chunk of this._streamResponseChunks(messages, options, runManager)) answer += chunk.text;
-    return { generations: [{ text: answer, message: new AIMessage(answer) }] };
+    let usage: AIMessageChunk["usage_metadata"];
+    for await (const chunk of this._streamResponseChunks(messages, options, runManager)) {
+      answer += chunk.text;
+      usage = (chunk.message as AIMessageChunk).usage_metadata ?? usage;
+    }
+    return { generations: [{ text: answer, message: new AIMessage({ content: answer, usage_metadata: usage }) }] };
   }
 
   override async *_streamResponseChunks(
@@ -222,11 +295,13 @@ export class LlamaCppChatModel extends BaseChatModel {
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     const shared = await this.load();
-    const { history, prompt, trimmed } = fitPrompt(shared, messages, this.maxTokens);
+    const { history, prompt, tokens, trimmed } = fitPrompt(shared, messages, this.maxTokens);
     const stop = new AbortController();
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const signal = AbortSignal.any([stop.signal, deadline, ...(options.signal ? [options.signal] : [])]);
-    const sequence = await acquireSequence(shared, signal);
+    // A sequence that already holds this prompt's start (preloadPrefix): llama.cpp keeps the matching tokens and evaluates the rest.
+    const sequence = claimParked(shared, tokens) ?? (await acquireSequence(shared, signal));
+    const metered = sequence.tokenMeter.getState();
     const { LlamaChatSession } = await importNodeLlamaCpp();
     const session = new LlamaChatSession({ contextSequence: sequence, chatWrapper: shared.chatWrapper, autoDisposeSequence: false });
     session.setChatHistory(history);
@@ -271,11 +346,22 @@ export class LlamaCppChatModel extends BaseChatModel {
           });
         throw failure;
       }
-      if (trimmed.length > 0) {
-        const note = `\n\n(Sources ${trimmed.map((id) => `[${id}]`).join(", ")} were shortened to fit the model's ${shared.context.contextSize}-token context.)`;
-        yield new ChatGenerationChunk({ text: note, message: new AIMessageChunk({ content: note }) });
-        await runManager?.handleLLMNewToken(note);
-      }
+      const note =
+        trimmed.length > 0
+          ? `\n\n(Sources ${trimmed.map((id) => `[${id}]`).join(", ")} were shortened to fit the model's ${shared.context.contextSize}-token context.)`
+          : "";
+      // The usage as llama.cpp counted it: the prompt tokens it did not evaluate for this answer were read from the sequence's state.
+      // Its meter counts the prompt's last token as output: it is evaluated in the step that yields the first answer token.
+      const used = sequence.tokenMeter.diff(metered);
+      const evaluated = used.usedInputTokens + Math.min(used.usedOutputTokens, 1);
+      const usage = {
+        input_tokens: tokens.length,
+        output_tokens: used.usedOutputTokens,
+        total_tokens: tokens.length + used.usedOutputTokens,
+        input_token_details: { cache_read: Math.max(0, tokens.length - evaluated) },
+      };
+      yield new ChatGenerationChunk({ text: note, message: new AIMessageChunk({ content: note, usage_metadata: usage }) });
+      if (note) await runManager?.handleLLMNewToken(note);
     } finally {
       // Stops a generation the caller walked away from (its end frees the sequence).
       stop.abort();
@@ -312,30 +398,51 @@ async function releaseSequence(shared: SharedModel, sequence: LlamaContextSequen
   shared.waiting.shift()?.();
 }
 
+/** A parked sequence whose evaluated tokens start the prompt `tokens`, taken out of `parked`. */
+function claimParked(shared: SharedModel, tokens: Token[]): LlamaContextSequence | undefined {
+  const parked = shared.parked.find((p) => p.tokens.length <= tokens.length && p.tokens.every((token, i) => token === tokens[i]));
+  parked?.unpark();
+  return parked?.sequence;
+}
+
+/** The tokens of a prompt (with SOURCES_SLOT) up to its sources, as the chat template renders them. */
+async function prefixTokens(shared: SharedModel, messages: BaseMessage[]): Promise<Token[]> {
+  const { history, prompt } = chatOf(messages);
+  const at = prompt.lastIndexOf(SOURCES_SLOT);
+  if (at < 0) throw new Error("preloadPrefix needs the prompt with SOURCES_SLOT where the sources go.");
+  const { LlamaText } = await importNodeLlamaCpp();
+  const { values } = shared.chatWrapper.generateContextState({
+    chatHistory: [...history, { type: "user", text: prompt }, { type: "model", response: [] }],
+  }).contextText;
+  const slot = values.findIndex((value) => typeof value === "string" && value.includes(SOURCES_SLOT));
+  if (slot < 0) throw new Error(`The chat template of ${shared.info.file} does not keep the user's text as it is; its prompt prefix cannot be preloaded.`);
+  const before = values[slot] as string;
+  // The last token may merge with the sources' first characters in the whole prompt: left for the answer.
+  return new LlamaText(...values.slice(0, slot), before.slice(0, before.lastIndexOf(SOURCES_SLOT))).tokenize(shared.model.tokenizer).slice(0, -1);
+}
+
 /**
  * The chat history (system prompt and earlier turns) and the last user message, fitted into the
  * context with room for `maxTokens` of answer: when the prompt is too long its sources are cut,
  * the longest first (each is cut down to an equal share, so short sources stay whole).
  * Counts tokens as the model's chat template renders them.
  */
-function fitPrompt(shared: SharedModel, messages: BaseMessage[], maxTokens: number): { history: ChatHistoryItem[]; prompt: string; trimmed: number[] } {
-  const last = messages.at(-1);
-  if (!last || last.getType() !== "human") throw new Error("The local model answers a conversation that ends with a user message.");
-  const history: ChatHistoryItem[] = messages.slice(0, -1).map((m) => {
-    const type = m.getType();
-    if (type === "system") return { type: "system", text: text(m) };
-    if (type === "ai") return { type: "model", response: [text(m)] };
-    return { type: "user", text: text(m) };
-  });
+function fitPrompt(
+  shared: SharedModel,
+  messages: BaseMessage[],
+  maxTokens: number,
+): { history: ChatHistoryItem[]; prompt: string; tokens: Token[]; trimmed: number[] } {
+  const { history, prompt } = chatOf(messages);
   const { model, context, chatWrapper } = shared;
   const budget = context.contextSize - maxTokens;
-  const count = (prompt: string) =>
+  const render = (prompt: string) =>
     chatWrapper
       .generateContextState({ chatHistory: [...history, { type: "user", text: prompt }, { type: "model", response: [] }] })
-      .contextText.tokenize(model.tokenizer).length;
-  const prompt = text(last);
-  const full = count(prompt);
-  if (full <= budget) return { history, prompt, trimmed: [] };
+      .contextText.tokenize(model.tokenizer);
+  const count = (prompt: string) => render(prompt).length;
+  const rendered = render(prompt);
+  const full = rendered.length;
+  if (full <= budget) return { history, prompt, tokens: rendered, trimmed: [] };
 
   const parsed = parsePrompt(prompt);
   const withSources = (texts: string[]) =>
@@ -373,5 +480,19 @@ function fitPrompt(shared: SharedModel, messages: BaseMessage[], maxTokens: numb
     cap = Math.floor(cap * 0.9);
     result = cut(cap);
   }
-  return { history, prompt: withSources(result.texts), trimmed: result.trimmed };
+  const fitted = withSources(result.texts);
+  return { history, prompt: fitted, tokens: render(fitted), trimmed: result.trimmed };
+}
+
+/** The chat history (system prompt and earlier turns) and the last user message. */
+function chatOf(messages: BaseMessage[]): { history: ChatHistoryItem[]; prompt: string } {
+  const last = messages.at(-1);
+  if (!last || last.getType() !== "human") throw new Error("The local model answers a conversation that ends with a user message.");
+  const history: ChatHistoryItem[] = messages.slice(0, -1).map((m) => {
+    const type = m.getType();
+    if (type === "system") return { type: "system", text: text(m) };
+    if (type === "ai") return { type: "model", response: [text(m)] };
+    return { type: "user", text: text(m) };
+  });
+  return { history, prompt: text(last) };
 }

@@ -14,6 +14,19 @@ export const ANSWER_PROMPT = ChatPromptTemplate.fromMessages([
   ["human", "<sources>\n{sources}\n</sources>\n\n<question>\n{question}\n</question>"],
 ]);
 
+/**
+ * The prompt for the local GGUF model: the fixed part (system prompt, question) before the sources,
+ * so the part evaluated while re-ranking runs (`LlamaCppChatModel.preloadPrefix`) is a prefix of
+ * the final prompt and only the sources remain to process once they are known.
+ */
+export const QUESTION_FIRST_PROMPT = ChatPromptTemplate.fromMessages([
+  ["system", SYSTEM_PROMPT],
+  ["human", "<question>\n{question}\n</question>\n\n<sources>\n{sources}\n</sources>"],
+]);
+
+/** Stands for the sources in a prompt formatted before they are known (private-use characters; the sources come last, so its last occurrence is the slot). */
+export const SOURCES_SLOT = "\uE000sources\uE000";
+
 // A document must not be able to close its own block and pose as the prompt.
 const DELIMITER = /<(\/?)(sources?|question)\b/gi;
 

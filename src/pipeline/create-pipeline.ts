@@ -5,6 +5,8 @@ import { createAnswerChain, type AnswerChain } from "../../chains/answer-chain.j
 import { createRerankingRetriever, type RerankingRetriever } from "../../chains/reranking-retriever.js";
 import type { RagConfig } from "../config/index.js";
 import { importOptional, PGVECTOR_PACKAGES, secretsOf } from "../errors/index.js";
+import type { LlamaCppChatModel } from "../llms/llama-cpp-chat-model.js";
+import { ANSWER_PROMPT, QUESTION_FIRST_PROMPT } from "../llms/prompt.js";
 import { createLlm, resolveLlm } from "../llms/registry.js";
 import { openAiWarmUp } from "../providers/openai-client.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
@@ -128,8 +130,16 @@ async function assemble(
   ].join(" → ");
   const dispose = () => releaseAll([() => disposeOf(compressor), () => disposeOf(llm)]);
   // The answer never shows a configured secret, whether set by flag or in the environment.
-  // While re-ranking runs, a remote model's connection is opened so generation doesn't pay for it after.
-  const warmUp = llmName === "openai" && config.RAG_LLM_WARM_UP ? openAiWarmUp(config) : undefined;
-  const chain = createAnswerChain({ retriever, llm, secrets: secretsOf(config, process.env), warmUp, minScore: config.RAG_MIN_SCORE });
+  // While re-ranking runs, a remote model's connection is opened, and a local model evaluates its prompt
+  // up to the sources (which it gets last), so generation doesn't pay for either after.
+  const prompt = llmName === "llama-cpp" ? QUESTION_FIRST_PROMPT : ANSWER_PROMPT;
+  const warmUp = !config.RAG_LLM_WARM_UP
+    ? undefined
+    : llmName === "openai"
+      ? openAiWarmUp(config)
+      : llmName === "llama-cpp"
+        ? (llm as LlamaCppChatModel).prefixWarmUp(prompt)
+        : undefined;
+  const chain = createAnswerChain({ retriever, llm, prompt, secrets: secretsOf(config, process.env), warmUp, minScore: config.RAG_MIN_SCORE });
   return { retriever, llm, chain, description, notes: reranker.notes, dispose };
 }
