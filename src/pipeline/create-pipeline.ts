@@ -23,6 +23,8 @@ interface PipelineParts {
   retriever: RerankingRetriever;
   llm: BaseChatModel;
   chain: AnswerChain;
+  /** An answer chain like `chain` (same LLM, prompt, warm-up, secrets and cut-off) over another retriever. */
+  chainFor(retriever: RerankingRetriever): AnswerChain;
   /**
    * The resolved pipeline in one line, with where each stage runs (local, or the host that receives
    * the text), e.g. `embeddings=offline-lsa (256-d, local) → HNSW top 50 (local) → rerank=bm25 (local) → top 5 → llm=openai:gpt-4o-mini (api.openai.com)`.
@@ -140,6 +142,7 @@ async function assemble(
       : llmName === "llama-cpp"
         ? (llm as LlamaCppChatModel).prefixWarmUp(prompt)
         : undefined;
-  const chain = createAnswerChain({ retriever, llm, prompt, secrets: secretsOf(config, process.env), warmUp, minScore: config.RAG_MIN_SCORE });
-  return { retriever, llm, chain, description, notes: reranker.notes, dispose };
+  const chainFor = (over: RerankingRetriever) =>
+    createAnswerChain({ retriever: over, llm, prompt, secrets: secretsOf(config, process.env), warmUp, minScore: config.RAG_MIN_SCORE });
+  return { retriever, llm, chain: chainFor(retriever), chainFor, description, notes: reranker.notes, dispose };
 }

@@ -1,9 +1,9 @@
 import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
 import type { Runnable } from "@langchain/core/runnables";
-import { createAnswerChain, type AnswerInput, type AnswerOutput } from "../../chains/answer-chain.js";
+import type { AnswerInput, AnswerOutput } from "../../chains/answer-chain.js";
 import { RerankingRetriever, RerankStep } from "../../chains/reranking-retriever.js";
 import { isCascadeSpec, parseCascade, type CascadeSpec, type RagConfig } from "../config/index.js";
-import { UsageError, secretsOf } from "../errors/index.js";
+import { UsageError } from "../errors/index.js";
 import type { Pipeline } from "../pipeline/create-pipeline.js";
 import { whereRuns } from "../providers/endpoint.js";
 import { providerNames, type ProviderEntry } from "../providers/provider-table.js";
@@ -93,7 +93,7 @@ export function servePipeline(pipeline: Pipeline, config: RagConfig): ServedPipe
           defaults,
           rerankerName: name,
         });
-        return { retriever, chain: createAnswerChain({ retriever, llm: pipeline.llm, secrets: secretsOf(config, process.env) }) };
+        return { retriever, chain: pipeline.chainFor(retriever) };
       });
       made.catch(() => variants.delete(name));
       variants.set(name, made);
