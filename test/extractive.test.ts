@@ -111,6 +111,30 @@ describe("ExtractiveChatModel on hard-wrapped Markdown", () => {
     }
   });
 
+  it("starts and ends every quoted sentence on a sentence boundary of the hard-wrapped fixture", async () => {
+    const file = path.join(MARKDOWN_FIXTURES, "http-server.md");
+    const { documents } = await loadFile(file, await fs.readFile(file));
+    const chunks = await splitDocuments(documents, { chunkSize: 600, chunkOverlap: 0 }, "f".repeat(64));
+    const messages = await ANSWER_PROMPT.formatMessages({
+      question: formatQuestion("What happens when the server receives new data before the keep-alive timeout has fired?"),
+      sources: formatSources(chunks),
+    });
+    const answer = (await new ExtractiveChatModel().invoke(messages)).text;
+    // The fixture's paragraphs with their wrapped lines joined: where a sentence may start and end.
+    const paragraphs = documents.flatMap((d) => d.pageContent.split(/\n{2,}/).map((p) => p.replace(/\s*\n\s*/g, " ")));
+    const sentences = cited(answer);
+    expect(sentences.map(([s]) => s)).toContain(
+      "If the server receives new data before the keep-alive timeout has fired, it will reset the regular inactivity timeout, i.e., server.timeout.",
+    );
+    for (const [sentence] of sentences) {
+      const home = paragraphs.find((p) => p.includes(sentence));
+      expect(home, sentence).toBeDefined();
+      const at = home!.indexOf(sentence);
+      expect(at === 0 || /[.!?:]["')\]]? $/.test(home!.slice(0, at)), `starts mid-sentence: ${sentence}`).toBe(true);
+      expect(/^(\s|$)/.test(home!.slice(at + sentence.length)), `ends mid-sentence: ${sentence}`).toBe(true);
+    }
+  });
+
   it("joins the hard-wrapped lines of raw Markdown and never quotes a sentence cut by the chunk's edges", async () => {
     const raw = [
       "socket is presumed to have timed out. See the timeout section.",

@@ -4,6 +4,7 @@ import { analyze, termCounts } from "../text/analyzer.js";
 import { BM25_DEFAULTS, bm25TermScore } from "../text/bm25.js";
 import { contextualText } from "../text/contextual-text.js";
 import { CorpusStats } from "../text/corpus-stats.js";
+import { questionWeights, sentenceEvidence, splitSentences } from "../text/sentences.js";
 import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
 import { DEFAULT_MIN_SCORES, type WithDefaultMinScore } from "./cut-off.js";
 
@@ -30,8 +31,9 @@ export const DEFAULT_FIRST_STAGE_WEIGHT = 0.2;
 /**
  * The offline re-ranker: BM25 over the first-stage candidates, using the index's corpus
  * statistics, optionally fused with the first stage's similarity. Each document also gets an
- * `evidenceScore`: the IDF-weighted share of the question's terms it holds, which, unlike the
- * relative BM25 score, can be held against a cut-off (see cut-off.ts).
+ * `evidenceScore`: the IDF-weighted share of the question's content terms held by its best
+ * sentence (or two adjacent ones, headings counting in part; see sentenceEvidence), which, unlike
+ * the relative BM25 score, can be held against a cut-off (see cut-off.ts).
  */
 export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultMinScore {
   readonly defaultMinScore = DEFAULT_MIN_SCORES.bm25;
@@ -74,19 +76,16 @@ export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultM
     const texts = documents.map((doc) => contextualText(doc));
     const stats = this.stats ?? CorpusStats.fromTexts(texts);
     const queryTerms = termCounts(analyze(query));
-    const queryWeight = [...queryTerms.keys()].reduce((sum, term) => sum + stats.idf(term), 0);
+    const weights = questionWeights(query, (term) => stats.idf(term));
     const scored = texts.map((text, index) => {
       const terms = analyze(text);
       const counts = termCounts(terms);
       let score = 0;
-      let covered = 0;
       for (const [term, queryCount] of queryTerms) {
         const tf = counts.get(term);
-        if (!tf) continue;
-        score += bm25TermScore(queryCount, stats.idf(term), tf, terms.length, stats.averageLength, this);
-        covered += stats.idf(term);
+        if (tf) score += bm25TermScore(queryCount, stats.idf(term), tf, terms.length, stats.averageLength, this);
       }
-      return { index, score, coverage: queryWeight > 0 ? covered / queryWeight : 0 };
+      return { index, score, evidence: sentenceEvidence(weights, splitSentences(documents[index]!.pageContent), headingTerms(documents[index]!)) };
     });
     const fused = this.fuse(
       scored.map((s) => s.score),
@@ -96,9 +95,16 @@ export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultM
     // Stable: ties keep first-stage order.
     scored.sort((l, r) => r.score - l.score || l.index - r.index);
     const kept = this.topN === undefined ? scored : scored.slice(0, this.topN);
-    return kept.map(({ index, score, coverage }) => {
+    return kept.map(({ index, score, evidence }) => {
       const doc = documents[index]!;
-      return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, rerankScore: score, evidenceScore: coverage }, id: doc.id });
+      return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, rerankScore: score, evidenceScore: evidence }, id: doc.id });
     });
   }
+}
+
+/** The terms of a chunk's title and heading path: context for each of its sentences. */
+function headingTerms(doc: DocumentInterface): Set<string> {
+  const { title, heading, headings } = doc.metadata as { title?: unknown; heading?: unknown; headings?: unknown };
+  const parts = [title, heading, ...(Array.isArray(headings) ? (headings as unknown[]) : [])].filter((p): p is string => typeof p === "string");
+  return new Set(analyze(parts.join(" ")));
 }

@@ -15,6 +15,18 @@ const STOPWORDS = new Set(
 
 const WORD = /[\p{L}\p{N}]+/gu;
 
+// Stemming is most of analyze's cost and a corpus repeats its words: remember the stems (bounded).
+const stems = new Map<string, string>();
+function stem(word: string): string {
+  let stemmed = stems.get(word);
+  if (stemmed === undefined) {
+    if (stems.size >= 100_000) stems.clear();
+    stemmed = stemmer(word);
+    stems.set(word, stemmed);
+  }
+  return stemmed;
+}
+
 /**
  * Turns text into index terms: NFKC, lowercase, letter/digit runs, no stopwords,
  * Porter-stemmed ASCII words. Shared by the offline embedder, the BM25 re-ranker and
@@ -26,7 +38,7 @@ export function analyze(text: string): string[] {
     const word = match[0];
     if (STOPWORDS.has(word)) continue;
     // Stemming rules are English-only; other scripts keep their surface form.
-    terms.push(/^[a-z]+$/.test(word) ? stemmer(word) : word);
+    terms.push(/^[a-z]+$/.test(word) ? stem(word) : word);
   }
   return terms;
 }
