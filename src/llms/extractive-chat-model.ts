@@ -15,6 +15,8 @@ const MIN_COVERAGE = 0.1;
 const MAX_SENTENCES = 3;
 /** Share of the question's weight a further sentence must add (terms not yet covered) to join the answer. */
 const MIN_GAIN = 0.1;
+/** Extra credit for a section's opening sentence, as a share of the question's weight its heading holds. */
+const LEAD_SHARE = 0.5;
 /** How much a source's rank lowers its sentences' scores: 1 / (1 + RANK_DISCOUNT × rank). */
 const RANK_DISCOUNT = 0.25;
 
@@ -101,7 +103,8 @@ function pickSentences(question: string, sources: ParsedSource[], stats: CorpusS
     .map(({ sentence, source }) => {
       const headings = new Set([...source.context, ...sentence.headingTerms]);
       const { own, score } = sentenceCoverage(weights, sentence.terms, headings);
-      const lead = sentence.leads ? score - own : 0;
+      // The sentence that opens a section whose heading matches the question speaks for the section.
+      const lead = sentence.leads ? score - own + LEAD_SHARE * coverage(weights, (t) => sentence.headingTerms.has(t)) : 0;
       const factor = (wantsNumber && /\d/.test(sentence.text) ? 2 : 1) * (looksLikeCode(sentence.text) ? 0.5 : 1);
       return { sentence, source, own, score: ((score + lead) * factor) / (1 + RANK_DISCOUNT * source.rank) / (1 + sentence.terms.size / 60) };
     })
