@@ -65,6 +65,21 @@ describe("ExtractiveChatModel", () => {
   });
 });
 
+describe("ExtractiveChatModel: sentences that announce steps", () => {
+  it("brings the steps a picked sentence announces, in order, instead of the announcement alone", async () => {
+    const doc = new Document({
+      pageContent:
+        "## Registering a webhook endpoint\n\nFollow these steps to register a webhook endpoint.\n\n1. Open Developers in the Dashboard.\n2. Click Add endpoint and enter its HTTPS address.\n3. Pick the event types it receives.\n\nEndpoints in test mode receive test events only.",
+      metadata: { relativePath: "webhooks.md", heading: "Registering a webhook endpoint" },
+    });
+    const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion("How do I register a webhook endpoint?"), sources: formatSources([doc]) });
+    const text = (await new ExtractiveChatModel().invoke(messages)).text;
+    expect(text.split("\n\n")[0]).toBe(
+      "Follow these steps to register a webhook endpoint. [1] Open Developers in the Dashboard. [1] Click Add endpoint and enter its HTTPS address. [1] Pick the event types it receives. [1]",
+    );
+  });
+});
+
 describe("ExtractiveChatModel formatting", () => {
   it("keeps identifiers such as grant_type intact while dropping bold and code marks", async () => {
     const doc = new Document({

@@ -79,6 +79,11 @@ export class ExtractiveChatModel extends BaseChatModel {
 const ASKS_FOR_NUMBER =
   /\b(?:how (?:long|many|much|often|quickly|soon|far|large|big|old)|maximum|minimum|max|min|default|limits?|timeout|size|number of|at most|at least|which version)\b|^\s*when\b/i;
 
+/** A sentence that introduces a list or steps after it. */
+const ANNOUNCES = /:$|\b(?:these|the following) steps\b|\bas follows\b/i;
+/** How many list-item sentences (steps) an announcing sentence brings with it. */
+const MAX_FOLLOWING = 4;
+
 /** Code, not prose: a sentence dense in code punctuation (a line of a snippet that lost its fence). */
 const looksLikeCode = (text: string) => (text.match(/[=;{}()<>[\]"']/g) ?? []).length > 0.05 * text.length;
 
@@ -112,6 +117,12 @@ function pickSentences(question: string, sources: ParsedSource[], stats: CorpusS
     .sort((a, b) => b.score - a.score);
   const best = scored[0];
   if (!best) return [];
+  // A sentence that announces what follows ("Follow these steps…", "…as follows:") is no answer
+  // alone: the list items right after it (the steps) come with it.
+  const after = best.source.sentences.filter((s) => s.order > best.sentence.order);
+  const listEnd = after.findIndex((s) => !s.item);
+  const steps = (listEnd < 0 ? after : after.slice(0, listEnd)).slice(0, MAX_FOLLOWING);
+  if (ANNOUNCES.test(best.sentence.text) && steps.length > 0) return [best.sentence, ...steps].map((sentence) => ({ ...sentence, source: best.source.id }));
   const picked = [best.sentence];
   const covered = new Set(best.sentence.terms);
   while (picked.length < MAX_SENTENCES) {

@@ -9,6 +9,8 @@ export interface Sentence {
   headingTerms: Set<string>;
   /** Whether it is the first sentence under its heading: the one that usually says what the section is about. */
   leads: boolean;
+  /** Whether it stands in a list item (a step, an option). */
+  item: boolean;
 }
 
 const LIST_ITEM = /^\s*(?:[-*+>]|\d+[.)])\s+/;
@@ -19,15 +21,17 @@ const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
  * each list item and table row a paragraph of its own; headings, code blocks and table rules left out,
  * so no sentence runs across them.
  */
-function paragraphs(text: string): Array<{ text: string; prose: boolean; heading: string }> {
-  const out: Array<{ text: string; prose: boolean; heading: string }> = [];
+function paragraphs(text: string): Array<{ text: string; prose: boolean; heading: string; item: boolean }> {
+  const out: Array<{ text: string; prose: boolean; heading: string; item: boolean }> = [];
   let lines: string[] = [];
   let prose = true;
   let heading = "";
+  let item = false;
   const flush = () => {
-    if (lines.length) out.push({ text: lines.join(" "), prose, heading });
+    if (lines.length) out.push({ text: lines.join(" "), prose, heading, item });
     lines = [];
     prose = true;
+    item = false;
   };
   let inCode = false;
   for (const line of text.split("\n")) {
@@ -43,6 +47,7 @@ function paragraphs(text: string): Array<{ text: string; prose: boolean; heading
     }
     const row = line.includes(" | ");
     if (LIST_ITEM.test(line) || row || !prose) flush();
+    if (LIST_ITEM.test(line)) item = true;
     prose = !row;
     // List markers, bold and code marks go; `_` stays: it belongs to identifiers like grant_type.
     lines.push(
@@ -91,6 +96,7 @@ export function splitSentences(text: string): Sentence[] {
       terms,
       headingTerms: headingTermsOf(block.heading),
       leads: block.heading !== "" && section !== block.heading,
+      item: block.item,
     });
     section = block.heading;
   });
