@@ -162,6 +162,27 @@ describe("createAnswerChain: the evidence gate", () => {
   });
 });
 
+describe("the BM25 evidence gate", () => {
+  const evidence = async (question: string) => {
+    const { store, stats } = await smallStore();
+    const sources = await createRerankingRetriever({ vectorStore: store, reranker: "bm25", stats, fetchK: 8, topN: 3 }).invoke(question);
+    return judgeEvidence(sources);
+  };
+
+  it("declines a question whose rarest term the corpus never uses, though its other terms are there", async () => {
+    const verdict = await evidence("How do I configure SAML single sign-on with Okta?");
+    expect(verdict).toMatchObject({ answered: false, minScore: DEFAULT_MIN_SCORES.bm25 });
+    // Without the terms the corpus lacks, the same question's evidence is strong.
+    expect((await evidence("How do I configure the OAuth2 client?")).bestScore).toBeGreaterThan(2 * verdict.bestScore!);
+  });
+
+  it("lets an answerable question through, its best sentence holding the question's terms", async () => {
+    const verdict = await evidence("How are webhooks signed, and in which header?");
+    expect(verdict.answered).toBe(true);
+    expect(verdict.bestScore).toBeGreaterThan(0.9);
+  });
+});
+
 describe("createRerankingRetriever: minScore", () => {
   it("drops documents below the re-ranker's cut-off, the same scores and default the gate uses", async () => {
     const { store, stats } = await smallStore();

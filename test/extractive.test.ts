@@ -65,6 +65,21 @@ describe("ExtractiveChatModel", () => {
   });
 });
 
+describe("ExtractiveChatModel: sentences that announce steps", () => {
+  it("brings the steps a picked sentence announces, in order, instead of the announcement alone", async () => {
+    const doc = new Document({
+      pageContent:
+        "## Registering a webhook endpoint\n\nFollow these steps to register a webhook endpoint.\n\n1. Open Developers in the Dashboard.\n2. Click Add endpoint and enter its HTTPS address.\n3. Pick the event types it receives.\n\nEndpoints in test mode receive test events only.",
+      metadata: { relativePath: "webhooks.md", heading: "Registering a webhook endpoint" },
+    });
+    const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion("How do I register a webhook endpoint?"), sources: formatSources([doc]) });
+    const text = (await new ExtractiveChatModel().invoke(messages)).text;
+    expect(text.split("\n\n")[0]).toBe(
+      "Follow these steps to register a webhook endpoint. [1] Open Developers in the Dashboard. [1] Click Add endpoint and enter its HTTPS address. [1] Pick the event types it receives. [1]",
+    );
+  });
+});
+
 describe("ExtractiveChatModel formatting", () => {
   it("keeps identifiers such as grant_type intact while dropping bold and code marks", async () => {
     const doc = new Document({
@@ -108,6 +123,30 @@ describe("ExtractiveChatModel on hard-wrapped Markdown", () => {
       expect(sentence, sentence).toMatch(/^[\p{Lu}{]/u);
       expect(sentence, sentence).toMatch(/[.!?:)]$/);
       for (const markup of ["<!--", "YAML", "**", "`", "][", "]: "]) expect(sentence).not.toContain(markup);
+    }
+  });
+
+  it("starts and ends every quoted sentence on a sentence boundary of the hard-wrapped fixture", async () => {
+    const file = path.join(MARKDOWN_FIXTURES, "http-server.md");
+    const { documents } = await loadFile(file, await fs.readFile(file));
+    const chunks = await splitDocuments(documents, { chunkSize: 600, chunkOverlap: 0 }, "f".repeat(64));
+    const messages = await ANSWER_PROMPT.formatMessages({
+      question: formatQuestion("What happens when the server receives new data before the keep-alive timeout has fired?"),
+      sources: formatSources(chunks),
+    });
+    const answer = (await new ExtractiveChatModel().invoke(messages)).text;
+    // The fixture's paragraphs with their wrapped lines joined: where a sentence may start and end.
+    const paragraphs = documents.flatMap((d) => d.pageContent.split(/\n{2,}/).map((p) => p.replace(/\s*\n\s*/g, " ")));
+    const sentences = cited(answer);
+    expect(sentences.map(([s]) => s)).toContain(
+      "If the server receives new data before the keep-alive timeout has fired, it will reset the regular inactivity timeout, i.e., server.timeout.",
+    );
+    for (const [sentence] of sentences) {
+      const home = paragraphs.find((p) => p.includes(sentence));
+      expect(home, sentence).toBeDefined();
+      const at = home!.indexOf(sentence);
+      expect(at === 0 || /[.!?:]["')\]]? $/.test(home!.slice(0, at)), `starts mid-sentence: ${sentence}`).toBe(true);
+      expect(/^(\s|$)/.test(home!.slice(at + sentence.length)), `ends mid-sentence: ${sentence}`).toBe(true);
     }
   });
 

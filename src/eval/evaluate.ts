@@ -215,7 +215,7 @@ async function evaluateOn(
     ]),
   );
   const queryResults: QueryResult[] = [];
-  const answerer = new ExtractiveChatModel();
+  const answerer = new ExtractiveChatModel({ stats: index.stats });
 
   for (const [done, query] of queries.entries()) {
     options.onProgress?.(done, queries.length);

@@ -3,21 +3,22 @@ import { BaseChatModel, type BaseChatModelParams } from "@langchain/core/languag
 import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
 import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 import { analyze } from "../text/analyzer.js";
+import type { CorpusStats } from "../text/corpus-stats.js";
+import { coverage, questionWeights, sentenceCoverage, splitSentences, type Sentence } from "../text/sentences.js";
 import { parsePrompt } from "./prompt.js";
 
 export const EXTRACTIVE_LABEL = "(Extractive answer: sentences quoted from the sources; set --llm openai for a written answer.)";
 export const NO_ANSWER = "The indexed documents do not appear to answer this question.";
 
-interface Sentence {
-  source: number;
-  order: number;
-  text: string;
-  terms: Set<string>;
-}
-
-/** Share of the question's weight a sentence must cover to count as an answer. */
-const MIN_COVERAGE = 0.3;
+/** Share of the question's weight the best sentence must hold itself to count as an answer. */
+const MIN_COVERAGE = 0.1;
 const MAX_SENTENCES = 3;
+/** Share of the question's weight a further sentence must add (terms not yet covered) to join the answer. */
+const MIN_GAIN = 0.1;
+/** Extra credit for a section's opening sentence, as a share of the question's weight its heading holds. */
+const LEAD_SHARE = 0.5;
+/** How much a source's rank lowers its sentences' scores: 1 / (1 + RANK_DISCOUNT × rank). */
+const RANK_DISCOUNT = 0.25;
 
 type ParsedSource = { id: number; from: string; text: string };
 
@@ -32,8 +33,12 @@ export class ExtractiveChatModel extends BaseChatModel {
     return "ExtractiveChatModel";
   }
 
-  constructor(fields: BaseChatModelParams = {}) {
+  private readonly stats: CorpusStats | null;
+
+  /** `stats`: the index's corpus statistics, for the weight of a rare term; without them, the sources' own. */
+  constructor({ stats = null, ...fields }: BaseChatModelParams & { stats?: CorpusStats | null } = {}) {
     super(fields);
+    this.stats = stats;
   }
 
   _llmType(): string {
@@ -47,7 +52,7 @@ export class ExtractiveChatModel extends BaseChatModel {
     if (!prompt) {
       throw new Error("The extractive answerer needs the answer chain's prompt (<sources> and <question> blocks); a custom prompt must keep them.");
     }
-    const picked = pickSentences(prompt.question, prompt.sources);
+    const picked = pickSentences(prompt.question, prompt.sources, this.stats);
     if (picked.length === 0) return NO_ANSWER;
     return `${picked.map((s) => `${s.text} [${s.source}]`).join(" ")}\n\n${EXTRACTIVE_LABEL}`;
   }
@@ -70,107 +75,65 @@ export class ExtractiveChatModel extends BaseChatModel {
   }
 }
 
-const LIST_ITEM = /^\s*(?:[-*+>]|\d+[.)])\s+/;
-const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
+/** Questions that ask for a quantity, a limit, a default or a time: their answer holds a number. */
+const ASKS_FOR_NUMBER =
+  /\b(?:how (?:long|many|much|often|quickly|soon|far|large|big|old)|maximum|minimum|max|min|default|limits?|timeout|size|number of|at most|at least|which version)\b|^\s*when\b/i;
+
+/** A sentence that introduces a list or steps after it. */
+const ANNOUNCES = /:$|\b(?:these|the following) steps\b|\bas follows\b/i;
+/** How many list-item sentences (steps) an announcing sentence brings with it. */
+const MAX_FOLLOWING = 4;
+
+/** Code, not prose: a sentence dense in code punctuation (a line of a snippet that lost its fence). */
+const looksLikeCode = (text: string) => (text.match(/[=;{}()<>[\]"']/g) ?? []).length > 0.05 * text.length;
 
 /**
- * A source's prose as paragraphs: the lines of a paragraph (hard-wrapped text) joined into one,
- * each list item and table row a paragraph of its own; headings, code blocks and table rules left out,
- * so no sentence runs across them.
+ * Picks the answer's sentences. Each sentence of the sources is scored by the IDF-weighted share
+ * of the question's content terms it holds (its headings count in part, more for the sentence that
+ * opens its section), raised when the question asks for a number and it holds one, lowered when it
+ * reads as code, and discounted by its source's rank. The best one leads; sentences of the same
+ * source follow while each adds at least MIN_GAIN of the question's weight not yet covered, up to
+ * MAX_SENTENCES, in reading order.
  */
-function paragraphs(text: string): Array<{ text: string; prose: boolean }> {
-  const out: Array<{ text: string; prose: boolean }> = [];
-  let lines: string[] = [];
-  let prose = true;
-  const flush = () => {
-    if (lines.length) out.push({ text: lines.join(" "), prose });
-    lines = [];
-    prose = true;
-  };
-  let inCode = false;
-  for (const line of text.split("\n")) {
-    if (line.trimStart().startsWith("```")) {
-      flush();
-      inCode = !inCode;
-      continue;
-    }
-    if (inCode || !line.trim() || /^\s*#/.test(line) || /^[\s|:-]+$/.test(line)) {
-      flush();
-      continue;
-    }
-    const row = line.includes(" | ");
-    if (LIST_ITEM.test(line) || row || !prose) flush();
-    prose = !row;
-    // List markers, bold and code marks go; `_` stays: it belongs to identifiers like grant_type.
-    lines.push(
-      line
-        .replace(LIST_ITEM, "")
-        .replace(/\s*\|\s*/g, " | ")
-        .replace(/\*\*|`/g, "")
-        .trim(),
-    );
-  }
-  flush();
-  return out;
-}
-
-/**
- * Whole sentences of a source (Intl.Segmenter over each joined paragraph). A chunk may start or
- * end inside a sentence: a first sentence that starts in lower case and a last one without its
- * closing punctuation are fragments and left out.
- */
-function splitSentences(source: number, text: string): Sentence[] {
-  const sentences: Sentence[] = [];
-  const blocks = paragraphs(text);
-  blocks.forEach((block, b) => {
-    const segments = [...segmenter.segment(block.text)].map(({ segment }) => segment.replace(/^\|\s*|\s*\|$/g, "").trim());
-    segments.forEach((sentence, i) => {
-      if (b === 0 && i === 0 && /^\p{Ll}/u.test(sentence)) return;
-      if (b === blocks.length - 1 && i === segments.length - 1 && block.prose && !/[.!?:]["')\]]?$/.test(sentence)) return;
-      const terms = new Set(analyze(sentence));
-      if (terms.size >= 2) sentences.push({ source, order: sentences.length, text: sentence, terms });
-    });
-  });
-  return sentences;
-}
-
-/**
- * Picks the answer: the source that best covers the question (its section heading
- * counts, earlier ranks are preferred), then its sentences that cover the question
- * best, in reading order, so steps stay in sequence.
- */
-function pickSentences(question: string, sources: ParsedSource[]): Sentence[] {
-  const queryTerms = [...new Set(analyze(question))];
-  const perSource = sources.map((s) => ({ source: s, sentences: splitSentences(s.id, s.text), context: new Set(analyze(s.from)) }));
-  const all = perSource.flatMap((s) => s.sentences);
-  if (all.length === 0 || queryTerms.length === 0) return [];
+function pickSentences(question: string, sources: ParsedSource[], stats: CorpusStats | null): Array<Sentence & { source: number }> {
+  const perSource = sources.map((s, rank) => ({ ...s, rank, context: new Set(analyze(s.from)), sentences: splitSentences(s.text) }));
+  const all = perSource.flatMap((s) => s.sentences.map((sentence) => ({ sentence, source: s })));
+  if (all.length === 0) return [];
+  // The index's statistics say which terms are rare; without them, the sources' own sentences do.
   const df = new Map<string, number>();
-  for (const s of all) for (const t of s.terms) df.set(t, (df.get(t) ?? 0) + 1);
-  const weight = (t: string) => Math.log(1 + all.length / (df.get(t) ?? 0.5));
-  const total = queryTerms.reduce((sum, t) => sum + weight(t), 0);
-  const cover = (has: (t: string) => boolean) => queryTerms.filter(has).reduce((sum, t) => sum + weight(t), 0) / total;
-
-  const ranked = perSource
-    .filter((s) => s.sentences.length > 0)
-    .map((s, rank) => {
-      const textTerms = new Set(s.sentences.flatMap((x) => [...x.terms]));
-      const coverage = cover((t) => textTerms.has(t) || s.context.has(t));
-      return { ...s, coverage, score: coverage / (1 + 0.25 * rank) };
+  for (const { sentence } of all) for (const t of sentence.terms) df.set(t, (df.get(t) ?? 0) + 1);
+  const weights = questionWeights(question, stats ? (t) => stats.idf(t) : (t) => Math.log(1 + all.length / (df.get(t) ?? 0.5)));
+  const wantsNumber = ASKS_FOR_NUMBER.test(question);
+  const scored = all
+    .map(({ sentence, source }) => {
+      const headings = new Set([...source.context, ...sentence.headingTerms]);
+      const { own, score } = sentenceCoverage(weights, sentence.terms, headings);
+      // The sentence that opens a section whose heading matches the question speaks for the section.
+      const lead = sentence.leads ? score - own + LEAD_SHARE * coverage(weights, (t) => sentence.headingTerms.has(t)) : 0;
+      const factor = (wantsNumber && /\d/.test(sentence.text) ? 2 : 1) * (looksLikeCode(sentence.text) ? 0.5 : 1);
+      return { sentence, source, own, score: ((score + lead) * factor) / (1 + RANK_DISCOUNT * source.rank) / (1 + sentence.terms.size / 60) };
     })
+    .filter((x) => x.own >= MIN_COVERAGE)
     .sort((a, b) => b.score - a.score);
-  const best = ranked[0];
-  if (!best || best.coverage < MIN_COVERAGE) return [];
-  const scored = best.sentences
-    .map((sentence) => {
-      // A sentence inherits half the credit of its section heading's terms.
-      const own = cover((t) => sentence.terms.has(t));
-      const inherited = cover((t) => !sentence.terms.has(t) && best.context.has(t)) / 2;
-      return { sentence, score: (own + inherited) / (1 + sentence.terms.size / 60), own };
-    })
-    .filter((x) => x.own > 0)
-    .sort((a, b) => b.score - a.score);
-  return scored
-    .slice(0, MAX_SENTENCES)
-    .map((x) => x.sentence)
-    .sort((a, b) => a.order - b.order);
+  const best = scored[0];
+  if (!best) return [];
+  // A sentence that announces what follows ("Follow these steps…", "…as follows:") is no answer
+  // alone: the list items right after it (the steps) come with it.
+  const after = best.source.sentences.filter((s) => s.order > best.sentence.order);
+  const listEnd = after.findIndex((s) => !s.item);
+  const steps = (listEnd < 0 ? after : after.slice(0, listEnd)).slice(0, MAX_FOLLOWING);
+  if (ANNOUNCES.test(best.sentence.text) && steps.length > 0) return [best.sentence, ...steps].map((sentence) => ({ ...sentence, source: best.source.id }));
+  const picked = [best.sentence];
+  const covered = new Set(best.sentence.terms);
+  while (picked.length < MAX_SENTENCES) {
+    const gainOf = (terms: Set<string>) => coverage(weights, (t) => terms.has(t) && !covered.has(t));
+    const next = scored
+      .filter((x) => x.source === best.source && !picked.includes(x.sentence))
+      .map((x) => ({ sentence: x.sentence, gain: gainOf(x.sentence.terms) }))
+      .reduce<{ sentence?: Sentence; gain: number }>((a, b) => (b.gain > a.gain ? b : a), { gain: 0 });
+    if (!next.sentence || next.gain < MIN_GAIN) break;
+    picked.push(next.sentence);
+    for (const t of next.sentence.terms) covered.add(t);
+  }
+  return picked.sort((a, b) => a.order - b.order).map((sentence) => ({ ...sentence, source: best.source.id }));
 }

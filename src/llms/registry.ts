@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { LlmProviderName, RagConfig } from "../config/index.js";
+import type { CorpusStats } from "../text/corpus-stats.js";
 import { COHERE_PACKAGES, importOptional } from "../errors/index.js";
 import { providerEntry, resolveAuto, type ProviderEntry } from "../providers/provider-table.js";
 import { locateGguf } from "../models/gguf.js";
@@ -9,6 +10,8 @@ import type { ProviderEndpoint } from "../providers/provider-failure.js";
 
 export interface LlmContext {
   config: RagConfig;
+  /** The index's corpus statistics (the extractive answerer weighs rare terms by them). */
+  stats?: CorpusStats | null;
 }
 
 /** Every answer model by name. */
@@ -16,9 +19,9 @@ export const LLMS = Object.freeze({
   extractive: {
     describe: "quotes the best sentences of the sources, with citations (offline, no model)",
     autoRank: 1,
-    create: async (): Promise<BaseChatModel> => {
+    create: async ({ stats }: LlmContext): Promise<BaseChatModel> => {
       const { ExtractiveChatModel } = await import("./extractive-chat-model.js");
-      return new ExtractiveChatModel();
+      return new ExtractiveChatModel({ stats });
     },
   },
   openai: {
@@ -111,8 +114,8 @@ export function resolveLlm(config: RagConfig, requested: LlmProviderName = confi
 }
 
 /** A streaming chat model by provider name; remote ones fail with ProviderErrors (see withProviderErrors). */
-export async function createLlm(config: RagConfig, requested?: LlmProviderName): Promise<BaseChatModel> {
-  return LLMS[resolveLlm(config, requested).name].create({ config });
+export async function createLlm(config: RagConfig, requested?: LlmProviderName, { stats }: Pick<LlmContext, "stats"> = {}): Promise<BaseChatModel> {
+  return LLMS[resolveLlm(config, requested).name].create({ config, stats });
 }
 
 /** The GGUF file llama-cpp would load, as the user knows it (relative to RAG_MODELS_DIR when inside it), if it exists. */

@@ -121,7 +121,7 @@ async function assemble(
     fetchK: config.RAG_FETCH_K,
     topN: config.RAG_TOP_N,
   });
-  const llm = await createLlm(config);
+  const llm = await createLlm(config, undefined, { stats });
   const { name: llmName, model: llmModel } = resolveLlm(config);
   const description = [
     `embeddings=${embedder.id} (${embedder.dimensions}-d, ${whereRuns(config, embedder.provider)})`,

@@ -5,6 +5,7 @@ import { BM25_DEFAULTS, bm25TermScore } from "../text/bm25.js";
 import { contextualText } from "../text/contextual-text.js";
 import { CorpusStats } from "../text/corpus-stats.js";
 import { BoundedCache } from "../util/bounded-cache.js";
+import { questionWeights, sentenceEvidence, splitSentences } from "../text/sentences.js";
 import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
 import { DEFAULT_MIN_SCORES, type WithDefaultMinScore } from "./cut-off.js";
 
@@ -31,8 +32,9 @@ export const DEFAULT_FIRST_STAGE_WEIGHT = 0.2;
 /**
  * The offline re-ranker: BM25 over the first-stage candidates, using the index's corpus
  * statistics, optionally fused with the first stage's similarity. Each document also gets an
- * `evidenceScore`: the IDF-weighted share of the question's terms it holds, which, unlike the
- * relative BM25 score, can be held against a cut-off (see cut-off.ts).
+ * `evidenceScore`: the IDF-weighted share of the question's content terms held by its best
+ * sentence (or two adjacent ones, headings counting in part; see sentenceEvidence), which, unlike
+ * the relative BM25 score, can be held against a cut-off (see cut-off.ts).
  */
 export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultMinScore {
   readonly defaultMinScore = DEFAULT_MIN_SCORES.bm25;
@@ -77,21 +79,18 @@ export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultM
     const texts = documents.map((doc) => contextualText(doc));
     const stats = this.stats ?? CorpusStats.fromTexts(texts);
     const queryTerms = termCounts(analyze(query));
-    const queryWeight = [...queryTerms.keys()].reduce((sum, term) => sum + stats.idf(term), 0);
+    const weights = questionWeights(query, (term) => stats.idf(term));
     const scored = texts.map((text, index) => {
       const { counts, length } = this.analyzed.get(text, () => {
         const terms = analyze(text);
         return { counts: termCounts(terms), length: terms.length };
       });
       let score = 0;
-      let covered = 0;
       for (const [term, queryCount] of queryTerms) {
         const tf = counts.get(term);
-        if (!tf) continue;
-        score += bm25TermScore(queryCount, stats.idf(term), tf, length, stats.averageLength, this);
-        covered += stats.idf(term);
+        if (tf) score += bm25TermScore(queryCount, stats.idf(term), tf, length, stats.averageLength, this);
       }
-      return { index, score, coverage: queryWeight > 0 ? covered / queryWeight : 0 };
+      return { index, score };
     });
     const fused = this.fuse(
       scored.map((s) => s.score),
@@ -101,9 +100,18 @@ export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultM
     // Stable: ties keep first-stage order.
     scored.sort((l, r) => r.score - l.score || l.index - r.index);
     const kept = this.topN === undefined ? scored : scored.slice(0, this.topN);
-    return kept.map(({ index, score, coverage }) => {
+    // Evidence only for what is kept: splitting sentences is the dearest part, and the gate reads the kept.
+    return kept.map(({ index, score }) => {
       const doc = documents[index]!;
-      return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, rerankScore: score, evidenceScore: coverage }, id: doc.id });
+      const evidence = sentenceEvidence(weights, splitSentences(doc.pageContent), headingTerms(doc));
+      return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, rerankScore: score, evidenceScore: evidence }, id: doc.id });
     });
   }
+}
+
+/** The terms of a chunk's title and heading path: context for each of its sentences. */
+function headingTerms(doc: DocumentInterface): Set<string> {
+  const { title, heading, headings } = doc.metadata as { title?: unknown; heading?: unknown; headings?: unknown };
+  const parts = [title, heading, ...(Array.isArray(headings) ? (headings as unknown[]) : [])].filter((p): p is string => typeof p === "string");
+  return new Set(analyze(parts.join(" ")));
 }

@@ -6,14 +6,15 @@ import { UsageError } from "../errors/index.js";
  * drops documents below it) and by the answer chain's evidence gate (which declines to answer
  * when no source reaches it). Each re-ranker scores evidence on its own scale:
  * - bm25: `evidenceScore`, the share of the question's content terms (IDF-weighted with the
- *   index's statistics) that the source holds, 0–1 (its `rerankScore` is relative to the
- *   candidates and cannot be thresholded);
+ *   index's statistics, so a term no document uses weighs most) held by the source's best sentence
+ *   or pair of adjacent sentences, headings counting half, 0–1 (its `rerankScore` is relative to
+ *   the candidates and cannot be thresholded);
  * - cross-encoder: `rerankScore`, the model's probability that the passage answers, 0–1;
  * - cohere (and servers speaking its protocol): `rerankScore`, the relevance score, 0–1.
  */
 
 /** Calibrated defaults per re-ranker (docs/results.md says how each was chosen). */
-export const DEFAULT_MIN_SCORES = Object.freeze({ bm25: 0.25, "cross-encoder": 0.1, cohere: 0.1 });
+export const DEFAULT_MIN_SCORES = Object.freeze({ bm25: 0.2, "cross-encoder": 0.1, cohere: 0.1 });
 
 /** A re-ranker that knows its calibrated cut-off (the project's own re-rankers do). */
 export interface WithDefaultMinScore {

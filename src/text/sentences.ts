@@ -1,0 +1,192 @@
+import { analyze } from "./analyzer.js";
+
+export interface Sentence {
+  /** Position among the text's sentences (reading order). */
+  order: number;
+  text: string;
+  terms: Set<string>;
+  /** The terms of the heading in force where the sentence stands in the text (empty before any). */
+  headingTerms: Set<string>;
+  /** Whether it is the first sentence under its heading: the one that usually says what the section is about. */
+  leads: boolean;
+  /** Whether it stands in a list item (a step, an option). */
+  item: boolean;
+}
+
+const LIST_ITEM = /^\s*(?:[-*+>]|\d+[.)])\s+/;
+const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
+
+/**
+ * A text's prose as paragraphs: the lines of a paragraph (hard-wrapped text) joined into one,
+ * each list item and table row a paragraph of its own; headings, code blocks and table rules left out,
+ * so no sentence runs across them.
+ */
+function paragraphs(text: string): Array<{ text: string; prose: boolean; heading: string; item: boolean }> {
+  const out: Array<{ text: string; prose: boolean; heading: string; item: boolean }> = [];
+  let lines: string[] = [];
+  let prose = true;
+  let heading = "";
+  let item = false;
+  const flush = () => {
+    if (lines.length) out.push({ text: lines.join(" "), prose, heading, item });
+    lines = [];
+    prose = true;
+    item = false;
+  };
+  let inCode = false;
+  for (const line of text.split("\n")) {
+    if (line.trimStart().startsWith("```")) {
+      flush();
+      inCode = !inCode;
+      continue;
+    }
+    if (inCode || !line.trim() || /^\s*#/.test(line) || /^[\s|:-]+$/.test(line)) {
+      flush();
+      if (!inCode && /^\s*#/.test(line)) heading = line.replace(/^\s*#+\s*/, "");
+      continue;
+    }
+    const row = line.includes(" | ");
+    if (LIST_ITEM.test(line) || row || !prose) flush();
+    if (LIST_ITEM.test(line)) item = true;
+    prose = !row;
+    // List markers, bold and code marks go; `_` stays: it belongs to identifiers like grant_type.
+    lines.push(
+      line
+        .replace(LIST_ITEM, "")
+        .replace(/\s*\|\s*/g, " | ")
+        .replace(/\*\*|`/g, "")
+        .trim(),
+    );
+  }
+  flush();
+  return out;
+}
+
+/**
+ * Whole sentences of a text (Intl.Segmenter over each joined paragraph). A chunk may start or
+ * end inside a sentence: a first sentence that starts in lower case and a last one without its
+ * closing punctuation are fragments and left out, as are sentences of fewer than two terms.
+ */
+export function splitSentences(text: string): Sentence[] {
+  const sentences: Sentence[] = [];
+  const blocks = paragraphs(text);
+  // One segmenter pass over the paragraphs joined by line breaks (a break always ends a sentence):
+  // far cheaper than a pass per paragraph.
+  const starts: number[] = [];
+  let offset = 0;
+  for (const block of blocks) {
+    starts.push(offset);
+    offset += block.text.length + 1;
+  }
+  const segments = [...segmenter.segment(blocks.map((b) => b.text).join("\n"))];
+  let section: string | undefined;
+  let b = 0;
+  segments.forEach(({ segment, index }, i) => {
+    while (b + 1 < blocks.length && index >= starts[b + 1]!) b++;
+    const block = blocks[b]!;
+    const sentence = segment.replace(/^\|\s*|\s*\|$/g, "").trim();
+    const lastOfBlock = i === segments.length - 1 || segments[i + 1]!.index >= (starts[b + 1] ?? Infinity);
+    if (b === 0 && index === 0 && /^\p{Ll}/u.test(sentence)) return;
+    if (b === blocks.length - 1 && lastOfBlock && block.prose && !/[.!?:]["')\]]?$/.test(sentence)) return;
+    const terms = new Set(analyze(sentence));
+    if (terms.size < 2) return;
+    sentences.push({
+      order: sentences.length,
+      text: sentence,
+      terms,
+      headingTerms: headingTermsOf(block.heading),
+      leads: block.heading !== "" && section !== block.heading,
+      item: block.item,
+    });
+    section = block.heading;
+  });
+  return sentences;
+}
+
+const headingCache = new Map<string, Set<string>>();
+/** A heading's terms; headings repeat across the chunks of a document, so they are analysed once. */
+function headingTermsOf(heading: string): Set<string> {
+  let terms = headingCache.get(heading);
+  if (!terms) {
+    if (headingCache.size > 10_000) headingCache.clear();
+    terms = new Set(analyze(heading));
+    headingCache.set(heading, terms);
+  }
+  return terms;
+}
+
+/**
+ * Words that say what kind of question it is, not what it is about: whether a passage holds them
+ * tells nothing about whether it answers ("How do I use the API to get…").
+ */
+const GENERIC = new Set(
+  analyze(
+    "api apis use using used get gets make makes need needs way ways possible happen happens work works thing things someone something " +
+      "tell know want able also exactly actually anyone please doc docs document documentation",
+  ),
+);
+
+/** A question's content terms with their weights (the caller's IDF), generic question words left out. */
+export function questionWeights(question: string, idf: (term: string) => number): Map<string, number> {
+  const weights = new Map<string, number>();
+  for (const term of analyze(question)) if (!GENERIC.has(term)) weights.set(term, idf(term));
+  return weights;
+}
+
+/** The share of the question's weight whose terms `has` holds, 0–1 (0 for a question with no content terms). */
+export function coverage(weights: ReadonlyMap<string, number>, has: (term: string) => boolean): number {
+  let total = 0;
+  let covered = 0;
+  for (const [term, weight] of weights) {
+    total += weight;
+    if (has(term)) covered += weight;
+  }
+  return total > 0 ? covered / total : 0;
+}
+
+/** Weight of a term found only in a sentence's section heading or title, against one in the sentence itself. */
+export const CONTEXT_SHARE = 0.5;
+
+/**
+ * How much of the question a sentence answers: the share of the question's weight in the sentence,
+ * plus CONTEXT_SHARE of the share found only in its headings (the text's title and heading path,
+ * `context`, and the heading it stands under).
+ */
+export function sentenceCoverage(
+  weights: ReadonlyMap<string, number>,
+  terms: ReadonlySet<string>,
+  headings: ReadonlySet<string>,
+): { own: number; score: number } {
+  const own = coverage(weights, (t) => terms.has(t));
+  return { own, score: own + coverage(weights, (t) => !terms.has(t) && headings.has(t)) * CONTEXT_SHARE };
+}
+
+/**
+ * How well one place in a text answers a question: the best sentenceCoverage of a single
+ * sentence, or two adjacent ones. Unlike the whole text's coverage, a passage whose words are
+ * spread over unrelated sentences (a neighbouring topic) scores low, and a question term found
+ * nowhere in the corpus (heaviest under IDF) is never covered.
+ */
+export function sentenceEvidence(weights: ReadonlyMap<string, number>, sentences: readonly Sentence[], context: ReadonlySet<string>): number {
+  // Per sentence, which of the question's terms it holds and which its headings hold: a window's
+  // coverage is then a sum over the question's few terms, with no set built per window.
+  const terms = [...weights.keys()];
+  const total = [...weights.values()].reduce((sum, w) => sum + w, 0);
+  if (total === 0) return 0;
+  const weight = terms.map((t) => weights.get(t)! / total);
+  const own = sentences.map((s) => terms.map((t) => s.terms.has(t)));
+  const heads = sentences.map((s) => terms.map((t) => context.has(t) || s.headingTerms.has(t)));
+  let best = 0;
+  for (let i = 0; i < sentences.length; i++) {
+    for (const end of i + 1 < sentences.length ? [i, i + 1] : [i]) {
+      let score = 0;
+      terms.forEach((_, k) => {
+        const held = own[i]![k] || own[end]![k];
+        if (held) score += weight[k]!;
+        else if (heads[i]![k] || heads[end]![k]) score += weight[k]! * CONTEXT_SHARE;
+      });
+      best = Math.max(best, score);
+    }
+  }
+  return best;
+}
