@@ -361,7 +361,8 @@ function searchOf(pools: Record<ScanMode, pg.Pool>, where: Target): PgvectorSear
     const keywordFilter = condition ? `AND p.chunk_id IN (SELECT id FROM ${t.chunks} WHERE ${condition(binder(params))})` : "";
     // One statement, so both rankings come from one snapshot (an ingest committing meanwhile is wholly in or out).
     // The vector CTE orders by the distance operator itself, so the planner walks the HNSW index (iteratively
-    // when filtered); the keyword CTE is bm25Idf and bm25TermScore (src/text/bm25.ts) over the postings tables.
+    // when filtered); the keyword CTEs are bm25Idf and bm25TermScore (src/text/bm25.ts) over the postings tables,
+    // each query term's idf computed once (materialized), not once per posting.
     const text = `WITH size AS (
          SELECT (value->>'docCount')::float8 AS n,
                 coalesce(nullif((value->>'totalLength')::float8 / nullif((value->>'docCount')::float8, 0), 0), 1) AS avgdl
@@ -369,11 +370,13 @@ function searchOf(pools: Record<ScanMode, pg.Pool>, where: Target): PgvectorSear
        q AS (SELECT * FROM unnest($3::text[], $4::float8[]) AS q(term, qtf)),
        nearest AS (
          SELECT id, embedding <=> $2::vector AS distance FROM ${t.chunks} ${vectorFilter} ORDER BY embedding <=> $2::vector LIMIT $1),
+       weights AS MATERIALIZED (
+         SELECT t.term, q.qtf * ln(1 + (size.n - t.df + 0.5) / (t.df + 0.5)) AS weight
+         FROM q JOIN ${t.terms} t ON t.term = q.term CROSS JOIN size),
        scored AS (
          SELECT p.chunk_id AS id,
-                sum(q.qtf * ln(1 + (size.n - t.df + 0.5) / (t.df + 0.5))
-                    * (p.tf * ($5::float8 + 1)) / (p.tf + $5::float8 * (1 - $6::float8 + $6::float8 * p.length / size.avgdl))) AS score
-         FROM q JOIN ${t.terms} t ON t.term = q.term JOIN ${t.postings} p ON p.term = q.term CROSS JOIN size
+                sum(w.weight * (p.tf * ($5::float8 + 1)) / (p.tf + $5::float8 * (1 - $6::float8 + $6::float8 * p.length / size.avgdl))) AS score
+         FROM weights w JOIN ${t.postings} p ON p.term = w.term CROSS JOIN size
          WHERE true ${keywordFilter}
          GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT $1)
        SELECT 'vector' AS list, c.id, c.text, c.metadata, n.distance AS rank FROM nearest n JOIN ${t.chunks} c ON c.id = n.id
