@@ -125,8 +125,8 @@ const tables = (table: string) => ({
  *   filtered  iterative scans, so a filtered search (or one asking for more than ef_search rows) still
  *             fills its limit; the planner may pick a table scan for a selective filter
  *   nearest   the unfiltered search's fast path: one plain index walk (an iterative scan costs 2-3× as
- *             much), and never a table scan, which the planner prefers below some tens of thousands of
- *             rows because it does not count reading the vectors out of TOAST (7× the walk at SciFact size)
+ *             much), and never a table scan, which the planner prefers on small tables (it did at SciFact's
+ *             5,223 rows) because it does not count reading the vectors out of TOAST (7× the walk there)
  */
 type ScanMode = "filtered" | "nearest";
 
