@@ -220,6 +220,36 @@ describe.skipIf(NO_REAL_PG)("the hybrid first stage in SQL", () => {
     }
   });
 
+  it("walks the HNSW index unfiltered even on a table small enough for the planner to prefer a table scan, with the exact neighbours", async () => {
+    const hnswScans = async () =>
+      Number(
+        (await pgServer.query<{ n: string }>(`SELECT idx_scan AS n FROM pg_stat_user_indexes WHERE indexrelname = $1`, [`${table}_embedding_hnsw`]))[0]!.n,
+      );
+    const before = await hnswScans();
+    const index = await openPgvectorIndex(configFor(table));
+    try {
+      for (const question of ["When does the ferry leave the harbour?", "queen lays eggs in spring"]) {
+        const embedding = await index.embeddings.embedQuery(question);
+        const { vector } = await index.search.search(question, () => Promise.resolve(embedding), 5);
+        // pgServer's own session scans the table: the exact five nearest distances (compared as distances, as equal ones tie).
+        const distances = (where: string, ...params: unknown[]) =>
+          pgServer
+            .query<{ d: number }>(`SELECT embedding <=> $1::vector AS d FROM ${table} ${where} ORDER BY d LIMIT 5`, [`[${embedding.join(",")}]`, ...params])
+            .then((rows) => rows.map((r) => r.d.toFixed(6)));
+        expect(
+          await distances(
+            "WHERE id = ANY($2::uuid[])",
+            vector.map((d) => d.id),
+          ),
+        ).toEqual(await distances(""));
+      }
+    } finally {
+      await index.close();
+    }
+    // A backend publishes its counters when it goes idle or exits.
+    await expect.poll(hnswScans, { timeout: 5_000 }).toBeGreaterThanOrEqual(before + 2);
+  });
+
   it("keeps the BM25 statistics equal to a full recount through incremental ingests", async () => {
     await fs.appendFile(path.join(ws.docs, "notes/ferry-timetable.md"), "\nOn Sundays the ferry leaves the harbour at noon, weather permitting.\n");
     await fs.rm(path.join(ws.docs, "games/chess-openings.md"));
@@ -250,7 +280,7 @@ describe.skipIf(NO_REAL_PG)("the hybrid first stage in SQL", () => {
     expect(meta!.hnsw).toEqual({ m: 8, efConstruction: 40 });
   });
 
-  it("fills fetchK rows on a filtered search with a small hnsw.ef_search (iterative index scans)", async () => {
+  it("fills fetchK rows with a small hnsw.ef_search, filtered or asking for more than ef_search (iterative index scans)", async () => {
     const iterTable = "iterative_scan";
     expect((await runCli(["ingest", ws.docs, ...flags(iterTable), "--chunk-size", "400", "--chunk-overlap", "60"])).code).toBe(0);
     // Enough rows that the planner walks the HNSW index: random unit vectors, one in ten marked to be filtered out.
@@ -271,6 +301,9 @@ describe.skipIf(NO_REAL_PG)("the hybrid first stage in SQL", () => {
       // Without iterative scans, ef_search 10 caps an index scan at 10 candidates, fewer after the filter.
       expect(vector).toHaveLength(40);
       expect(vector.every((d) => d.metadata.kind !== "hidden")).toBe(true);
+      // Unfiltered, a plain index walk would stop at ef_search rows: asking for more scans iteratively too.
+      const unfiltered = await index.search.search(question, () => index.embeddings.embedQuery(question), 40);
+      expect(unfiltered.vector).toHaveLength(40);
     } finally {
       await index.close();
     }

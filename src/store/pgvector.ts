@@ -89,8 +89,8 @@ interface Target {
   /** The user it connects as (pg's default is the login name), for connection errors. */
   user: string;
   timeoutMs: number;
-  /** Session settings for every connection: the HNSW search list, and iterative scans so a filtered search still fills its limit. */
-  options: string;
+  /** pgvector's `hnsw.ef_search`: how many candidates an HNSW index scan keeps. */
+  efSearch: number;
 }
 
 function target(config: RagConfig): Target {
@@ -108,7 +108,7 @@ function target(config: RagConfig): Target {
     location: `${url.hostname}:${url.port || 5432}/${database} table ${config.RAG_PG_TABLE}`,
     user: decodeURIComponent(url.username) || process.env.PGUSER || process.env.USER || "(your login name)",
     timeoutMs: config.RAG_TIMEOUT_MS,
-    options: `-c hnsw.ef_search=${efSearch} -c hnsw.iterative_scan=strict_order`,
+    efSearch,
   };
 }
 
@@ -121,16 +121,31 @@ const tables = (table: string) => ({
 });
 
 /**
+ * How a pool's sessions scan the HNSW index, set when each connection opens (no round trip per query):
+ *   filtered  iterative scans, so a filtered search (or one asking for more than ef_search rows) still
+ *             fills its limit; the planner may pick a table scan for a selective filter
+ *   nearest   the unfiltered search's fast path: one plain index walk (an iterative scan costs 2-3× as
+ *             much), and never a table scan, which the planner prefers on small tables (it did at SciFact's
+ *             5,223 rows) because it does not count reading the vectors out of TOAST (7× the walk there)
+ */
+type ScanMode = "filtered" | "nearest";
+
+const SCAN_SETTINGS: Record<ScanMode, string> = {
+  filtered: "-c hnsw.iterative_scan=strict_order",
+  nearest: "-c hnsw.iterative_scan=off -c enable_seqscan=off",
+};
+
+/**
  * A pool that lets the process exit once its connections are idle (the CLI never has to end it).
  * Queries from a reader give up after RAG_TIMEOUT_MS, so a dropped connection fails instead of
  * hanging; an ingest's statements (index builds, waiting for another ingest) may take longer.
  */
-function createPool(where: Target, { reader }: { reader: boolean }): pg.Pool {
+function createPool(where: Target, { reader, scan = "filtered" }: { reader: boolean; scan?: ScanMode }): pg.Pool {
   return new pg.Pool({
     connectionString: where.url,
     allowExitOnIdle: true,
     max: 4,
-    options: where.options,
+    options: `-c hnsw.ef_search=${where.efSearch} ${SCAN_SETTINGS[scan]}`,
     connectionTimeoutMillis: where.timeoutMs,
     ...(reader ? { query_timeout: where.timeoutMs } : {}),
   });
@@ -384,6 +399,10 @@ function checkFormat(meta: PgvectorMeta, where: string): void {
 export async function openPgvectorIndex(config: RagConfig): Promise<PgvectorIndex> {
   const where = target(config);
   const pool = createPool(where, { reader: true });
+  const nearest = createPool(where, { reader: true, scan: "nearest" });
+  const close = async () => {
+    await Promise.all([pool.end(), nearest.end()]);
+  };
   try {
     const meta = await readMeta(pool, where.table);
     if (!meta) {
@@ -405,11 +424,11 @@ export async function openPgvectorIndex(config: RagConfig): Promise<PgvectorInde
       embeddings,
       vectorStore: storeFor(embeddings, pool, where.table),
       stats: await readStats(pool, where.table),
-      search: searchOf(pool, where),
-      close: () => pool.end(),
+      search: searchOf({ filtered: pool, nearest }, where),
+      close,
     };
   } catch (error) {
-    await pool.end().catch(() => undefined);
+    await close().catch(() => undefined);
     throw databaseError(error, where);
   }
 }
@@ -417,9 +436,11 @@ export async function openPgvectorIndex(config: RagConfig): Promise<PgvectorInde
 /** A binder for SqlCondition: appends the value to `params` and returns its placeholder. */
 const binder = (params: unknown[]) => (value: unknown) => `$${params.push(value)}`;
 
-function searchOf(pool: pg.Pool, where: Target): PgvectorSearch {
+function searchOf(pools: Record<ScanMode, pg.Pool>, where: Target): PgvectorSearch {
   const t = tables(where.table);
   const run = async (vector: number[], query: string, k: number, condition?: SqlCondition) => {
+    // A plain index walk returns at most ef_search rows, and fewer once a filter drops some.
+    const pool = condition || k > where.efSearch ? pools.filtered : pools.nearest;
     const counts = termCounts(analyze(query));
     const { k1, b } = BM25_DEFAULTS;
     const params: unknown[] = [k, `[${vector.join(",")}]`, [...counts.keys()], [...counts.values()], k1, b];
@@ -427,28 +448,35 @@ function searchOf(pool: pg.Pool, where: Target): PgvectorSearch {
     const keywordFilter = condition ? `AND p.chunk_id IN (SELECT id FROM ${t.chunks} WHERE ${condition(binder(params))})` : "";
     // One statement, so both rankings come from one snapshot (an ingest committing meanwhile is wholly in or out).
     // The vector CTE orders by the distance operator itself, so the planner walks the HNSW index (iteratively
-    // when filtered); the keyword CTE is bm25Idf and bm25TermScore (src/text/bm25.ts) over the postings tables.
-    const { rows } = await pool.query<{ list: "vector" | "keyword"; id: string; text: string; metadata: Record<string, unknown> }>(
-      `WITH size AS (
+    // when filtered); the keyword CTEs are bm25Idf and bm25TermScore (src/text/bm25.ts) over the postings tables,
+    // each query term's idf computed once (materialized), not once per posting.
+    const text = `WITH size AS (
          SELECT (value->>'docCount')::float8 AS n,
                 coalesce(nullif((value->>'totalLength')::float8 / nullif((value->>'docCount')::float8, 0), 0), 1) AS avgdl
          FROM ${t.meta} WHERE key = 'corpus-size'),
        q AS (SELECT * FROM unnest($3::text[], $4::float8[]) AS q(term, qtf)),
        nearest AS (
          SELECT id, embedding <=> $2::vector AS distance FROM ${t.chunks} ${vectorFilter} ORDER BY embedding <=> $2::vector LIMIT $1),
+       weights AS MATERIALIZED (
+         SELECT t.term, q.qtf * ln(1 + (size.n - t.df + 0.5) / (t.df + 0.5)) AS weight
+         FROM q JOIN ${t.terms} t ON t.term = q.term CROSS JOIN size),
        scored AS (
          SELECT p.chunk_id AS id,
-                sum(q.qtf * ln(1 + (size.n - t.df + 0.5) / (t.df + 0.5))
-                    * (p.tf * ($5::float8 + 1)) / (p.tf + $5::float8 * (1 - $6::float8 + $6::float8 * p.length / size.avgdl))) AS score
-         FROM q JOIN ${t.terms} t ON t.term = q.term JOIN ${t.postings} p ON p.term = q.term CROSS JOIN size
+                sum(w.weight * (p.tf * ($5::float8 + 1)) / (p.tf + $5::float8 * (1 - $6::float8 + $6::float8 * p.length / size.avgdl))) AS score
+         FROM weights w JOIN ${t.postings} p ON p.term = w.term CROSS JOIN size
          WHERE true ${keywordFilter}
          GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT $1)
        SELECT 'vector' AS list, c.id, c.text, c.metadata, n.distance AS rank FROM nearest n JOIN ${t.chunks} c ON c.id = n.id
        UNION ALL
        SELECT 'keyword', c.id, c.text, c.metadata, -s.score FROM scored s JOIN ${t.chunks} c ON c.id = s.id
-       ORDER BY list, rank, id`,
-      params,
-    );
+       ORDER BY list, rank, id`;
+    // Unfiltered, the text is the same on every call: a named statement is parsed and planned once per connection.
+    const name = condition ? undefined : `rerank-rag-search:${t.chunks}`;
+    const { rows } = await pool.query<{ list: "vector" | "keyword"; id: string; text: string; metadata: Record<string, unknown> }>({
+      name,
+      text,
+      values: params,
+    });
     const ranked = { vector: [] as Document[], keyword: [] as Document[] };
     for (const row of rows) ranked[row.list].push(new Document({ pageContent: row.text, metadata: row.metadata, id: row.id }));
     return ranked;
@@ -484,10 +512,12 @@ class FollowingLsaEmbeddings extends Embeddings {
   }
 
   private async fit(): Promise<LsaEmbeddings> {
-    const meta = await readMeta(this.pool, this.table);
-    if (meta && meta.fitId !== this.fitId) {
+    // One round trip per question: the fit id alone, not the whole meta row.
+    const { rows } = await this.pool.query<{ fitId: string | null }>(`SELECT value->>'fitId' AS "fitId" FROM ${tables(this.table).meta} WHERE key = 'index'`);
+    const fitId = rows[0]?.fitId ?? undefined;
+    if (rows.length > 0 && fitId !== this.fitId) {
       this.current = await readLsa(this.pool, this.table);
-      this.fitId = meta.fitId;
+      this.fitId = fitId;
     }
     return this.current;
   }
