@@ -103,7 +103,7 @@ function pickSentences(question: string, sources: ParsedSource[], stats: CorpusS
   const df = new Map<string, number>();
   for (const { sentence } of all) for (const t of sentence.terms) df.set(t, (df.get(t) ?? 0) + 1);
   const weights = questionWeights(question, stats ? (t) => stats.idf(t) : (t) => Math.log(1 + all.length / (df.get(t) ?? 0.5)));
-  const wantsNumber = ASKS_FOR_NUMBER.test(question);
+  const wantsNumber = ASKS_FOR_NUMBER.test(question.trim().split("\n").at(-1)!);
   const scored = all
     .map(({ sentence, source }) => {
       const headings = new Set([...source.context, ...sentence.headingTerms]);

@@ -126,12 +126,19 @@ const GENERIC = new Set(
   ),
 );
 
-/** A question's content terms with their weights (the caller's IDF), generic question words left out. */
+/** A question's content terms with their weights (the caller's IDF), generic question words left out; earlier lines count EARLIER_TURN_SHARE. */
 export function questionWeights(question: string, idf: (term: string) => number): Map<string, number> {
+  // Several lines are a conversation (a follow-up is asked after the previous question): what is asked now is the last line.
+  const lines = question.trim().split("\n");
+  const asked = lines.pop()!;
   const weights = new Map<string, number>();
-  for (const term of analyze(question)) if (!GENERIC.has(term)) weights.set(term, idf(term));
+  for (const term of analyze(lines.join("\n"))) if (!GENERIC.has(term)) weights.set(term, EARLIER_TURN_SHARE * idf(term));
+  for (const term of analyze(asked)) if (!GENERIC.has(term)) weights.set(term, idf(term));
   return weights;
 }
+
+/** Weight of a term only an earlier turn of the conversation used, against one in the question asked now. */
+export const EARLIER_TURN_SHARE = 0.25;
 
 /** The share of the question's weight whose terms `has` holds, 0–1 (0 for a question with no content terms). */
 export function coverage(weights: ReadonlyMap<string, number>, has: (term: string) => boolean): number {
