@@ -50,13 +50,15 @@ describe("ExtractiveChatModel", () => {
     expect(reply.content).toBe(NO_ANSWER);
   });
 
-  it("streams the answer in several chunks that add up to the whole", async () => {
+  it("streams the answer a cited sentence a chunk, then the label, adding up to the whole", async () => {
     const model = new ExtractiveChatModel();
     const messages = await promptFor("How do I configure OAuth2 client credentials?");
     const whole = (await model.invoke(messages)).text;
     const chunks: string[] = [];
     for await (const chunk of await model.stream(messages)) chunks.push(chunk.text);
-    expect(chunks.length).toBeGreaterThan(5);
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const sentence of chunks.slice(0, -1)) expect(sentence).toMatch(/^ ?\S.*[.!?:)]["')]? \[\d\]$/s);
+    expect(chunks.at(-1)).toMatch(/^\n\n\(Extractive answer/);
     expect(chunks.join("")).toBe(whole);
   });
 

@@ -45,16 +45,21 @@ export class ExtractiveChatModel extends BaseChatModel {
     return "extractive";
   }
 
-  /** The full answer text for a prompt, computed before streaming it word by word. */
+  /** The full answer text for a prompt. */
   answerFor(messages: BaseMessage[]): string {
+    return this.answerPieces(messages).join("");
+  }
+
+  /** The answer in the pieces it streams as: each cited sentence, then the label. */
+  private answerPieces(messages: BaseMessage[]): string[] {
     const last = messages.at(-1);
     const prompt = parsePrompt(typeof last?.content === "string" ? last.content : (last?.text ?? ""));
     if (!prompt) {
       throw new Error("The extractive answerer needs the answer chain's prompt (<sources> and <question> blocks); a custom prompt must keep them.");
     }
     const picked = pickSentences(prompt.question, prompt.sources, this.stats);
-    if (picked.length === 0) return NO_ANSWER;
-    return `${picked.map((s) => `${s.text} [${s.source}]`).join(" ")}\n\n${EXTRACTIVE_LABEL}`;
+    if (picked.length === 0) return [NO_ANSWER];
+    return [...picked.map((s, i) => `${i > 0 ? " " : ""}${s.text} [${s.source}]`), `\n\n${EXTRACTIVE_LABEL}`];
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- BaseChatModel's contract is async; `async` keeps a bad prompt a rejection.
@@ -68,7 +73,9 @@ export class ExtractiveChatModel extends BaseChatModel {
     _options: this["ParsedCallOptions"],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
-    for (const token of this.answerFor(messages).match(/\S+\s*|\s+/g) ?? []) {
+    // A sentence a chunk: the answer is whole before it streams, and each chunk costs a pass through
+    // LangChain's callbacks and the server's events (word by word, that was most of a served ask's CPU).
+    for (const token of this.answerPieces(messages)) {
       yield new ChatGenerationChunk({ text: token, message: new AIMessageChunk({ content: token }) });
       await runManager?.handleLLMNewToken(token);
     }
