@@ -15,6 +15,7 @@ import { adaptiveRule, decideRerank, rerankSignals, type AdaptiveDecision, type 
 import { RerankCascade, takeCascadeReport, type CascadeStage, type CascadeStageReport } from "../src/rerankers/cascade.js";
 import { defaultMinScoreOf, isBelowCutOff, parseMinScore, type MinScoreSetting } from "../src/rerankers/cut-off.js";
 import { createRerankerFromSpec, RERANKERS } from "../src/rerankers/registry.js";
+import { withCallSignal } from "../src/util/call-signal.js";
 
 /** A retriever that can be asked for a number of results (e.g. the hybrid first stage): `withK(k)` is a copy returning k. */
 export interface SizedRetriever extends BaseRetrieverInterface {
@@ -255,13 +256,17 @@ export class RerankStep extends BaseDocumentCompressor {
   constructor(
     private readonly compressor: () => Promise<BaseDocumentCompressor | null>,
     readonly settings: Pick<RerankCallSettings, "rerank" | "topN" | "minScore"> & Partial<Pick<RerankCallSettings, "adaptive">>,
+    private readonly signal?: AbortSignal,
   ) {
     super();
   }
 
-  /** A copy with a call's settings, carried explicitly. */
-  withSettings(settings: Pick<RerankCallSettings, "rerank" | "topN" | "minScore"> & Partial<Pick<RerankCallSettings, "adaptive">>): RerankStep {
-    return new RerankStep(this.compressor, settings);
+  /** A copy with a call's settings and abort signal, carried explicitly. */
+  withSettings(
+    settings: Pick<RerankCallSettings, "rerank" | "topN" | "minScore"> & Partial<Pick<RerankCallSettings, "adaptive">>,
+    signal?: AbortSignal,
+  ): RerankStep {
+    return new RerankStep(this.compressor, settings, signal);
   }
 
   async compressDocuments(candidates: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
@@ -276,7 +281,7 @@ export class RerankStep extends BaseDocumentCompressor {
     if (!compressor) kept = documents.slice(0, topN);
     else {
       const copies = documents.map((doc) => withMetadata(doc, {}));
-      const report = takeCascadeReport(await compressor.compressDocuments(copies, query, callbacks));
+      const report = takeCascadeReport(await withCallSignal(this.signal, () => compressor.compressDocuments(copies, query, callbacks)));
       stages = report.stages;
       // The re-ranker's calibrated cut-off travels with its documents, for the answer chain's gate.
       const cutOff = defaultMinScoreOf(compressor);
@@ -360,7 +365,7 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
     };
     const call = new RerankingRetriever({
       baseRetriever: this.baseRetriever.withFetchK(settings.fetchK, settings.filter),
-      baseCompressor: this.baseCompressor.withSettings(settings),
+      baseCompressor: this.baseCompressor.withSettings(settings, options?.signal),
       defaults: settings,
       rerankerName: this.rerankerName,
       callbacks: this.callbacks,

@@ -14,6 +14,7 @@ import { LivePipeline } from "../src/server/live-pipeline.js";
 import { cleanEnv, REPO_ROOT, runCli, startCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/fs.js";
 import { startOpenAiServer } from "./helpers/openai-server.js";
+import { startRerankServer } from "./helpers/rerank-server.js";
 
 const SEED = "How do I configure OAuth2 in the API?";
 const OAUTH_PAGE = "authentication/oauth2-client-credentials.md";
@@ -368,6 +369,32 @@ describe("createServer: security", () => {
     } finally {
       await dripping.server.close();
       await drip.close();
+    }
+  });
+});
+
+describe("createServer: a client that leaves /api/search", () => {
+  it("stops the remote re-ranker's request instead of waiting for its timeout", async () => {
+    const tei = await startRerankServer("tei");
+    tei.always({ hang: true });
+    const served = await start({ RAG_RERANKER: "tei", TEI_BASE_URL: tei.baseUrl, RAG_TIMEOUT_MS: 60_000 });
+    try {
+      const leaving = new AbortController();
+      const search = fetch(`${served.url}/api/search`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ question: SEED }),
+        signal: leaving.signal,
+      });
+      // 50 candidates go to TEI as two requests (32 + 18), both held open by the server.
+      await expect.poll(() => tei.requests.length, { timeout: 5000 }).toBe(2);
+      expect(tei.cancelled()).toBe(0);
+      leaving.abort();
+      await expect(search).rejects.toThrow();
+      await expect.poll(() => tei.cancelled(), { timeout: 5000 }).toBe(2);
+    } finally {
+      await served.server.close();
+      await tei.close();
     }
   });
 });

@@ -4,6 +4,7 @@ import { secretsOf, type RagError } from "../errors/index.js";
 import { describeProviderError, httpFailure, invalidResponse, type ProviderEndpoint } from "../providers/provider-failure.js";
 import { checkRankedResults, copyWith, rankOrKeepOrder } from "./ranked-results.js";
 import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
+import { callSignal } from "../util/call-signal.js";
 
 /** One rerank API's wire format: where to post, the request body, and where the results are. */
 export interface RerankWire {
@@ -140,14 +141,18 @@ export class HttpReranker extends BaseDocumentCompressor {
   private async post(body: Record<string, unknown>): Promise<unknown> {
     const { apiKey, fetch: fetchFn = fetch } = this.options;
     const { timeoutMs, maxRetries } = this.endpoint;
+    // The call's own signal (a caller that left), besides the per-attempt timeout.
+    const leaving = callSignal();
     const headers = { "content-type": "application/json", accept: "application/json", ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       let text: string;
       try {
-        response = await fetchFn(this.url, { method: "POST", headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+        const signal = leaving ? AbortSignal.any([AbortSignal.timeout(timeoutMs), leaving]) : AbortSignal.timeout(timeoutMs);
+        response = await fetchFn(this.url, { method: "POST", headers, body: JSON.stringify(body), signal });
         text = await response.text();
       } catch (error) {
+        if (leaving?.aborted) throw leaving.reason as Error;
         throw this.describe(error);
       }
       if (response.ok) {

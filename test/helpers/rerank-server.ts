@@ -83,6 +83,8 @@ export async function startRerankServer(wire: RerankWireName, { maxClientBatchSi
   const requests: RecordedRerankRequest[] = [];
   const queue: RerankBehaviour[] = [];
   let standing: RerankBehaviour | undefined;
+  /** Requests the client abandoned before they were answered. */
+  let cancelled = 0;
   const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     let raw = "";
     for await (const chunk of req) raw += chunk;
@@ -94,6 +96,9 @@ export async function startRerankServer(wire: RerankWireName, { maxClientBatchSi
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
     requests.push({ method: req.method ?? "", path, headers: req.headers, body });
+    res.on("close", () => {
+      if (!res.writableFinished) cancelled++;
+    });
     if (req.method !== "POST" || path !== route) {
       if (wire === "tei") return void res.writeHead(404).end(); // axum's fallback: no body
       return sendJson(res, 404, errorBody(wire, 404, `Not Found: ${req.method} ${path}`));
@@ -132,6 +137,7 @@ export async function startRerankServer(wire: RerankWireName, { maxClientBatchSi
     /** The base URL a client is configured with: the root for TEI, <root>/v1 for Jina and Voyage. */
     baseUrl: wire === "tei" ? root : `${root}/v1`,
     requests,
+    cancelled: () => cancelled,
     script: (...behaviours: RerankBehaviour[]) => void queue.push(...behaviours),
     always: (behaviour: RerankBehaviour | undefined) => {
       standing = behaviour;
