@@ -67,14 +67,17 @@ describe("the page in a real browser", () => {
   it("streams a cited answer, shows what re-ranking changed, re-runs without it, jumps to a source, follows up", async () => {
     await page.goto(url);
     await expect.poll(() => page.locator("#pipeline").textContent()).toMatch(/rerank=bm25/);
-    // Count the answer's renders as tokens arrive: more than one means it streamed.
+    // The answer's length at each render, from the nodes each render put in: several lengths mean it
+    // was drawn token by token (records, not observer calls: tokens that arrive in one read render in one task).
     await page.evaluate(() => {
       const w = window as unknown as { renders: number[] };
       w.renders = [];
-      new MutationObserver(() => {
-        const answer = document.querySelector(".answer");
-        if (answer) w.renders.push(answer.textContent?.length ?? 0);
-      }).observe(document.getElementById("conversation")!, { childList: true, subtree: true, characterData: true });
+      new MutationObserver((records) => {
+        for (const record of records) {
+          if (!(record.target instanceof Element) || !record.target.matches(".answer")) continue;
+          w.renders.push([...record.addedNodes].reduce((length, node) => length + (node.textContent?.length ?? 0), 0));
+        }
+      }).observe(document.getElementById("conversation")!, { childList: true, subtree: true });
     });
     await ask(SEED, 1);
     const renders = await page.evaluate(() => (window as unknown as { renders: number[] }).renders);
