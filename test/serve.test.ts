@@ -74,6 +74,20 @@ async function childrenOf(pid: number): Promise<number[]> {
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
 
+/**
+ * POSTs `body`, waits until the upstream test server (an LLM or a re-ranker) holds `total` requests,
+ * leaves, and expects the server to have cancelled all `total` upstream (counts include earlier requests).
+ */
+async function leaveWhileUpstreamHolds(url: string, body: unknown, upstream: { requests: unknown[]; cancelled(): number }, total: number) {
+  const leaving = new AbortController();
+  const response = fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: leaving.signal });
+  await expect.poll(() => upstream.requests.length, { timeout: 5000 }).toBe(total);
+  expect(upstream.cancelled()).toBeLessThan(total);
+  leaving.abort();
+  await expect(response).rejects.toThrow();
+  await expect.poll(() => upstream.cancelled(), { timeout: 5000 }).toBe(total);
+}
+
 beforeAll(async () => {
   work = await tempDir();
   index = path.join(work, "index");
@@ -355,17 +369,7 @@ describe("createServer: security", () => {
       await expect.poll(() => drip.cancelled(), { timeout: 5000 }).toBe(1);
 
       // Not streamed: the client gives up waiting for the whole answer (500 words × 20 ms).
-      const leaving = new AbortController();
-      const whole = fetch(`${dripping.url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ messages: [{ role: "user", content: SEED }] }),
-        signal: leaving.signal,
-      });
-      await expect.poll(() => drip.requests.length, { timeout: 5000 }).toBe(2);
-      leaving.abort();
-      await expect(whole).rejects.toThrow();
-      await expect.poll(() => drip.cancelled(), { timeout: 5000 }).toBe(2);
+      await leaveWhileUpstreamHolds(`${dripping.url}/v1/chat/completions`, { messages: [{ role: "user", content: SEED }] }, drip, 2);
     } finally {
       await dripping.server.close();
       await drip.close();
@@ -379,19 +383,8 @@ describe("createServer: a client that leaves /api/search", () => {
     tei.always({ hang: true });
     const served = await start({ RAG_RERANKER: "tei", TEI_BASE_URL: tei.baseUrl, RAG_TIMEOUT_MS: 60_000 });
     try {
-      const leaving = new AbortController();
-      const search = fetch(`${served.url}/api/search`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ question: SEED }),
-        signal: leaving.signal,
-      });
       // 50 candidates go to TEI as two requests (32 + 18), both held open by the server.
-      await expect.poll(() => tei.requests.length, { timeout: 5000 }).toBe(2);
-      expect(tei.cancelled()).toBe(0);
-      leaving.abort();
-      await expect(search).rejects.toThrow();
-      await expect.poll(() => tei.cancelled(), { timeout: 5000 }).toBe(2);
+      await leaveWhileUpstreamHolds(`${served.url}/api/search`, { question: SEED }, tei, 2);
     } finally {
       await served.server.close();
       await tei.close();
