@@ -4,7 +4,7 @@ import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/mes
 import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 import { analyze } from "../text/analyzer.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
-import { coverage, questionWeights, sentenceCoverage, splitSentences, type Sentence } from "../text/sentences.js";
+import { coverage, conversationOf, questionWeights, sentenceCoverage, splitSentences, type Sentence } from "../text/sentences.js";
 import { parsePrompt } from "./prompt.js";
 
 export const EXTRACTIVE_LABEL = "(Extractive answer: sentences quoted from the sources; set --llm openai for a written answer.)";
@@ -110,7 +110,7 @@ function pickSentences(question: string, sources: ParsedSource[], stats: CorpusS
   const df = new Map<string, number>();
   for (const { sentence } of all) for (const t of sentence.terms) df.set(t, (df.get(t) ?? 0) + 1);
   const weights = questionWeights(question, stats ? (t) => stats.idf(t) : (t) => Math.log(1 + all.length / (df.get(t) ?? 0.5)));
-  const wantsNumber = ASKS_FOR_NUMBER.test(question.trim().split("\n").at(-1)!);
+  const wantsNumber = ASKS_FOR_NUMBER.test(conversationOf(question).asked);
   const scored = all
     .map(({ sentence, source }) => {
       const headings = new Set([...source.context, ...sentence.headingTerms]);

@@ -411,14 +411,17 @@ async function prefixTokens(shared: SharedModel, messages: BaseMessage[]): Promi
   const at = prompt.lastIndexOf(SOURCES_SLOT);
   if (at < 0) throw new Error("preloadPrefix needs the prompt with SOURCES_SLOT where the sources go.");
   const { LlamaText } = await importNodeLlamaCpp();
-  const { values } = shared.chatWrapper.generateContextState({
-    chatHistory: [...history, { type: "user", text: prompt }, { type: "model", response: [] }],
-  }).contextText;
+  const { values } = contextText(shared, history, prompt);
   const slot = values.findIndex((value) => typeof value === "string" && value.includes(SOURCES_SLOT));
   if (slot < 0) throw new Error(`The chat template of ${shared.info.file} does not keep the user's text as it is; its prompt prefix cannot be preloaded.`);
   const before = values[slot] as string;
   // The last token may merge with the sources' first characters in the whole prompt: left for the answer.
   return new LlamaText(...values.slice(0, slot), before.slice(0, before.lastIndexOf(SOURCES_SLOT))).tokenize(shared.model.tokenizer).slice(0, -1);
+}
+
+/** The whole context the chat template renders for `history` and then `prompt` as the user's turn, up to the model's reply. */
+function contextText(shared: SharedModel, history: ChatHistoryItem[], prompt: string) {
+  return shared.chatWrapper.generateContextState({ chatHistory: [...history, { type: "user", text: prompt }, { type: "model", response: [] }] }).contextText;
 }
 
 /**
@@ -433,12 +436,9 @@ function fitPrompt(
   maxTokens: number,
 ): { history: ChatHistoryItem[]; prompt: string; tokens: Token[]; trimmed: number[] } {
   const { history, prompt } = chatOf(messages);
-  const { model, context, chatWrapper } = shared;
+  const { model, context } = shared;
   const budget = context.contextSize - maxTokens;
-  const render = (prompt: string) =>
-    chatWrapper
-      .generateContextState({ chatHistory: [...history, { type: "user", text: prompt }, { type: "model", response: [] }] })
-      .contextText.tokenize(model.tokenizer);
+  const render = (prompt: string) => contextText(shared, history, prompt).tokenize(model.tokenizer);
   const count = (prompt: string) => render(prompt).length;
   const rendered = render(prompt);
   const full = rendered.length;

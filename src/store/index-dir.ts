@@ -58,7 +58,6 @@ export class IndexDir {
     throw await indexFsError(error, this.root);
   };
 
-  /** The live snapshot's directory, or null when nothing was ever ingested here. */
   /**
    * CURRENT's identity (inode and change time), one stat and no read: an ingest replaces the
    * file, so a new stamp means CURRENT may name another snapshot. Null when there is none (or it cannot be checked).
@@ -72,6 +71,7 @@ export class IndexDir {
     }
   }
 
+  /** The live snapshot's directory, or null when nothing was ever ingested here. */
   async currentSnapshot(): Promise<string | null> {
     let name: string;
     try {

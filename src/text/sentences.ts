@@ -1,3 +1,4 @@
+import { BoundedCache } from "../util/bounded-cache.js";
 import { analyze } from "./analyzer.js";
 
 export interface Sentence {
@@ -103,17 +104,9 @@ export function splitSentences(text: string): Sentence[] {
   return sentences;
 }
 
-const headingCache = new Map<string, Set<string>>();
+const headingTerms = new BoundedCache<string, Set<string>>(10_000);
 /** A heading's terms; headings repeat across the chunks of a document, so they are analysed once. */
-function headingTermsOf(heading: string): Set<string> {
-  let terms = headingCache.get(heading);
-  if (!terms) {
-    if (headingCache.size > 10_000) headingCache.clear();
-    terms = new Set(analyze(heading));
-    headingCache.set(heading, terms);
-  }
-  return terms;
-}
+const headingTermsOf = (heading: string) => headingTerms.get(heading, (h) => new Set(analyze(h)));
 
 /**
  * Words that say what kind of question it is, not what it is about: whether a passage holds them
@@ -128,13 +121,18 @@ const GENERIC = new Set(
 
 /** A question's content terms with their weights (the caller's IDF), generic question words left out; earlier lines count EARLIER_TURN_SHARE. */
 export function questionWeights(question: string, idf: (term: string) => number): Map<string, number> {
-  // Several lines are a conversation (a follow-up is asked after the previous question): what is asked now is the last line.
-  const lines = question.trim().split("\n");
-  const asked = lines.pop()!;
+  const { earlier, asked } = conversationOf(question);
   const weights = new Map<string, number>();
-  for (const term of analyze(lines.join("\n"))) if (!GENERIC.has(term)) weights.set(term, EARLIER_TURN_SHARE * idf(term));
+  for (const term of analyze(earlier)) if (!GENERIC.has(term)) weights.set(term, EARLIER_TURN_SHARE * idf(term));
   for (const term of analyze(asked)) if (!GENERIC.has(term)) weights.set(term, idf(term));
   return weights;
+}
+
+/** Several lines are a conversation (a follow-up is asked after the previous question): what is asked now is the last line. */
+export function conversationOf(question: string): { earlier: string; asked: string } {
+  const lines = question.trim().split("\n");
+  const asked = lines.pop()!;
+  return { earlier: lines.join("\n"), asked };
 }
 
 /** Weight of a term only an earlier turn of the conversation used, against one in the question asked now. */

@@ -66,28 +66,24 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     }
   }
   const workers = parseWorkers(flags.workers);
-  const served = (url: string, count: number) =>
-    `rerank-rag serving on ${url}${count > 1 ? ` with ${count} worker processes` : ""}${token ? " (Bearer token required on /api and /v1)" : ""}; Ctrl+C stops.`;
+  const announce = ({ url, description, notes }: Omit<WorkerListening, "type">) => {
+    note(dim(description));
+    for (const line of notes) note(yellow(line));
+    note(
+      `rerank-rag serving on ${url}${workers > 1 ? ` with ${workers} worker processes` : ""}${token ? " (Bearer token required on /api and /v1)" : ""}; Ctrl+C stops.`,
+    );
+  };
   if (workers > 1 && cluster.isPrimary) {
-    await runWorkers(workers, (ready) => {
-      note(dim(ready.description));
-      for (const line of ready.notes) note(yellow(line));
-      note(served(ready.url, workers));
-    });
+    await runWorkers(workers, announce);
     return;
   }
   const pipeline = await createPipeline(config);
   const server = createServer(pipeline, { config, token, corsOrigins: config.RAG_SERVER_CORS_ORIGINS });
   const { url } = await server.listen({ host: flags.host, port });
   const stop = stopSignal();
-  if (cluster.isWorker) {
-    const ready: WorkerListening = { type: "rerank-rag:listening", url, description: pipeline.description, notes: pipeline.notes };
-    process.send?.(ready);
-  } else {
-    note(dim(pipeline.description));
-    for (const line of pipeline.notes) note(yellow(line));
-    note(served(url, 1));
-  }
+  const ready = { url, description: pipeline.description, notes: pipeline.notes };
+  if (cluster.isWorker) process.send?.({ type: "rerank-rag:listening", ...ready } satisfies WorkerListening);
+  else announce(ready);
   await stop;
   if (!cluster.isWorker) note("stopping: finishing requests in flight…");
   await server.close();
