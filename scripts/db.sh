@@ -40,11 +40,16 @@ install_postgres() {
 
 install_pgvector() {
   local tarball version control
+  control="$("$bin/pg_config" --sharedir)/extension/vector.control"
   tarball=$(ls "$vendor"/pgvector-*.tar.gz 2>/dev/null | sort -V | tail -1) || true
-  [ -n "$tarball" ] || die "no pgvector source in $vendor (expected pgvector-<version>.tar.gz)"
+  if [ -z "$tarball" ]; then
+    # The source is needed only to install: a machine that has pgvector can start without it.
+    [ -f "$control" ] || die "pgvector is not installed and there is no source to build it in $vendor (expected pgvector-<version>.tar.gz)"
+    say "no pgvector source in $vendor; using the installed $(grep -o "default_version = '[^']*'" "$control")"
+    return
+  fi
   version=$(basename "$tarball" .tar.gz)
   version=${version#pgvector-}
-  control="$("$bin/pg_config" --sharedir)/extension/vector.control"
   if [ -f "$control" ] && grep -q "default_version = '$version'" "$control"; then return; fi
   [ "$(id -u)" = 0 ] || die "pgvector $version is not installed and installing it needs root: run this script as root"
   say "building pgvector $version"
