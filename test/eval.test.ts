@@ -4,7 +4,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Document } from "@langchain/core/documents";
 import { loadConfig } from "../src/config/index.js";
-import { evaluate, loadBeir, loadQaSet, type VariantResult } from "../src/eval/index.js";
+import { evaluate, loadBeir, loadQaSet, type QueryResult, type VariantResult } from "../src/eval/index.js";
+import { NO_ANSWER } from "../src/llms/extractive-chat-model.js";
 import { REPO_ROOT, runCli } from "./helpers/cli.js";
 import { DEFAULT_MIN_SCORES } from "../src/rerankers/cut-off.js";
 
@@ -187,8 +188,15 @@ describe("rerank-rag eval", () => {
       "--json",
     ]);
     expect(code, stderr).toBe(0);
-    const bm25 = (JSON.parse(stdout) as { variants: VariantResult[] }).variants.find((v) => v.name === "bm25")!;
+    const result = JSON.parse(stdout) as { variants: VariantResult[]; queries: QueryResult[] };
+    const bm25 = result.variants.find((v) => v.name === "bm25")!;
     const answers = bm25.answers!;
+    // Each question's answer is in the JSON, per variant, and adds up to the summary.
+    const perQuestion = result.queries.filter((q) => q.gold.length > 0).map((q) => q.answers!.bm25!);
+    expect(perQuestion).toHaveLength(answers.answerableCount);
+    expect(perQuestion.filter((a) => a.goldSentence).length / perQuestion.length).toBeCloseTo(answers.goldSentence, 10);
+    expect(result.queries[0]!.answers!["first-stage"]!.text).toMatch(/\[1\]/);
+    for (const a of perQuestion) expect(a.answered || a.text === NO_ANSWER, a.text).toBe(true);
     expect(answers.unanswerable).toBe(13);
     expect(answers.minScore).toBe(DEFAULT_MIN_SCORES.bm25);
     expect(answers.goldSentence).toBeGreaterThan(0);

@@ -8,6 +8,8 @@ import { splitDocuments } from "../src/ingest/chunker.js";
 import { loadFile } from "../src/ingest/loaders.js";
 import { MARKDOWN_FIXTURES } from "./helpers/fs.js";
 import { EXTRACTIVE_LABEL, ExtractiveChatModel, NO_ANSWER } from "../src/llms/extractive-chat-model.js";
+import { questionWeights } from "../src/text/sentences.js";
+import { analyze } from "../src/text/analyzer.js";
 
 const SOURCES = [
   new Document({
@@ -165,5 +167,42 @@ describe("ExtractiveChatModel on hard-wrapped Markdown", () => {
     expect(cited(answer).map(([s]) => s)).toEqual([
       "The number of milliseconds of inactivity a server needs to wait for additional incoming data, after it has finished writing the last response, before a socket will be destroyed.",
     ]);
+  });
+});
+
+describe("ExtractiveChatModel: lists and question words", () => {
+  async function answerTo(question: string, pageContent: string): Promise<string> {
+    const source = new Document({ pageContent, metadata: { relativePath: "webhooks/retries.md" } });
+    const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion(question), sources: formatSources([source]) });
+    return (await new ExtractiveChatModel().invoke(messages)).text.split("\n\n")[0]!;
+  }
+
+  it("quotes a list whose items go on in lower case as the one sentence it is, not an item alone", async () => {
+    const list = [
+      "## What counts as a failure",
+      "",
+      "A delivery attempt fails if your endpoint:",
+      "",
+      "- returns any status code outside the 2xx range,",
+      "- does not respond within 10 seconds,",
+      "- cannot be reached (DNS failure, connection refused).",
+      "",
+      "A 2xx response means success.",
+    ].join("\n");
+    expect(await answerTo("When does a webhook endpoint that does not respond count as failed?", list)).toBe(
+      "A delivery attempt fails if your endpoint: returns any status code outside the 2xx range, does not respond within 10 seconds, cannot be reached (DNS failure, connection refused). [1]",
+    );
+  });
+
+  it("weighs the thing asked about, not the 'many' of 'how many' (rare in documentation, it would weigh most)", () => {
+    const weights = questionWeights("How many OAuth2 clients can an account have?", () => 1);
+    expect([...weights.keys()].sort()).toEqual(["account", "client", "oauth2"]);
+    expect([...questionWeights("How long is a refresh token valid?", () => 1).keys()].sort()).toEqual(["refresh", "token", "valid"]);
+  });
+
+  it("leaves out what an apostrophe leaves behind ('s, n't, 're)", () => {
+    expect(analyze("Lumen's API doesn't say we’re throttled")).toEqual(["lumen", "api", "sai", "throttl"]);
+    // Single letters stay terms where they stand alone.
+    expect(analyze("vitamin D and T cells")).toEqual(["vitamin", "d", "t", "cell"]);
   });
 });

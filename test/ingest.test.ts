@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingest, type IngestEvent } from "../src/ingest/ingest.js";
 import { skippedLine } from "../src/cli/commands/ingest.js";
 import { MAX_FILE_BYTES } from "../src/ingest/loaders.js";
+import { discoverFiles } from "../src/ingest/discover.js";
+import { fileHash, planFiles } from "../src/ingest/plan.js";
 import { openIndex } from "../src/store/open-index.js";
 import { UsageError } from "../src/errors/index.js";
 import type { ConfigOverrides } from "../src/config/index.js";
@@ -51,7 +53,7 @@ describe.each<StoreKind>(["hnsw", "pgvector"])("ingest into %s", (kind) => {
       expect(Object.keys(index.files).sort()).toEqual(files);
       for (const [relative, file] of Object.entries(ws.files)) {
         const entry = index.files[file]!;
-        expect(entry.hash).toBe(sha256(TOPICS[relative as keyof typeof TOPICS]));
+        expect(entry.hash).toBe(fileHash(Buffer.from(TOPICS[relative as keyof typeof TOPICS])));
         expect(entry.chunkIds.length).toBeGreaterThan(0);
       }
       const allIds = Object.values(index.files).flatMap((f) => f.chunkIds);
@@ -365,5 +367,26 @@ describe("ingest: skipped files", () => {
     const report = await ingest({ paths: [root], config: testConfig(path.join(root, "index")) });
     expect(skippedLine(report.skipped)).toBe("Skipped 2 files: 2 unsupported file type.");
     expect(skippedLine([])).toBe("Skipped 0 files.");
+  });
+});
+
+describe("text extraction versions", () => {
+  it("reads again a file the index recorded under an older text extraction, and passes over one under the current", async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, "guide.md");
+    const bytes = Buffer.from("# Guide\n\nA delivery attempt fails if your endpoint:\n\n- does not respond within 10 seconds.\n");
+    await fs.writeFile(file, bytes);
+    const discovery = await discoverFiles([dir]);
+    const splitter = { chunkSize: 500, chunkOverlap: 0 };
+    const entry = (hash: string) => ({ [file]: { hash, size: bytes.length, chunkIds: ["old"] } });
+
+    // Indexes from before the version existed recorded the bytes' sha256 alone.
+    const older = await planFiles(discovery, entry(sha256(bytes)), splitter);
+    expect(older).toMatchObject({ changed: [file], unchanged: 0 });
+    expect(older.fresh[0]!.chunks[0]!.pageContent).toContain("fails if your endpoint:\n\n- does not respond");
+
+    const current = await planFiles(discovery, entry(fileHash(bytes)), splitter);
+    expect(current).toMatchObject({ changed: [], kept: [file], unchanged: 1, fresh: [] });
+    expect(fileHash(bytes)).not.toBe(sha256(bytes));
   });
 });

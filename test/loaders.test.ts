@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { splitSentences } from "../src/text/sentences.js";
 import zlib from "node:zlib";
 import { loadFile, MAX_FILE_BYTES } from "../src/ingest/loaders.js";
 import { discoverFiles } from "../src/ingest/discover.js";
@@ -146,6 +147,23 @@ describe("loadFile: text formats", () => {
     const content = (await loadFile("/site/notes.html", text(html))).documents[0]!.pageContent;
     expect(content.split("\n")).toEqual(expect.arrayContaining(["# Release notes", "## Version 2"]));
     expect(content).toContain("Released in March.");
+  });
+
+  it("renders an HTML table a row a line with its cells between pipes, as a Markdown table reads, a long cell unwrapped", async () => {
+    const long = "The amount is below the minimum for the currency. Minimums are listed in the payments reference, per currency and payment method.";
+    const html = `<html><body><h2>Payment errors</h2><table>
+      <thead><tr><th>Code</th><th>Status</th><th>Description</th></tr></thead>
+      <tbody><tr><td><code>expired_card</code></td><td>402</td><td>The card's expiry date has passed.</td></tr>
+      <tr><td><code>amount_too_small</code></td><td>402</td><td>${long}</td></tr></tbody></table>
+      <p>Show the customer a generic message.</p></body></html>`;
+    const { documents } = await loadFile("/site/errors.html", text(html));
+    expect(documents[0]!.pageContent.split("\n")).toEqual(
+      expect.arrayContaining(["Code | Status | Description", "expired_card | 402 | The card's expiry date has passed.", `amount_too_small | 402 | ${long}`]),
+    );
+    // No sentence runs across rows: a question matching one row is not answered with the whole table.
+    const sentences = splitSentences(documents[0]!.pageContent).map((s) => s.text);
+    expect(sentences).toContain("expired_card | 402 | The card's expiry date has passed.");
+    expect(sentences.filter((s) => s.includes("expired_card") || s.includes("amount_too_small"))).toHaveLength(2);
   });
 
   it("uses the file name as title for HTML without <title>", async () => {

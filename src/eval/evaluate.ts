@@ -96,6 +96,17 @@ export interface QueryResult {
   signals: RerankSignals;
   /** Adaptive variants that skipped the re-ranker on this query. */
   skipped: string[];
+  /** QA sets, per variant: the answer a person would read, and how it scored. */
+  answers?: Record<string, QueryAnswer>;
+}
+
+export interface QueryAnswer {
+  text: string;
+  answered: boolean;
+  /** The best source's evidence score (undefined: the re-ranker gives none). */
+  bestScore?: number;
+  goldSentence: boolean;
+  f1: number;
 }
 
 export interface EvalResult {
@@ -251,7 +262,20 @@ async function evaluateOn(
       // "auto" is the re-ranker's calibrated cut-off, as the retriever records it for the answer chain.
       const setting = options.minScore ?? "auto";
       const minScore = setting === "auto" ? defaultMinScoreOf(compressor) : (setting ?? undefined);
-      if (dataset.kind === "qa") state.answers.push(await checkAnswer(answerer, query, ranked.slice(0, topN), dataset, minScore));
+      if (dataset.kind === "qa") {
+        const check = await checkAnswer(answerer, query, ranked.slice(0, topN), dataset, minScore);
+        state.answers.push(check);
+        result.answers = {
+          ...result.answers,
+          [variant]: {
+            text: check.answer,
+            answered: !check.saidNoAnswer,
+            ...(check.bestScore !== undefined ? { bestScore: check.bestScore } : {}),
+            goldSentence: check.goldSentence,
+            f1: check.f1,
+          },
+        };
+      }
     }
     queryResults.push(result);
   }
@@ -288,10 +312,16 @@ async function evaluateOn(
     }),
     queries: queryResults.map((q) => ({
       ...q,
-      firstRelevantRank: Object.fromEntries(Object.entries(q.firstRelevantRank).map(([k, v]) => [k === "none" ? "first-stage" : k, v])),
-      ndcg: Object.fromEntries(Object.entries(q.ndcg).map(([k, v]) => [k === "none" ? "first-stage" : k, v])),
+      firstRelevantRank: publicNames(q.firstRelevantRank),
+      ndcg: publicNames(q.ndcg),
+      ...(q.answers ? { answers: publicNames(q.answers) } : {}),
     })),
   };
+}
+
+/** Per-variant values keyed as the report names variants ("none" is the first stage). */
+function publicNames<T>(byVariant: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(byVariant).map(([k, v]) => [k === "none" ? "first-stage" : k, v]));
 }
 
 /** Prefix of an adaptive variant: `adaptive:bm25` re-ranks with bm25 only when the first stage is unsure. */
@@ -313,6 +343,7 @@ function scoreRanking(units: string[], judgments: Map<string, number>): Record<s
 }
 
 interface AnswerCheck {
+  answer: string;
   answerable: boolean;
   goldInTopN: boolean;
   f1: number;
@@ -342,6 +373,7 @@ async function checkAnswer(
   const body = answer.split("\n\n")[0]!.replace(/\[\d+\]/g, "");
   const shown = normalizeText(body);
   return {
+    answer,
     answerable: query.judgments.size > 0,
     goldInTopN: top.some((doc) => query.judgments.has(dataset.unitOf(query, doc))),
     f1: saidNoAnswer ? 0 : tokenF1(body, query.reference ?? "", analyze),

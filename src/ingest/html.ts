@@ -48,12 +48,38 @@ const landmark: FormatCallback = (elem, walk, builder) => {
   builder.closeBlock({ trailingLineBreaks: 1 });
 };
 
+/** A table's rows, not those of a table nested in a cell. */
+function rowsOf(elem: Element): Element[] {
+  return (elem.children ?? []).flatMap((child) => {
+    if (child.type !== "tag") return [];
+    if (child.name === "tr") return [child];
+    return ["thead", "tbody", "tfoot"].includes(child.name ?? "") ? rowsOf(child) : [];
+  });
+}
+
+// A table row per line with cells between " | ", as Markdown tables read after their lexer: a row
+// is then one sentence of its own. Column-aligned text (html-to-text's dataTable) wraps long cells
+// onto lines of their own and runs the whole table together as one "sentence".
+const pipeTable: FormatCallback = (elem, walk, builder) => {
+  builder.openBlock({ leadingLineBreaks: 2 });
+  for (const row of rowsOf(elem)) {
+    builder.openBlock({ leadingLineBreaks: 1 });
+    const cells = (row.children ?? []).filter((c) => c.type === "tag" && ["td", "th"].includes(c.name ?? ""));
+    cells.forEach((cell, i) => {
+      if (i > 0) builder.addInline(" | ");
+      walk(cell.children, builder);
+    });
+    builder.closeBlock({ trailingLineBreaks: 1 });
+  }
+  builder.closeBlock({ trailingLineBreaks: 2 });
+};
+
 /** Visible text of an HTML page; scripts, styles and navigation chrome are dropped. */
 export function htmlToText(html: string): string {
   assertHtmlDepth(html);
   return convert(html, {
     wordwrap: false,
-    formatters: { ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [`h${n}`, heading(n)])), landmark },
+    formatters: { ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [`h${n}`, heading(n)])), landmark, pipeTable },
     selectors: [
       ...[1, 2, 3, 4, 5, 6].map((n) => ({ selector: `h${n}`, format: `h${n}` })),
       { selector: "a", options: { ignoreHref: true } },
@@ -65,7 +91,7 @@ export function htmlToText(html: string): string {
       { selector: "noscript", format: "skip" },
       { selector: "template", format: "skip" },
       { selector: "iframe", format: "skip" },
-      { selector: "table", format: "dataTable" },
+      { selector: "table", format: "pipeTable" },
     ],
   }).trim();
 }

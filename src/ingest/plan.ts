@@ -93,7 +93,7 @@ export async function planFiles(
       skip(file, `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
       continue;
     }
-    const hash = crypto.createHash("sha256").update(bytes).digest("hex");
+    const hash = fileHash(bytes);
     const known = previous[file];
     if (known?.hash === hash) {
       plan.kept.push(file);
@@ -124,6 +124,19 @@ export async function planFiles(
   return plan;
 }
 
+/**
+ * Version of the text the loaders make of a file (Markdown, HTML, PDF conversion). Raise it when
+ * that text changes: an index's files are then all read again once, instead of keeping chunks
+ * made the old way until each file happens to change.
+ */
+export const TEXT_EXTRACTION_VERSION = 2;
+
+/** What the index records of a file's content: its bytes and the text extraction they went through. */
+export function fileHash(bytes: Buffer): string {
+  // Indexes written before the version existed recorded the bytes alone: they match no version.
+  return crypto.createHash("sha256").update(`text-extraction-${TEXT_EXTRACTION_VERSION}\0`).update(bytes).digest("hex");
+}
+
 /** A file's chunks, with ids that are stable for its path and content. */
 async function splitLoaded(
   file: string,
@@ -152,7 +165,7 @@ export async function resplitDuplicates(
   roots: readonly string[],
 ): Promise<{ chunks: Document[]; fileChunks: number }> {
   const bytes = await fs.readFile(file);
-  const hash = crypto.createHash("sha256").update(bytes).digest("hex");
+  const hash = fileHash(bytes);
   if (hash !== entry.hash) throw new Error("it changed while the index was written");
   const all = await splitLoaded(file, hash, (await loadFile(file, bytes)).documents, splitter, roots);
   const wanted = new Set(entry.duplicates?.map((d) => d.chunkId));

@@ -5,7 +5,7 @@ import { BM25_DEFAULTS, bm25TermScore } from "../text/bm25.js";
 import { contextualText } from "../text/contextual-text.js";
 import { CorpusStats } from "../text/corpus-stats.js";
 import { BoundedCache } from "../util/bounded-cache.js";
-import { questionWeights, sentenceEvidence, splitSentences } from "../text/sentences.js";
+import { questionWeights, sentenceEvidence, splitSentences, type Sentence } from "../text/sentences.js";
 import { rerankDocuments, type RerankOptions, type RerankResult } from "./rerank-function.js";
 import { DEFAULT_MIN_SCORES, type WithDefaultMinScore } from "./cut-off.js";
 
@@ -45,6 +45,8 @@ export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultM
   private readonly stats: CorpusStats | null;
   /** Each candidate's terms, by its text: a server re-ranks the same chunks again and again. */
   private readonly analyzed = new BoundedCache<string, { counts: Map<string, number>; length: number }>(2048);
+  /** Each candidate's sentences, by its text, for the same reason. */
+  private readonly sentences = new BoundedCache<string, Sentence[]>(2048);
 
   constructor({ stats = null, k1 = BM25_DEFAULTS.k1, b = BM25_DEFAULTS.b, topN, firstStageWeight = DEFAULT_FIRST_STAGE_WEIGHT }: Bm25RerankerOptions = {}) {
     super();
@@ -103,7 +105,7 @@ export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultM
     // Evidence only for what is kept: splitting sentences is the dearest part, and the gate reads the kept.
     return kept.map(({ index, score }) => {
       const doc = documents[index]!;
-      const evidence = sentenceEvidence(weights, splitSentences(doc.pageContent), headingTerms(doc));
+      const evidence = sentenceEvidence(weights, this.sentences.get(doc.pageContent, splitSentences), headingTerms(doc));
       return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, rerankScore: score, evidenceScore: evidence }, id: doc.id });
     });
   }

@@ -15,6 +15,8 @@ export interface Sentence {
 }
 
 const LIST_ITEM = /^\s*(?:[-*+>]|\d+[.)])\s+/;
+/** A paragraph that ends announcing a list (or is one already joined to its items): it goes on in its items. */
+const CONTINUED = /:\s*$|,\s*$/;
 const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
 
 /**
@@ -47,6 +49,15 @@ function paragraphs(text: string): Array<{ text: string; prose: boolean; heading
       continue;
     }
     const row = line.includes(" | ");
+    const last = out.at(-1);
+    // A list whose items go on in lower case finishes the sentence that announced it ("fails if your
+    // endpoint: - returns…, - does not respond…"): the items join that sentence instead of each
+    // standing as a fragment.
+    if (LIST_ITEM.test(line) && /^\p{Ll}/u.test(line.replace(LIST_ITEM, "")) && CONTINUED.test(lines.at(-1) ?? last?.text ?? "")) {
+      if (!lines.length && last) lines = [out.pop()!.text];
+      lines.push(line.replace(LIST_ITEM, "").replace(/`/g, "").trim());
+      continue;
+    }
     if (LIST_ITEM.test(line) || row || !prose) flush();
     if (LIST_ITEM.test(line)) item = true;
     prose = !row;
@@ -119,12 +130,19 @@ const GENERIC = new Set(
   ),
 );
 
+/**
+ * "How many", "how long", "how often"…: the second word asks for a quantity (the answer holds a
+ * number, not the word), yet is rare in documentation and would weigh most under IDF.
+ */
+const HOW_MUCH = /\bhow\s+(?:many|much|long|often|soon|quickly|far|big|large|old)\b/gi;
+
 /** A question's content terms with their weights (the caller's IDF), generic question words left out; earlier lines count EARLIER_TURN_SHARE. */
 export function questionWeights(question: string, idf: (term: string) => number): Map<string, number> {
   const { earlier, asked } = conversationOf(question);
+  const content = (text: string) => analyze(text.replace(HOW_MUCH, " ")).filter((term) => !GENERIC.has(term));
   const weights = new Map<string, number>();
-  for (const term of analyze(earlier)) if (!GENERIC.has(term)) weights.set(term, EARLIER_TURN_SHARE * idf(term));
-  for (const term of analyze(asked)) if (!GENERIC.has(term)) weights.set(term, idf(term));
+  for (const term of content(earlier)) weights.set(term, EARLIER_TURN_SHARE * idf(term));
+  for (const term of content(asked)) weights.set(term, idf(term));
   return weights;
 }
 
