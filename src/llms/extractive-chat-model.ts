@@ -12,7 +12,7 @@ export const NO_ANSWER = "The indexed documents do not appear to answer this que
 
 /** Share of the question's weight the best sentence must hold itself to count as an answer. */
 const MIN_COVERAGE = 0.1;
-const MAX_SENTENCES = 3;
+const MAX_SENTENCES = 2;
 /** Share of the question's weight a further sentence must add (terms not yet covered) to join the answer. */
 const MIN_GAIN = 0.1;
 /** Extra credit for a section's opening sentence, as a share of the question's weight its heading holds. */
@@ -86,6 +86,9 @@ export class ExtractiveChatModel extends BaseChatModel {
 const ASKS_FOR_NUMBER =
   /\b(?:how (?:long|many|much|often|quickly|soon|far|large|big|old)|maximum|minimum|max|min|default|limits?|timeout|size|number of|at most|at least|which version)\b|^\s*when\b/i;
 
+/** A number standing on its own ("10 seconds", "99.99%"), not one inside a name such as 2xx, OAuth2 or v2. */
+const QUANTITY = /\b\d+(?:[.,]\d+)*\b/;
+
 /** A sentence that introduces a list or steps after it. */
 const ANNOUNCES = /:$|\b(?:these|the following) steps\b|\bas follows\b/i;
 /** How many list-item sentences (steps) an announcing sentence brings with it. */
@@ -117,7 +120,7 @@ function pickSentences(question: string, sources: ParsedSource[], stats: CorpusS
       const { own, score } = sentenceCoverage(weights, sentence.terms, headings);
       // The sentence that opens a section whose heading matches the question speaks for the section.
       const lead = sentence.leads ? score - own + LEAD_SHARE * coverage(weights, (t) => sentence.headingTerms.has(t)) : 0;
-      const factor = (wantsNumber && /\d/.test(sentence.text) ? 2 : 1) * (looksLikeCode(sentence.text) ? 0.5 : 1);
+      const factor = (wantsNumber && QUANTITY.test(sentence.text) ? 2 : 1) * (looksLikeCode(sentence.text) ? 0.5 : 1);
       return { sentence, source, own, score: ((score + lead) * factor) / (1 + RANK_DISCOUNT * source.rank) / (1 + sentence.terms.size / 60) };
     })
     .filter((x) => x.own >= MIN_COVERAGE)
