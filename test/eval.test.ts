@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Document } from "@langchain/core/documents";
 import { loadConfig } from "../src/config/index.js";
 import { evaluate, loadBeir, loadQaSet, type QueryResult, type VariantResult } from "../src/eval/index.js";
+import { normalizeText } from "../src/eval/datasets.js";
 import { NO_ANSWER } from "../src/llms/extractive-chat-model.js";
+import { loadFile } from "../src/ingest/loaders.js";
+import { splitDocuments } from "../src/ingest/chunker.js";
 import { REPO_ROOT, runCli } from "./helpers/cli.js";
 import { DEFAULT_MIN_SCORES } from "../src/rerankers/cut-off.js";
 
@@ -92,6 +95,37 @@ describe("evaluate on a BEIR directory", () => {
 });
 
 describe("the QA set", () => {
+  it.each([
+    ["qa.jsonl", "data/eval/qa.jsonl", "data/docs"],
+    ["npm-readmes", "data/eval/npm-readmes/qa.jsonl", "data/eval/npm-readmes/docs"],
+  ])("%s: every gold quote is found in a chunk of its file, as the loaders and default splitter make them", async (_name, set, docs) => {
+    const dataset = await loadQaSet(path.join(REPO_ROOT, set), path.join(REPO_ROOT, docs));
+    expect(dataset.warnings).toEqual([]);
+    const records = (await fs.readFile(path.join(REPO_ROOT, set), "utf8"))
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { id: string; gold: Array<{ source: string }> });
+    const config = loadConfig({}, {});
+    const chunkTexts = new Map<string, string[]>();
+    const unresolved: string[] = [];
+    for (const record of records) {
+      const quotes = dataset.queries.find((q) => q.id === record.id)!.quotes ?? [];
+      for (const [g, { source }] of record.gold.entries()) {
+        if (!chunkTexts.has(source)) {
+          const file = path.join(REPO_ROOT, docs, source);
+          const { documents } = await loadFile(file, await fs.readFile(file));
+          const chunks = await splitDocuments(documents, { chunkSize: config.RAG_CHUNK_SIZE, chunkOverlap: config.RAG_CHUNK_OVERLAP }, "0".repeat(64));
+          chunkTexts.set(
+            source,
+            chunks.map((c) => normalizeText(c.pageContent)),
+          );
+        }
+        if (!chunkTexts.get(source)!.some((text) => text.includes(quotes[g]!))) unresolved.push(`${record.id}#${g} (${source})`);
+      }
+    }
+    expect(unresolved).toEqual([]);
+  });
+
   it("maps a chunk holding a gold quote to that gold passage, and other chunks to themselves", async () => {
     const dataset = await loadQaSet(path.join(REPO_ROOT, "data", "eval", "qa.jsonl"), path.join(REPO_ROOT, "data", "docs"));
     expect(dataset.queries.length).toBeGreaterThanOrEqual(60);

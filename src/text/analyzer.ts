@@ -10,18 +10,11 @@ const STOPWORDS = new Set(
     "himself his how i if in into is it its itself just me more most my myself no nor not now of off on once only or other " +
     "our ours ourselves out over own same she should so some such than that the their theirs them themselves then there " +
     "these they this those through to too under until up very was we were what when where which while who whom why will " +
-    "with would you your yours yourself yourselves " +
-    // What is left of "doesn't", "isn't" once CLITIC has taken the "'t" (NLTK's list has them too).
-    "don doesn didn isn aren wasn weren hasn haven hadn won wouldn shouldn couldn"
+    "with would you your yours yourself yourselves"
   ).split(" "),
 );
 
 const WORD = /[\p{L}\p{N}]+/gu;
-/**
- * The "'s", "'t", "'re" of "Lumen's", "doesn't", "we're": dropped before words are cut, as single
- * letters are terms in their own right elsewhere ("vitamin D", "T cells").
- */
-const CLITIC = /(?<=\p{L})['’](?:s|t|re|ve|ll|d|m)\b/giu;
 
 // Each word is stemmed once: Porter's rules were most of a warm ask's analysis time. A vocabulary's worth of words.
 const stems = new BoundedCache<string, string>(100_000);
@@ -33,7 +26,7 @@ const stems = new BoundedCache<string, string>(100_000);
  */
 export function analyze(text: string): string[] {
   const terms: string[] = [];
-  for (const match of text.normalize("NFKC").toLowerCase().replace(CLITIC, "").matchAll(WORD)) {
+  for (const match of text.normalize("NFKC").toLowerCase().matchAll(WORD)) {
     const word = match[0];
     if (STOPWORDS.has(word)) continue;
     // Stemming rules are English-only; other scripts keep their surface form.

@@ -126,9 +126,14 @@ const headingTermsOf = (heading: string) => headingTerms.get(heading, (h) => new
 const GENERIC = new Set(
   analyze(
     "api apis use using used get gets make makes need needs way ways possible happen happens work works thing things someone something " +
-      "tell know want able also exactly actually anyone please doc docs document documentation",
+      "tell know want able also exactly actually anyone please doc docs document documentation " +
+      // What is left of "doesn't", "isn't" once CLITIC has taken the "'t".
+      "don doesn didn isn aren wasn weren hasn haven hadn won wouldn shouldn couldn",
   ),
 );
+
+/** The "'s", "'t", "'re" of "Lumen's", "doesn't", "we're": no content of the question (BM25 keeps its own terms as they were). */
+const CLITIC = /(?<=\p{L})['’](?:s|t|re|ve|ll|d|m)\b/giu;
 
 /**
  * "How many", "how long", "how often"…: the second word asks for a quantity (the answer holds a
@@ -139,7 +144,7 @@ const HOW_MUCH = /\bhow\s+(?:many|much|long|often|soon|quickly|far|big|large|old
 /** A question's content terms with their weights (the caller's IDF), generic question words left out; earlier lines count EARLIER_TURN_SHARE. */
 export function questionWeights(question: string, idf: (term: string) => number): Map<string, number> {
   const { earlier, asked } = conversationOf(question);
-  const content = (text: string) => analyze(text.replace(HOW_MUCH, " ")).filter((term) => !GENERIC.has(term));
+  const content = (text: string) => analyze(text.replace(HOW_MUCH, " ").replace(CLITIC, "")).filter((term) => !GENERIC.has(term));
   const weights = new Map<string, number>();
   for (const term of content(earlier)) weights.set(term, EARLIER_TURN_SHARE * idf(term));
   for (const term of content(asked)) weights.set(term, idf(term));
