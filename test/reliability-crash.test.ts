@@ -8,6 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RagConfig } from "../src/config/index.js";
 import { ingest } from "../src/ingest/ingest.js";
+import { fileHash } from "../src/ingest/plan.js";
 import { INDEX_MARKER_FILE } from "../src/store/index-dir.js";
 import { openIndex } from "../src/store/open-index.js";
 import { cleanEnv, startCli, type CliRun } from "./helpers/cli.js";
@@ -18,7 +19,8 @@ import { recordFigures, seededRandom, sleep, stressCount } from "./helpers/relia
 
 const KILLS = stressCount(5, 30);
 const FILES = 300;
-const sha256 = (text: string) => crypto.createHash("sha256").update(text).digest("hex");
+/** What the manifest records of a file's content. */
+const contentHash = (text: string) => fileHash(Buffer.from(text));
 const WORDS =
   "river stone lantern harbour meadow copper violin orchard glacier falcon pepper canyon willow marble tide ember quartz saddle thistle beacon cedar prism cobalt lagoon fern anvil compass harvest".split(
     " ",
@@ -45,7 +47,7 @@ async function writeNote(corpus: Corpus, file: string, content: string): Promise
   await fs.mkdir(path.dirname(file), { recursive: true });
   await fs.writeFile(file, content);
   corpus.disk.set(file, content);
-  corpus.history.set(sha256(content), content);
+  corpus.history.set(contentHash(content), content);
 }
 
 /** Rewrites ~25% of the notes (enough that the offline embedder refits: a full embed every run). */
@@ -70,7 +72,7 @@ async function expectConsistent(config: RagConfig, corpus: Corpus, committed: Ma
   }
   const problems: string[] = [];
   for (const [file, entry] of Object.entries(index.manifest.files)) {
-    if (entry.hash !== committed.get(file) && entry.hash !== sha256(corpus.disk.get(file) ?? "")) problems.push(`${file}: neither old nor new`);
+    if (entry.hash !== committed.get(file) && entry.hash !== contentHash(corpus.disk.get(file) ?? "")) problems.push(`${file}: neither old nor new`);
     const content = corpus.history.get(entry.hash) ?? "";
     const prefix = crypto.createHash("sha256").update(`${file}\0${entry.hash}`).digest("hex").slice(0, 16);
     const chunks = chunksOf.get(file) ?? [];
@@ -169,7 +171,7 @@ describe("ingest under SIGKILL", () => {
 
     const final = await ingestToEnd();
     committed = await expectConsistent(config, corpus, committed);
-    for (const [file, content] of corpus.disk) expect(committed.get(file), file).toBe(sha256(content));
+    for (const [file, content] of corpus.disk) expect(committed.get(file), file).toBe(contentHash(content));
     // Nothing left behind: no temp dirs or pointers, no lock, the live snapshot and at most its predecessor.
     expect((await entriesOf(snapshots)).filter((e) => !e.startsWith("snapshot-"))).toEqual([]);
     expect((await entriesOf(snapshots)).length).toBeLessThanOrEqual(2);
