@@ -371,7 +371,7 @@ describe("ingest: skipped files", () => {
 });
 
 describe("text extraction versions", () => {
-  it("reads again a file the index recorded under an older text extraction, and passes over one under the current", async () => {
+  it("reads again a file the index recorded under an older text extraction, saying so, and passes over one under the current", async () => {
     const dir = await tempDir();
     const file = path.join(dir, "guide.md");
     const bytes = Buffer.from("# Guide\n\nA delivery attempt fails if your endpoint:\n\n- does not respond within 10 seconds.\n");
@@ -382,11 +382,14 @@ describe("text extraction versions", () => {
 
     // Indexes from before the version existed recorded the bytes' sha256 alone.
     const older = await planFiles(discovery, entry(sha256(bytes)), splitter);
-    expect(older).toMatchObject({ changed: [file], unchanged: 0 });
+    expect(older).toMatchObject({ changed: [file], reextracted: [file], unchanged: 0 });
     expect(older.fresh[0]!.chunks[0]!.pageContent).toContain("fails if your endpoint:\n\n- does not respond");
 
     const current = await planFiles(discovery, entry(fileHash(bytes)), splitter);
-    expect(current).toMatchObject({ changed: [], kept: [file], unchanged: 1, fresh: [] });
+    expect(current).toMatchObject({ changed: [], reextracted: [], kept: [file], unchanged: 1, fresh: [] });
+    // Other bytes under the older extraction: a change of content, not only of extraction.
+    const edited = await planFiles(discovery, entry(sha256(Buffer.concat([bytes, Buffer.from("More.\n")]))), splitter);
+    expect(edited).toMatchObject({ changed: [file], reextracted: [] });
     expect(fileHash(bytes)).not.toBe(sha256(bytes));
   });
 });

@@ -20,6 +20,8 @@ export interface FreshFile {
 export interface FileOutcome {
   added: string[];
   changed: string[];
+  /** Of the changed files, those whose bytes are as indexed: read again for this version's text extraction. */
+  reextracted: string[];
   removed: string[];
   unchanged: number;
   skipped: SkippedFile[];
@@ -58,6 +60,7 @@ export async function planFiles(
     kept: [],
     added: [],
     changed: [],
+    reextracted: [],
     removed: [],
     unchanged: 0,
     skipped: [...discovery.skipped],
@@ -111,6 +114,7 @@ export async function planFiles(
       const chunks = await splitLoaded(file, hash, loaded.documents, splitter, discovery.roots);
       plan.fresh.push({ file, hash, size: bytes.length, chunks });
       (known ? plan.changed : plan.added).push(file);
+      if (known && OLDER_EXTRACTIONS.some((older) => older(bytes) === known.hash)) plan.reextracted.push(file);
     } catch (error) {
       skip(file, (error as Error).message);
     }
@@ -132,10 +136,15 @@ export async function planFiles(
 export const TEXT_EXTRACTION_VERSION = 2;
 
 /** What the index records of a file's content: its bytes and the text extraction they went through. */
-export function fileHash(bytes: Buffer): string {
-  // Indexes written before the version existed recorded the bytes alone: they match no version.
-  return crypto.createHash("sha256").update(`text-extraction-${TEXT_EXTRACTION_VERSION}\0`).update(bytes).digest("hex");
+export function fileHash(bytes: Buffer, version = TEXT_EXTRACTION_VERSION): string {
+  // Version 1 (before versions were recorded) is the bytes' hash alone.
+  const hash = crypto.createHash("sha256");
+  if (version > 1) hash.update(`text-extraction-${version}\0`);
+  return hash.update(bytes).digest("hex");
 }
+
+/** A file's hash under each earlier version: a match is the same bytes, indexed by an older extraction. */
+const OLDER_EXTRACTIONS = Array.from({ length: TEXT_EXTRACTION_VERSION - 1 }, (_, i) => (bytes: Buffer) => fileHash(bytes, i + 1));
 
 /** A file's chunks, with ids that are stable for its path and content. */
 async function splitLoaded(

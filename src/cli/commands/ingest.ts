@@ -113,7 +113,10 @@ function printSummary(report: IngestReport, seconds: number): void {
   for (const warning of report.warnings) note(yellow(`warning ${printable(warning)}`));
   if (report.ignored) note(dim(`${report.ignored} files or folders ignored (.ragignore, .gitignore, --exclude)`));
   note(dim(skippedLine(report.skipped)));
-  const counts = `${report.added.length} new, ${report.changed.length} changed, ${report.removed.length} removed, ${report.unchanged} unchanged`;
+  const reread = report.reextracted.length
+    ? ` (${report.reextracted.length} of them unchanged on disk, read again: this version extracts text differently)`
+    : "";
+  const counts = `${report.added.length} new, ${report.changed.length} changed${reread}, ${report.removed.length} removed, ${report.unchanged} unchanged`;
   if (!report.written) {
     note(`Index is up to date (${counts}); nothing to write. ${dim(`${report.chunkCount} chunks in ${where(report)}`)}`);
     return;
