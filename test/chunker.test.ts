@@ -3,7 +3,8 @@ import path from "node:path";
 import { Document } from "@langchain/core/documents";
 import { describe, expect, it } from "vitest";
 import { splitDocuments } from "../src/ingest/chunker.js";
-import { contextualText } from "../src/text/contextual-text.js";
+import { contextualText, readableText } from "../src/text/contextual-text.js";
+import { splitSentences } from "../src/text/sentences.js";
 import { loadFile } from "../src/ingest/loaders.js";
 import { SAMPLE_DOCS, SAMPLE_PDFS } from "./helpers/fs.js";
 
@@ -195,6 +196,27 @@ describe("splitDocuments: headings", () => {
       // Either the section it starts in, or a real heading early in the chunk.
       if (heading !== expected) expect(chunk.pageContent.slice(0, chunk.pageContent.length / 4)).toContain(`# ${heading}`);
     }
+  });
+});
+
+describe("splitDocuments: code cut by a chunk's edge", () => {
+  it("marks a chunk that starts inside a fenced block, so its code reads as code in sentences and prompts", async () => {
+    const usage = Array.from({ length: 12 }, (_, i) => `-o${i} --option-${i}\n        Describes option ${i} of the command line`).join("\n\n");
+    const text = `# semver\n\nAs a command-line utility:\n\n\`\`\`\n${usage}\n\`\`\`\n\nVersions are compared by precedence.`;
+    const chunks = await splitDocuments([new Document({ pageContent: text, metadata: { source: "/d/semver.md" } })], SMALL, HASH);
+    const inside = chunks.filter((c) => c.metadata.startsInCode === true);
+    expect(inside.length).toBeGreaterThan(0);
+    expect(chunks[0]!.metadata.startsInCode).toBeUndefined();
+    for (const chunk of inside) {
+      // The chunk's own text is still the verbatim slice; only the readable text gets the fence back.
+      expect(chunk.pageContent).toBe(text.slice(chunk.metadata.start as number, chunk.metadata.end as number));
+      const sentences = splitSentences(readableText(chunk)).map((s) => s.text);
+      expect(
+        sentences.filter((s) => /--option-|Describes option/.test(s)),
+        sentences.join(" / "),
+      ).toEqual([]);
+    }
+    expect(chunks.flatMap((c) => splitSentences(readableText(c)).map((s) => s.text))).toContain("Versions are compared by precedence.");
   });
 });
 

@@ -8,7 +8,7 @@ import { splitDocuments } from "../src/ingest/chunker.js";
 import { loadFile } from "../src/ingest/loaders.js";
 import { MARKDOWN_FIXTURES } from "./helpers/fs.js";
 import { EXTRACTIVE_LABEL, ExtractiveChatModel, NO_ANSWER } from "../src/llms/extractive-chat-model.js";
-import { questionWeights } from "../src/text/sentences.js";
+import { questionWeights, splitSentences } from "../src/text/sentences.js";
 
 const SOURCES = [
   new Document({
@@ -191,6 +191,66 @@ describe("ExtractiveChatModel: lists and question words", () => {
     expect(await answerTo("When does a webhook endpoint that does not respond count as failed?", list)).toBe(
       "A delivery attempt fails if your endpoint: returns any status code outside the 2xx range, does not respond within 10 seconds, cannot be reached (DNS failure, connection refused). [1]",
     );
+  });
+
+  it("keeps a list of definitions ('keyword: the validation keyword.') as items of their own, not run into the line that introduces them", () => {
+    const text = [
+      "Each error is an object with the following properties:",
+      "",
+      "- keyword: validation keyword.",
+      "- dataPath: the path to the part of the data that was validated.",
+    ].join("\n");
+    expect(splitSentences(text).map((s) => s.text)).toEqual([
+      "Each error is an object with the following properties:",
+      "keyword: validation keyword.",
+      "dataPath: the path to the part of the data that was validated.",
+    ]);
+  });
+
+  it("quotes a table row with its column names, and a lone line with a pipe in it as it reads", () => {
+    const text = [
+      "Option | Type | Default | Description",
+      "dot | boolean | false | Enable dotfile matching.",
+      "nocase | boolean | false | Match case-insensitively.",
+      "",
+      "Run cat log | grep error to filter.",
+    ].join("\n");
+    expect(splitSentences(text).map((s) => s.text)).toEqual([
+      "Option: dot; Type: boolean; Default: false; Description: Enable dotfile matching.",
+      "Option: nocase; Type: boolean; Default: false; Description: Match case-insensitively.",
+      "Run cat log | grep error to filter.",
+    ]);
+  });
+
+  it("reads bare list items as one list after the sentence that announces them, cited once", async () => {
+    const list = [
+      "## Browser session isolation",
+      "",
+      "Each browser session has independent:",
+      "",
+      "- HTTP cookies",
+      "- LocalStorage / SessionStorage",
+      "- Open tabs",
+      "",
+      "Sessions share nothing else.",
+    ].join("\n");
+    expect(await answerTo("What does each browser session keep independent?", list)).toBe(
+      "Each browser session has independent: HTTP cookies; LocalStorage / SessionStorage; Open tabs [1]",
+    );
+  });
+
+  it("never leads with a bare list item such as a table of contents' entry", async () => {
+    const text = [
+      "## Contents",
+      "",
+      "- Bundling yargs",
+      "- Supported platforms",
+      "",
+      "## Bundling",
+      "",
+      "To bundle yargs with esbuild, mark its locale files as external.",
+    ].join("\n");
+    expect(await answerTo("How do I bundle yargs?", text)).toBe("To bundle yargs with esbuild, mark its locale files as external. [1]");
   });
 
   it("weighs the thing asked about, not the 'many' of 'how many' (rare in documentation, it would weigh most)", () => {

@@ -149,7 +149,7 @@ describe("loadFile: text formats", () => {
     expect(content).toContain("Released in March.");
   });
 
-  it("renders an HTML table a row a line with its cells between pipes, as a Markdown table reads, a long cell unwrapped", async () => {
+  it("renders an HTML table a row a line with its cells between pipes, as a Markdown table reads, a long cell unwrapped, each row a sentence with its column names", async () => {
     const long = "The amount is below the minimum for the currency. Minimums are listed in the payments reference, per currency and payment method.";
     const html = `<html><body><h2>Payment errors</h2><table>
       <thead><tr><th>Code</th><th>Status</th><th>Description</th></tr></thead>
@@ -160,10 +160,12 @@ describe("loadFile: text formats", () => {
     expect(documents[0]!.pageContent.split("\n")).toEqual(
       expect.arrayContaining(["Code | Status | Description", "expired_card | 402 | The card's expiry date has passed.", `amount_too_small | 402 | ${long}`]),
     );
-    // No sentence runs across rows: a question matching one row is not answered with the whole table.
+    // A row is a sentence of its own, read with its column names: a question matching one row is
+    // not answered with the whole table, nor with a bare "expired_card | 402".
     const sentences = splitSentences(documents[0]!.pageContent).map((s) => s.text);
-    expect(sentences).toContain("expired_card | 402 | The card's expiry date has passed.");
+    expect(sentences).toContain("Code: expired_card; Status: 402; Description: The card's expiry date has passed.");
     expect(sentences.filter((s) => s.includes("expired_card") || s.includes("amount_too_small"))).toHaveLength(2);
+    expect(sentences.some((s) => s.includes("Code | Status"))).toBe(false);
   });
 
   it("uses the file name as title for HTML without <title>", async () => {

@@ -33,6 +33,17 @@ function findHeadings(text: string): Heading[] {
   return headings;
 }
 
+/** Where each fence line (```, ~~~) of a text starts. */
+function fenceOffsets(text: string): number[] {
+  const offsets: number[] = [];
+  let offset = 0;
+  for (const line of text.split("\n")) {
+    if (FENCE.test(line)) offsets.push(offset);
+    offset += line.length + 1;
+  }
+  return offsets;
+}
+
 /**
  * Splits loaded documents into chunks with stable ids and locations: `chunkId`
  * (`idPrefix`, unique to the file's path and content, + ordinal), `start`/`end` character offsets in the loaded text,
@@ -44,6 +55,7 @@ export async function splitDocuments(documents: readonly Document[], settings: S
   for (const doc of documents) {
     const text = doc.pageContent;
     const headings = findHeadings(text);
+    const fences = fenceOffsets(text);
     const { pageStarts, ...metadata } = doc.metadata as { pageStarts?: number[] } & Record<string, unknown>;
     let searchFrom = 0;
     for (const piece of await splitSections(splitter, text, settings, headings)) {
@@ -60,6 +72,8 @@ export async function splitDocuments(documents: readonly Document[], settings: S
             start,
             end,
             ...sectionOf(headings, text, start, end),
+            // A chunk cut inside a fenced block would read its code as prose (see readableText).
+            ...(fences.filter((at) => at < start).length % 2 === 1 ? { startsInCode: true } : {}),
             ...(pageStarts ? { page: pageOf(pageStarts, start) } : {}),
           },
         }),

@@ -59,7 +59,7 @@ export class ExtractiveChatModel extends BaseChatModel {
     }
     const picked = pickSentences(prompt.question, prompt.sources, this.stats);
     if (picked.length === 0) return [NO_ANSWER];
-    return [...picked.map((s, i) => `${i > 0 ? " " : ""}${s.text} [${s.source}]`), `\n\n${EXTRACTIVE_LABEL}`];
+    return [...citedPieces(picked).map((piece, i) => `${i > 0 ? " " : ""}${piece}`), `\n\n${EXTRACTIVE_LABEL}`];
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- BaseChatModel's contract is async; `async` keeps a bad prompt a rejection.
@@ -94,6 +94,27 @@ const ANNOUNCES = /:$|\b(?:these|the following) steps\b|\bas follows\b/i;
 /** How many list-item sentences (steps) an announcing sentence brings with it. */
 const MAX_FOLLOWING = 4;
 
+/** A list item that is no sentence: a few words without a full stop ("Open tabs", a table of contents' "Bundling yargs"). */
+const isBareItem = (s: Sentence) => s.item && !/[.!?;]["')\]]?$/.test(s.text) && s.terms.size < 4;
+
+/**
+ * The answer's sentences as cited pieces. Bare list items read as one list after the sentence
+ * that announces them, cited once ("Each session has its own: cookies; local storage; open tabs
+ * [1]"), instead of a citation after every two words.
+ */
+function citedPieces(picked: ReadonlyArray<Sentence & { source: number }>): string[] {
+  const groups: Array<{ source: number; text: string; open: boolean }> = [];
+  for (const s of picked) {
+    const last = groups.at(-1);
+    if (last?.open && last.source === s.source && isBareItem(s)) {
+      last.text += `${last.text.endsWith(":") ? " " : "; "}${s.text}`;
+      continue;
+    }
+    groups.push({ source: s.source, text: s.text, open: s.text.endsWith(":") || isBareItem(s) });
+  }
+  return groups.map((g) => `${g.text} [${g.source}]`);
+}
+
 /** Code, not prose: a sentence dense in code punctuation (a line of a snippet that lost its fence). */
 const looksLikeCode = (text: string) => (text.match(/[=;{}()<>[\]"']/g) ?? []).length > 0.05 * text.length;
 
@@ -125,7 +146,8 @@ function pickSentences(question: string, sources: ParsedSource[], stats: CorpusS
     })
     .filter((x) => x.own >= MIN_COVERAGE)
     .sort((a, b) => b.score - a.score);
-  const best = scored[0];
+  // A bare list item may follow the sentence that announces it, never lead the answer.
+  const best = scored.find((x) => !isBareItem(x.sentence));
   if (!best) return [];
   // A sentence that announces what follows ("Follow these steps…", "…as follows:") is no answer
   // alone: the list items right after it (the steps) come with it.

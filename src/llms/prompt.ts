@@ -1,5 +1,6 @@
 import type { DocumentInterface } from "@langchain/core/documents";
 import { ChatPromptTemplate } from "@langchain/core/prompts";
+import { readableText } from "../text/contextual-text.js";
 
 export const SYSTEM_PROMPT = `You answer questions about a set of documents, using only the numbered sources in the user's message.
 Rules:
@@ -54,7 +55,7 @@ export function sourceLabel(doc: DocumentInterface): string {
 
 /** Numbers the sources [1]…[n] inside delimiters the system prompt tells the model to treat as data. */
 export function formatSources(docs: readonly DocumentInterface[]): string {
-  return docs.map((doc, i) => `<source id="${i + 1}" from="${attribute(sourceLabel(doc))}">\n${escapeDelimiters(doc.pageContent)}\n</source>`).join("\n");
+  return docs.map((doc, i) => `<source id="${i + 1}" from="${attribute(sourceLabel(doc))}">\n${escapeDelimiters(readableText(doc))}\n</source>`).join("\n");
 }
 
 export function formatQuestion(question: string): string {

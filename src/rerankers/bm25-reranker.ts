@@ -2,7 +2,7 @@ import { BaseDocumentCompressor } from "@langchain/core/retrievers/document_comp
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { analyze, termCounts } from "../text/analyzer.js";
 import { BM25_DEFAULTS, bm25TermScore } from "../text/bm25.js";
-import { contextualText } from "../text/contextual-text.js";
+import { contextualText, readableText } from "../text/contextual-text.js";
 import { CorpusStats } from "../text/corpus-stats.js";
 import { BoundedCache } from "../util/bounded-cache.js";
 import { questionWeights, sentenceEvidence, splitSentences, type Sentence } from "../text/sentences.js";
@@ -105,7 +105,7 @@ export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultM
     // Evidence only for what is kept: splitting sentences is the dearest part, and the gate reads the kept.
     return kept.map(({ index, score }) => {
       const doc = documents[index]!;
-      const evidence = sentenceEvidence(weights, this.sentences.get(doc.pageContent, splitSentences), headingTerms(doc));
+      const evidence = sentenceEvidence(weights, this.sentences.get(readableText(doc), splitSentences), headingTerms(doc));
       return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, rerankScore: score, evidenceScore: evidence }, id: doc.id });
     });
   }

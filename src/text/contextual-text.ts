@@ -8,3 +8,12 @@ export function contextualText(doc: { pageContent: string; metadata: Record<stri
   const head = [title, heading !== title ? heading : undefined].filter(Boolean).join(" — ");
   return head && !doc.pageContent.startsWith(head) ? `${head}\n${doc.pageContent}` : doc.pageContent;
 }
+
+/**
+ * A chunk's text as sentences and prompts should read it: one the splitter cut inside a fenced code
+ * block (`startsInCode`, set by the chunker) gets back the opening fence it lost, so its first lines
+ * read as code rather than prose and its closing fence does not open a block of the prose after it.
+ */
+export function readableText(doc: { pageContent: string; metadata: Record<string, unknown> }): string {
+  return doc.metadata.startsInCode === true ? `\`\`\`\n${doc.pageContent}` : doc.pageContent;
+}

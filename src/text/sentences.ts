@@ -15,61 +15,83 @@ export interface Sentence {
 }
 
 const LIST_ITEM = /^\s*(?:[-*+>]|\d+[.)])\s+/;
-/** A paragraph that ends announcing a list (or is one already joined to its items): it goes on in its items. */
-const CONTINUED = /:\s*$|,\s*$/;
+/** Text that goes on in what follows: a clause ending in a comma, a semicolon, "and" or "or". */
+const RUNS_ON = /(?:[,;]|\band|\bor)$/;
 const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
 
 /**
  * A text's prose as paragraphs: the lines of a paragraph (hard-wrapped text) joined into one,
  * each list item and table row a paragraph of its own; headings, code blocks and table rules left out,
- * so no sentence runs across them.
+ * so no sentence runs across them. A table row reads with its column names ("Option: dot; Type:
+ * boolean; Default: false"), taken from the table's first row, which is not a sentence itself.
  */
 function paragraphs(text: string): Array<{ text: string; prose: boolean; heading: string; item: boolean }> {
   const out: Array<{ text: string; prose: boolean; heading: string; item: boolean }> = [];
   let lines: string[] = [];
-  let prose = true;
   let heading = "";
   let item = false;
   const flush = () => {
-    if (lines.length) out.push({ text: lines.join(" "), prose, heading, item });
+    if (lines.length) out.push({ text: lines.join(" "), prose: true, heading, item });
     lines = [];
-    prose = true;
     item = false;
   };
   let inCode = false;
-  for (const line of text.split("\n")) {
+  /** The column names of the table being read (its first row), or null outside a table. */
+  let columns: string[] | null = null;
+  const all = text.split("\n");
+  const isRule = (line: string | undefined) => line !== undefined && line.trim() !== "" && /^[\s|:-]+$/.test(line);
+  const isRow = (line: string | undefined) => line !== undefined && line.includes(" | ") && !isRule(line);
+  all.forEach((line, i) => {
     if (line.trimStart().startsWith("```")) {
       flush();
       inCode = !inCode;
-      continue;
+      return;
     }
-    if (inCode || !line.trim() || /^\s*#/.test(line) || /^[\s|:-]+$/.test(line)) {
+    if (inCode || !line.trim() || /^\s*#/.test(line) || isRule(line)) {
       flush();
       if (!inCode && /^\s*#/.test(line)) heading = line.replace(/^\s*#+\s*/, "");
-      continue;
+      if (!isRule(line)) columns = null;
+      return;
     }
-    const row = line.includes(" | ");
+    if (isRow(line)) {
+      flush();
+      const cells = line.split("|").map((cell) => cell.replace(/\*\*|`/g, "").trim());
+      // A first row with rows after it names the columns; a lone "a | b" line is a row of its own.
+      const next = all.slice(i + 1).find((l) => !isRule(l));
+      if (!columns && isRow(next)) {
+        columns = cells;
+        return;
+      }
+      const named = columns ? cells.map((cell, c) => (cell && columns![c] ? `${columns![c]}: ${cell}` : cell)) : cells;
+      out.push({ text: named.filter(Boolean).join(columns ? "; " : " | "), prose: false, heading, item: false });
+      return;
+    }
+    columns = null;
     const last = out.at(-1);
     // A list whose items go on in lower case finishes the sentence that announced it ("fails if your
     // endpoint: - returns…, - does not respond…"): the items join that sentence instead of each
-    // standing as a fragment.
-    if (LIST_ITEM.test(line) && /^\p{Ll}/u.test(line.replace(LIST_ITEM, "")) && CONTINUED.test(lines.at(-1) ?? last?.text ?? "")) {
+    // standing as a fragment. Only items that run on ("…range,", "…timeout, or") continue it;
+    // "keyword: the keyword." is an item of its own.
+    const itemText = line.replace(LIST_ITEM, "").replace(/`/g, "").trim();
+    const before = lines.at(-1) ?? (last?.heading === heading ? last.text : "");
+    const runsOn = RUNS_ON.test(before) || (before.endsWith(":") && RUNS_ON.test(itemText));
+    if (LIST_ITEM.test(line) && /^\p{Ll}/u.test(itemText) && runsOn) {
       if (!lines.length && last) lines = [out.pop()!.text];
-      lines.push(line.replace(LIST_ITEM, "").replace(/`/g, "").trim());
-      continue;
+      lines.push(itemText);
+      return;
     }
-    if (LIST_ITEM.test(line) || row || !prose) flush();
-    if (LIST_ITEM.test(line)) item = true;
-    prose = !row;
+    if (LIST_ITEM.test(line)) {
+      flush();
+      item = true;
+    }
     // List markers, bold and code marks go; `_` stays: it belongs to identifiers like grant_type.
     lines.push(
       line
         .replace(LIST_ITEM, "")
-        .replace(/\s*\|\s*/g, " | ")
         .replace(/\*\*|`/g, "")
         .trim(),
     );
-  }
+  });
   flush();
   return out;
 }
