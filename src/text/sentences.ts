@@ -57,7 +57,7 @@ function paragraphs(text: string): Array<{ text: string; prose: boolean; heading
       flush();
       const cells = line.split("|").map((cell) => cell.replace(/\*\*|`/g, "").trim());
       // A first row with rows after it names the columns; a lone "a | b" line is a row of its own.
-      const next = all.slice(i + 1).find((l) => !isRule(l));
+      const next = isRule(all[i + 1]) ? all[i + 2] : all[i + 1];
       if (!columns && isRow(next)) {
         columns = cells;
         return;
