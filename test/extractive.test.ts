@@ -253,6 +253,19 @@ describe("ExtractiveChatModel: lists and question words", () => {
     expect(await answerTo("How do I bundle yargs?", text)).toBe("To bundle yargs with esbuild, mark its locale files as external. [1]");
   });
 
+  it("answers from the table row that holds the answer, quoted with its column names", async () => {
+    const text = [
+      "## Options",
+      "",
+      "Option | Type | Default",
+      "dot | boolean | false",
+      "nocase | boolean | true",
+      "",
+      "Options are passed as the second argument.",
+    ].join("\n");
+    expect(await answerTo("What is the default of the nocase option?", text)).toBe("Option: nocase; Type: boolean; Default: true [1]");
+  });
+
   it("weighs the thing asked about, not the 'many' of 'how many' (rare in documentation, it would weigh most)", () => {
     const weights = questionWeights("How many OAuth2 clients can an account have?", () => 1);
     expect([...weights.keys()].sort()).toEqual(["account", "client", "oauth2"]);

@@ -141,7 +141,8 @@ function pickSentences(question: string, sources: ParsedSource[], stats: CorpusS
       const { own, score } = sentenceCoverage(weights, sentence.terms, headings);
       // The sentence that opens a section whose heading matches the question speaks for the section.
       const lead = sentence.leads ? score - own + LEAD_SHARE * coverage(weights, (t) => sentence.headingTerms.has(t)) : 0;
-      const factor = (wantsNumber && QUANTITY.test(sentence.text) ? 2 : 1) * (looksLikeCode(sentence.text) ? 0.5 : 1);
+      // A row's "; " between named cells is no code punctuation.
+      const factor = (wantsNumber && QUANTITY.test(sentence.text) ? 2 : 1) * (!sentence.row && looksLikeCode(sentence.text) ? 0.5 : 1);
       return { sentence, source, own, score: ((score + lead) * factor) / (1 + RANK_DISCOUNT * source.rank) / (1 + sentence.terms.size / 60) };
     })
     .filter((x) => x.own >= MIN_COVERAGE)

@@ -12,6 +12,8 @@ export interface Sentence {
   leads: boolean;
   /** Whether it stands in a list item (a step, an option). */
   item: boolean;
+  /** Whether it is a table row, its cells named by their columns ("Plan: Growth; Sustained rate: …"). */
+  row: boolean;
 }
 
 const LIST_ITEM = /^\s*(?:[-*+>]|\d+[.)])\s+/;
@@ -131,6 +133,7 @@ export function splitSentences(text: string): Sentence[] {
       headingTerms: headingTermsOf(block.heading),
       leads: block.heading !== "" && section !== block.heading,
       item: block.item,
+      row: !block.prose,
     });
     section = block.heading;
   });
