@@ -14,7 +14,9 @@ import { formatSourceLine, shownLabel, sourceJson } from "../sources.js";
 export async function runAsk(question: string, flags: CommonFlags): Promise<void> {
   // Checked before the index is opened, so an empty question is a usage error even without an index.
   if (!question.trim()) {
-    throw new UsageError("The question is empty.", { hint: 'Ask about the indexed documents in your own words, e.g. rerank-rag ask "How do I rotate an API key?"' });
+    throw new UsageError("The question is empty.", {
+      hint: 'Ask about the indexed documents in your own words, e.g. rerank-rag ask "How do I rotate an API key?"',
+    });
   }
   await askAndPrint(question, configFromFlags(flags), Boolean(flags.json), filterFromFlags(flags));
 }
