@@ -220,6 +220,21 @@ describe("splitDocuments: code cut by a chunk's edge", () => {
   });
 });
 
+describe("splitDocuments: a chunk that starts mid-section", () => {
+  it("records the section it starts in, which its readable text restates as continued", async () => {
+    const body = Array.from({ length: 8 }, (_, i) => `Sentence ${i} about namespace colors and how they are picked for each instance.`).join(" ");
+    const text = `# debug\n\n## Namespace Colors\n\n${body}\n\n## Millisecond diff\n\nThe +NNNms shows the time between calls.`;
+    const chunks = await splitDocuments([new Document({ pageContent: text, metadata: { source: "/d/debug.md" } })], SMALL, HASH);
+    const mid = chunks.find((c) => c.metadata.startHeading === "Namespace Colors");
+    expect(mid, chunks.map((c) => JSON.stringify(c.metadata)).join("\n")).toBeDefined();
+    expect(chunks[0]!.metadata.startHeading).toBeUndefined();
+    const sentences = splitSentences(readableText(mid!));
+    expect(sentences[0]!.heading).toBe("Namespace Colors");
+    // Restated, the heading does not make the chunk's first sentence the section's opening one.
+    expect(sentences[0]!.leads).toBe(false);
+  });
+});
+
 describe("splitDocuments: ids and pages", () => {
   it("prefixes chunk ids with the given file id: stable across runs, distinct across chunks", async () => {
     const doc = await loadSample("authentication/api-keys.md");

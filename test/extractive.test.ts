@@ -266,6 +266,33 @@ describe("ExtractiveChatModel: lists and question words", () => {
     expect(await answerTo("What is the default of the nocase option?", text)).toBe("Option: nocase; Type: boolean; Default: true [1]");
   });
 
+  it("names the section a quoted sentence stands in when its source is labelled with another, once a run", async () => {
+    const chunk = new Document({
+      pageContent: [
+        "name is derived from its namespace name. Every debug instance has a color derived from its namespace name.",
+        "Colors help to tell the output of several instances apart.",
+        "",
+        "## Millisecond diff",
+        "",
+        "When actively developing an application it can be useful to see the time spent between one debug call and the next.",
+        "Suppose for example you invoke debug before requesting a resource, and after as well: the +NNNms will show you how much time was spent between calls.",
+      ].join("\n"),
+      metadata: { relativePath: "debug/README.md", heading: "Millisecond diff", headings: ["debug", "Millisecond diff"], startHeading: "Namespace Colors" },
+    });
+    const messages = await ANSWER_PROMPT.formatMessages({
+      question: formatQuestion("Which color does a debug instance get, and how do colors help?"),
+      sources: formatSources([chunk]),
+    });
+    expect((await new ExtractiveChatModel().invoke(messages)).text.split("\n\n")[0]).toBe(
+      "Every debug instance has a color derived from its namespace name. (§ Namespace Colors) [1] Colors help to tell the output of several instances apart. [1]",
+    );
+    const own = await ANSWER_PROMPT.formatMessages({
+      question: formatQuestion("How is the time spent between debug calls shown?"),
+      sources: formatSources([chunk]),
+    });
+    expect((await new ExtractiveChatModel().invoke(own)).text).not.toContain("(§");
+  });
+
   it("weighs the thing asked about, not the 'many' of 'how many' (rare in documentation, it would weigh most)", () => {
     const weights = questionWeights("How many OAuth2 clients can an account have?", () => 1);
     expect([...weights.keys()].sort()).toEqual(["account", "client", "oauth2"]);

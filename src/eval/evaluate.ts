@@ -370,7 +370,11 @@ async function checkAnswer(
   const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion(query.text), sources: formatSources(top) });
   const answer = gated ? NO_ANSWER : answerer.answerFor(messages);
   const saidNoAnswer = answer === NO_ANSWER;
-  const body = answer.split("\n\n")[0]!.replace(/\[\d+\]/g, "");
+  // Citations are not the answer's words: neither "[1]" nor the section one names ("(§ Limits) [1]").
+  const body = answer
+    .split("\n\n")[0]!
+    .replace(/ \(§ .*?\)(?= \[\d+\])/g, "")
+    .replace(/\[\d+\]/g, "");
   const shown = normalizeText(body);
   return {
     answer,

@@ -72,8 +72,10 @@ export async function splitDocuments(documents: readonly Document[], settings: S
             start,
             end,
             ...sectionOf(headings, text, start, end),
-            // A chunk cut inside a fenced block would read its code as prose (see readableText).
+            // A chunk cut inside a fenced block would read its code as prose, and one cut mid-section
+            // would not say which section its first lines belong to (see readableText).
             ...(fences.filter((at) => at < start).length % 2 === 1 ? { startsInCode: true } : {}),
+            ...startHeadingOf(headings, start),
             ...(pageStarts ? { page: pageOf(pageStarts, start) } : {}),
           },
         }),
@@ -177,6 +179,12 @@ function sectionOf(headings: readonly Heading[], text: string, start: number, en
     path.push(h);
   }
   return { heading: path.at(-1)!.text, headings: path.map((h) => h.text) };
+}
+
+/** The heading of the section a chunk starts in, when the chunk starts below that heading's line. */
+function startHeadingOf(headings: readonly Heading[], start: number): { startHeading?: string } {
+  const inForce = headings.filter((h) => h.at < start).at(-1);
+  return inForce && inForce.end < start ? { startHeading: inForce.text } : {};
 }
 
 function pageOf(pageStarts: number[], offset: number): number {

@@ -59,7 +59,7 @@ export class ExtractiveChatModel extends BaseChatModel {
     }
     const picked = pickSentences(prompt.question, prompt.sources, this.stats);
     if (picked.length === 0) return [NO_ANSWER];
-    return [...citedPieces(picked).map((piece, i) => `${i > 0 ? " " : ""}${piece}`), `\n\n${EXTRACTIVE_LABEL}`];
+    return [...citedPieces(picked, prompt.sources).map((piece, i) => `${i > 0 ? " " : ""}${piece}`), `\n\n${EXTRACTIVE_LABEL}`];
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- BaseChatModel's contract is async; `async` keeps a bad prompt a rejection.
@@ -100,19 +100,36 @@ const isBareItem = (s: Sentence) => s.item && !/[.!?;]["')\]]?$/.test(s.text) &&
 /**
  * The answer's sentences as cited pieces. Bare list items read as one list after the sentence
  * that announces them, cited once ("Each session has its own: cookies; local storage; open tabs
- * [1]"), instead of a citation after every two words.
+ * [1]"), instead of a citation after every two words. A sentence from another section than the
+ * one its source is labelled with names its own ("… (§ Namespace Colors) [1]").
  */
-function citedPieces(picked: ReadonlyArray<Sentence & { source: number }>): string[] {
-  const groups: Array<{ source: number; text: string; open: boolean }> = [];
+function citedPieces(picked: ReadonlyArray<Sentence & { source: number }>, sources: readonly ParsedSource[]): string[] {
+  const groups: Array<{ source: number; text: string; open: boolean; heading: string }> = [];
   for (const s of picked) {
     const last = groups.at(-1);
     if (last?.open && last.source === s.source && isBareItem(s)) {
       last.text += `${last.text.endsWith(":") ? " " : "; "}${s.text}`;
       continue;
     }
-    groups.push({ source: s.source, text: s.text, open: s.text.endsWith(":") || isBareItem(s) });
+    groups.push({ source: s.source, text: s.text, open: s.text.endsWith(":") || isBareItem(s), heading: s.heading });
   }
-  return groups.map((g) => `${g.text} [${g.source}]`);
+  // Compared as the label was written: a prompt attribute has no quotes or angle brackets.
+  const same = (a: string, b: string) => a.replace(/["<>\s]+/g, " ").trim() === b.replace(/["<>\s]+/g, " ").trim();
+  return groups.map((g, i) => {
+    // A source labelled by the section that fills most of it may hold a sentence of another: say
+    // which, once for a run of sentences from that section.
+    const labelled = sectionOfLabel(sources.find((source) => source.id === g.source)?.from ?? "");
+    const previous = groups[i - 1];
+    const named = previous?.source === g.source && previous.heading === g.heading;
+    const section = g.heading && labelled !== undefined && !same(g.heading, labelled) && !named ? ` (§ ${g.heading})` : "";
+    return `${g.text}${section} [${g.source}]`;
+  });
+}
+
+/** The section a source label ("path § h1 › h2 p. 3") names last, if any. */
+function sectionOfLabel(label: string): string | undefined {
+  const path = /§ (.*?)(?: p\. \S+)?$/.exec(label)?.[1];
+  return path?.split(" › ").at(-1);
 }
 
 /** Code, not prose: a sentence dense in code punctuation (a line of a snippet that lost its fence). */

@@ -6,7 +6,8 @@ export interface Sentence {
   order: number;
   text: string;
   terms: Set<string>;
-  /** The terms of the heading in force where the sentence stands in the text (empty before any). */
+  /** The heading in force where the sentence stands in the text ("" before any), and its terms. */
+  heading: string;
   headingTerms: Set<string>;
   /** Whether it is the first sentence under its heading: the one that usually says what the section is about. */
   leads: boolean;
@@ -17,9 +18,19 @@ export interface Sentence {
 }
 
 const LIST_ITEM = /^\s*(?:[-*+>]|\d+[.)])\s+/;
+/** Marks a heading line that restates the section a text starts in, mid-section (see readableText). */
+export const CONTINUED_HEADING = " (continued)";
 /** Text that goes on in what follows: a clause ending in a comma, a semicolon, "and" or "or". */
 const RUNS_ON = /(?:[,;]|\band|\bor)$/;
 const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
+
+interface Paragraph {
+  text: string;
+  prose: boolean;
+  heading: string;
+  continued: boolean;
+  item: boolean;
+}
 
 /**
  * A text's prose as paragraphs: the lines of a paragraph (hard-wrapped text) joined into one,
@@ -27,13 +38,15 @@ const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
  * so no sentence runs across them. A table row reads with its column names ("Option: dot; Type:
  * boolean; Default: false"), taken from the table's first row, which is not a sentence itself.
  */
-function paragraphs(text: string): Array<{ text: string; prose: boolean; heading: string; item: boolean }> {
-  const out: Array<{ text: string; prose: boolean; heading: string; item: boolean }> = [];
+function paragraphs(text: string): Paragraph[] {
+  const out: Paragraph[] = [];
   let lines: string[] = [];
   let heading = "";
+  /** Whether the text started mid-section under `heading`: its first sentence does not open the section. */
+  let continued = false;
   let item = false;
   const flush = () => {
-    if (lines.length) out.push({ text: lines.join(" "), prose: true, heading, item });
+    if (lines.length) out.push({ text: lines.join(" "), prose: true, heading, continued, item });
     lines = [];
     item = false;
   };
@@ -51,7 +64,11 @@ function paragraphs(text: string): Array<{ text: string; prose: boolean; heading
     }
     if (inCode || !line.trim() || /^\s*#/.test(line) || isRule(line)) {
       flush();
-      if (!inCode && /^\s*#/.test(line)) heading = line.replace(/^\s*#+\s*/, "");
+      if (!inCode && /^\s*#/.test(line)) {
+        heading = line.replace(/^\s*#+\s*/, "");
+        continued = heading.endsWith(CONTINUED_HEADING);
+        if (continued) heading = heading.slice(0, -CONTINUED_HEADING.length);
+      }
       if (!isRule(line)) columns = null;
       return;
     }
@@ -65,7 +82,7 @@ function paragraphs(text: string): Array<{ text: string; prose: boolean; heading
         return;
       }
       const named = columns ? cells.map((cell, c) => (cell && columns![c] ? `${columns![c]}: ${cell}` : cell)) : cells;
-      out.push({ text: named.filter(Boolean).join(columns ? "; " : " | "), prose: false, heading, item: false });
+      out.push({ text: named.filter(Boolean).join(columns ? "; " : " | "), prose: false, heading, continued, item: false });
       return;
     }
     columns = null;
@@ -130,8 +147,9 @@ export function splitSentences(text: string): Sentence[] {
       order: sentences.length,
       text: sentence,
       terms,
+      heading: block.heading,
       headingTerms: headingTermsOf(block.heading),
-      leads: block.heading !== "" && section !== block.heading,
+      leads: block.heading !== "" && section !== block.heading && !block.continued,
       item: block.item,
       row: !block.prose,
     });
