@@ -220,6 +220,15 @@ describe("splitDocuments: code cut by a chunk's edge", () => {
   });
 });
 
+describe("splitSentences: fences", () => {
+  it("reads a ~~~ block as code, as the chunker does, so a chunk cut inside one reads right too", () => {
+    const text = "Run it like this:\n\n~~~\nsemver -c --coerce 1.2\n    Coerce a string into SemVer if possible\n~~~\n\nVersions are compared by precedence.";
+    expect(splitSentences(text).map((s) => s.text)).toEqual(["Run it like this:", "Versions are compared by precedence."]);
+    const cut = new Document({ pageContent: text.slice(text.indexOf("semver")), metadata: { startsInCode: true } });
+    expect(splitSentences(readableText(cut)).map((s) => s.text)).toEqual(["Versions are compared by precedence."]);
+  });
+});
+
 describe("splitDocuments: a chunk that starts mid-section", () => {
   it("records the section it starts in, which its readable text restates as continued", async () => {
     const body = Array.from({ length: 8 }, (_, i) => `Sentence ${i} about namespace colors and how they are picked for each instance.`).join(" ");

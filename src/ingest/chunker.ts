@@ -1,5 +1,6 @@
 import { Document } from "@langchain/core/documents";
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
+import { FENCE } from "../text/sentences.js";
 
 export interface SplitterSettings {
   chunkSize: number;
@@ -7,7 +8,6 @@ export interface SplitterSettings {
 }
 
 const HEADING = /^(#{1,6})[ \t]+(.+?)[ \t#]*$/;
-const FENCE = /^\s*(```|~~~)/;
 
 interface Heading {
   at: number;
@@ -17,31 +17,23 @@ interface Heading {
   text: string;
 }
 
-/** Markdown headings with their offsets, ignoring `#` lines inside fenced code (shell comments). */
-function findHeadings(text: string): Heading[] {
+/**
+ * One pass over a text's lines: its Markdown headings with their offsets, ignoring `#` lines
+ * inside fenced code (shell comments), and where each fence line starts.
+ */
+function scanLines(text: string): { headings: Heading[]; fences: number[] } {
   const headings: Heading[] = [];
+  const fences: number[] = [];
   let offset = 0;
-  let inFence = false;
   for (const line of text.split("\n")) {
-    if (FENCE.test(line)) inFence = !inFence;
-    else if (!inFence) {
+    if (FENCE.test(line)) fences.push(offset);
+    else if (fences.length % 2 === 0) {
       const match = HEADING.exec(line);
       if (match) headings.push({ at: offset, end: offset + line.length, depth: match[1]!.length, text: match[2]!.trim() });
     }
     offset += line.length + 1;
   }
-  return headings;
-}
-
-/** Where each fence line (```, ~~~) of a text starts. */
-function fenceOffsets(text: string): number[] {
-  const offsets: number[] = [];
-  let offset = 0;
-  for (const line of text.split("\n")) {
-    if (FENCE.test(line)) offsets.push(offset);
-    offset += line.length + 1;
-  }
-  return offsets;
+  return { headings, fences };
 }
 
 /**
@@ -54,8 +46,7 @@ export async function splitDocuments(documents: readonly Document[], settings: S
   const chunks: Document[] = [];
   for (const doc of documents) {
     const text = doc.pageContent;
-    const headings = findHeadings(text);
-    const fences = fenceOffsets(text);
+    const { headings, fences } = scanLines(text);
     const { pageStarts, ...metadata } = doc.metadata as { pageStarts?: number[] } & Record<string, unknown>;
     let searchFrom = 0;
     for (const piece of await splitSections(splitter, text, settings, headings)) {

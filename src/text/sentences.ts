@@ -18,6 +18,8 @@ export interface Sentence {
 }
 
 const LIST_ITEM = /^\s*(?:[-*+>]|\d+[.)])\s+/;
+/** A line that opens or closes a fenced code block. */
+export const FENCE = /^\s*(?:```|~~~)/;
 /** Marks a heading line that restates the section a text starts in, mid-section (see readableText). */
 export const CONTINUED_HEADING = " (continued)";
 /** Text that goes on in what follows: a clause ending in a comma, a semicolon, "and" or "or". */
@@ -57,7 +59,7 @@ function paragraphs(text: string): Paragraph[] {
   const isRule = (line: string | undefined) => line !== undefined && line.trim() !== "" && /^[\s|:-]+$/.test(line);
   const isRow = (line: string | undefined) => line !== undefined && line.includes(" | ") && !isRule(line);
   all.forEach((line, i) => {
-    if (line.trimStart().startsWith("```")) {
+    if (FENCE.test(line)) {
       flush();
       inCode = !inCode;
       return;
