@@ -8,7 +8,7 @@ import type { RagConfig } from "../config/index.js";
 import { UsageError } from "../errors/index.js";
 import { embedderId, resolveEmbedder } from "../embeddings/registry.js";
 import { ingest } from "../ingest/ingest.js";
-import { ExtractiveChatModel, NO_ANSWER } from "../llms/extractive-chat-model.js";
+import { ExtractiveChatModel, NO_ANSWER, quotedWords } from "../llms/extractive-chat-model.js";
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../llms/prompt.js";
 import type { RerankerSpec } from "../config/index.js";
 import { adaptiveRule, decideRerank, rerankSignals, type AdaptiveRule, type RerankSignals } from "../rerankers/adaptive.js";
@@ -265,15 +265,12 @@ async function evaluateOn(
       if (dataset.kind === "qa") {
         const check = await checkAnswer(answerer, query, ranked.slice(0, topN), dataset, minScore);
         state.answers.push(check);
-        result.answers = {
-          ...result.answers,
-          [variant]: {
-            text: check.answer,
-            answered: !check.saidNoAnswer,
-            ...(check.bestScore !== undefined ? { bestScore: check.bestScore } : {}),
-            goldSentence: check.goldSentence,
-            f1: check.f1,
-          },
+        (result.answers ??= {})[variant] = {
+          text: check.answer,
+          answered: !check.saidNoAnswer,
+          ...(check.bestScore !== undefined ? { bestScore: check.bestScore } : {}),
+          goldSentence: check.goldSentence,
+          f1: check.f1,
         };
       }
     }
@@ -370,11 +367,7 @@ async function checkAnswer(
   const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion(query.text), sources: formatSources(top) });
   const answer = gated ? NO_ANSWER : answerer.answerFor(messages);
   const saidNoAnswer = answer === NO_ANSWER;
-  // Citations are not the answer's words: neither "[1]" nor the section one names ("(§ Limits) [1]").
-  const body = answer
-    .split("\n\n")[0]!
-    .replace(/ \(§ .*?\)(?= \[\d+\])/g, "")
-    .replace(/\[\d+\]/g, "");
+  const body = quotedWords(answer);
   const shown = normalizeText(body);
   return {
     answer,

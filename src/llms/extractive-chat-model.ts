@@ -5,7 +5,7 @@ import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 import { analyze } from "../text/analyzer.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
 import { coverage, conversationOf, questionWeights, sentenceCoverage, splitSentences, type Sentence } from "../text/sentences.js";
-import { parsePrompt } from "./prompt.js";
+import { labelNamesSection, parsePrompt } from "./prompt.js";
 
 export const EXTRACTIVE_LABEL = "(Extractive answer: sentences quoted from the sources; set --llm openai for a written answer.)";
 export const NO_ANSWER = "The indexed documents do not appear to answer this question.";
@@ -113,23 +113,23 @@ function citedPieces(picked: ReadonlyArray<Sentence & { source: number }>, sourc
     }
     groups.push({ source: s.source, text: s.text, open: s.text.endsWith(":") || isBareItem(s), heading: s.heading });
   }
-  // Compared as the label was written: a prompt attribute has no quotes or angle brackets.
-  const same = (a: string, b: string) => a.replace(/["<>\s]+/g, " ").trim() === b.replace(/["<>\s]+/g, " ").trim();
   return groups.map((g, i) => {
     // A source labelled by the section that fills most of it may hold a sentence of another: say
     // which, once for a run of sentences from that section.
-    const labelled = sectionOfLabel(sources.find((source) => source.id === g.source)?.from ?? "");
+    const label = sources.find((source) => source.id === g.source)?.from ?? "";
     const previous = groups[i - 1];
     const named = previous?.source === g.source && previous.heading === g.heading;
-    const section = g.heading && labelled !== undefined && !same(g.heading, labelled) && !named ? ` (§ ${g.heading})` : "";
+    const section = g.heading && label.includes("§ ") && !labelNamesSection(label, g.heading) && !named ? ` (§ ${g.heading})` : "";
     return `${g.text}${section} [${g.source}]`;
   });
 }
 
-/** The section a source label ("path § h1 › h2 p. 3") names last, if any. */
-function sectionOfLabel(label: string): string | undefined {
-  const path = /§ (.*?)(?: p\. \S+)?$/.exec(label)?.[1];
-  return path?.split(" › ").at(-1);
+/** The words an extractive answer quotes: its citations ("[1]", "(§ Limits) [1]") and its label left out. */
+export function quotedWords(answer: string): string {
+  return answer
+    .split("\n\n")[0]!
+    .replace(/ \(§ .*?\)(?= \[\d+\])/g, "")
+    .replace(/\[\d+\]/g, "");
 }
 
 /** Code, not prose: a sentence dense in code punctuation (a line of a snippet that lost its fence). */

@@ -44,6 +44,15 @@ function attribute(value: unknown): string {
   return String(value).replace(/["<>\n]/g, " ");
 }
 
+/**
+ * Whether a source's `from` label (as formatSources writes it, "path § h1 › h2 p. 3") names
+ * `heading` as its section.
+ */
+export function labelNamesSection(label: string, heading: string): boolean {
+  const section = /§ (.*?)(?: p\. \S+)?$/.exec(label)?.[1]?.split(" › ").at(-1);
+  return section !== undefined && section.trim() === attribute(heading).trim();
+}
+
 /** Where a source came from, for citations: path and section (its heading path, `h1 › h2 › h3`). */
 export function sourceLabel(doc: DocumentInterface): string {
   const { relativePath, source, heading, headings, page } = doc.metadata as Record<string, unknown>;
