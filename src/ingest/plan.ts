@@ -114,7 +114,7 @@ export async function planFiles(
       const chunks = await splitLoaded(file, hash, loaded.documents, splitter, discovery.roots);
       plan.fresh.push({ file, hash, size: bytes.length, chunks });
       (known ? plan.changed : plan.added).push(file);
-      if (known && OLDER_EXTRACTIONS.some((older) => older(bytes) === known.hash)) plan.reextracted.push(file);
+      if (known && extractedBefore(bytes, known.hash)) plan.reextracted.push(file);
     } catch (error) {
       skip(file, (error as Error).message);
     }
@@ -143,8 +143,11 @@ export function fileHash(bytes: Buffer, version = TEXT_EXTRACTION_VERSION): stri
   return hash.update(bytes).digest("hex");
 }
 
-/** A file's hash under each earlier version: a match is the same bytes, indexed by an older extraction. */
-const OLDER_EXTRACTIONS = Array.from({ length: TEXT_EXTRACTION_VERSION - 1 }, (_, i) => (bytes: Buffer) => fileHash(bytes, i + 1));
+/** Whether `recorded` is these bytes' hash under an earlier version: the same file, indexed by an older extraction. */
+function extractedBefore(bytes: Buffer, recorded: string): boolean {
+  for (let version = 1; version < TEXT_EXTRACTION_VERSION; version++) if (fileHash(bytes, version) === recorded) return true;
+  return false;
+}
 
 /** A file's chunks, with ids that are stable for its path and content. */
 async function splitLoaded(

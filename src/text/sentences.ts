@@ -64,14 +64,17 @@ function paragraphs(text: string): Paragraph[] {
       inCode = !inCode;
       return;
     }
-    if (inCode || !line.trim() || /^\s*#/.test(line) || isRule(line)) {
+    const rule = isRule(line);
+    const headingLine = !inCode && /^\s*#/.test(line);
+    if (inCode || !line.trim() || headingLine || rule) {
       flush();
-      if (!inCode && /^\s*#/.test(line)) {
+      if (headingLine) {
         heading = line.replace(/^\s*#+\s*/, "");
         continued = heading.endsWith(CONTINUED_HEADING);
         if (continued) heading = heading.slice(0, -CONTINUED_HEADING.length);
       }
-      if (!isRule(line)) columns = null;
+      // A rule between a table's header and rows keeps the table going; anything else ends it.
+      if (!rule) columns = null;
       return;
     }
     if (isRow(line)) {
@@ -83,8 +86,9 @@ function paragraphs(text: string): Paragraph[] {
         columns = cells;
         return;
       }
-      const named = columns ? cells.map((cell, c) => (cell && columns![c] ? `${columns![c]}: ${cell}` : cell)) : cells;
-      out.push({ text: named.filter(Boolean).join(columns ? "; " : " | "), prose: false, heading, continued, item: false });
+      const names = columns;
+      const named = names ? cells.map((cell, c) => (cell && names[c] ? `${names[c]}: ${cell}` : cell)) : cells;
+      out.push({ text: named.filter(Boolean).join(names ? "; " : " | "), prose: false, heading, continued, item: false });
       return;
     }
     columns = null;
