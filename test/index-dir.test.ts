@@ -1,5 +1,10 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import fsSync from "node:fs";
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { ingest } from "../src/ingest/ingest.js";
 import { IndexDir } from "../src/store/index-dir.js";
@@ -114,6 +119,62 @@ describe("IndexDir: atomic snapshots", () => {
     } finally {
       process.umask(previous);
     }
+  });
+});
+
+describe("IndexDir: the write lock", () => {
+  /** A pid no process has: one that just exited. */
+  async function exitedPid(): Promise<number> {
+    const child = spawn(process.execPath, ["-e", ""]);
+    await once(child, "exit");
+    return child.pid!;
+  }
+
+  it("never exists without its owner record: the lock directory appears with owner.json already in it", async () => {
+    const ws = await ingested();
+    const dir = new IndexDir(ws.indexDir);
+    const lockDir = path.join(ws.indexDir, ".lock");
+    // inotify reports the lock's arrival; reading straight away must find who holds it.
+    const seen: string[] = [];
+    const watcher = fsSync.watch(ws.indexDir, (_event, name) => {
+      // Its release renames it away, which reports ".lock" too: only a present lock is read.
+      if (name === ".lock" && fsSync.existsSync(lockDir)) seen.push(fsSync.readdirSync(lockDir).join(","));
+    });
+    try {
+      await dir.withWriteLock(async () => {
+        const owner = JSON.parse(await fs.readFile(path.join(lockDir, "owner.json"), "utf8"));
+        expect(owner).toEqual({ pid: process.pid, host: os.hostname() });
+        expect(await modeOf(lockDir)).toBe("700");
+        await sleep(50);
+      });
+    } finally {
+      watcher.close();
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0]).toBe("owner.json");
+    expect((await fs.readdir(ws.indexDir)).filter((e) => e.startsWith(".lock"))).toEqual([]);
+  });
+
+  it("takes over at once an owner-less lock directory (what a writer killed between mkdir and its record used to leave)", async () => {
+    const ws = await ingested();
+    await fs.mkdir(path.join(ws.indexDir, ".lock"));
+    // Waiting at all would mean waiting out the 15 s stale-lock rule.
+    let waited = false;
+    await new IndexDir(ws.indexDir).withWriteLock(() => Promise.resolve(), { onWait: () => (waited = true) });
+    expect(waited).toBe(false);
+    await expect(fs.access(path.join(ws.indexDir, ".lock"))).rejects.toThrow();
+  });
+
+  it("removes a dead writer's half-prepared lock, and leaves a live writer's alone", async () => {
+    const ws = await ingested();
+    const dead = path.join(ws.indexDir, `.lock.tmp-${await exitedPid()}-a1b2c3`);
+    const live = path.join(ws.indexDir, `.lock.tmp-${process.ppid}-d4e5f6`);
+    for (const temp of [dead, live]) await fs.mkdir(temp);
+    await fs.writeFile(path.join(dead, "owner.json"), "{");
+    await touchCorpus(ws, "Ferries run hourly on bank holidays.");
+    await ingest({ paths: [ws.docs], config: ws.config });
+    await expect(fs.access(dead)).rejects.toThrow();
+    await fs.access(live);
   });
 });
 

@@ -26,6 +26,7 @@ const MARKER = { kind: "rerank-rag-index", markerVersion: 1 } as const;
 const SNAPSHOT_NAME = /^snapshot-[0-9a-z]+-\d+-[0-9a-f]{6}$/;
 const STALE_SNAPSHOT_TEMP = /^\.tmp-snapshot-[0-9a-z]+-\d+-[0-9a-f]{6}$/;
 const STALE_POINTER_TEMP = /^CURRENT\.tmp-\d+$/;
+const STALE_LOCK_TEMP = /^\.lock\.tmp-(\d+)-[0-9a-f]{6}$/;
 const STALE_MARKER_TEMP = /^rerank-rag-index\.json\.tmp-\d+-[0-9a-f]{6}$/;
 const MARKER_TEMP_PREFIX = `${INDEX_MARKER_FILE}${TEMP_PREFIX}`;
 
@@ -141,8 +142,7 @@ export class IndexDir {
       // Staleness is judged here (owner liveness), not by proper-lockfile's mtime rule alone.
       stale: 24 * 3600_000,
       update: 5_000,
-      // proper-lockfile's own mkdir takes no mode: give it one that makes the lock directory owner-only.
-      fs: { ...fsCallbacks, mkdir: (dir: string, done: (error: Error | null) => void) => fsCallbacks.mkdir(dir, { mode: 0o700 }, done) },
+      fs: lockFs(),
       // proper-lockfile throws from a timer by default, which would crash the process.
       onCompromised: (error) => {
         this.lockLost = error;
@@ -169,24 +169,13 @@ export class IndexDir {
       waited = true;
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
-    // The record lives inside the lock directory, so it can never describe another lock.
-    const ownerFile = path.join(lockDir, LOCK_OWNER);
     try {
-      const owner: LockOwner = { pid: process.pid, host: os.hostname() };
-      // Adding the record changes the directory's mtime, which proper-lockfile checks to know the
-      // lock is still its own: put the mtime back.
-      const { atime, mtime } = await fs.stat(lockDir);
-      await writeAtomically(ownerFile, JSON.stringify(owner)).catch(this.explainFsError);
-      await fs.utimes(lockDir, atime, mtime);
       await this.removeStaleTemps();
       return await fn();
     } catch (error) {
       if (claimed.marked) await this.unmarkIfEmpty();
       throw error;
     } finally {
-      // proper-lockfile releases with rmdir, which needs the directory empty.
-      await fs.rm(ownerFile, { force: true });
-      await fs.rm(`${ownerFile}${TEMP_PREFIX}${process.pid}`, { force: true });
       await release().catch(() => undefined);
       if (claimed.created) await this.removeCreatedIfEmpty(claimed.created);
     }
@@ -347,6 +336,12 @@ export class IndexDir {
     await Promise.all(
       rootEntries.filter((e) => STALE_POINTER_TEMP.test(e) || STALE_MARKER_TEMP.test(e)).map((e) => fs.rm(path.join(this.root, e), { force: true })),
     );
+    // Another writer may be preparing its lock right now: only a dead process's temp is stale.
+    const deadLockTemps = rootEntries.filter((e) => {
+      const pid = STALE_LOCK_TEMP.exec(e)?.[1];
+      return pid !== undefined && !processExists(Number(pid));
+    });
+    await Promise.all(deadLockTemps.map((e) => fs.rm(path.join(this.root, e), { recursive: true, force: true })));
   }
 
   /**
@@ -413,10 +408,47 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-async function writeAtomically(file: string, body: string): Promise<void> {
-  const temp = `${file}${TEMP_PREFIX}${process.pid}`;
-  await fs.writeFile(temp, body, { mode: 0o600 });
-  await fs.rename(temp, file);
+/**
+ * The file system proper-lockfile takes and releases the lock with. Taking it renames a prepared
+ * directory, its owner record already inside, into place; releasing renames it away before
+ * removing it. So at no instant does the lock exist without the record of who holds it, and a
+ * writer killed at any point leaves either no lock or one its successor takes over at once.
+ */
+function lockFs(): Record<string, unknown> {
+  const owner: LockOwner = { pid: process.pid, host: os.hostname() };
+  const tempFor = (lockDir: string) => `${lockDir}${TEMP_PREFIX}${process.pid}-${crypto.randomBytes(3).toString("hex")}`;
+  const take = async (lockDir: string) => {
+    const temp = tempFor(lockDir);
+    try {
+      await fs.mkdir(temp, { mode: 0o700 });
+      await fs.writeFile(path.join(temp, LOCK_OWNER), JSON.stringify(owner), { mode: 0o600 });
+      await fs.rename(temp, lockDir);
+    } catch (error) {
+      await fs.rm(temp, { recursive: true, force: true });
+      // Renaming onto a held lock fails as the directory is not empty: to proper-lockfile, "it exists".
+      if ((error as NodeJS.ErrnoException).code === "ENOTEMPTY") throw Object.assign(error as Error, { code: "EEXIST" });
+      throw error;
+    }
+  };
+  const release = (lockDir: string) => {
+    const temp = tempFor(lockDir);
+    fsCallbacks.renameSync(lockDir, temp);
+    fsCallbacks.rmSync(temp, { recursive: true, force: true });
+  };
+  return {
+    ...fsCallbacks,
+    mkdir: (lockDir: string, done: (error: Error | null) => void) => take(lockDir).then(() => done(null), done),
+    rmdir: (lockDir: string, done: (error: Error | null) => void) => {
+      try {
+        release(lockDir);
+        done(null);
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+    // proper-lockfile's exit handler releases held locks synchronously.
+    rmdirSync: release,
+  };
 }
 
 async function readLockOwner(lockDir: string): Promise<LockOwner | null> {
