@@ -193,6 +193,21 @@ describe("ExtractiveChatModel: lists and question words", () => {
     );
   });
 
+  it("brings the sentence that refers back to the best one ('Its value is…'), which says what the question asks of it", async () => {
+    const text = [
+      "## Handling 429 responses",
+      "",
+      "Rate-limited responses include a Retry-After header. Its value is always a whole number of seconds, never an HTTP date. Clients should back off exponentially.",
+    ].join("\n");
+    expect(await answerTo("In what format is the Retry-After header returned on a 429?", text)).toBe(
+      "Rate-limited responses include a Retry-After header. [1] Its value is always a whole number of seconds, never an HTTP date. [1]",
+    );
+    // A next sentence that starts afresh is no part of the answer.
+    expect(await answerTo("In what format is the Retry-After header returned on a 429?", text.replace("Its value is", "A value is"))).toBe(
+      "Rate-limited responses include a Retry-After header. [1]",
+    );
+  });
+
   it("keeps a list of definitions ('keyword: the validation keyword.') as items of their own, not run into the line that introduces them", () => {
     const text = [
       "Each error is an object with the following properties:",

@@ -89,6 +89,9 @@ const ASKS_FOR_NUMBER =
 /** A number standing on its own ("10 seconds", "99.99%"), not one inside a name such as 2xx, OAuth2 or v2. */
 const QUANTITY = /\b\d+(?:[.,]\d+)*\b/;
 
+/** A sentence that opens by referring back to the one before it. */
+const REFERS_BACK = /^(?:it|its|this|that|these|those|they|their|such)\b/i;
+
 /** A sentence that introduces a list or steps after it. */
 const ANNOUNCES = /:$|\b(?:these|the following) steps\b|\bas follows\b/i;
 /** How many list-item sentences (steps) an announcing sentence brings with it. */
@@ -139,9 +142,9 @@ const looksLikeCode = (text: string) => (text.match(/[=;{}()<>[\]"']/g) ?? []).l
  * Picks the answer's sentences. Each sentence of the sources is scored by the IDF-weighted share
  * of the question's content terms it holds (its headings count in part, more for the sentence that
  * opens its section), raised when the question asks for a number and it holds one, lowered when it
- * reads as code, and discounted by its source's rank. The best one leads; sentences of the same
- * source follow while each adds at least MIN_GAIN of the question's weight not yet covered, up to
- * MAX_SENTENCES, in reading order.
+ * reads as code, and discounted by its source's rank. The best one leads, with the sentence after
+ * it when that one refers back to it; sentences of the same source follow while each adds at least
+ * MIN_GAIN of the question's weight not yet covered, up to MAX_SENTENCES, in reading order.
  */
 function pickSentences(question: string, sources: ParsedSource[], stats: CorpusStats | null): Array<Sentence & { source: number }> {
   const perSource = sources.map((s, rank) => ({ ...s, rank, context: new Set(analyze(s.from)), sentences: splitSentences(s.text) }));
@@ -174,7 +177,10 @@ function pickSentences(question: string, sources: ParsedSource[], stats: CorpusS
   const steps = (listEnd < 0 ? after : after.slice(0, listEnd)).slice(0, MAX_FOLLOWING);
   if (ANNOUNCES.test(best.sentence.text) && steps.length > 0) return [best.sentence, ...steps].map((sentence) => ({ ...sentence, source: best.source.id }));
   const picked = [best.sentence];
-  const covered = new Set(best.sentence.terms);
+  // A sentence that refers back to the best one ("Its value is…") says more about what it names.
+  const next = best.source.sentences.find((s) => s.order === best.sentence.order + 1);
+  if (next && next.heading === best.sentence.heading && !next.item && !next.row && REFERS_BACK.test(next.text)) picked.push(next);
+  const covered = new Set(picked.flatMap((s) => [...s.terms]));
   while (picked.length < MAX_SENTENCES) {
     const gainOf = (terms: Set<string>) => coverage(weights, (t) => terms.has(t) && !covered.has(t));
     const next = scored
