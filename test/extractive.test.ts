@@ -222,6 +222,26 @@ describe("ExtractiveChatModel: lists and question words", () => {
     ]);
   });
 
+  it("reads a short line without punctuation in a PDF's text as the heading of what follows, not a sentence", async () => {
+    const page = [
+      "Application servers never receive key material.",
+      "Key rotation",
+      "- Data encryption keys are rotated every 90 days.",
+      "Requests are limited per key; see the",
+      "Rate limits page",
+      "for details.",
+    ].join("\n");
+    const sentences = splitSentences(page);
+    expect(sentences.map((s) => [s.text, s.heading])).toEqual([
+      ["Application servers never receive key material.", ""],
+      ["Data encryption keys are rotated every 90 days.", "Key rotation"],
+      // A short line inside a hard-wrapped sentence (lower case follows) is no heading.
+      ["Requests are limited per key; see the Rate limits page for details.", "Key rotation"],
+    ]);
+    // "Key rotation" alone held every word of the question, and was the whole answer.
+    expect(await answerTo("How do I rotate a key?", page)).toBe("Data encryption keys are rotated every 90 days. [1]");
+  });
+
   it("quotes a table row with its column names, and a lone line with a pipe in it as it reads", () => {
     const text = [
       "Option | Type | Default | Description",

@@ -65,11 +65,12 @@ function paragraphs(text: string): Paragraph[] {
       return;
     }
     const rule = isRule(line);
-    const headingLine = !inCode && /^\s*#/.test(line);
+    const markedHeading = !inCode && /^\s*#/.test(line);
+    const headingLine = markedHeading || (!inCode && isPlainHeading(all, i));
     if (inCode || !line.trim() || headingLine || rule) {
       flush();
       if (headingLine) {
-        heading = line.replace(/^\s*#+\s*/, "");
+        heading = markedHeading ? line.replace(/^\s*#+\s*/, "") : line.trim();
         continued = heading.endsWith(CONTINUED_HEADING);
         if (continued) heading = heading.slice(0, -CONTINUED_HEADING.length);
       }
@@ -119,6 +120,31 @@ function paragraphs(text: string): Paragraph[] {
   });
   flush();
   return out;
+}
+
+/** Closing punctuation, a closing quote or bracket allowed after it. */
+const ENDS_CLAUSE = /[.!?:;,]["')\]]?$/;
+const PLAIN_HEADING_WORDS = 6;
+
+/**
+ * A heading of text that has no # to mark one (a PDF page, a .txt file): a short line that starts
+ * in upper case and ends without punctuation, after a finished sentence or a blank, and right before
+ * a line that starts afresh (upper case or a list item). Quoted as a sentence, "Key rotation" alone
+ * covered "How do I rotate a key?" better than any sentence under it.
+ */
+function isPlainHeading(lines: readonly string[], i: number): boolean {
+  const line = lines[i]!.trim();
+  const previous = lines[i - 1]?.trim() ?? "";
+  const next = lines[i + 1] ?? "";
+  return (
+    /^[\p{Lu}\d]/u.test(line) &&
+    !ENDS_CLAUSE.test(line) &&
+    !LIST_ITEM.test(lines[i]!) &&
+    !line.includes(" | ") &&
+    line.split(/\s+/).length <= PLAIN_HEADING_WORDS &&
+    (previous === "" || /[.!?:]["')\]]?$/.test(previous)) &&
+    (/^\p{Lu}/u.test(next.trim()) || LIST_ITEM.test(next))
+  );
 }
 
 /**
