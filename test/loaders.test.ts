@@ -141,6 +141,23 @@ describe("loadFile: text formats", () => {
     }
   });
 
+  it("drops Texinfo's Next / Previous / Up bar and the ¶ of its permalinks, keeping a header block that links no page", async () => {
+    // Modelled on GNU Texinfo's HTML output (libffi's manual): the bar above every node, and a
+    // copiable "¶" anchor after each function signature.
+    const html = `<html><body><div class="section" id="The-Basics">
+      <div class="header"><p>Next: <a href="Simple-Example.html" accesskey="n" rel="next">Simple Example</a>, Up: <a href="Using-libffi.html" rel="up">Using libffi</a> &nbsp; [<a href="Index.html" rel="index">Index</a>]</p></div>
+      <h3 class="section">2.1 The Basics</h3>
+      <dl><dt><span>Function: ffi_call (ffi_cif *cif, void **avalues)</span><a href="#index-void" class="copiable-anchor"> &para;</a></dt>
+      <dd><p>This calls the function <a href="#fn">fn</a> according to the description given in cif.</p></dd></dl>
+      <div class="header"><p>Card title kept</p></div>
+      </div></body></html>`;
+    const content = (await loadFile("/manual/The-Basics.html", text(html))).documents[0]!.pageContent;
+    expect(content).not.toMatch(/Next:|Simple Example|Index|¶/);
+    expect(content).toContain("Function: ffi_call (ffi_cif *cif, void **avalues)\n");
+    expect(content).toContain("This calls the function fn according to the description given in cif.");
+    expect(content).toContain("Card title kept");
+  });
+
   it("keeps a header and footer inside <main> or a <section>, which belong to the content", async () => {
     const html = `<body><main><header><h1>Release notes</h1></header><section><header><h2>Version 2</h2></header>
       <p>Faster ingest.</p><footer>Released in March.</footer></section></main></body>`;

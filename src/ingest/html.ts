@@ -24,6 +24,16 @@ const CHROME = [
   "[role=search]",
   ...["navheader", "navfooter", "breadcrumb", "breadcrumbs", "toc", "sidebar", "skip-link", "skiplink"].flatMap((name) => [`.${name}`, `#${name}`]),
 ];
+/**
+ * Blocks generators mark "header" or "nav-panel" (Texinfo's "Next: … Previous: … Up: … [Index]" bar
+ * above every node): chrome when they hold a link to the next, previous or parent page.
+ */
+const NAV_BARS = [".header", ".nav-panel"];
+const PAGE_LINK = new Set(["next", "prev", "previous", "up", "index", "contents", "start"]);
+
+/** Permalink anchors (Texinfo's copiable-anchor, Sphinx's headerlink): a "¶" or "#" after a heading or a signature. */
+const PERMALINK_TEXT = /^[\s¶#§🔗]*$/u;
+
 /** Headers and footers: the page's own are chrome, those inside the content belong to it. */
 const LANDMARKS = ["header", "footer", "[role=banner]", "[role=contentinfo]"];
 const CONTENT_TAGS = new Set(["main", "article", "section"]);
@@ -46,6 +56,31 @@ const landmark: FormatCallback = (elem, walk, builder) => {
   builder.openBlock({ leadingLineBreaks: 1 });
   walk(elem.children, builder);
   builder.closeBlock({ trailingLineBreaks: 1 });
+};
+
+/** An element's descendants, depth first. */
+function* descendants(elem: Element): Generator<Element> {
+  for (const child of elem.children ?? []) {
+    yield child;
+    yield* descendants(child);
+  }
+}
+
+const textOf = (elem: Element): string => [...descendants(elem)].map((node) => (node.type === "text" ? ((node as { data?: string }).data ?? "") : "")).join("");
+
+const navBar: FormatCallback = (elem, walk, builder) => {
+  const linksPages = [...descendants(elem)].some((node) =>
+    ((node.attribs as Record<string, string> | undefined)?.rel ?? "").split(/\s+/).some((rel) => PAGE_LINK.has(rel.toLowerCase())),
+  );
+  if (linksPages) return;
+  builder.openBlock({ leadingLineBreaks: 1 });
+  walk(elem.children, builder);
+  builder.closeBlock({ trailingLineBreaks: 1 });
+};
+
+// A link reads as its text (its address is no prose); a permalink's "¶" is no text at all.
+const link: FormatCallback = (elem, walk, builder) => {
+  if (!PERMALINK_TEXT.test(textOf(elem))) walk(elem.children, builder);
 };
 
 /** A table's rows, not those of a table nested in a cell. */
@@ -79,10 +114,11 @@ export function htmlToText(html: string): string {
   assertHtmlDepth(html);
   return convert(html, {
     wordwrap: false,
-    formatters: { ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [`h${n}`, heading(n)])), landmark, pipeTable },
+    formatters: { ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [`h${n}`, heading(n)])), landmark, pipeTable, navBar, link },
     selectors: [
       ...[1, 2, 3, 4, 5, 6].map((n) => ({ selector: `h${n}`, format: `h${n}` })),
-      { selector: "a", options: { ignoreHref: true } },
+      { selector: "a", format: "link" },
+      ...NAV_BARS.map((selector) => ({ selector, format: "navBar" })),
       { selector: "img", format: "skip" },
       ...CHROME.map((selector) => ({ selector, format: "skip" })),
       ...LANDMARKS.map((selector) => ({ selector, format: "landmark" })),
