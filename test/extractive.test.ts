@@ -242,6 +242,14 @@ describe("ExtractiveChatModel: lists and question words", () => {
     expect(await answerTo("How do I rotate a key?", page)).toBe("Data encryption keys are rotated every 90 days. [1]");
   });
 
+  it("drops Markdown's bold and code marks but keeps C's `**` and reads tabs and runs of spaces as one space", () => {
+    const text = ["Pass **avalues** as `void **avalues`, a vector of pointers.", "", "Release\trc1\t 1-2 weeks, bug  fixes   only."].join("\n");
+    expect(splitSentences(text).map((s) => s.text)).toEqual([
+      "Pass avalues as void **avalues, a vector of pointers.",
+      "Release rc1 1-2 weeks, bug fixes only.",
+    ]);
+  });
+
   it("quotes a table row with its column names, and a lone line with a pipe in it as it reads", () => {
     const text = [
       "Option | Type | Default | Description",

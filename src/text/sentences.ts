@@ -35,6 +35,17 @@ interface Paragraph {
 }
 
 /**
+ * Bold and code marks go; `_` stays (it belongs to identifiers like grant_type), and so does a
+ * `**` that closes no bold (C's `void **avalues`). Tabs and runs of spaces (plain-text tables,
+ * justified lines) read as one space.
+ */
+const withoutMarks = (text: string) =>
+  text
+    .replace(/\*\*(\S(?:[^*]*?\S)?)\*\*/g, "$1")
+    .replace(/`/g, "")
+    .replace(/[ \t]{2,}|\t/g, " ");
+
+/**
  * A text's prose as paragraphs: the lines of a paragraph (hard-wrapped text) joined into one,
  * each list item and table row a paragraph of its own; headings, code blocks and table rules left out,
  * so no sentence runs across them. A table row reads with its column names ("Option: dot; Type:
@@ -80,7 +91,7 @@ function paragraphs(text: string): Paragraph[] {
     }
     if (isRow(line)) {
       flush();
-      const cells = line.split("|").map((cell) => cell.replace(/\*\*|`/g, "").trim());
+      const cells = line.split("|").map((cell) => withoutMarks(cell).trim());
       // A first row with rows after it names the columns; a lone "a | b" line is a row of its own.
       const next = isRule(all[i + 1]) ? all[i + 2] : all[i + 1];
       if (!columns && isRow(next)) {
@@ -110,13 +121,7 @@ function paragraphs(text: string): Paragraph[] {
       flush();
       item = true;
     }
-    // List markers, bold and code marks go; `_` stays: it belongs to identifiers like grant_type.
-    lines.push(
-      line
-        .replace(LIST_ITEM, "")
-        .replace(/\*\*|`/g, "")
-        .trim(),
-    );
+    lines.push(withoutMarks(line.replace(LIST_ITEM, "")).trim());
   });
   flush();
   return out;
