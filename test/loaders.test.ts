@@ -158,6 +158,23 @@ describe("loadFile: text formats", () => {
     expect(content).toContain("Card title kept");
   });
 
+  it("reads a definition list of short terms as 'term: description' items, and a signature or a long description as it was", async () => {
+    const html = `<html><body><p>The arguments to ffi_prep_closure_loc are:</p>
+      <dl compact="compact"><dt><var>closure</var></dt><dd><p>The address of a <code>ffi_closure</code> object.</p></dd>
+      <dt><var>fun</var></dt><dd><p>The function to call. It is called with:</p><dl><dt>ret</dt><dd><p>A pointer to the return value.</p></dd></dl></dd></dl>
+      <dl class="def"><dt>Function: void ffi_call (ffi_cif *cif, void **avalues)</dt><dd><p>This calls the function.</p></dd></dl></body></html>`;
+    const lines = (await loadFile("/manual/closures.html", text(html))).documents[0]!.pageContent.split("\n").filter(Boolean);
+    expect(lines).toEqual([
+      "The arguments to ffi_prep_closure_loc are:",
+      "- closure: The address of a ffi_closure object.",
+      "- fun:",
+      "The function to call. It is called with:",
+      "- ret: A pointer to the return value.",
+      "Function: void ffi_call (ffi_cif *cif, void **avalues)",
+      "This calls the function.",
+    ]);
+  });
+
   it("keeps a header and footer inside <main> or a <section>, which belong to the content", async () => {
     const html = `<body><main><header><h1>Release notes</h1></header><section><header><h2>Version 2</h2></header>
       <p>Faster ingest.</p><footer>Released in March.</footer></section></main></body>`;

@@ -83,6 +83,38 @@ const link: FormatCallback = (elem, walk, builder) => {
   if (!PERMALINK_TEXT.test(textOf(elem))) walk(elem.children, builder);
 };
 
+/** A definition term short enough to name what its description defines (an argument, an option), not a signature. */
+const isShortTerm = (text: string) => text.length <= 40 && !text.includes("(");
+const BLOCK_TAGS = new Set(["pre", "ul", "ol", "dl", "table", "div", "blockquote"]);
+/** A description of one paragraph, no code block, list or table: it reads on one line after its term. */
+const isSimpleDescription = (dd: Element) =>
+  (dd.children ?? []).filter((c) => c.type === "tag" && c.name === "p").length <= 1 && ![...descendants(dd)].some((n) => BLOCK_TAGS.has(n.name ?? ""));
+
+// A definition list of short terms reads as a list of "term: description" items, as the list of a
+// function's arguments is written in Markdown; "The arguments are:" is then followed by its items,
+// not by one-word lines and descriptions that never name what they describe.
+const definitionList: FormatCallback = (elem, walk, builder) => {
+  builder.openBlock({ leadingLineBreaks: 2 });
+  let term: string | null = null;
+  for (const child of elem.children ?? []) {
+    if (child.type !== "tag") continue;
+    const text = textOf(child).replace(/\s+/g, " ").trim();
+    if (child.name === "dt" && isShortTerm(text)) {
+      term = text;
+      continue;
+    }
+    builder.openBlock({ leadingLineBreaks: 1 });
+    if (child.name === "dd" && term !== null && isSimpleDescription(child)) builder.addInline(`- ${term}: ${text}`);
+    else {
+      if (term !== null) builder.addInline(`- ${term}:`);
+      walk(child.children, builder);
+    }
+    term = null;
+    builder.closeBlock({ trailingLineBreaks: 1 });
+  }
+  builder.closeBlock({ trailingLineBreaks: 2 });
+};
+
 /** A table's rows, not those of a table nested in a cell. */
 function rowsOf(elem: Element): Element[] {
   return (elem.children ?? []).flatMap((child) => {
@@ -114,7 +146,7 @@ export function htmlToText(html: string): string {
   assertHtmlDepth(html);
   return convert(html, {
     wordwrap: false,
-    formatters: { ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [`h${n}`, heading(n)])), landmark, pipeTable, navBar, link },
+    formatters: { ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [`h${n}`, heading(n)])), landmark, pipeTable, navBar, link, definitionList },
     selectors: [
       ...[1, 2, 3, 4, 5, 6].map((n) => ({ selector: `h${n}`, format: `h${n}` })),
       { selector: "a", format: "link" },
@@ -128,6 +160,7 @@ export function htmlToText(html: string): string {
       { selector: "template", format: "skip" },
       { selector: "iframe", format: "skip" },
       { selector: "table", format: "pipeTable" },
+      { selector: "dl", format: "definitionList" },
     ],
   }).trim();
 }
