@@ -1,7 +1,10 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { createStuffDocumentsChain } from "@langchain/classic/chains/combine_documents";
 import { HumanMessage } from "@langchain/core/messages";
+import { ChatPromptTemplate } from "@langchain/core/prompts";
+import { UsageError } from "../src/errors/index.js";
 import { Document } from "@langchain/core/documents";
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../src/llms/prompt.js";
 import { splitDocuments } from "../src/ingest/chunker.js";
@@ -63,8 +66,28 @@ describe("ExtractiveChatModel", () => {
     expect(chunks.join("")).toBe(whole);
   });
 
-  it("refuses a prompt without the sources and question blocks, saying what is needed", async () => {
-    await expect(new ExtractiveChatModel().invoke([new HumanMessage("hello")])).rejects.toThrow(/<sources> and <question>/);
+  it("answers in a chain with its own prompt (context in the system message, the question last), quoting without [n]", async () => {
+    const prompt = ChatPromptTemplate.fromMessages([
+      ["system", "Answer using only this context:\n\n{context}"],
+      ["human", "{input}"],
+    ]);
+    const chain = await createStuffDocumentsChain({ llm: new ExtractiveChatModel(), prompt });
+    const answer = await chain.invoke({ input: "How often are webhooks retried in live mode?", context: SOURCES });
+    expect(answer).toMatch(/^Webhooks are retried eight times over about 66 hours in live mode\.\n\n/);
+    expect(answer).not.toMatch(/\[\d\]/);
+  });
+
+  it("reads a one-message prompt's question from its last line that is no label ('Question: …', then 'Answer:')", async () => {
+    const prompt = ChatPromptTemplate.fromTemplate("Use the context to answer.\n\nContext:\n{context}\n\nQuestion: {input}\nHelpful answer:");
+    const chain = await createStuffDocumentsChain({ llm: new ExtractiveChatModel(), prompt });
+    const answer = await chain.invoke({ input: "How often are webhooks retried in live mode?", context: SOURCES });
+    expect(answer).toMatch(/^Webhooks are retried eight times over about 66 hours in live mode\./);
+  });
+
+  it("refuses an empty prompt with a UsageError saying where the question goes", async () => {
+    const error = await new ExtractiveChatModel().invoke([new HumanMessage("  ")]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).hint).toMatch(/last message/);
   });
 });
 

@@ -5,6 +5,7 @@ import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 import { analyze } from "../text/analyzer.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
 import { coverage, conversationOf, questionWeights, sentenceCoverage, splitSentences, type Sentence } from "../text/sentences.js";
+import { UsageError } from "../errors/index.js";
 import { labelNamesSection, parsePrompt } from "./prompt.js";
 
 export const EXTRACTIVE_LABEL = "(Extractive answer: sentences quoted from the sources; set --llm openai for a written answer.)";
@@ -24,9 +25,9 @@ type ParsedSource = { id: number; from: string; text: string };
 
 /**
  * The offline answerer: a chat model that needs no weights. It reads the sources and
- * question from the answer prompt and streams the sentences that best cover the
- * question, each with its citation, labelled as extractive. When no sentence covers
- * enough of the question it says the documents do not answer it.
+ * question from the answer prompt (or any chain's prompt: see promptOfAnyChain) and streams
+ * the sentences that best cover the question, each with its citation, labelled as extractive.
+ * When no sentence covers enough of the question it says the documents do not answer it.
  */
 export class ExtractiveChatModel extends BaseChatModel {
   static override lc_name() {
@@ -52,14 +53,12 @@ export class ExtractiveChatModel extends BaseChatModel {
 
   /** The answer in the pieces it streams as: each cited sentence, then the label. */
   private answerPieces(messages: BaseMessage[]): string[] {
-    const last = messages.at(-1);
-    const prompt = parsePrompt(typeof last?.content === "string" ? last.content : (last?.text ?? ""));
-    if (!prompt) {
-      throw new Error("The extractive answerer needs the answer chain's prompt (<sources> and <question> blocks); a custom prompt must keep them.");
-    }
-    const picked = pickSentences(prompt.question, prompt.sources, this.stats);
+    const texts = messages.map((m) => (typeof m.content === "string" ? m.content : m.text));
+    const prompt = parsePrompt(texts.at(-1) ?? "");
+    const { question, sources, cited } = prompt ? { ...prompt, cited: true } : { ...promptOfAnyChain(texts), cited: false };
+    const picked = pickSentences(question, sources, this.stats);
     if (picked.length === 0) return [NO_ANSWER];
-    return [...citedPieces(picked, prompt.sources).map((piece, i) => `${i > 0 ? " " : ""}${piece}`), `\n\n${EXTRACTIVE_LABEL}`];
+    return [...citedPieces(picked, sources, cited).map((piece, i) => `${i > 0 ? " " : ""}${piece}`), `\n\n${EXTRACTIVE_LABEL}`];
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- BaseChatModel's contract is async; `async` keeps a bad prompt a rejection.
@@ -80,6 +79,34 @@ export class ExtractiveChatModel extends BaseChatModel {
       await runManager?.handleLLMNewToken(token);
     }
   }
+}
+
+/** A line that only labels what comes next ("Answer:", "Helpful answer:"), and a label before the question ("Question: …"). */
+const LABEL_LINE = /^[\p{L} ]{1,30}:$/u;
+const QUESTION_LABEL = /^(?:question|q|input|query)\s*:\s*/i;
+
+/**
+ * The question and sources of a prompt some other chain built (createStuffDocumentsChain with its
+ * own template, an LCEL prompt): the question is the last message when there are several (the
+ * context in the ones before), else the last line that is not a label ("Answer:"). Such a prompt
+ * numbers no sources, so the answer cites none.
+ */
+function promptOfAnyChain(texts: string[]): { question: string; sources: ParsedSource[] } {
+  if (texts.join("").trim() === "") {
+    throw new UsageError("The extractive answerer got an empty prompt: there is no question to answer.", {
+      hint: "Pass the question in the last message (and the context in the messages before it, or in the answer chain's <sources> and <question> blocks).",
+    });
+  }
+  const [context, question] =
+    texts.length > 1
+      ? [texts.slice(0, -1).join("\n\n"), texts.at(-1)!]
+      : (() => {
+          const lines = texts[0]!.trimEnd().split("\n");
+          while (lines.length > 1 && LABEL_LINE.test(lines.at(-1)!.trim())) lines.pop();
+          const asked = lines.pop()!;
+          return [lines.join("\n"), asked];
+        })();
+  return { question: question.trim().replace(QUESTION_LABEL, ""), sources: [{ id: 1, from: "", text: context }] };
 }
 
 /** Questions that ask for a quantity, a limit, a default or a time: their answer holds a number. */
@@ -106,7 +133,7 @@ const isBareItem = (s: Sentence) => s.item && !/[.!?;]["')\]]?$/.test(s.text) &&
  * [1]"), instead of a citation after every two words. A sentence from another section than the
  * one its source is labelled with names its own ("… (§ Namespace Colors) [1]").
  */
-function citedPieces(picked: ReadonlyArray<Sentence & { source: number }>, sources: readonly ParsedSource[]): string[] {
+function citedPieces(picked: ReadonlyArray<Sentence & { source: number }>, sources: readonly ParsedSource[], cited: boolean): string[] {
   const groups: Array<{ source: number; text: string; open: boolean; heading: string }> = [];
   for (const s of picked) {
     const last = groups.at(-1);
@@ -123,7 +150,7 @@ function citedPieces(picked: ReadonlyArray<Sentence & { source: number }>, sourc
     const previous = groups[i - 1];
     const named = previous?.source === g.source && previous.heading === g.heading;
     const section = g.heading && label.includes("§ ") && !labelNamesSection(label, g.heading) && !named ? ` (§ ${g.heading})` : "";
-    return `${g.text}${section} [${g.source}]`;
+    return cited ? `${g.text}${section} [${g.source}]` : g.text;
   });
 }
 
