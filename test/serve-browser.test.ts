@@ -1,5 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/index.js";
@@ -155,5 +158,36 @@ describe("the page in a real browser", () => {
     await page.getByLabel("Your question").press("Enter");
     await expect.poll(() => page.getByRole("note").first().textContent()).toMatch(/The documents don't answer this/);
     await page.unroute("**/api/ask");
+  });
+
+  it('works mounted under a prefix of another app (app.route("/rag", server.app)), its assets and APIs found there', async () => {
+    const host = new Hono();
+    host.get("/", (c) => c.text("the host app's own page"));
+    host.route("/rag", server.app);
+    const mounted = await new Promise<{ close: () => void; url: string }>((resolve) => {
+      const http = serve({ fetch: host.fetch, hostname: "127.0.0.1", port: 0 }, (info: AddressInfo) =>
+        resolve({ close: () => http.close(), url: `http://127.0.0.1:${info.port}` }),
+      );
+    });
+    const tab = await browser.newPage();
+    try {
+      const failed: string[] = [];
+      tab.on("response", (response) => {
+        if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+      });
+      await tab.goto(`${mounted.url}/rag`);
+      await expect.poll(() => tab.locator("#pipeline").textContent()).toMatch(/rerank=bm25/);
+      await tab.getByLabel("Your question").fill(SEED);
+      await tab.getByLabel("Your question").press("Enter");
+      await tab
+        .locator("article.turn .timings")
+        .filter({ hasText: /total \d+ ms/ })
+        .waitFor({ timeout: 30_000 });
+      expect(await tab.locator("article.turn .card-title").count()).toBeGreaterThan(0);
+      expect(failed).toEqual([]);
+    } finally {
+      await tab.close();
+      mounted.close();
+    }
   });
 });

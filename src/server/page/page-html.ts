@@ -1,13 +1,17 @@
-/** The page's markup: no inline script or style (the CSP forbids both), everything from /assets. */
-export const PAGE_HTML = `<!doctype html>
+/**
+ * The page's markup: no inline script or style (the CSP forbids both), everything from assets/.
+ * `assets` is where they are relative to the page's own URL: "assets/" at "/", "rag/assets/" at
+ * "/rag" (mounted in another app, the server cannot know its prefix).
+ */
+export const pageHtml = (assets: string) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>rerank-rag</title>
-<link rel="stylesheet" href="/assets/app.css">
-<script type="module" src="/assets/app.js"></script>
+<link rel="stylesheet" href="${assets}app.css">
+<script type="module" src="${assets}app.js"></script>
 </head>
 <body>
 <a class="skip" href="#question">Skip to the question</a>

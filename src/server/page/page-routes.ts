@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { PAGE_HTML } from "./page-html.js";
+import { pageHtml } from "./page-html.js";
 import { PAGE_JS } from "./page-script.js";
 import { PAGE_CSS } from "./page-style.js";
 
@@ -15,7 +15,11 @@ export function pageRoutes(): Hono {
   const app = new Hono();
   const asset = (body: string, type: string) => () =>
     new Response(body, { headers: { "content-type": `${type}; charset=utf-8`, "content-security-policy": CSP, "cache-control": "no-cache" } });
-  app.get("/", asset(PAGE_HTML, "text/html"));
+  // Relative to the page's URL: at "/rag" a bare "assets/" would resolve to the host app's "/assets/".
+  app.get("/", (c) => {
+    const last = c.req.path.split("/").at(-1);
+    return asset(pageHtml(last ? `${last}/assets/` : "assets/"), "text/html")();
+  });
   app.get("/assets/app.js", asset(PAGE_JS, "text/javascript"));
   app.get("/assets/app.css", asset(PAGE_CSS, "text/css"));
   return app;

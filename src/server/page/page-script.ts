@@ -4,6 +4,8 @@
  */
 export const PAGE_JS = String.raw`
 const $ = (id) => document.getElementById(id);
+// The APIs sit beside the assets wherever the server is mounted ("/", or "/rag" inside another app).
+const api = (name) => new URL("../api/" + name, import.meta.url);
 const form = $("ask-form");
 const questionBox = $("question");
 const rerankBox = $("rerank");
@@ -46,7 +48,7 @@ $("token").addEventListener("change", () => {
 });
 
 async function loadInfo() {
-  const res = await fetch("/api/info", { headers: headers() });
+  const res = await fetch(api("info"), { headers: headers() });
   if (res.status === 401) {
     $("pipeline").textContent = "This server needs an access token.";
     return needToken();
@@ -182,7 +184,7 @@ async function ask(question, replaceLast) {
   if (rerankBox.checked && rerankerPick.value) body.reranker = rerankerPick.value;
   let answered = false;
   try {
-    const res = await fetch("/api/ask", { method: "POST", headers: headers(), body: JSON.stringify(body), signal: controller.signal });
+    const res = await fetch(api("ask"), { method: "POST", headers: headers(), body: JSON.stringify(body), signal: controller.signal });
     if (res.status === 401) {
       needToken();
       throw new Error("This server needs an access token: enter it above and ask again.");
