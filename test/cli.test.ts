@@ -40,7 +40,10 @@ describe("rerank-rag ingest + ask", () => {
     expect(JSON.parse(forced.stdout).answered).toBe(true);
     const text = await runCli(["ask", question, "--index", index]);
     expect(text.stdout).toContain(NOT_ANSWERED);
-    expect(text.stdout).toContain("Related sources (below the re-ranker's cut-off: they do not answer the question)");
+    // The score the gate held against the cut-off is shown, not only bm25's relative rerank score.
+    const best = Math.max(...body.sources.map((s: { evidenceScore: number }) => s.evidenceScore));
+    expect(text.stdout).toContain(`Related sources (best evidence ${best.toFixed(2)} < cut-off ${DEFAULT_MIN_SCORES.bm25}: they do not answer the question)`);
+    expect(text.stdout).toMatch(/rerank \d\.\d{3} {2}evidence \d\.\d{2} {2}first stage #1/);
   });
 
   it("answers the seed question with the OAuth2 configuration page as the top source", async () => {

@@ -1,5 +1,6 @@
 import type { DocumentInterface } from "@langchain/core/documents";
 import { sourceLabel } from "../llms/prompt.js";
+import { evidenceScore } from "../rerankers/cut-off.js";
 import { printable } from "./output.js";
 
 function fixed(value: unknown, digits: number): string {
@@ -14,7 +15,9 @@ export function shownLabel(doc: DocumentInterface): string {
 /** One source line: final rank, re-rank score and rank before re-ranking. */
 export function formatSourceLine(doc: DocumentInterface, index: number): string {
   const m = doc.metadata as Record<string, unknown>;
-  const reranked = m.rerankRank !== undefined ? `rerank ${fixed(m.rerankScore, 3)}  ` : "";
+  // The evidence score is what the cut-off is held against (bm25's rerank score is relative).
+  const evidence = typeof m.evidenceScore === "number" ? `evidence ${fixed(m.evidenceScore, 2)}  ` : "";
+  const reranked = m.rerankRank !== undefined ? `rerank ${fixed(m.rerankScore, 3)}  ${evidence}` : "";
   return `[${index + 1}] ${shownLabel(doc)}\n    ${reranked}first stage #${typeof m.retrievalRank === "number" ? m.retrievalRank : "?"} (score ${fixed(m.retrievalScore, 3)})`;
 }
 
@@ -39,4 +42,12 @@ export function sourceJson(doc: DocumentInterface, index: number) {
     ...(m.rerankWarning ? { rerankWarning: m.rerankWarning } : {}),
     text: doc.pageContent,
   };
+}
+
+/** Why related sources do not answer: the best evidence and the cut-off it fell below ("best evidence 0.12 < cut-off 0.2"). */
+export function belowCutOff(sources: readonly DocumentInterface[]): string {
+  const scores = sources.map(evidenceScore).filter((s): s is number => s !== undefined);
+  const cutOff: unknown = sources[0]?.metadata.rerankCutOff;
+  if (!scores.length || typeof cutOff !== "number") return "below the re-ranker's cut-off";
+  return `best evidence ${Math.max(...scores).toFixed(2)} < cut-off ${cutOff}`;
 }

@@ -8,7 +8,7 @@ import { createPipeline } from "../../pipeline/create-pipeline.js";
 import type { RagConfig } from "../../config/index.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
 import { bold, dim, note, printable, yellow } from "../output.js";
-import { formatSourceLine, shownLabel, sourceJson } from "../sources.js";
+import { belowCutOff, formatSourceLine, shownLabel, sourceJson } from "../sources.js";
 
 /** `rerank-rag ask "<question>"` */
 export async function runAsk(question: string, flags: CommonFlags): Promise<void> {
@@ -83,7 +83,7 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   if (typeof warning === "string" && warning) note(yellow(`warning: ${printable(warning)}`));
   const why = decision ? ` — ${printable(decision.reason)}` : "";
   const stages = firstStage.rerank?.stages?.map((s) => `${s.reranker} ${s.candidates}→${s.returned} in ${s.ms} ms`).join(", then ");
-  if (!answered) process.stdout.write(`${bold("Related sources (below the re-ranker's cut-off: they do not answer the question)")}\n`);
+  if (!answered) process.stdout.write(`${bold(`Related sources (${belowCutOff(sources)}: they do not answer the question)`)}\n`);
   else if (!reranking) process.stdout.write(`${bold("Sources (first-stage order, no re-ranking)")}\n`);
   else process.stdout.write(`${bold(reranked ? `Sources (after re-ranking${why})` : `Sources (first-stage order: re-ranking ${why.slice(3)})`)}\n`);
   if (reranked && stages) note(dim(`cascade: ${stages}`));
