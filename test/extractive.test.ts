@@ -273,6 +273,14 @@ describe("ExtractiveChatModel: lists and question words", () => {
     ]);
   });
 
+  it("ends no sentence after an abbreviation such as 'e.g.' or 'cf.', which Intl.Segmenter does before a capital", () => {
+    const text = "Store keys in a manager, e.g. Vault or AWS Secrets Manager. Compare A vs. B first (cf. Section 2).";
+    expect(splitSentences(text).map((s) => s.text)).toEqual([
+      "Store keys in a manager, e.g. Vault or AWS Secrets Manager.",
+      "Compare A vs. B first (cf. Section 2).",
+    ]);
+  });
+
   it("quotes a table row with its column names, and a lone line with a pipe in it as it reads", () => {
     const text = [
       "Option | Type | Default | Description",

@@ -168,7 +168,7 @@ export function splitSentences(text: string): Sentence[] {
     starts.push(offset);
     offset += block.text.length + 1;
   }
-  const segments = [...segmenter.segment(blocks.map((b) => b.text).join("\n"))];
+  const segments = joinAbbreviations([...segmenter.segment(blocks.map((b) => b.text).join("\n"))]);
   let section: string | undefined;
   let b = 0;
   segments.forEach(({ segment, index }, i) => {
@@ -193,6 +193,20 @@ export function splitSentences(text: string): Sentence[] {
     section = block.heading;
   });
   return sentences;
+}
+
+/** Abbreviations that end no sentence, though the segmenter ends one after them before a capital ("e.g. Vault"). */
+const ABBREVIATION = /(?:^|[\s(])(?:e\.g|i\.e|cf|vs|viz|approx|incl|resp|fig|eq|et al)\.\s+$/i;
+
+/** Segments rejoined where the segmenter broke after an abbreviation within a line. */
+function joinAbbreviations(segments: Intl.SegmentData[]): Array<{ segment: string; index: number }> {
+  const joined: Array<{ segment: string; index: number }> = [];
+  for (const { segment, index } of segments) {
+    const last = joined.at(-1);
+    if (last && ABBREVIATION.test(last.segment) && !last.segment.endsWith("\n")) last.segment += segment;
+    else joined.push({ segment, index });
+  }
+  return joined;
 }
 
 const headingTerms = new BoundedCache<string, Set<string>>(10_000);
