@@ -8,7 +8,7 @@ import { coverage, conversationOf, questionWeights, sentenceCoverage, splitSente
 import { UsageError } from "../errors/index.js";
 import { labelNamesSection, parsePrompt } from "./prompt.js";
 
-export const EXTRACTIVE_LABEL = "(Extractive answer: sentences quoted from the sources; set --llm openai for a written answer.)";
+export const EXTRACTIVE_LABEL = "(Extractive answer: sentences quoted from the sources; set RAG_LLM to openai, cohere or llama-cpp for a written answer.)";
 export const NO_ANSWER = "The indexed documents do not appear to answer this question.";
 
 /** Share of the question's weight the best sentence must hold itself to count as an answer. */
