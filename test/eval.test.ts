@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Document } from "@langchain/core/documents";
 import { loadConfig } from "../src/config/index.js";
-import { evaluate, loadBeir, loadQaSet, type QueryResult, type VariantResult } from "../src/eval/index.js";
+import { evaluate, formatResultTable, loadBeir, loadQaSet, renderHtmlReport, type QueryResult, type VariantResult } from "../src/eval/index.js";
 import { normalizeText } from "../src/eval/datasets.js";
 import { NO_ANSWER } from "../src/llms/extractive-chat-model.js";
 import { loadFile } from "../src/ingest/loaders.js";
@@ -65,7 +65,7 @@ describe("evaluate on a BEIR directory", () => {
     // The first stage runs once per query for all variants, so they share its timings.
     expect(bm25.latency.embed).toEqual(firstStage.latency.embed);
     expect(bm25.latency.search).toEqual(firstStage.latency.search);
-    expect(result.dataset).toEqual({ name: "tiny-beir/test", kind: "beir", queries: 4, judgedQueries: 4 });
+    expect(result.dataset).toEqual({ name: "tiny-beir/test", kind: "beir", queries: 4, scoredQueries: 4, judgedQueries: 4, leftOut: [] });
   });
 
   it("reuses the cached index on a second run", async () => {
@@ -138,6 +138,56 @@ describe("the QA set", () => {
     expect(dataset.unitOf(q001, hit)).toBe("q001#0");
     expect(dataset.unitOf(q001, miss)).toBe("chunk:c2");
     expect(dataset.queries.filter((q) => q.kind === "unanswerable").every((q) => q.judgments.size === 0)).toBe(true);
+  });
+
+  it("leaves a question whose gold file is missing out of every average, and says how many were scored and left out", async () => {
+    const docs = path.join(work, "left-out-docs");
+    await fs.mkdir(docs, { recursive: true });
+    await fs.writeFile(
+      path.join(docs, "retries.md"),
+      "# Retries\n\n## Retry-After\n\nRate-limited responses include a Retry-After header with the number of seconds to wait.\n",
+    );
+    await fs.writeFile(path.join(docs, "pages.md"), "# Pagination\n\nPass starting_after with the last id to get the next page of results.\n");
+    const qa = path.join(work, "left-out-qa.jsonl");
+    const record = (id: string, question: string, source: string, quote: string) =>
+      JSON.stringify({ id, question, answer: "The Retry-After header gives the seconds to wait.", gold: [{ source, heading: null, quote }], kind: "factual" });
+    await fs.writeFile(
+      qa,
+      [
+        record(
+          "q001",
+          "Which header says how many seconds to wait when rate-limited?",
+          "retries.md",
+          "include a Retry-After header with the number of seconds",
+        ),
+        record("q002", "How long are webhook events kept?", "webhooks.md", "events are kept for thirty days"),
+      ].join("\n"),
+    );
+    const dataset = await loadQaSet(qa, docs);
+    const result = await evaluate({ dataset, config: config(), cacheDir: path.join(work, "left-out-cache"), variants: ["bm25"] });
+    expect(result.dataset).toEqual({
+      name: "left-out-qa.jsonl",
+      kind: "qa",
+      queries: 2,
+      scoredQueries: 1,
+      judgedQueries: 1,
+      leftOut: [{ id: "q002", reason: `gold file webhooks.md is not in ${docs}` }],
+    });
+    // The one scorable question is a hit: averaged alone, not with a zero for q002.
+    expect(result.queries.map((q) => q.id)).toEqual(["q001"]);
+    for (const v of result.variants) {
+      expect(v.metrics["recall@5"], v.name).toBe(1);
+      expect(v.answers!.answerableCount, v.name).toBe(1);
+    }
+    expect(formatResultTable(result)).toMatch(/^1 of 2 queries scored; left out of every average \(gold not in the corpus\): q002$/m);
+    const html = renderHtmlReport(result);
+    expect(html).toContain("2 queries, 1 scored (1 with judgments)");
+    expect(html).toContain(`<li>q002: gold file webhooks.md is not in ${docs}</li>`);
+    // Nothing left to score (here: a run of q002 alone) is an error, not a table of zeros.
+    const alone = { ...dataset, queries: dataset.queries.slice(1) };
+    await expect(evaluate({ dataset: alone, config: config(), cacheDir: path.join(work, "left-out-cache"), variants: [] })).rejects.toThrow(
+      /None of the 1 queries of left-out-qa\.jsonl can be scored \(q002: gold file webhooks\.md is not in /,
+    );
   });
 
   it("names the line and the field of a record that is not a QA record", async () => {

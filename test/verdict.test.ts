@@ -13,7 +13,7 @@ function variant(name: string, ndcg: number, p50: number, vs?: { gain: number; p
 }
 
 const result: EvalResult = {
-  dataset: { name: "set", kind: "beir", queries: 10, judgedQueries: 10 },
+  dataset: { name: "set", kind: "beir", queries: 10, scoredQueries: 10, judgedQueries: 10, leftOut: [] },
   settings: { firstStage: "hybrid", fetchK: 50, topN: 5, embedder: "offline-lsa", chunkSize: 4000, chunkOverlap: 200, indexDir: "x" },
   ingest: { seconds: 1, reusedIndex: true },
   variants: [

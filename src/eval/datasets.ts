@@ -17,6 +17,8 @@ export interface EvalQuery {
   kind?: string;
   /** QA set only: the gold quotes as they read in the indexed text (normalised, see normalizeText). */
   quotes?: string[];
+  /** QA set only: why the question cannot be scored (its gold is not in the corpus); it is left out of every average. */
+  unscorable?: string;
 }
 
 export interface EvalDataset {
@@ -105,6 +107,9 @@ export const normalizeText = (text: string) => text.replace(/[*_`]/g, "").replac
 /** A gold quote as it reads in the indexed text: a quote from a Markdown file loses its markup as the file did. */
 const quoteText = (gold: QaGold) => (gold.quote ? normalizeText(/\.(md|markdown)$/i.test(gold.source) ? markdownToText(gold.quote) : gold.quote) : undefined);
 
+/** Up to five names, then how many more. */
+export const listed = (names: string[]) => `${names.slice(0, 5).join(", ")}${names.length > 5 ? `, … (${names.length - 5} more)` : ""}`;
+
 /**
  * The project's QA format (data/eval/qa.jsonl): questions with gold passages named by
  * source path, heading and a verbatim quote, so they survive any change of splitter.
@@ -139,13 +144,16 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
   const files = [...new Set([...golds.values()].flat().map((g) => g.source))].sort();
   const read = await Promise.all(files.map(async (f) => ({ file: f, text: await fs.readFile(path.join(docsDir, f), "utf8").catch(() => null) })));
   const missing = read.filter((r) => r.text === null).map((r) => r.file);
-  const listed = (names: string[]) => `${names.slice(0, 5).join(", ")}${names.length > 5 ? `, … (${names.length - 5} more)` : ""}`;
   // Scored against the wrong corpus, every metric is 0: that is a mistake, not a result.
   if (files.length > 0 && missing.length === files.length) {
     const corpus = (await fs.stat(docsDir).catch(() => null))?.isDirectory() ? `the corpus ${docsDir}` : `${docsDir}, which is not a folder`;
     throw new UsageError(`None of the ${files.length} gold source files of ${file} is in ${corpus} (missing: ${listed(missing)}).`, {
       hint: "Point --docs at the folder the QA set's gold sources are relative to (default: the bundled data/docs).",
     });
+  }
+  for (const query of queries) {
+    const lost = [...new Set((golds.get(query.id) ?? []).map((g) => g.source).filter((source) => missing.includes(source)))];
+    if (lost.length) query.unscorable = lost.map((source) => `gold file ${source} is not in ${docsDir}`).join("; ");
   }
   const contents = read.map((r) => `${r.file}\0${r.text ?? ""}`);
   return {
@@ -155,7 +163,9 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
     corpusHash: sha256(raw + contents.join("\0")),
     queries,
     warnings: missing.length
-      ? [`${missing.length} of ${files.length} gold source files are not in ${docsDir} (${listed(missing)}); questions citing them cannot score. Check --docs.`]
+      ? [
+          `${missing.length} of ${files.length} gold source files are not in ${docsDir} (${listed(missing)}); the questions citing them cannot be scored and are left out of every average. Check --docs.`,
+        ]
       : [],
     unitOf(query, chunk) {
       const text = normalizeText(chunk.pageContent);

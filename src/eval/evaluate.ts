@@ -19,7 +19,7 @@ import { openIndex } from "../store/open-index.js";
 import { analyze } from "../text/analyzer.js";
 import type { CorpusStats } from "../text/corpus-stats.js";
 import { disposeOf } from "../util/dispose.js";
-import { normalizeText, type EvalDataset, type EvalQuery } from "./datasets.js";
+import { listed, normalizeText, type EvalDataset, type EvalQuery } from "./datasets.js";
 import { dedupe, mean, mrrAt, ndcgAt, pairedComparison, percentile, precisionAt, recallAt, tokenF1, type PairedComparison } from "./metrics.js";
 
 export interface EvaluateOptions {
@@ -110,7 +110,17 @@ export interface QueryAnswer {
 }
 
 export interface EvalResult {
-  dataset: { name: string; kind: string; queries: number; judgedQueries: number };
+  dataset: {
+    name: string;
+    kind: string;
+    queries: number;
+    /** Queries in the averages: all but those left out. */
+    scoredQueries: number;
+    /** Scored queries with relevance judgments (a QA set's answerable questions). */
+    judgedQueries: number;
+    /** Queries that cannot be scored (their gold is not in the corpus), left out of every average, and why. */
+    leftOut: Array<{ id: string; reason: string }>;
+  };
   settings: { firstStage: string; fetchK: number; topN: number; embedder: string; chunkSize: number; chunkOverlap: number; indexDir: string };
   ingest: { seconds: number; reusedIndex: boolean };
   variants: VariantResult[];
@@ -219,6 +229,14 @@ async function evaluateOn(
   const topN = config.RAG_TOP_N;
   const queries = dataset.queries.slice(0, options.limit ?? dataset.queries.length);
   if (queries.length === 0) throw new UsageError(`The dataset ${dataset.name} has no queries.`);
+  // A question whose gold is not in the corpus would score 0 whatever the ranking: averaged in, it hides the real figure.
+  const scored = queries.filter((q) => q.unscorable === undefined);
+  const leftOut = queries.flatMap((q) => (q.unscorable === undefined ? [] : [{ id: q.id, reason: q.unscorable }]));
+  if (scored.length === 0) {
+    throw new UsageError(`None of the ${queries.length} queries of ${dataset.name} can be scored (${listed(leftOut.map((q) => `${q.id}: ${q.reason}`))}).`, {
+      hint: "Fix the gold entries named, or evaluate more of the set (--limit, --split).",
+    });
+  }
   const perVariant = new Map(
     variants.map((v) => [
       v,
@@ -228,8 +246,8 @@ async function evaluateOn(
   const queryResults: QueryResult[] = [];
   const answerer = new ExtractiveChatModel({ stats: index.stats });
 
-  for (const [done, query] of queries.entries()) {
-    options.onProgress?.(done, queries.length);
+  for (const [done, query] of scored.entries()) {
+    options.onProgress?.(done, scored.length);
     const t0 = performance.now();
     const vector = await index.embeddings.embedQuery(query.text);
     const t1 = performance.now();
@@ -276,11 +294,11 @@ async function evaluateOn(
     }
     queryResults.push(result);
   }
-  options.onProgress?.(queries.length, queries.length);
+  options.onProgress?.(scored.length, scored.length);
 
   const baseline = perVariant.get("none")!.ndcg;
   return {
-    dataset: { name: dataset.name, kind: dataset.kind, queries: queries.length, judgedQueries: baseline.length },
+    dataset: { name: dataset.name, kind: dataset.kind, queries: queries.length, scoredQueries: scored.length, judgedQueries: baseline.length, leftOut },
     settings: {
       firstStage: config.RAG_FIRST_STAGE,
       fetchK,
@@ -304,7 +322,7 @@ async function evaluateOn(
         latency: { embed: stage("embed"), search: stage("search"), rerank: stage("rerank"), total: stage("total") },
         ...(name === "none" ? {} : { vsFirstStage: pairedComparison(state.ndcg, baseline) }),
         ...(dataset.kind === "qa" ? { answers: summariseAnswers(state.answers) } : {}),
-        ...(name.startsWith(ADAPTIVE) ? { adaptive: adaptiveSummary(state, perVariant.get(name.slice(ADAPTIVE.length))?.ndcg, queries.length) } : {}),
+        ...(name.startsWith(ADAPTIVE) ? { adaptive: adaptiveSummary(state, perVariant.get(name.slice(ADAPTIVE.length))?.ndcg, scored.length) } : {}),
       };
     }),
     queries: queryResults.map((q) => ({

@@ -1,3 +1,4 @@
+import { listed } from "./datasets.js";
 import type { EvalResult } from "./evaluate.js";
 
 /** The results as a fixed-width terminal table, one row per variant. */
@@ -19,7 +20,15 @@ export function formatResultTable(result: EvalResult): string {
       .map((c, i) => c.padEnd(widths[i]!))
       .join("  ")
       .trimEnd();
-  const lines = [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)];
+  const { dataset } = result;
+  const leftOut = dataset.leftOut.length ? `; left out of every average (gold not in the corpus): ${listed(dataset.leftOut.map((q) => q.id))}` : "";
+  const lines = [
+    `${dataset.scoredQueries} of ${dataset.queries} queries scored${leftOut}`,
+    "",
+    line(header),
+    widths.map((w) => "─".repeat(w)).join("  "),
+    ...rows.map(line),
+  ];
   const answers = result.variants.filter((v) => v.answers);
   if (answers.length) {
     lines.push("", "Answer-level (extractive answerer):");
