@@ -190,6 +190,45 @@ describe("the QA set", () => {
     );
   });
 
+  it("warns about a gold quote its file does not hold, naming the question, file and quote, refuses a set where none is found (exit 2) and names a gold file it cannot read", async () => {
+    const docs = path.join(work, "quote-docs");
+    await fs.mkdir(docs, { recursive: true });
+    await fs.writeFile(path.join(docs, "threads.md"), "# Threads\n\n## Thread safety\n\nlibffi is **thread-safe** for closures, not for its global state.\n");
+    await fs.writeFile(path.join(docs, "install.md"), "# Install\n\nRun the configure script, then make and make install.\n");
+    const record = (id: string, source: string, quote: string) =>
+      JSON.stringify({ id, question: `Question ${id}?`, answer: "An answer.", gold: [{ source, heading: null, quote }], kind: "factual" });
+    const qa = path.join(work, "quotes-qa.jsonl");
+    await fs.writeFile(
+      qa,
+      [
+        record("q001", "threads.md", "libffi is not completely thread-safe."),
+        // Markup, case and line breaks aside, this one is in the file.
+        record("q002", "threads.md", "libffi is thread-safe for\nclosures"),
+        record("q003", "install.md", "then make and make install"),
+      ].join("\n"),
+    );
+    const dataset = await loadQaSet(qa, docs);
+    expect(dataset.warnings).toHaveLength(1);
+    expect(dataset.warnings![0]).toMatch(/^1 of 3 gold quotes are not in their gold files \(q001: "libffi is not completely thread-safe\." in threads\.md\)/);
+    expect(dataset.queries.map((q) => [q.id, q.unscorable])).toEqual([
+      ["q001", 'gold quote "libffi is not completely thread-safe." is not in threads.md'],
+      ["q002", undefined],
+      ["q003", undefined],
+    ]);
+    // Not one quote found: the set does not belong to these documents, as when no gold file is there.
+    const none = path.join(work, "no-quotes-qa.jsonl");
+    await fs.writeFile(none, [record("q001", "threads.md", "libffi is not completely thread-safe."), record("q002", "install.md", "run cmake")].join("\n"));
+    const refused = await runCli(["eval", none, "--docs", docs, "--cache-dir", path.join(work, "no-quotes-cache")]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/None of the 2 gold quotes of .*no-quotes-qa\.jsonl is in its gold file/);
+    expect(refused.stderr).toContain('q001: "libffi is not completely thread-safe." in threads.md');
+    expect(refused.stderr).toContain('q002: "run cmake" in install.md');
+    expect(refused.stderr).toContain("--docs");
+    // A gold file ingest cannot read is named with the loader's reason.
+    await fs.writeFile(path.join(docs, "threads.md"), Buffer.from([0x23, 0x00, 0x01]));
+    await expect(loadQaSet(qa, docs)).rejects.toThrow(/The gold source threads\.md of .*quotes-qa\.jsonl cannot be read: binary content/);
+  });
+
   it("names the line and the field of a record that is not a QA record", async () => {
     const file = path.join(work, "bad-qa.jsonl");
     const good = { id: "q1", question: "Where?", answer: "Here.", gold: [], kind: "factual" };

@@ -5,6 +5,7 @@ import zlib from "node:zlib";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { z } from "zod";
 import { UsageError } from "../errors/index.js";
+import { loadFile } from "../ingest/loaders.js";
 import { markdownToText } from "../ingest/markdown.js";
 
 export interface EvalQuery {
@@ -17,7 +18,7 @@ export interface EvalQuery {
   kind?: string;
   /** QA set only: the gold quotes as they read in the indexed text (normalised, see normalizeText). */
   quotes?: string[];
-  /** QA set only: why the question cannot be scored (its gold is not in the corpus); it is left out of every average. */
+  /** QA set only: why the question cannot be scored (a gold file or quote is not in the corpus); it is left out of every average. */
   unscorable?: string;
 }
 
@@ -99,6 +100,8 @@ export async function loadBeir(dir: string, split: string, cacheDir: string): Pr
 
 const qaGoldSchema = z.object({ source: z.string(), heading: z.string().nullable(), quote: z.string().optional() });
 type QaGold = z.infer<typeof qaGoldSchema>;
+/** A gold entry with its quote as the indexed text reads it (see quoteText). */
+type Gold = QaGold & { match?: string };
 /** One line of the QA format. */
 const qaRecordSchema = z.object({ id: z.string(), question: z.string(), answer: z.string(), gold: z.array(qaGoldSchema), kind: z.string() });
 
@@ -118,7 +121,7 @@ export const listed = (names: string[]) => `${names.slice(0, 5).join(", ")}${nam
 export async function loadQaSet(file: string, docsDir: string): Promise<EvalDataset> {
   const raw = await fs.readFile(file, "utf8");
   const queries: EvalQuery[] = [];
-  const golds = new Map<string, Array<QaGold & { match?: string }>>();
+  const golds = new Map<string, Gold[]>();
   raw.split("\n").forEach((line, index) => {
     if (!line.trim()) return;
     let json: unknown;
@@ -142,8 +145,8 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
     queries.push({ id: record.id, text: record.question, judgments, reference: record.answer, kind: record.kind, quotes });
   });
   const files = [...new Set([...golds.values()].flat().map((g) => g.source))].sort();
-  const read = await Promise.all(files.map(async (f) => ({ file: f, text: await fs.readFile(path.join(docsDir, f), "utf8").catch(() => null) })));
-  const missing = read.filter((r) => r.text === null).map((r) => r.file);
+  const read = await Promise.all(files.map(async (f) => ({ file: f, bytes: await fs.readFile(path.join(docsDir, f)).catch(() => null) })));
+  const missing = read.filter((r) => r.bytes === null).map((r) => r.file);
   // Scored against the wrong corpus, every metric is 0: that is a mistake, not a result.
   if (files.length > 0 && missing.length === files.length) {
     const corpus = (await fs.stat(docsDir).catch(() => null))?.isDirectory() ? `the corpus ${docsDir}` : `${docsDir}, which is not a folder`;
@@ -151,22 +154,55 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
       hint: "Point --docs at the folder the QA set's gold sources are relative to (default: the bundled data/docs).",
     });
   }
-  for (const query of queries) {
-    const lost = [...new Set((golds.get(query.id) ?? []).map((g) => g.source).filter((source) => missing.includes(source)))];
-    if (lost.length) query.unscorable = lost.map((source) => `gold file ${source} is not in ${docsDir}`).join("; ");
+  // Each file's text as ingest loads it: its chunks are slices of it, where unitOf looks for the quote.
+  const texts = new Map<string, string[]>();
+  for (const { file: source, bytes } of read) {
+    if (!bytes) continue;
+    const loaded = await loadFile(path.join(docsDir, source), bytes).catch((error: Error) => {
+      throw new UsageError(`The gold source ${source} of ${file} cannot be read: ${error.message}.`, {
+        hint: "Ingest skips such a file, so no question citing it could score: fix or replace the file, or the gold entries citing it.",
+      });
+    });
+    texts.set(
+      source,
+      loaded.documents.map((d) => normalizeText(d.pageContent)),
+    );
   }
-  const contents = read.map((r) => `${r.file}\0${r.text ?? ""}`);
+  const problem = (g: Gold) => {
+    const text = texts.get(g.source);
+    if (!text) return `gold file ${g.source} is not in ${docsDir}`;
+    return g.match && !text.some((t) => t.includes(g.match!)) ? `gold quote "${g.quote}" is not in ${g.source}` : null;
+  };
+  const quoted = [...golds].flatMap(([id, gold]) => gold.filter((g) => g.match && texts.has(g.source)).map((g) => ({ id, g })));
+  const lost = quoted.filter(({ g }) => problem(g)).map(({ id, g }) => `${id}: "${g.quote}" in ${g.source}`);
+  // Not one quote found: the documents are not the ones the set was written for, as when no gold file is there.
+  if (quoted.length > 0 && lost.length === quoted.length) {
+    throw new UsageError(`None of the ${quoted.length} gold quotes of ${file} is in its gold file in ${docsDir} (${listed(lost)}).`, {
+      hint: "Point --docs at the version of the documents the QA set was written for, or make each quote a verbatim passage of its file (data/eval/README.md).",
+    });
+  }
+  for (const query of queries) {
+    const reasons = [...new Set((golds.get(query.id) ?? []).flatMap((g) => problem(g) ?? []))];
+    if (reasons.length) query.unscorable = reasons.join("; ");
+  }
+  const contents = read.map((r) => `${r.file}\0${r.bytes?.toString("utf8") ?? ""}`);
+  const leftOut = "the questions citing them cannot be scored and are left out of every average";
   return {
     name: path.basename(file),
     kind: "qa",
     paths: [docsDir],
     corpusHash: sha256(raw + contents.join("\0")),
     queries,
-    warnings: missing.length
-      ? [
-          `${missing.length} of ${files.length} gold source files are not in ${docsDir} (${listed(missing)}); the questions citing them cannot be scored and are left out of every average. Check --docs.`,
-        ]
-      : [],
+    warnings: [
+      ...(missing.length
+        ? [`${missing.length} of ${files.length} gold source files are not in ${docsDir} (${listed(missing)}); ${leftOut}. Check --docs.`]
+        : []),
+      ...(lost.length
+        ? [
+            `${lost.length} of ${quoted.length} gold quotes are not in their gold files (${listed(lost)}); ${leftOut}. Make each quote a verbatim passage of its file (case, spacing and Markdown markup aside; data/eval/README.md).`,
+          ]
+        : []),
+    ],
     unitOf(query, chunk) {
       const text = normalizeText(chunk.pageContent);
       const match = (golds.get(query.id) ?? []).findIndex(
