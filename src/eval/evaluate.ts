@@ -73,8 +73,8 @@ export interface AnswerSummary {
   goldSentence: number;
   /** Share of unanswerable questions declined (by the gate or the answerer): abstention recall. */
   noAnswerCorrect: number;
-  /** Share of declined questions that were unanswerable: abstention precision (1 when none was declined). */
-  abstentionPrecision: number;
+  /** Share of declined questions that were unanswerable: abstention precision (null when none was declined: it is undefined). */
+  abstentionPrecision: number | null;
   /** Share of answerable questions declined. */
   wronglyDeclined: number;
   unanswerable: number;
@@ -411,7 +411,7 @@ function summariseAnswers(checks: AnswerCheck[]): AnswerSummary {
     tokenF1: mean(answerable.map((c) => c.f1)),
     goldSentence: mean(answerable.map((c) => (c.goldSentence ? 1 : 0))),
     noAnswerCorrect: mean(unanswerable.map((c) => (c.saidNoAnswer ? 1 : 0))),
-    abstentionPrecision: declined.length ? declined.filter((c) => !c.answerable).length / declined.length : 1,
+    abstentionPrecision: declined.length ? declined.filter((c) => !c.answerable).length / declined.length : null,
     wronglyDeclined: mean(answerable.map((c) => (c.saidNoAnswer ? 1 : 0))),
     unanswerable: unanswerable.length,
     answerableCount: answerable.length,
