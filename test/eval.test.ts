@@ -229,7 +229,7 @@ describe("the QA set", () => {
     await expect(loadQaSet(qa, docs)).rejects.toThrow(/The gold source threads\.md of .*quotes-qa\.jsonl cannot be read: binary content/);
   });
 
-  it("gives no abstention precision when nothing was declined: null in the JSON, n/a in the table", async () => {
+  it("gives no abstention precision when nothing was declined, nor recall without unanswerable questions: null in the JSON, n/a in the table", async () => {
     const docs = path.join(work, "no-decline-docs");
     await fs.mkdir(docs, { recursive: true });
     await fs.writeFile(path.join(docs, "retries.md"), "# Retries\n\nRate-limited responses include a Retry-After header with the number of seconds to wait.\n");
@@ -247,8 +247,9 @@ describe("the QA set", () => {
     for (const v of result.variants) {
       expect(v.answers!.wronglyDeclined, v.name).toBe(0);
       expect(v.answers!.abstentionPrecision, v.name).toBeNull();
+      expect(v.answers!.noAnswerCorrect, v.name).toBeNull();
     }
-    expect(formatResultTable(result)).toMatch(/^\s+cut-off none: declined 0\/0 unanswerable \(abstention recall [^,]+, precision n\/a\)/m);
+    expect(formatResultTable(result)).toMatch(/^\s+cut-off none: declined 0\/0 unanswerable \(abstention recall n\/a, precision n\/a\)/m);
   });
 
   it("names the line and the field of a record that is not a QA record", async () => {
@@ -348,7 +349,7 @@ describe("rerank-rag eval", () => {
     for (const key of ["noAnswerCorrect", "abstentionPrecision", "wronglyDeclined"] as const) expect(answers[key]).toBeGreaterThanOrEqual(0);
     // The first stage has no gate and its answers decline none here: a precision of nothing declined is undefined.
     const firstStage = result.variants.find((v) => v.name === "first-stage")!.answers!;
-    expect(firstStage.wronglyDeclined + firstStage.noAnswerCorrect).toBe(0);
+    expect([firstStage.wronglyDeclined, firstStage.noAnswerCorrect]).toEqual([0, 0]);
     expect(firstStage.abstentionPrecision).toBeNull();
     expect(answers.sweep.map((s) => s.minScore)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
     expect(answers.sweep[0]).toEqual({ minScore: 0, unanswerableDeclined: 0, answerableDeclined: 0 });

@@ -71,8 +71,8 @@ export interface AnswerSummary {
   tokenF1: number;
   /** Share of answerable answers that hold the gold quote's sentence. */
   goldSentence: number;
-  /** Share of unanswerable questions declined (by the gate or the answerer): abstention recall. */
-  noAnswerCorrect: number;
+  /** Share of unanswerable questions declined (by the gate or the answerer): abstention recall (null when there is no unanswerable question). */
+  noAnswerCorrect: number | null;
   /** Share of declined questions that were unanswerable: abstention precision (null when none was declined: it is undefined). */
   abstentionPrecision: number | null;
   /** Share of answerable questions declined. */
@@ -410,7 +410,7 @@ function summariseAnswers(checks: AnswerCheck[]): AnswerSummary {
     goldInTopN: mean(answerable.map((c) => (c.goldInTopN ? 1 : 0))),
     tokenF1: mean(answerable.map((c) => c.f1)),
     goldSentence: mean(answerable.map((c) => (c.goldSentence ? 1 : 0))),
-    noAnswerCorrect: mean(unanswerable.map((c) => (c.saidNoAnswer ? 1 : 0))),
+    noAnswerCorrect: unanswerable.length ? mean(unanswerable.map((c) => (c.saidNoAnswer ? 1 : 0))) : null,
     abstentionPrecision: declined.length ? declined.filter((c) => !c.answerable).length / declined.length : null,
     wronglyDeclined: mean(answerable.map((c) => (c.saidNoAnswer ? 1 : 0))),
     unanswerable: unanswerable.length,

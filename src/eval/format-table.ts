@@ -36,7 +36,7 @@ export function formatResultTable(result: EvalResult): string {
       const a = v.answers!;
       lines.push(
         `  ${v.name.padEnd(12)} gold passage in top ${result.settings.topN}: ${(a.goldInTopN * 100).toFixed(1)}%  token F1: ${a.tokenF1.toFixed(3)}  gold sentence in answer: ${(a.goldSentence * 100).toFixed(1)}%`,
-        `  ${"".padEnd(12)} cut-off ${a.minScore ?? "none"}: declined ${Math.round(a.noAnswerCorrect * a.unanswerable)}/${a.unanswerable} unanswerable (abstention recall ${a.noAnswerCorrect.toFixed(3)}, precision ${a.abstentionPrecision?.toFixed(3) ?? "n/a"}), ${(a.wronglyDeclined * 100).toFixed(1)}% of answerable wrongly declined`,
+        `  ${"".padEnd(12)} cut-off ${a.minScore ?? "none"}: declined ${Math.round((a.noAnswerCorrect ?? 0) * a.unanswerable)}/${a.unanswerable} unanswerable (abstention recall ${ratio(a.noAnswerCorrect)}, precision ${ratio(a.abstentionPrecision)}), ${(a.wronglyDeclined * 100).toFixed(1)}% of answerable wrongly declined`,
       );
       if (a.sweep.length) {
         lines.push(
@@ -48,4 +48,6 @@ export function formatResultTable(result: EvalResult): string {
   return lines.join("\n");
 }
 
+/** A share, or n/a where it is undefined (nothing to divide by). */
+const ratio = (x: number | null) => x?.toFixed(3) ?? "n/a";
 const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
