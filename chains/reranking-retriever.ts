@@ -49,6 +49,28 @@ export interface RerankCallSettings {
   minScore: MinScoreSetting;
 }
 
+/** How `rerank` may be given: RAG_RERANK's "on" and "off" mean true and false. */
+type RerankSetting = boolean | "on" | "off" | "auto";
+const RERANK_SETTINGS: ReadonlyMap<unknown, RerankCallSettings["rerank"]> = new Map<unknown, RerankCallSettings["rerank"]>([
+  [true, true],
+  [false, false],
+  ["on", true],
+  ["off", false],
+  ["auto", "auto"],
+]);
+
+/** `rerank` from the options or a call; anything else is an error naming where it came from. */
+function parseRerank(value: unknown, where: string): RerankCallSettings["rerank"] {
+  const rerank = RERANK_SETTINGS.get(value);
+  if (rerank === undefined) {
+    throw new UsageError(`${where} must be true, false, "on", "off" or "auto", got ${JSON.stringify(value)}.`, {
+      setting: "rerank",
+      hint: 'Use true or "on" to re-rank, false or "off" to keep the first-stage order, "auto" to re-rank only when the first stage is unsure.',
+    });
+  }
+  return rerank;
+}
+
 /** A cascade stage in the library: a provider name with an optional `:keep` ("bm25:20"), or a compressor and how many it keeps. */
 export type CascadeStageInput = string | CascadeStage;
 
@@ -78,8 +100,8 @@ export interface RerankingRetrieverOptions {
    * cascade, cheap first: "bm25:20,cross-encoder" or ["bm25:20", "cross-encoder"].
    */
   reranker?: BaseDocumentCompressor | RerankerSpec | CascadeStageInput[];
-  /** Re-rank every call (default), none, or "auto": skip when the first stage is already sure. */
-  rerank?: boolean | "auto";
+  /** Re-rank every call (true or "on", the default), none (false or "off"), or "auto": skip when the first stage is already sure. */
+  rerank?: RerankSetting;
   /** The rule for `rerank: "auto"` (default: the one fitted on SciFact train, DEFAULT_ADAPTIVE_RULE). */
   adaptive?: Partial<AdaptiveRule>;
   /** Settings for provider names (keys, models); defaults to the environment. */
@@ -328,16 +350,15 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
   }
 
   /**
-   * Settings for one call: `configurable.rerank` (true, false or "auto"), `.fetchK`, `.topN`,
+   * Settings for one call: `configurable.rerank` (true, false, "on", "off" or "auto"), `.fetchK`, `.topN`,
    * `.filter` (null: none), `.minScore` and `.adaptive` (a partial AdaptiveRule) override the chain's.
    */
   settingsFor(options?: Partial<RunnableConfig>): RerankCallSettings {
     const configurable = (options?.configurable ?? {}) as Record<string, unknown>;
-    const { rerank } = configurable;
+    const rerank = configurable.rerank === undefined ? undefined : parseRerank(configurable.rerank, "configurable.rerank");
     return validateSettings({
       // A chain without a re-ranker stays without one, whatever the call asks.
-      rerank:
-        rerank === undefined || this.defaults.rerank === false ? this.defaults.rerank : rerank === "auto" ? "auto" : rerank !== false && rerank !== "false",
+      rerank: rerank === undefined || this.defaults.rerank === false ? this.defaults.rerank : rerank,
       fetchK: configurable.fetchK === undefined ? this.defaults.fetchK : Number(configurable.fetchK),
       topN: configurable.topN === undefined ? this.defaults.topN : Number(configurable.topN),
       filter: configurable.filter === undefined ? this.defaults.filter : toChunkFilter(configurable.filter as ChunkFilterSpec | null),
@@ -409,9 +430,9 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
     if (isCascadeSpec(reranker)) parseCascade(reranker);
     else if (reranker !== "auto") providerEntry(RERANKERS, "re-ranker", reranker);
   }
-  const rerank = reranker === "none" ? false : (options.rerank ?? true);
+  const rerank = options.rerank === undefined ? true : parseRerank(options.rerank, "rerank");
   const defaults = validateSettings({
-    rerank,
+    rerank: reranker === "none" ? false : rerank,
     fetchK: options.fetchK ?? 50,
     topN: options.topN ?? 5,
     filter: toChunkFilter(options.filter),

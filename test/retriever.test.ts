@@ -65,6 +65,41 @@ describe("createRerankingRetriever", () => {
     expect(reranked[0]!.metadata.relevanceScore).toBeUndefined();
   });
 
+  it("reads rerank as true, false, or RAG_RERANK's on, off and auto, per call and in the options", async () => {
+    const { store } = await smallStore();
+    const compressor = new ReversingCompressor();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: compressor, fetchK: 5, topN: 2 });
+    const reranked = async (rerank: unknown) => {
+      const before = compressor.calls;
+      await retriever.invoke(QUESTION, { configurable: { rerank } });
+      return compressor.calls > before;
+    };
+    expect(await reranked(true)).toBe(true);
+    expect(await reranked("on")).toBe(true);
+    expect(await reranked(false)).toBe(false);
+    expect(await reranked("off")).toBe(false);
+    // A one-list first stage gives "auto" nothing to be sure by: it re-ranks.
+    expect(await reranked("auto")).toBe(true);
+    const off = createRerankingRetriever({ vectorStore: store, reranker: compressor, rerank: "off", fetchK: 5, topN: 2 });
+    const calls = compressor.calls;
+    await off.invoke(QUESTION);
+    expect(compressor.calls).toBe(calls);
+  });
+
+  it.each(["none", "false", "yes", 0, null])("rejects rerank %j naming the key, the value and the allowed values", async (rerank) => {
+    const { store } = await smallStore();
+    const compressor = new ReversingCompressor();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: compressor, fetchK: 5, topN: 2 });
+    const error = await retriever.invoke(QUESTION, { configurable: { rerank } }).catch((e: unknown) => e);
+    expect(RagError.isInstance(error) && error.exitCode).toBe(2);
+    expect((error as RagError).message).toBe(`configurable.rerank must be true, false, "on", "off" or "auto", got ${JSON.stringify(rerank)}.`);
+    expect((error as RagError).setting).toBe("rerank");
+    expect(compressor.calls).toBe(0);
+    expect(() => createRerankingRetriever({ vectorStore: store, reranker: compressor, rerank: rerank as never })).toThrow(
+      `rerank must be true, false, "on", "off" or "auto", got ${JSON.stringify(rerank)}.`,
+    );
+  });
+
   it("re-ranks per call when the chain default is reranker 'none'", async () => {
     const { store, stats } = await smallStore();
     const retriever = createRerankingRetriever({ vectorStore: store, reranker: "none", fetchK: 8, topN: 3 });
