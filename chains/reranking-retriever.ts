@@ -362,10 +362,7 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
       fetchK: configurable.fetchK === undefined ? this.defaults.fetchK : Number(configurable.fetchK),
       topN: configurable.topN === undefined ? this.defaults.topN : Number(configurable.topN),
       filter: configurable.filter === undefined ? this.defaults.filter : toChunkFilter(configurable.filter as ChunkFilterSpec | null),
-      adaptive:
-        configurable.adaptive === undefined
-          ? this.defaults.adaptive
-          : adaptiveRule({ ...this.defaults.adaptive, ...(configurable.adaptive as Partial<AdaptiveRule>) }),
+      adaptive: adaptiveRule(configurable.adaptive as Partial<AdaptiveRule> | undefined, this.defaults.adaptive),
       minScore: configurable.minScore === undefined ? this.defaults.minScore : parseMinScore(configurable.minScore, "configurable.minScore"),
     });
   }

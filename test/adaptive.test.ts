@@ -74,7 +74,32 @@ describe("adaptive re-ranking", () => {
   });
 
   it("rejects a bad adaptive setting with the setting's name", () => {
-    expect(() => adaptiveRule({ minMargin: -1 })).toThrow(/adaptive.minMargin must be a number ≥ 0, got -1/);
+    expect(() => adaptiveRule({ minMargin: -1 })).toThrow(/adaptive.minMargin must be a share from 0 to 1, got -1/);
+  });
+
+  it.each([
+    [{ minAgreement: 7 }, "adaptive.minAgreement must be a share from 0 to 1, got 7.", "adaptive.minAgreement"],
+    [{ depth: 0 }, "adaptive.depth must be a whole number of at least 1, got 0.", "adaptive.depth"],
+    [{ depth: 2.5 }, "adaptive.depth must be a whole number of at least 1, got 2.5.", "adaptive.depth"],
+    [{ maxTerms: -1 }, "adaptive.maxTerms must be a whole number of at least 0, got -1.", "adaptive.maxTerms"],
+    [{ requireTopAgree: "yes" }, 'adaptive.requireTopAgree must be true or false, got "yes".', "adaptive.requireTopAgree"],
+    [{ minAgrement: 0.5 }, 'adaptive has no setting "minAgrement"; its settings are depth, minAgreement, requireTopAgree, minMargin, maxTerms.', "adaptive"],
+    ["x", 'adaptive must be an object with some of depth, minAgreement, requireTopAgree, minMargin, maxTerms, got "x".', "adaptive"],
+  ])("checks the rule's shape and ranges in the options and per call: %j", async (adaptive, message, setting) => {
+    const { first } = await hybrid();
+    const compressor = new ReversingCompressor();
+    expect(() => createRerankingRetriever({ retriever: first, reranker: compressor, rerank: "auto", adaptive: adaptive as never })).toThrow(message);
+    const retriever = createRerankingRetriever({ retriever: first, reranker: compressor, fetchK: 6, topN: 3 });
+    const error = await retriever.invoke(QUESTION, { configurable: { rerank: "auto", adaptive } }).catch((e: unknown) => e);
+    expect(RagError.isInstance(error) && error.exitCode).toBe(2);
+    expect((error as RagError).message).toBe(message);
+    expect((error as RagError).setting).toBe(setting);
+    expect(compressor.seen).toEqual([]);
+  });
+
+  it("takes a call's partial rule over the retriever's own, a field left undefined keeping it", () => {
+    const base = adaptiveRule({ minAgreement: 0.4, maxTerms: 8 });
+    expect(adaptiveRule({ maxTerms: 3, minMargin: undefined }, base)).toEqual({ ...base, maxTerms: 3 });
   });
 });
 

@@ -1,4 +1,5 @@
 import type { DocumentInterface } from "@langchain/core/documents";
+import { z } from "zod";
 import { UsageError } from "../errors/index.js";
 import { analyze } from "../text/analyzer.js";
 
@@ -24,11 +25,11 @@ export interface RerankSignals {
 export interface AdaptiveRule {
   /** How many top candidates the agreement is measured on. */
   depth: number;
-  /** Skip only if at least this share of the top `depth` is in both lists' top `depth` (ignored with one list). */
+  /** Skip only if at least this share (0–1) of the top `depth` is in both lists' top `depth` (ignored with one list). */
   minAgreement: number;
   /** Skip only if both lists rank the same candidate first (never skips with one list). */
   requireTopAgree: boolean;
-  /** Skip only if the top candidate leads the second by at least this relative margin. */
+  /** Skip only if the top candidate leads the second by at least this relative margin (0–1). */
   minMargin: number;
   /** Skip only if the question has at most this many content terms. */
   maxTerms: number;
@@ -95,17 +96,45 @@ export function decideRerank(signals: RerankSignals, rule: AdaptiveRule = DEFAUL
 
 const pct = (share: number) => `${Math.round(share * 100)}%`;
 
-/** A rule from a partial one (e.g. a call's `configurable.adaptive`), every field checked. */
-export function adaptiveRule(overrides: Partial<AdaptiveRule> = {}): AdaptiveRule {
-  const rule = { ...DEFAULT_ADAPTIVE_RULE, ...overrides };
-  const bad = (Object.keys(DEFAULT_ADAPTIVE_RULE) as Array<keyof AdaptiveRule>).find((key) =>
-    key === "requireTopAgree" ? typeof rule[key] !== "boolean" : typeof rule[key] !== "number" || Number.isNaN(rule[key]) || rule[key] < 0,
-  );
-  if (bad) {
-    throw new UsageError(`adaptive.${bad} must be ${bad === "requireTopAgree" ? "true or false" : "a number ≥ 0"}, got ${JSON.stringify(rule[bad])}.`, {
-      setting: `adaptive.${bad}`,
-      hint: `Leave it out for the fitted default (${String(DEFAULT_ADAPTIVE_RULE[bad])}).`,
+/** What each field of a rule must be, in words for errors and as a zod check. */
+const RULE_FIELDS = {
+  depth: { must: "a whole number of at least 1", check: z.number().int().min(1) },
+  minAgreement: { must: "a share from 0 to 1", check: z.number().min(0).max(1) },
+  requireTopAgree: { must: "true or false", check: z.boolean() },
+  minMargin: { must: "a share from 0 to 1", check: z.number().min(0).max(1) },
+  maxTerms: { must: "a whole number of at least 0", check: z.number().int().min(0) },
+} as const;
+const RULE_KEYS = Object.keys(RULE_FIELDS) as Array<keyof AdaptiveRule>;
+// Strict: a misspelt field would otherwise be ignored, the rule silently the default.
+const partialRule = z.strictObject(Object.fromEntries(RULE_KEYS.map((key) => [key, RULE_FIELDS[key].check.optional()])));
+
+/**
+ * A rule from a partial one (e.g. a call's `configurable.adaptive`) over `base`, every field
+ * checked; a field left undefined keeps base's.
+ */
+export function adaptiveRule(overrides: Partial<AdaptiveRule> = {}, base: Readonly<AdaptiveRule> = DEFAULT_ADAPTIVE_RULE): AdaptiveRule {
+  const parsed = partialRule.safeParse(overrides);
+  if (parsed.success) {
+    const given = Object.entries(parsed.data).filter(([, value]) => value !== undefined);
+    return { ...base, ...(Object.fromEntries(given) as Partial<AdaptiveRule>) };
+  }
+  const issue = parsed.error.issues[0]!;
+  const key = issue.path[0] as keyof AdaptiveRule | undefined;
+  const fields = RULE_KEYS.join(", ");
+  if (issue.code === "unrecognized_keys") {
+    throw new UsageError(`adaptive has no setting ${JSON.stringify(issue.keys[0])}; its settings are ${fields}.`, {
+      setting: "adaptive",
+      hint: "Check the spelling, or leave adaptive out for the fitted rule.",
     });
   }
-  return rule;
+  if (key === undefined) {
+    throw new UsageError(`adaptive must be an object with some of ${fields}, got ${JSON.stringify(overrides)}.`, {
+      setting: "adaptive",
+      hint: "Pass e.g. { minAgreement: 0.4 }, or leave adaptive out for the fitted rule.",
+    });
+  }
+  throw new UsageError(`adaptive.${key} must be ${RULE_FIELDS[key].must}, got ${JSON.stringify((overrides as Record<string, unknown>)[key])}.`, {
+    setting: `adaptive.${key}`,
+    hint: `Leave it out for the fitted default (${String(DEFAULT_ADAPTIVE_RULE[key])}).`,
+  });
 }
