@@ -296,7 +296,8 @@ export class RerankStep extends BaseDocumentCompressor {
     const documents = withoutDuplicates(candidates);
     const started = performance.now();
     // Decided from what the first stage already knows, before the re-ranker is loaded or called.
-    const adaptive = rerank === "auto" && documents.length > 0 ? decideRerank(rerankSignals(query, documents), this.settings.adaptive) : undefined;
+    const rule = this.settings.adaptive;
+    const adaptive = rerank === "auto" && documents.length > 0 ? decideRerank(rerankSignals(query, documents, rule?.depth), rule) : undefined;
     const compressor = rerank && (adaptive?.rerank ?? true) && documents.length > 0 ? await this.compressor() : null;
     let kept: DocumentInterface[];
     let stages: CascadeStageReport[] | undefined;

@@ -73,6 +73,18 @@ describe("adaptive re-ranking", () => {
     expect(always.event.adaptive).toBeUndefined();
   });
 
+  it("measures agreement over the rule's own depth", async () => {
+    const { first } = await hybrid();
+    const compressor = new ReversingCompressor();
+    const retriever = createRerankingRetriever({ retriever: first, reranker: compressor, fetchK: 6, topN: 3 });
+    // Both lists hold the top 3 in their own top 3, but only 4 of the top 5 in their top 5.
+    const { event } = await withEvent((collector) =>
+      retriever.invoke(QUESTION, { callbacks: [collector], configurable: { rerank: "auto", adaptive: { depth: 3, minAgreement: 1 } } }),
+    );
+    expect(event.adaptive).toMatchObject({ rerank: false, signals: { agreement: 1 } });
+    expect(compressor.seen).toEqual([]);
+  });
+
   it("rejects a bad adaptive setting with the setting's name", () => {
     expect(() => adaptiveRule({ minMargin: -1 })).toThrow(/adaptive.minMargin must be a share from 0 to 1, got -1/);
   });
