@@ -214,8 +214,12 @@ export interface RerankEvent {
 
 /** What every document the retriever returns carries, besides the store's own metadata. */
 export interface RerankedMetadata {
-  /** First-stage similarity, higher is better (never a raw distance). */
-  retrievalScore: number;
+  /**
+   * First-stage similarity, higher is better (never a raw distance): set with a vector store as
+   * first stage, or a retriever that sets it (the hybrid first stage: its fused score); missing
+   * with another retriever, which gives an order but no score.
+   */
+  retrievalScore?: number;
   /** 1-based rank in the first stage. */
   retrievalRank: number;
   /** The re-ranker's score, when it re-ranked. */
@@ -392,7 +396,7 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
       metadata: this.metadata,
       verbose: this.verbose,
     });
-    // Every document has passed through the first stage, which sets retrievalScore and retrievalRank.
+    // Every document has passed through the first stage, which sets retrievalRank (and retrievalScore when it has one).
     return (await call.run(input, { ...options, metadata: { ...options?.metadata, rerankRag } })) as RerankedDocument[];
   }
 

@@ -61,7 +61,8 @@ describe.skipIf(NO_REAL_PG)("PgvectorStore as the first stage", () => {
         const [vector] = await embeddings.embedDocuments([byId.get(doc.metadata.chunkId)!]);
         expect(doc.metadata.retrievalScore).toBeCloseTo(cosine(query, vector!), 4);
       }
-      const scores = firstStage.map((d) => d.metadata.retrievalScore);
+      const scores = firstStage.map((d) => Number(d.metadata.retrievalScore));
+      expect(scores.every(Number.isFinite)).toBe(true);
       expect([...scores].sort((a, b) => b - a)).toEqual(scores);
       expect(raw[0]![1]).toBeLessThan(raw.at(-1)![1]); // the store itself returns distances, lower = better
 

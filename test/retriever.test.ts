@@ -45,7 +45,8 @@ describe("createRerankingRetriever", () => {
     const { store } = await smallStore();
     const retriever = createRerankingRetriever({ vectorStore: store, reranker: "none", fetchK: 8, topN: 8 });
     const docs = await retriever.invoke(QUESTION);
-    const similarities = docs.map((d) => d.metadata.retrievalScore);
+    const similarities = docs.map((d) => Number(d.metadata.retrievalScore));
+    expect(similarities.every(Number.isFinite)).toBe(true);
     expect([...similarities].sort((a, b) => b - a)).toEqual(similarities);
     expect(docs.map((d) => d.metadata.retrievalRank)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(docs.every((d) => d.metadata.rerankRank === undefined)).toBe(true);
@@ -165,6 +166,8 @@ describe("createRerankingRetriever", () => {
     const docs = await createRerankingRetriever({ retriever: base, reranker: new Bm25Reranker({ stats }), topN: 2 }).invoke(QUESTION);
     expect(docs).toHaveLength(2);
     expect(docs[0]!.metadata.chunkId).toBe("oauth-config");
+    // Its documents have ranks but no score to report: retrievalScore is left out, not made up.
+    expect(docs.every((d) => typeof d.metadata.retrievalRank === "number" && !("retrievalScore" in d.metadata))).toBe(true);
   });
 
   it("rejects topN below 1 and fetchK below topN with usage errors", async () => {

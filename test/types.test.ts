@@ -21,7 +21,11 @@ describe("public types", () => {
   });
 
   it("types re-ranked documents with their scores and ranks", () => {
-    expectTypeOf<RerankedDocument["metadata"]["retrievalScore"]>().toEqualTypeOf<number>();
+    // A generic retriever as first stage gives no score: the type says it may be missing.
+    expectTypeOf<RerankedDocument["metadata"]["retrievalScore"]>().toEqualTypeOf<number | undefined>();
+    const doc = undefined as unknown as RerankedDocument;
+    // @ts-expect-error retrievalScore must be checked before use
+    expectTypeOf(() => doc.metadata.retrievalScore.toFixed(3)).toBeFunction();
     expectTypeOf<RerankedDocument["metadata"]["retrievalRank"]>().toEqualTypeOf<number>();
     expectTypeOf<RerankedDocument["metadata"]["rerankScore"]>().toEqualTypeOf<number | undefined>();
     expectTypeOf<RerankedDocument["metadata"]["rerankRank"]>().toEqualTypeOf<number | undefined>();
