@@ -5,6 +5,7 @@ import type { BaseRetrieverInterface } from "@langchain/core/retrievers";
 import { RunnableLambda, RunnablePassthrough, RunnablePick, RunnableSequence, type Runnable, type RunnableConfig } from "@langchain/core/runnables";
 import type { IterableReadableStream } from "@langchain/core/utils/stream";
 import { secretsOf, UsageError } from "../src/errors/index.js";
+import { describeValue } from "../src/util/describe-value.js";
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../src/llms/prompt.js";
 import { RedactingOutputParser } from "../src/llms/redacting-output-parser.js";
 import { isBelowCutOff, judgeEvidence, parseMinScore, resolveMinScore, type MinScoreSetting } from "../src/rerankers/cut-off.js";
@@ -77,6 +78,18 @@ export function createAnswerChain({
   warmUp,
   minScore = "auto",
 }: AnswerChainOptions): AnswerChain {
+  requirePart(
+    retriever,
+    "retriever",
+    "a LangChain retriever",
+    'Pass createRerankingRetriever({ vectorStore, reranker: "bm25" }), or any retriever (vectorStore.asRetriever()).',
+  );
+  requirePart(
+    llm,
+    "llm",
+    "a LangChain chat model",
+    'Pass e.g. new ChatOpenAI({ model: "gpt-4o-mini" }), or new ExtractiveChatModel() to answer offline by quoting the sources.',
+  );
   const chainMinScore = parseMinScore(minScore, "minScore");
   // The call's minScore is the gate's: the retriever keeps the sources below it, to list them as related.
   const gateSetting = (config?: RunnableConfig): MinScoreSetting => {
@@ -125,6 +138,12 @@ export function createAnswerChain({
     RunnablePassthrough.assign({ answer }),
     new RunnablePick(["sources", "answered", "answer"]),
   ]).withConfig({ runName: "AnswerChain" }) as AnswerChain;
+}
+
+/** A part the chain calls, checked up front: missing or wrong, it would fail deep inside LangChain ("reading 'middle'"). */
+function requirePart(value: unknown, setting: string, what: string, hint: string): void {
+  if (typeof (value as { invoke?: unknown } | undefined)?.invoke === "function") return;
+  throw new UsageError(`createAnswerChain needs \`${setting}\`, ${what}; got ${describeValue(value)}.`, { setting, hint });
 }
 
 function normalizeInput(input: AnswerInput): { question: string } {

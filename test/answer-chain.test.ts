@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ChatOpenAI } from "@langchain/openai";
 import { Document } from "@langchain/core/documents";
 import { MemoryVectorStore } from "@langchain/classic/vectorstores/memory";
-import { createAnswerChain, createRerankingRetriever, NOT_ANSWERED, NOTHING_RETRIEVED, type AnswerOutput } from "../chains/index.js";
+import { createAnswerChain, createRerankingRetriever, NOT_ANSWERED, NOTHING_RETRIEVED, type AnswerChainOptions, type AnswerOutput } from "../chains/index.js";
+import { RagError } from "../src/errors/index.js";
+import { ExtractiveChatModel } from "../src/llms/extractive-chat-model.js";
 import { DEFAULT_MIN_SCORES, evidenceScore, judgeEvidence } from "../src/rerankers/cut-off.js";
 import { SYSTEM_PROMPT } from "../src/llms/prompt.js";
 import { createLlm } from "../src/llms/registry.js";
@@ -117,6 +119,32 @@ describe("createAnswerChain with an OpenAI-compatible server", () => {
     const chain = await chainAgainst(server.baseURL);
     await expect(chain.invoke("   ")).rejects.toMatchObject({ exitCode: 2 });
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("createAnswerChain: its options", () => {
+  it("names a missing or wrong llm or retriever, with what to pass", async () => {
+    const { store } = await smallStore();
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: "none" });
+    const llm = new ExtractiveChatModel();
+    const cases: Array<[unknown, string, string]> = [
+      [{ retriever }, "llm", "createAnswerChain needs `llm`, a LangChain chat model; got undefined."],
+      [{ retriever, llm: "gpt-4o-mini" }, "llm", 'createAnswerChain needs `llm`, a LangChain chat model; got the string "gpt-4o-mini".'],
+      [{ llm }, "retriever", "createAnswerChain needs `retriever`, a LangChain retriever; got undefined."],
+      [{ retriever: store, llm }, "retriever", "createAnswerChain needs `retriever`, a LangChain retriever; got a HnswStore."],
+    ];
+    for (const [options, setting, message] of cases) {
+      let error: unknown;
+      try {
+        createAnswerChain(options as AnswerChainOptions);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(RagError.isInstance(error) && error.exitCode, message).toBe(2);
+      expect((error as RagError).message).toBe(message);
+      expect((error as RagError).setting).toBe(setting);
+      expect((error as RagError).hint).toMatch(setting === "llm" ? /ExtractiveChatModel/ : /createRerankingRetriever/);
+    }
   });
 });
 
