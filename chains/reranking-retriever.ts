@@ -16,6 +16,7 @@ import { RerankCascade, takeCascadeReport, type CascadeStage, type CascadeStageR
 import { defaultMinScoreOf, isBelowCutOff, parseMinScore, type MinScoreSetting } from "../src/rerankers/cut-off.js";
 import { createRerankerFromSpec, RERANKERS } from "../src/rerankers/registry.js";
 import { withCallSignal } from "../src/util/call-signal.js";
+import { describeValue } from "../src/util/describe-value.js";
 
 /** A retriever that can be asked for a number of results (e.g. the hybrid first stage): `withK(k)` is a copy returning k. */
 export interface SizedRetriever extends BaseRetrieverInterface {
@@ -364,8 +365,8 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
     return validateSettings({
       // A chain without a re-ranker stays without one, whatever the call asks.
       rerank: rerank === undefined || this.defaults.rerank === false ? this.defaults.rerank : rerank,
-      fetchK: configurable.fetchK === undefined ? this.defaults.fetchK : Number(configurable.fetchK),
-      topN: configurable.topN === undefined ? this.defaults.topN : Number(configurable.topN),
+      fetchK: configurable.fetchK === undefined ? this.defaults.fetchK : configurable.fetchK,
+      topN: configurable.topN === undefined ? this.defaults.topN : configurable.topN,
       filter: configurable.filter === undefined ? this.defaults.filter : toChunkFilter(configurable.filter as ChunkFilterSpec | null),
       adaptive: adaptiveRule(configurable.adaptive as Partial<AdaptiveRule> | undefined, this.defaults.adaptive),
       minScore: configurable.minScore === undefined ? this.defaults.minScore : parseMinScore(configurable.minScore, "configurable.minScore"),
@@ -406,18 +407,20 @@ export class RerankingRetriever extends ContextualCompressionRetriever {
   }
 }
 
-function validateSettings(settings: RerankCallSettings): RerankCallSettings {
-  const { fetchK, topN } = settings;
-  if (!Number.isInteger(topN) || topN < 1) {
-    throw new UsageError(`topN must be a whole number of at least 1, got ${topN}.`, { setting: "topN", hint: "Set topN to e.g. 5 (typical: 3–10)." });
-  }
-  if (!Number.isInteger(fetchK) || fetchK < topN) {
-    throw new UsageError(`fetchK must be a whole number of at least topN (${topN}), got ${fetchK}.`, {
-      setting: "fetchK",
-      hint: "Set fetchK to at least topN, e.g. 50 (typical: 20–100).",
-    });
-  }
-  return settings;
+/** Settings as given (fetchK and topN not yet known to be numbers), checked. */
+function validateSettings(settings: Omit<RerankCallSettings, "fetchK" | "topN"> & { fetchK: unknown; topN: unknown }): RerankCallSettings {
+  const topN = wholeNumber(settings.topN, "topN", 1, "1", "Set topN to e.g. 5 (typical: 3–10).");
+  const fetchK = wholeNumber(settings.fetchK, "fetchK", topN, `topN (${topN})`, "Set fetchK to at least topN, e.g. 50 (typical: 20–100).");
+  return { ...settings, fetchK, topN };
+}
+
+/** A count of documents: a whole number of at least `min`; text is called text, as "50" is not 50. */
+function wholeNumber(value: unknown, setting: string, min: number, minText: string, hint: string): number {
+  if (typeof value === "number" && Number.isInteger(value) && value >= min) return value;
+  const must = `a whole number of at least ${minText}`;
+  const message =
+    typeof value === "number" ? `${setting} must be ${must}, got ${value}.` : `${setting} must be a number, ${must}; got ${describeValue(value)}.`;
+  throw new UsageError(message, { setting, hint });
 }
 
 /** Builds the re-ranking retriever (see RerankingRetrieverOptions). */

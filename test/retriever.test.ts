@@ -182,6 +182,31 @@ describe("createRerankingRetriever", () => {
     expect(error.hint).not.toContain("--");
   });
 
+  it("says fetchK and topN must be numbers when given text, in the options and per call", async () => {
+    const { store } = await smallStore();
+    const caught = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return error as RagError;
+      }
+      throw new Error("no error");
+    };
+    const fetchK = caught(() => createRerankingRetriever({ vectorStore: store, fetchK: "50" as never }));
+    expect(fetchK.message).toBe('fetchK must be a number, a whole number of at least topN (5); got the string "50".');
+    expect(fetchK.setting).toBe("fetchK");
+    const topN = caught(() => createRerankingRetriever({ vectorStore: store, topN: "5" as never }));
+    expect(topN.message).toBe('topN must be a number, a whole number of at least 1; got the string "5".');
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: "none" });
+    const perCall = await retriever.invoke(QUESTION, { configurable: { topN: "3" } }).catch((e: unknown) => e as RagError);
+    expect(RagError.isInstance(perCall) && perCall.exitCode).toBe(2);
+    expect((perCall as RagError).message).toBe('topN must be a number, a whole number of at least 1; got the string "3".');
+    // A number out of range is still told its range.
+    expect(caught(() => createRerankingRetriever({ vectorStore: store, fetchK: 2 })).message).toBe(
+      "fetchK must be a whole number of at least topN (5), got 2.",
+    );
+  });
+
   it("rejects an unknown re-ranker name at once, listing the valid ones", async () => {
     const { store } = await smallStore();
     const error = (() => {
