@@ -49,6 +49,14 @@ describe("loadConfig", () => {
     expect(usageError(() => loadConfig({ RAG_TOP_N: "10", RAG_FETCH_K: "5" }, {})).message).toContain("at least RAG_TOP_N");
   });
 
+  it("names the key to change in setting, for every kind of bad value", () => {
+    expect(usageError(() => loadConfig({ RAG_FETCH_K: "abc" }, {})).setting).toBe("RAG_FETCH_K");
+    expect(usageError(() => loadConfig({}, { RAG_RERANK: "none" })).setting).toBe("RAG_RERANK");
+    expect(usageError(() => loadConfig({ RAG_TOP_N: "10", RAG_FETCH_K: "5" }, {})).setting).toBe("RAG_FETCH_K");
+    expect(usageError(() => loadConfig({}, { RAG_STORE: "pgvector" })).setting).toBe("RAG_PG_URL");
+    expect(usageError(() => loadConfig({}, { OPENAI_BASE_URL: "not a url" })).setting).toBe("OPENAI_BASE_URL");
+  });
+
   it("never echoes an API key in an error", () => {
     const error = usageError(() => loadConfig({}, { OPENAI_API_KEY: "sk-SENTINEL", OPENAI_BASE_URL: "not a url" }));
     expect(error.message).not.toContain("sk-SENTINEL");

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { HumanMessage } from "@langchain/core/messages";
 import { cliHint } from "../src/cli/hints.js";
 import { loadConfig } from "../src/config/index.js";
-import { ProviderError, redactUrl } from "../src/errors/index.js";
+import { ProviderError, redactUrl, type RagError } from "../src/errors/index.js";
 import { createLlm } from "../src/llms/registry.js";
 import { createCohereReranker } from "../src/rerankers/cohere-reranker.js";
 import { startCohereServer, type CohereBehaviour } from "./helpers/cohere-server.js";
@@ -133,5 +133,19 @@ describe("cliHint", () => {
     );
     expect(cliHint({ hint: "Try again later, or set RAG_RERANKER=bm25 (offline).", setting: "RAG_RERANKER" })).toMatch(/On the command line: --reranker\.$/);
     expect(cliHint({ hint: "Raise RAG_TIMEOUT_MS.", setting: "RAG_TIMEOUT_MS" })).toBe("Raise RAG_TIMEOUT_MS.");
+    // A hint that already names the flag (a bad flag's value) is not told it again.
+    const configError = (overrides: Record<string, string>, env: Record<string, string>) => {
+      try {
+        loadConfig(overrides, env);
+      } catch (error) {
+        return error as RagError;
+      }
+      throw new Error("expected an error");
+    };
+    const fromFlag = configError({ RAG_FETCH_K: "abc" }, {});
+    expect(cliHint(fromFlag)).toBe(fromFlag.hint);
+    expect(fromFlag.hint).toContain("--fetch-k");
+    const fromEnv = configError({}, { RAG_FETCH_K: "abc" });
+    expect(cliHint(fromEnv)).toMatch(/RAG_FETCH_K.*On the command line: --fetch-k\.$/);
   });
 });

@@ -202,6 +202,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   // A connection URL may carry a password, any URL a user name or a key in its query.
   const shown = key.endsWith("_API_KEY") || key === "RAG_PG_URL" ? "<hidden>" : JSON.stringify(key.endsWith("_URL") ? redactUrl(String(value), []) : value);
   throw new UsageError(`Invalid ${where}=${shown}: ${describeIssue(issue)}`, {
+    setting: key,
     hint: `Fix ${where} on the command line or in your environment/.env (see .env.example).`,
   });
 }
@@ -217,6 +218,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 export function requireKey(value: string | undefined, key: string, role: string): string {
   if (!value) {
     throw new UsageError(`${key} is not set, but the ${role} provider needs it.`, {
+      setting: key,
       hint: `Set ${key} in your environment or .env, or choose an offline provider.`,
     });
   }
