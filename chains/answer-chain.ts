@@ -147,8 +147,13 @@ function requirePart(value: unknown, setting: string, what: string, hint: string
 }
 
 function normalizeInput(input: AnswerInput): { question: string } {
-  const question = typeof input === "string" ? input : input?.question;
-  if (typeof question !== "string" || !question.trim()) {
+  const question: unknown = typeof input === "object" && input !== null ? input.question : input;
+  if (typeof question !== "string") {
+    throw new UsageError(`The question must be a string, or { question: string }; got ${describeValue(question)}.`, {
+      hint: 'Pass the question as text: chain.invoke("How do I configure OAuth2?") or chain.invoke({ question: "How do I configure OAuth2?" }).',
+    });
+  }
+  if (!question.trim()) {
     throw new UsageError("The question is empty.", { hint: 'Ask something, e.g. rerank-rag ask "How do I configure OAuth2?"' });
   }
   return { question: question.trim() };

@@ -148,6 +148,23 @@ describe("createAnswerChain: its options", () => {
   });
 });
 
+describe("createAnswerChain: its input", () => {
+  it.each([
+    [42, "The question must be a string, or { question: string }; got 42."],
+    [{ question: 42 }, "The question must be a string, or { question: string }; got 42."],
+    [{ q: "How?" }, "The question must be a string, or { question: string }; got undefined."],
+    [null, "The question must be a string, or { question: string }; got null."],
+    ["   ", "The question is empty."],
+    [{ question: "" }, "The question is empty."],
+  ])("refuses %j with a usage error saying what it must be", async (input, message) => {
+    const { store } = await smallStore();
+    const chain = createAnswerChain({ retriever: createRerankingRetriever({ vectorStore: store, reranker: "none" }), llm: new ExtractiveChatModel() });
+    const error = await chain.invoke(input as never).catch((e: unknown) => e);
+    expect(RagError.isInstance(error) && error.exitCode).toBe(2);
+    expect((error as RagError).message).toBe(message);
+  });
+});
+
 describe("createAnswerChain: the evidence gate", () => {
   const UNANSWERABLE = "What colour is the company logo on printed invoices?";
 
