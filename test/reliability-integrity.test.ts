@@ -167,6 +167,20 @@ describe("file-system errors in the index path", () => {
     expect(await fs.readFile(file, "utf8")).toBe("root:x:0:0\n");
   });
 
+  it("says the same when asking or checking an index path that is or runs through a file, exit 2", async () => {
+    const root = await tempDir();
+    const file = path.join(root, "hostname");
+    await fs.writeFile(file, "host\n");
+    for (const index of [file, path.join(file, "idx")]) {
+      for (const args of [["ask", QUESTION], ["check"]]) {
+        const run = await runCli([...args, "--index", index]);
+        expect(run.code).toBe(EXIT_USAGE);
+        expect(run.stderr).toContain(`Cannot read the index folder ${index}: ${file} is a file, not a folder (ENOTDIR).`);
+        expect(run.stderr).toContain("hint: Choose a folder for the index (--index or RAG_INDEX_DIR).");
+      }
+    }
+  });
+
   it("explains a read-only parent folder instead of Node's ENOENT, with a hint (read-only bind mount)", async (context) => {
     const parent = path.join(await tempDir(), "readonly");
     await fs.mkdir(parent);

@@ -26,12 +26,12 @@ const CAUSES: Record<string, { cause: (at: string) => string; hint: string; usag
 };
 
 /**
- * Turns a file-system failure while creating, locking or writing the index folder `root` into a
- * sentence naming the folder and the cause, with what to do; anything else is returned unchanged.
- * Node's recursive mkdir reports ENOENT when a parent is read-only or a file: the nearest existing
- * part of the path says which.
+ * Turns a file-system failure while creating, locking or writing the index folder `root` (or,
+ * with `access` "read", reading it) into a sentence naming the folder and the cause, with what to
+ * do; anything else is returned unchanged. Node's recursive mkdir reports ENOENT when a parent is
+ * read-only or a file: the nearest existing part of the path says which.
  */
-export async function indexFsError(error: unknown, root: string): Promise<unknown> {
+export async function indexFsError(error: unknown, root: string, access: "write" | "read" = "write"): Promise<unknown> {
   const errno = error as NodeJS.ErrnoException;
   if (!(error instanceof Error) || !(errno.code && (errno.code in CAUSES || errno.code === "ENOENT"))) return error;
   const failed = path.resolve(errno.path ?? root);
@@ -46,7 +46,7 @@ export async function indexFsError(error: unknown, root: string): Promise<unknow
     (s) => (s.isDirectory() ? "folder" : "other"),
     () => "missing",
   );
-  const verb = rootKind === "missing" ? "create" : rootKind === "folder" ? "write to" : "use";
+  const verb = access === "read" ? "read" : rootKind === "missing" ? "create" : rootKind === "folder" ? "write to" : "use";
   const at = culprit && culprit.path !== root ? culprit.path : code === "ENOTDIR" ? root : "";
   const message = `Cannot ${verb} the index folder ${root}: ${meaning.cause(at)} (${code}).`;
   return meaning.usage ? new UsageError(message, { hint: meaning.hint, cause: error }) : new RagError(message, { hint: meaning.hint, cause: error });

@@ -79,6 +79,9 @@ export class IndexDir {
       name = (await fs.readFile(path.join(this.root, CURRENT), "utf8")).trim();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      // The same sentence ingest gives for a file in the index path, or for permissions.
+      const explained = await indexFsError(error, this.root, "read");
+      if (explained !== error) throw explained;
       throw new IndexError(`Cannot read ${path.join(this.root, CURRENT)}: ${(error as Error).message}`, { cause: error });
     }
     if (!/^snapshot-[\w-]+$/.test(name)) {
