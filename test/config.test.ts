@@ -1,6 +1,8 @@
 import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, loadConfig } from "../src/config/index.js";
+import { z } from "zod";
+import { configSchema, EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, loadConfig, type ConfigKey } from "../src/config/index.js";
 import { RagError } from "../src/errors/index.js";
 import { EMBEDDERS, resolveEmbedder } from "../src/embeddings/registry.js";
 import { LLMS, resolveLlm } from "../src/llms/registry.js";
@@ -8,6 +10,7 @@ import { DEFAULT_COHERE_RERANK_MODEL } from "../src/rerankers/cohere-reranker.js
 import { DEFAULT_CROSS_ENCODER } from "../src/rerankers/cross-encoder-reranker.js";
 import { RERANKERS, resolveReranker } from "../src/rerankers/registry.js";
 import { whereRuns } from "../src/providers/endpoint.js";
+import { REPO_ROOT } from "./helpers/cli.js";
 import { makeModelsDir } from "./helpers/test-models.js";
 
 function usageError(fn: () => unknown): RagError {
@@ -119,4 +122,45 @@ describe("provider tables", () => {
     expect(RERANKERS["cross-encoder"].defaultModel).toBe(DEFAULT_CROSS_ENCODER);
     expect(RERANKERS.cohere.defaultModel).toBe(DEFAULT_COHERE_RERANK_MODEL);
   });
+});
+
+describe(".env.example", () => {
+  const text = fs.readFileSync(path.join(REPO_ROOT, ".env.example"), "utf8");
+  /** The comment above a key's line (shared by the keys listed right under it), as one line. */
+  const commentFor = (key: string): string => {
+    const lines = text.split("\n");
+    let at = lines.findIndex((line) => line.startsWith(`${key}=`));
+    expect(at, `${key} in .env.example`).toBeGreaterThan(0);
+    while (at > 0 && /^[A-Z_]+=/.test(lines[at - 1]!)) at--;
+    const comment: string[] = [];
+    for (let i = at - 1; i >= 0 && lines[i]!.startsWith("#"); i--) comment.unshift(lines[i]!.replace(/^#\s?/, ""));
+    return comment.join(" ");
+  };
+  const enumOptions = (schema: z.ZodType): readonly string[] | null => {
+    if (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) return enumOptions(schema.unwrap() as z.ZodType);
+    return schema instanceof z.ZodEnum ? (schema.options as string[]) : null;
+  };
+
+  it("lists every key of the schema, and only those", () => {
+    const keys = [...text.matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]!);
+    expect(keys.sort()).toEqual(Object.keys(configSchema.shape).sort());
+  });
+
+  it.each(Object.keys(configSchema.shape).filter((key) => enumOptions(configSchema.shape[key as ConfigKey] as z.ZodType)))(
+    "names exactly the values %s accepts, as a | b | c",
+    (key) => {
+      const options = enumOptions(configSchema.shape[key as ConfigKey] as z.ZodType)!;
+      // Words joined by |, each maybe followed by a parenthetical; a trailing "| …" marks a partial list.
+      const list = /[\w.-]+(?:\s*\([^)]*\))?(?:\s*\|\s*(?:[\w.-]+|…)(?:\s*\([^)]*\))?)+/.exec(commentFor(key));
+      expect(list, `a | b | c list above ${key}`).not.toBeNull();
+      const named = list![0]
+        .replace(/\([^)]*\)/g, "")
+        .split("|")
+        .map((word) => word.trim());
+      const partial = named.at(-1) === "…";
+      const values = partial ? named.slice(0, -1) : named;
+      for (const value of values) expect(options, `${key}=${value}, as .env.example names it`).toContain(value);
+      if (!partial) expect(values.sort()).toEqual([...options].sort());
+    },
+  );
 });
