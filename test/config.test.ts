@@ -10,6 +10,7 @@ import { DEFAULT_COHERE_RERANK_MODEL } from "../src/rerankers/cohere-reranker.js
 import { DEFAULT_CROSS_ENCODER } from "../src/rerankers/cross-encoder-reranker.js";
 import { RERANKERS, resolveReranker } from "../src/rerankers/registry.js";
 import { whereRuns } from "../src/providers/endpoint.js";
+import { DEFAULT_MIN_SCORES } from "../src/rerankers/cut-off.js";
 import { REPO_ROOT } from "./helpers/cli.js";
 import { makeModelsDir } from "./helpers/test-models.js";
 
@@ -163,4 +164,9 @@ describe(".env.example", () => {
       if (!partial) expect(values.sort()).toEqual([...options].sort());
     },
   );
+
+  it("quotes the calibrated cut-offs the code uses", () => {
+    const { bm25, "cross-encoder": crossEncoder, cohere } = DEFAULT_MIN_SCORES;
+    expect(commentFor("RAG_MIN_SCORE")).toContain(`(bm25 ${bm25}, cross-encoder ${crossEncoder}, cohere ${cohere})`);
+  });
 });
