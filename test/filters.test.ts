@@ -62,6 +62,12 @@ describe("ChunkFilter", () => {
     expect(new ChunkFilter({ tags: "a" }).matches({ tags: ["a"] })).toBe(false);
   });
 
+  it("takes balanced braces, classes and escaped brackets", () => {
+    expect(new ChunkFilter({ source: "**/*.{md,txt}" }).matches(meta)).toBe(true);
+    expect(new ChunkFilter({ source: "[a-c]uthentication/**" }).matches(meta)).toBe(true);
+    expect(new ChunkFilter({ source: "notes\\[1\\].md" }).matches({ relativePath: "notes[1].md" })).toBe(true);
+  });
+
   it("parses repeatable --filter key=value flags, lists comma-separated, braces kept whole", () => {
     expect(parseFilterArgs(["source=authentication/**", "lang=en,fr", "source2={a,b}/*.md,c/**"])).toEqual({
       source: ["authentication/**"],
@@ -80,6 +86,14 @@ describe("ChunkFilter", () => {
     [() => new ChunkFilter({ source: "" }), /source must be a path glob/],
     [() => new ChunkFilter({ lang: { in: ["en"] } as never }), /lang must be a string, number or boolean/],
     [() => new ChunkFilter("lang=en" as never), /a filter is an object of metadata keys/],
+    // Unbalanced braces, brackets and parentheses would otherwise be literal text matching nothing.
+    [
+      () => new ChunkFilter({ source: "**/*.{md" }),
+      /source glob "\*\*\/\*\.\{md" is not valid: missing closing "\}" \(escape it with a backslash to match it literally\)/,
+    ],
+    [() => new ChunkFilter({ source: ["docs/**", "["] }), /source glob "\[" is not valid: missing closing "\]"/],
+    [() => new ChunkFilter({ source: "docs]/*.md" }), /source glob "docs\]\/\*\.md" is not valid: missing opening "\["/],
+    [() => toChunkFilter(parseFilterArgs(["source=*.{md"])), /source glob "\*\.\{md" is not valid/],
   ])("rejects bad filter syntax with a clear error (%#)", (make, message) => {
     let caught: unknown;
     try {

@@ -24,6 +24,20 @@ export const ACCEPTS_CHUNK_FILTER: typeof accepts = accepts;
 /** Whether a vector store takes a ChunkFilter as its search filter. */
 export const acceptsChunkFilter = (store: object): boolean => accepts in store;
 
+// strictBrackets: an unbalanced brace, bracket or parenthesis is an error, not literal text matching nothing.
+const GLOB_OPTIONS = { dot: true, strictBrackets: true } as const;
+
+/** A source glob as picomatch's regular expression, its syntax checked. */
+function globPattern(glob: string): RegExp {
+  try {
+    return picomatch.makeRe(glob, GLOB_OPTIONS);
+  } catch (error) {
+    const missing = /^Missing (opening|closing): "(.)"/.exec((error as Error).message);
+    const why = missing ? `missing ${missing[1]} "${missing[2]}" (escape it with a backslash to match it literally)` : (error as Error).message;
+    throw filterError(`source glob ${JSON.stringify(glob)} is not valid: ${why}`);
+  }
+}
+
 const isScalar = (value: unknown): value is FilterValue =>
   typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
 
@@ -49,6 +63,7 @@ export class ChunkFilter {
         const bad = list.find((glob) => typeof glob !== "string" || glob.trim() === "");
         if (bad !== undefined) throw filterError(`source must be a path glob or a list of them, got ${JSON.stringify(bad)}`);
         globs = list as string[];
+        globs.forEach(globPattern);
         continue;
       }
       const bad = list.find((value) => !isScalar(value));
@@ -57,7 +72,7 @@ export class ChunkFilter {
     }
     this.sourceGlobs = globs;
     this.fields = fields;
-    this.sourceMatch = globs && globs.length > 0 ? picomatch(globs, { dot: true }) : globs ? () => false : null;
+    this.sourceMatch = globs && globs.length > 0 ? picomatch(globs, GLOB_OPTIONS) : globs ? () => false : null;
   }
 
   static isInstance(value: unknown): value is ChunkFilter {
@@ -81,7 +96,7 @@ export class ChunkFilter {
    * query language: Postgres's `~` reads the lookaheads and classes picomatch emits.
    */
   sourcePatterns(): string[] {
-    return (this.sourceGlobs ?? []).map((glob) => picomatch.makeRe(glob, { dot: true }).source);
+    return (this.sourceGlobs ?? []).map((glob) => globPattern(glob).source);
   }
 
   /** The filter as plain data, for traces and logs. */
