@@ -98,13 +98,14 @@ const definitionList: FormatCallback = (elem, walk, builder) => {
   let term: string | null = null;
   for (const child of elem.children ?? []) {
     if (child.type !== "tag") continue;
-    const text = textOf(child).replace(/\s+/g, " ").trim();
-    if (child.name === "dt" && isShortTerm(text)) {
-      term = text;
+    const text = () => textOf(child).replace(/\s+/g, " ").trim();
+    const dt = child.name === "dt" ? text() : null;
+    if (dt !== null && isShortTerm(dt)) {
+      term = dt;
       continue;
     }
     builder.openBlock({ leadingLineBreaks: 1 });
-    if (child.name === "dd" && term !== null && isSimpleDescription(child)) builder.addInline(`- ${term}: ${text}`);
+    if (child.name === "dd" && term !== null && isSimpleDescription(child)) builder.addInline(`- ${term}: ${text()}`);
     else {
       if (term !== null) builder.addInline(`- ${term}:`);
       walk(child.children, builder);

@@ -97,16 +97,11 @@ function promptOfAnyChain(texts: string[]): { question: string; sources: ParsedS
       hint: "Pass the question in the last message (and the context in the messages before it, or in the answer chain's <sources> and <question> blocks).",
     });
   }
-  const [context, question] =
-    texts.length > 1
-      ? [texts.slice(0, -1).join("\n\n"), texts.at(-1)!]
-      : (() => {
-          const lines = texts[0]!.trimEnd().split("\n");
-          while (lines.length > 1 && LABEL_LINE.test(lines.at(-1)!.trim())) lines.pop();
-          const asked = lines.pop()!;
-          return [lines.join("\n"), asked];
-        })();
-  return { question: question.trim().replace(QUESTION_LABEL, ""), sources: [{ id: 1, from: "", text: context }] };
+  // One message: its lines, the question the last that is no label.
+  const lines = texts.length > 1 ? [...texts] : texts[0]!.trimEnd().split("\n");
+  while (texts.length === 1 && lines.length > 1 && LABEL_LINE.test(lines.at(-1)!.trim())) lines.pop();
+  const question = lines.pop()!;
+  return { question: question.trim().replace(QUESTION_LABEL, ""), sources: [{ id: 1, from: "", text: lines.join(texts.length > 1 ? "\n\n" : "\n") }] };
 }
 
 /** Questions that ask for a quantity, a limit, a default or a time: their answer holds a number. */
@@ -205,7 +200,7 @@ function pickSentences(question: string, sources: ParsedSource[], stats: CorpusS
   if (ANNOUNCES.test(best.sentence.text) && steps.length > 0) return [best.sentence, ...steps].map((sentence) => ({ ...sentence, source: best.source.id }));
   const picked = [best.sentence];
   // A sentence that refers back to the best one ("Its value is…") says more about what it names.
-  const next = best.source.sentences.find((s) => s.order === best.sentence.order + 1);
+  const next = best.source.sentences[best.sentence.order + 1];
   if (next && next.heading === best.sentence.heading && !next.item && !next.row && REFERS_BACK.test(next.text)) picked.push(next);
   const covered = new Set(picked.flatMap((s) => [...s.terms]));
   while (picked.length < MAX_SENTENCES) {

@@ -127,7 +127,8 @@ function paragraphs(text: string): Paragraph[] {
   return out;
 }
 
-/** Closing punctuation, a closing quote or bracket allowed after it. */
+/** Text that ends a sentence, or a clause, with its punctuation (a closing quote or bracket allowed after it). */
+const ENDS_SENTENCE = /[.!?:]["')\]]?$/;
 const ENDS_CLAUSE = /[.!?:;,]["')\]]?$/;
 const PLAIN_HEADING_WORDS = 6;
 
@@ -147,7 +148,7 @@ function isPlainHeading(lines: readonly string[], i: number): boolean {
     !LIST_ITEM.test(lines[i]!) &&
     !line.includes(" | ") &&
     line.split(/\s+/).length <= PLAIN_HEADING_WORDS &&
-    (previous === "" || /[.!?:]["')\]]?$/.test(previous)) &&
+    (previous === "" || ENDS_SENTENCE.test(previous)) &&
     (/^\p{Lu}/u.test(next.trim()) || LIST_ITEM.test(next))
   );
 }
@@ -177,7 +178,7 @@ export function splitSentences(text: string): Sentence[] {
     const sentence = segment.replace(/^\|\s*|\s*\|$/g, "").trim();
     const lastOfBlock = i === segments.length - 1 || segments[i + 1]!.index >= (starts[b + 1] ?? Infinity);
     if (b === 0 && index === 0 && /^\p{Ll}/u.test(sentence)) return;
-    if (b === blocks.length - 1 && lastOfBlock && block.prose && !/[.!?:]["')\]]?$/.test(sentence)) return;
+    if (b === blocks.length - 1 && lastOfBlock && block.prose && !ENDS_SENTENCE.test(sentence)) return;
     const terms = new Set(analyze(sentence));
     if (terms.size < 2) return;
     sentences.push({
