@@ -266,6 +266,20 @@ describe("createServer: OpenAI- and Cohere-compatible endpoints", () => {
     expect(v2.results[0]!.index).toBe(2);
     expect(v2.results).toHaveLength(3);
   });
+
+  it("gives /v1/rerank relevance scores on Cohere's 0–1 scale, best first, that the re-ranker's cut-off applies to", async () => {
+    const documents = ["Bananas are yellow fruit.", "Request an OAuth2 access token with client credentials. ".repeat(20), "OAuth2 scopes limit a token."];
+    const { results } = (await (await post(`${url}/v1/rerank`, { query: "oauth2 access token", documents, model: "bm25" })).json()) as {
+      results: Array<{ index: number; relevance_score: number }>;
+    };
+    const scores = results.map((r) => r.relevance_score);
+    // A raw BM25 score of a passage repeating the terms is well above 1.
+    expect(Math.min(...scores)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...scores)).toBeLessThanOrEqual(1);
+    expect(scores).toEqual([...scores].sort((l, r) => r - l));
+    expect(results[0]!.index).toBe(1);
+    expect(results.at(-1)).toEqual({ index: 0, relevance_score: 0 });
+  });
 });
 
 describe("createServer: security", () => {

@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import { Document } from "@langchain/core/documents";
 import { Hono } from "hono";
 import { providerNames } from "../providers/provider-table.js";
+import { evidenceScore } from "../rerankers/cut-off.js";
 import { RERANKERS } from "../rerankers/registry.js";
 import { readBody } from "./api-routes.js";
 import { errorResponse, HttpError } from "./http-errors.js";
@@ -37,12 +38,17 @@ export function cohereRoutes(context: ServerContext): Hono {
           );
         }
         const documents = body.documents.map((document, index) => new Document({ pageContent: textOf(document), metadata: { index } }));
-        const ranked = await compressor.compressDocuments(documents, body.query);
-        const results = ranked.slice(0, body.top_n ?? ranked.length).map((doc) => {
-          const { index, rerankScore, relevanceScore } = doc.metadata as { index: number; rerankScore?: number; relevanceScore?: number };
+        // Cohere's relevance_score is 0–1 and best first, and clients threshold it: so it is the
+        // score our own cut-off applies to (BM25's evidence, not its unbounded rank score), ties in
+        // the re-ranker's order.
+        const ranked = (await compressor.compressDocuments(documents, body.query))
+          .map((doc) => ({ doc, relevance: evidenceScore(doc) ?? 0 }))
+          .sort((l, r) => r.relevance - l.relevance);
+        const results = ranked.slice(0, body.top_n ?? ranked.length).map(({ doc, relevance }) => {
+          const { index } = doc.metadata as { index: number };
           // v1 returns the document as `{ text }` when asked; v2 never does.
           const echo = version === "v1" && body.return_documents ? { document: { text: doc.pageContent } } : {};
-          return { index, relevance_score: rerankScore ?? relevanceScore ?? 0, ...echo };
+          return { index, relevance_score: relevance, ...echo };
         });
         return c.json({
           id: crypto.randomUUID(),
