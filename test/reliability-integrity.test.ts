@@ -244,6 +244,13 @@ describe("file-system errors in the index path", () => {
     expect((mapped as RagError).cause).toMatchObject({ code });
   });
 
+  it("tells a reader who may not read the index to get read access, not to write elsewhere", async () => {
+    const root = await tempDir();
+    const mapped = (await indexFsError(errno("EACCES", "open", path.join(root, "manifest.json")), root, "read")) as RagError;
+    expect(mapped.message).toBe(`Cannot read the index folder ${root}: permission denied (EACCES).`);
+    expect(mapped.hint).toBe("Ask its owner for read access (chmod -R a+rX on the folder), or point --index (or RAG_INDEX_DIR) at an index you can read.");
+  });
+
   it("maps a failure to create the folder, naming the nearest existing folder as the culprit", async () => {
     const root = await tempDir();
     const index = path.join(root, "a", "b", "idx");

@@ -4,6 +4,7 @@ import { RagError, UsageError } from "../errors/index.js";
 
 const CHOOSE_WRITABLE = "Choose a writable location with --index (or RAG_INDEX_DIR).";
 const CHOOSE_OWN = "Choose a folder you can write to with --index (or RAG_INDEX_DIR), or change its permissions.";
+const GET_READ_ACCESS = "Ask its owner for read access (chmod -R a+rX on the folder), or point --index (or RAG_INDEX_DIR) at an index you can read.";
 const FREE_SPACE = "Free some space there, or choose another location with --index (or RAG_INDEX_DIR); the live index was not changed.";
 
 /**
@@ -49,7 +50,9 @@ export async function indexFsError(error: unknown, root: string, access: "write"
   const verb = access === "read" ? "read" : rootKind === "missing" ? "create" : rootKind === "folder" ? "write to" : "use";
   const at = culprit && culprit.path !== root ? culprit.path : code === "ENOTDIR" ? root : "";
   const message = `Cannot ${verb} the index folder ${root}: ${meaning.cause(at)} (${code}).`;
-  return meaning.usage ? new UsageError(message, { hint: meaning.hint, cause: error }) : new RagError(message, { hint: meaning.hint, cause: error });
+  const denied = code === "EACCES" || code === "EPERM";
+  const hint = access === "read" && denied ? GET_READ_ACCESS : meaning.hint;
+  return meaning.usage ? new UsageError(message, { hint, cause: error }) : new RagError(message, { hint, cause: error });
 }
 
 /** The longest existing prefix of `file` (itself included), and whether it is a folder. */
