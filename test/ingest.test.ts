@@ -136,6 +136,22 @@ describe.each<StoreKind>(["hnsw", "pgvector"])("ingest into %s", (kind) => {
       expect(top!.metadata.source).toBe(added);
     });
 
+    it("refits once small additions add up to a fifth of the fit, not only when one ingest brings that many", async () => {
+      const ws = await setup();
+      const { chunkCount: fittedOn } = await ingest({ paths: [ws.docs], config: ws.config });
+      // Sentences the embedder knows, paired in an order no existing chunk has: new, known words.
+      const sentences = Object.values(TOPICS).flatMap((text) => text.split(/(?<=\.)\s+/).filter((s) => !s.startsWith("#")));
+      const refits: boolean[] = [];
+      for (let i = 0; refits.length <= fittedOn / 5; i++) {
+        await fs.writeFile(path.join(ws.docs, `note-${i}.md`), `# Bicycle chain maintenance\n\n${sentences[i + 1]} ${sentences[i]}\n`);
+        const report = await ingest({ paths: [ws.docs], config: ws.config });
+        expect(report).toMatchObject({ written: true, embeddedChunks: report.refitted ? report.chunkCount : 1 });
+        refits.push(report.refitted);
+      }
+      // Each ingest alone adds one chunk; together they pass a fifth of the fit on the last one.
+      expect(refits.indexOf(true)).toBe(Math.floor(fittedOn / 5));
+    });
+
     it("reports a deleted file as removed and drops its chunks from search results", async () => {
       const ws = await setup();
       await ingest({ paths: [ws.docs], config: ws.config });

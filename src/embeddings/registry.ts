@@ -101,14 +101,14 @@ export function embedderId(spec: EmbedderSpec): string {
   return spec.provider === "offline" ? LSA_EMBEDDER_ID : `${spec.provider}:${spec.model}`;
 }
 
-/** How an index records its embedder (manifest or pgvector meta): id, model, width, and the offline fit's size. */
-export function embedderRecord(spec: EmbedderSpec, dimensions: number, embeddings: Embeddings | LsaEmbeddings) {
+/** How an index records its embedder (manifest or pgvector meta): id, model, width, and the offline fit's size and age. */
+export function embedderRecord(spec: EmbedderSpec, dimensions: number, embeddings: Embeddings | LsaEmbeddings, embeddedSinceFit = 0) {
   return {
     id: embedderId(spec),
     provider: spec.provider,
     ...(spec.model ? { model: spec.model } : {}),
     dimensions,
-    ...("fittedOnChunks" in embeddings ? { fittedOnChunks: embeddings.fittedOnChunks } : {}),
+    ...("fittedOnChunks" in embeddings ? { fittedOnChunks: embeddings.fittedOnChunks, embeddedSinceFit } : {}),
   };
 }
 

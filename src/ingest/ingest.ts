@@ -12,7 +12,7 @@ import { discoverFiles, type Discovery } from "./discover.js";
 import { dropDuplicates, duplicateKey, type Duplicate, type NewChunks } from "./duplicates.js";
 import { planFiles, resplitDuplicates, type FileOutcome, type FreshFile } from "./plan.js";
 
-/** Refit the offline embedder once this share of chunks is newer than its fit… */
+/** Refit the offline embedder once the chunks embedded since its fit, over all ingests, pass this share of it… */
 const REFIT_SHARE = 0.2;
 /** …or when new chunks' words are less than this share known to it (new vocabulary). */
 const MIN_COVERAGE = 0.9;
@@ -128,7 +128,7 @@ async function ingestInto(
 
   const files = fileTable(previous, keptFiles, fresh, candidates, keep, duplicates);
   report.duplicateChunks = countDuplicates(files);
-  const { embeddings, refitted } = await chooseEmbeddings(spec, config, previous, freshChunks, chunks, () =>
+  const { embeddings, refitted, embeddedSinceFit } = await chooseEmbeddings(spec, config, previous, freshChunks, chunks, () =>
     onEvent?.({ phase: "embed", done: 0, total: chunks.length, files: fresh.length }),
   );
   try {
@@ -148,7 +148,7 @@ async function ingestInto(
       dropped: [...plan.changed, ...plan.removed],
       rewriteAll,
       embeddings,
-      embedder: embedderRecord(spec, report.dimensions, embeddings),
+      embedder: embedderRecord(spec, report.dimensions, embeddings, embeddedSinceFit),
       splitter,
     });
     report.written = true;
@@ -180,7 +180,8 @@ async function embedChunks(
 
 /**
  * The offline embedder is reused while the index grows little and its words stay known;
- * otherwise it is refitted on every chunk (and every vector changes). Pretrained ones never change.
+ * otherwise it is refitted on every chunk (and every vector changes). Growth counts over ingests:
+ * fifty small ones change an index as much as one large one. Pretrained ones never change.
  */
 async function chooseEmbeddings(
   spec: EmbedderSpec,
@@ -189,17 +190,19 @@ async function chooseEmbeddings(
   freshChunks: readonly Document[],
   chunks: readonly Document[],
   beforeFit: () => void,
-): Promise<{ embeddings: Embeddings; refitted: boolean }> {
-  if (spec.provider !== "offline") return { embeddings: await createPretrainedEmbeddings(spec, config), refitted: false };
+): Promise<{ embeddings: Embeddings; refitted: boolean; embeddedSinceFit: number }> {
+  if (spec.provider !== "offline") return { embeddings: await createPretrainedEmbeddings(spec, config), refitted: false, embeddedSinceFit: 0 };
   const fitted = previous ? await previous.fittedEmbedder() : null;
   if (fitted) {
     const freshTexts = freshChunks.map(contextualText);
     const coverage = freshTexts.length ? freshTexts.reduce((sum, text) => sum + fitted.coverage(text), 0) / freshTexts.length : 1;
-    if (freshChunks.length / Math.max(1, fitted.fittedOnChunks) <= REFIT_SHARE && coverage >= MIN_COVERAGE) return { embeddings: fitted, refitted: false };
+    const embeddedSinceFit = (previous?.embedder.embeddedSinceFit ?? 0) + freshChunks.length;
+    if (embeddedSinceFit / Math.max(1, fitted.fittedOnChunks) <= REFIT_SHARE && coverage >= MIN_COVERAGE)
+      return { embeddings: fitted, refitted: false, embeddedSinceFit };
   }
   // Fitting is most of the embedding work: report the phase before it, not after.
   beforeFit();
-  return { embeddings: LsaEmbeddings.fit(chunks.map(contextualText)), refitted: true };
+  return { embeddings: LsaEmbeddings.fit(chunks.map(contextualText)), refitted: true, embeddedSinceFit: 0 };
 }
 
 /**

@@ -32,6 +32,8 @@ export const manifestSchema = z.object({
     dimensions: z.number().int().positive(),
     /** Offline embedder only: how many chunks it was fitted on (drives refits). */
     fittedOnChunks: z.number().int().optional(),
+    /** Offline embedder only: chunks embedded with that fit by the ingests since it was made. */
+    embeddedSinceFit: z.number().int().optional(),
   }),
   splitter: z.object({ chunkSize: z.number().int(), chunkOverlap: z.number().int() }),
   hnsw: z.object({ M: z.number().int(), efConstruction: z.number().int(), efSearch: z.number().int() }),
