@@ -104,6 +104,21 @@ describe("ExtractiveChatModel: sentences that announce steps", () => {
       "Follow these steps to register a webhook endpoint. [1] Open Developers in the Dashboard. [1] Click Add endpoint and enter its HTTPS address. [1] Pick the event types it receives. [1]",
     );
   });
+
+  it.each([
+    ["The following retry settings are supported by every client.", "Which retry settings are supported by every client?"],
+    ["The retry settings every client supports are listed below.", "Which retry settings does every client support?"],
+  ])("brings the items of a list announced without a colon: %s", async (announcement, question) => {
+    const doc = new Document({
+      pageContent: `## Retries\n\n${announcement}\n\n- maxRetries sets how many times a request is retried.\n- retryDelay sets the first wait in milliseconds.\n\nRetries never apply to POST requests without an idempotency key.`,
+      metadata: { relativePath: "client.md", heading: "Retries" },
+    });
+    const messages = await ANSWER_PROMPT.formatMessages({ question: formatQuestion(question), sources: formatSources([doc]) });
+    const text = (await new ExtractiveChatModel().invoke(messages)).text;
+    expect(text.split("\n\n")[0]).toBe(
+      `${announcement} [1] maxRetries sets how many times a request is retried. [1] retryDelay sets the first wait in milliseconds. [1]`,
+    );
+  });
 });
 
 describe("ExtractiveChatModel formatting", () => {

@@ -114,8 +114,8 @@ const QUANTITY = /\b\d+(?:[.,]\d+)*\b/;
 /** A sentence that opens by referring back to the one before it. */
 const REFERS_BACK = /^(?:it|its|this|that|these|those|they|their|such)\b/i;
 
-/** A sentence that introduces a list or steps after it. */
-const ANNOUNCES = /:$|\b(?:these|the following) steps\b|\bas follows\b/i;
+/** A sentence that introduces a list or steps after it, with a colon or in words ("…are listed below."). */
+const ANNOUNCES = /:$|\bthese steps\b|\bthe following\b|\bas follows\b|\b(?:listed|shown|described) below\b/i;
 /** How many list-item sentences (steps) an announcing sentence brings with it. */
 const MAX_FOLLOWING = 4;
 
