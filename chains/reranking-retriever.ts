@@ -15,6 +15,7 @@ import { adaptiveRule, decideRerank, rerankSignals, type AdaptiveDecision, type 
 import { RerankCascade, takeCascadeReport, type CascadeStage, type CascadeStageReport } from "../src/rerankers/cascade.js";
 import { defaultMinScoreOf, isBelowCutOff, parseMinScore, type MinScoreSetting } from "../src/rerankers/cut-off.js";
 import { createRerankerFromSpec, RERANKERS } from "../src/rerankers/registry.js";
+import { withLexicalEvidence } from "../src/rerankers/bm25-reranker.js";
 import { withCallSignal } from "../src/util/call-signal.js";
 import { describeValue } from "../src/util/describe-value.js";
 
@@ -284,6 +285,8 @@ export class RerankStep extends BaseDocumentCompressor {
     private readonly compressor: () => Promise<BaseDocumentCompressor | null>,
     readonly settings: Pick<RerankCallSettings, "rerank" | "topN" | "minScore"> & Partial<Pick<RerankCallSettings, "adaptive">>,
     private readonly signal?: AbortSignal,
+    /** The index's term statistics, for the evidence of sources no re-ranker scored. */
+    private readonly stats: CorpusStats | null = null,
   ) {
     super();
   }
@@ -293,7 +296,7 @@ export class RerankStep extends BaseDocumentCompressor {
     settings: Pick<RerankCallSettings, "rerank" | "topN" | "minScore"> & Partial<Pick<RerankCallSettings, "adaptive">>,
     signal?: AbortSignal,
   ): RerankStep {
-    return new RerankStep(this.compressor, settings, signal);
+    return new RerankStep(this.compressor, settings, signal, this.stats);
   }
 
   async compressDocuments(candidates: DocumentInterface[], query: string, callbacks?: Callbacks): Promise<DocumentInterface[]> {
@@ -306,7 +309,7 @@ export class RerankStep extends BaseDocumentCompressor {
     const compressor = rerank && (adaptive?.rerank ?? true) && documents.length > 0 ? await this.compressor() : null;
     let kept: DocumentInterface[];
     let stages: CascadeStageReport[] | undefined;
-    if (!compressor) kept = documents.slice(0, topN);
+    if (!compressor) kept = withLexicalEvidence(query, documents.slice(0, topN), this.stats, documents);
     else {
       const copies = documents.map((doc) => withMetadata(doc, {}));
       const report = takeCascadeReport(await withCallSignal(this.signal, () => compressor.compressDocuments(copies, query, callbacks)));
@@ -456,7 +459,7 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
   };
   return new RerankingRetriever({
     baseRetriever: new FirstStageRetriever(source, defaults.fetchK, defaults.filter),
-    baseCompressor: new RerankStep(loadCompressor, defaults),
+    baseCompressor: new RerankStep(loadCompressor, defaults, undefined, options.stats ?? null),
     defaults,
     rerankerName: typeof reranker === "string" ? reranker : reranker instanceof RerankCascade ? reranker.description : reranker.constructor.name,
   });

@@ -198,6 +198,26 @@ describe("createAnswerChain: the evidence gate", () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it("still declines when re-ranking is off for the call, or skipped by auto, judging the sources by BM25's evidence", async () => {
+    server = await startOpenAiServer({ kind: "stream", tokens: ["a confident near-miss"] });
+    const { store, stats } = await smallStore();
+    const llm = new ChatOpenAI({ model: "test-model", apiKey: "sk-test", configuration: { baseURL: server.baseURL }, maxRetries: 0 });
+    for (const [options, call] of [
+      [{ reranker: "bm25" }, { rerank: false }],
+      [{ reranker: "none" }, {}],
+      // A threshold every question passes: the first stage is always "sure", so the re-ranker never runs.
+      [{ reranker: "bm25", rerank: "auto" }, { adaptive: { minAgreement: 0, requireTopAgree: false, minMargin: 0, maxTerms: 1000 } }],
+    ] as const) {
+      const retriever = createRerankingRetriever({ vectorStore: store, stats, fetchK: 8, topN: 3, ...options });
+      const declined = await createAnswerChain({ retriever, llm }).invoke(UNANSWERABLE, { configurable: call });
+      expect(declined).toMatchObject({ answer: NOT_ANSWERED, answered: false });
+      for (const doc of declined.sources) expect(doc.metadata).toMatchObject({ belowCutOff: true, rerankCutOff: DEFAULT_MIN_SCORES.bm25 });
+      expect(declined.sources.some((doc) => "rerankScore" in doc.metadata)).toBe(false);
+      expect(await createAnswerChain({ retriever, llm }).invoke(QUESTION, { configurable: call })).toMatchObject({ answered: true });
+    }
+    expect(server.requests).toHaveLength(3);
+  });
+
   it("refuses a cut-off that is not a number ≥ 0 or auto, naming where it came from", async () => {
     const { store, stats } = await smallStore();
     const retriever = createRerankingRetriever({ vectorStore: store, reranker: "bm25", stats, fetchK: 8, topN: 3 });

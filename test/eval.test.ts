@@ -249,7 +249,7 @@ describe("the QA set", () => {
       expect(v.answers!.abstentionPrecision, v.name).toBeNull();
       expect(v.answers!.noAnswerCorrect, v.name).toBeNull();
     }
-    expect(formatResultTable(result)).toMatch(/^\s+cut-off none: declined 0\/0 unanswerable \(abstention recall n\/a, precision n\/a\)/m);
+    expect(formatResultTable(result)).toMatch(/^\s+cut-off 0.2: declined 0\/0 unanswerable \(abstention recall n\/a, precision n\/a\)/m);
   });
 
   it("names the line and the field of a record that is not a QA record", async () => {
@@ -347,10 +347,10 @@ describe("rerank-rag eval", () => {
     expect(answers.minScore).toBe(DEFAULT_MIN_SCORES.bm25);
     expect(answers.goldSentence).toBeGreaterThan(0);
     for (const key of ["noAnswerCorrect", "abstentionPrecision", "wronglyDeclined"] as const) expect(answers[key]).toBeGreaterThanOrEqual(0);
-    // The first stage has no gate and its answers decline none here: a precision of nothing declined is undefined.
+    // Without re-ranking the gate judges the first stage's sources by BM25's evidence, as the answer chain does.
     const firstStage = result.variants.find((v) => v.name === "first-stage")!.answers!;
-    expect([firstStage.wronglyDeclined, firstStage.noAnswerCorrect]).toEqual([0, 0]);
-    expect(firstStage.abstentionPrecision).toBeNull();
+    expect(firstStage.minScore).toBe(DEFAULT_MIN_SCORES.bm25);
+    expect(firstStage.sweep.length).toBe(answers.sweep.length);
     expect(answers.sweep.map((s) => s.minScore)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
     expect(answers.sweep[0]).toEqual({ minScore: 0, unanswerableDeclined: 0, answerableDeclined: 0 });
     expect(answers.sweep.at(-1)!.unanswerableDeclined).toBeGreaterThan(0);

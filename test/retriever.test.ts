@@ -128,7 +128,9 @@ describe("createRerankingRetriever", () => {
     const reranked = await retriever.invoke(QUESTION, { callbacks: [collector], configurable: { fetchK: 4 } });
     expect(reranked.map((d) => d.metadata.retrievalRank)).toEqual([4, 3, 2]);
     const plain = await retriever.invoke(QUESTION, { configurable: { rerank: false, fetchK: 4, topN: 4 } });
-    expect(collector.documents).toEqual(plain);
+    // The same documents; without re-ranking they also carry BM25's evidence, for the answer chain's gate.
+    expect(plain).toMatchObject(collector.documents!);
+    for (const doc of plain) expect(doc.metadata.evidenceScore).toBeTypeOf("number");
     expect(collector.documents!.map((d) => d.metadata.retrievalRank)).toEqual([1, 2, 3, 4]);
     // Inputs are copied before the re-ranker writes into them: the candidates keep no rerank fields.
     expect(collector.documents!.every((d) => d.metadata.relevanceScore === undefined && d.metadata.rerankRank === undefined)).toBe(true);

@@ -12,7 +12,8 @@ import { ExtractiveChatModel, NO_ANSWER, quotedWords } from "../llms/extractive-
 import { ANSWER_PROMPT, formatQuestion, formatSources } from "../llms/prompt.js";
 import type { RerankerSpec } from "../config/index.js";
 import { adaptiveRule, decideRerank, rerankSignals, type AdaptiveRule, type RerankSignals } from "../rerankers/adaptive.js";
-import { defaultMinScoreOf, judgeEvidence, type MinScoreSetting } from "../rerankers/cut-off.js";
+import { DEFAULT_MIN_SCORES, defaultMinScoreOf, judgeEvidence, type MinScoreSetting } from "../rerankers/cut-off.js";
+import { withLexicalEvidence } from "../rerankers/bm25-reranker.js";
 import { createRerankerFromSpec, resolveReranker, type ConcreteReranker } from "../rerankers/registry.js";
 import { HybridRetriever } from "../retrievers/hybrid-retriever.js";
 import { openIndex } from "../store/open-index.js";
@@ -277,11 +278,13 @@ async function evaluateOn(
         const rank = units.findIndex((u) => (query.judgments.get(u) ?? 0) > 0);
         result.firstRelevantRank[variant] = rank < 0 ? null : rank + 1;
       }
-      // "auto" is the re-ranker's calibrated cut-off, as the retriever records it for the answer chain.
+      // "auto" is the re-ranker's calibrated cut-off, as the retriever records it for the answer chain;
+      // sources no re-ranker scored are judged by BM25's evidence, as the retriever does.
       const setting = options.minScore ?? "auto";
-      const minScore = setting === "auto" ? defaultMinScoreOf(compressor) : (setting ?? undefined);
+      const minScore = setting === "auto" ? (defaultMinScoreOf(compressor) ?? (compressor ? undefined : DEFAULT_MIN_SCORES.bm25)) : (setting ?? undefined);
       if (dataset.kind === "qa") {
-        const check = await checkAnswer(answerer, query, ranked.slice(0, topN), dataset, minScore);
+        const top = compressor ? ranked.slice(0, topN) : withLexicalEvidence(query.text, ranked.slice(0, topN), index.stats, candidates);
+        const check = await checkAnswer(answerer, query, top, dataset, minScore);
         state.answers.push(check);
         (result.answers ??= {})[variant] = {
           text: check.answer,

@@ -120,6 +120,7 @@ async function assemble(
     rerank: config.RAG_RERANK === "auto" ? "auto" : true,
     fetchK: config.RAG_FETCH_K,
     topN: config.RAG_TOP_N,
+    stats,
   });
   const llm = await createLlm(config, undefined, { stats });
   const { name: llmName, model: llmModel } = resolveLlm(config);

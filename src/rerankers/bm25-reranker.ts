@@ -105,10 +105,39 @@ export class Bm25Reranker extends BaseDocumentCompressor implements WithDefaultM
     // Evidence only for what is kept: splitting sentences is the dearest part, and the gate reads the kept.
     return kept.map(({ index, score }) => {
       const doc = documents[index]!;
-      const evidence = sentenceEvidence(weights, this.sentences.get(readableText(doc), splitSentences), headingTerms(doc));
+      const evidence = evidenceOf(weights, doc, this.sentences.get(readableText(doc), splitSentences));
       return new Document({ pageContent: doc.pageContent, metadata: { ...doc.metadata, rerankScore: score, evidenceScore: evidence }, id: doc.id });
     });
   }
+}
+
+/** A document's evidence score for a question's weighted terms (see Bm25Reranker). */
+function evidenceOf(weights: ReadonlyMap<string, number>, doc: DocumentInterface, sentences: readonly Sentence[] = splitSentences(readableText(doc))): number {
+  return sentenceEvidence(weights, sentences, headingTerms(doc));
+}
+
+/**
+ * The documents with BM25's evidence score and cut-off, order unchanged: what the evidence gate
+ * judges by when no re-ranker scored them (re-ranking off for a call, or skipped by "auto"), so
+ * turning re-ranking off does not turn the gate off. `candidates` give the term statistics when
+ * the index's are unknown.
+ */
+export function withLexicalEvidence(
+  query: string,
+  documents: readonly DocumentInterface[],
+  stats: CorpusStats | null,
+  candidates: readonly DocumentInterface[] = documents,
+): DocumentInterface[] {
+  const known = stats ?? CorpusStats.fromTexts(candidates.map((doc) => contextualText(doc)));
+  const weights = questionWeights(query, (term) => known.idf(term));
+  return documents.map(
+    (doc) =>
+      new Document({
+        pageContent: doc.pageContent,
+        metadata: { ...doc.metadata, evidenceScore: evidenceOf(weights, doc), rerankCutOff: DEFAULT_MIN_SCORES.bm25 },
+        id: doc.id,
+      }),
+  );
 }
 
 /** The terms of a chunk's title and heading path: context for each of its sentences. */
