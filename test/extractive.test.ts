@@ -84,6 +84,29 @@ describe("ExtractiveChatModel", () => {
     expect(answer).toMatch(/^Webhooks are retried eight times over about 66 hours in live mode\./);
   });
 
+  it.each([
+    [
+      "a system rule, then context and question in one message",
+      [
+        ["system", "Answer from the context only."],
+        ["human", "Context:\n{context}\n\nQuestion: {input}"],
+      ],
+    ],
+    ["the question before the context", [["human", "Question: {input}\n\nContext:\n{context}\n\nAnswer:"]]],
+    [
+      "the question on the line after its label",
+      [
+        ["system", "Be brief."],
+        ["human", "{context}\n\nQuestion:\n{input}"],
+      ],
+    ],
+  ] as const)("finds a labelled question wherever the prompt puts it: %s", async (_name, messages) => {
+    const prompt = ChatPromptTemplate.fromMessages(messages.map(([role, text]) => [role, text] as [string, string]));
+    const chain = await createStuffDocumentsChain({ llm: new ExtractiveChatModel(), prompt });
+    const answer = await chain.invoke({ input: "How often are webhooks retried in live mode?", context: SOURCES });
+    expect(answer).toMatch(/^Webhooks are retried eight times over about 66 hours in live mode\./);
+  });
+
   it("refuses an empty prompt with a UsageError saying where the question goes", async () => {
     const error = await new ExtractiveChatModel().invoke([new HumanMessage("  ")]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);

@@ -84,12 +84,16 @@ export class ExtractiveChatModel extends BaseChatModel {
 /** A line that only labels what comes next ("Answer:", "Helpful answer:"), and a label before the question ("Question: …"). */
 const LABEL_LINE = /^[\p{L} ]{1,30}:$/u;
 const QUESTION_LABEL = /^(?:question|q|input|query)\s*:\s*/i;
+const CONTEXT_LABEL = /^(?:context|sources|documents)\s*:/i;
 
 /**
  * The question and sources of a prompt some other chain built (createStuffDocumentsChain with its
- * own template, an LCEL prompt): the question is the last message when there are several (the
- * context in the ones before), else the last line that is not a label ("Answer:"). Such a prompt
- * numbers no sources, so the answer cites none.
+ * own template, an LCEL prompt). A labelled question ("Question: …", or the line after a bare
+ * "Question:") in the last message is the question wherever it stands: the first such line when it
+ * comes before a "Context:" label (later ones may be the context's own), else the last. Without a
+ * label, the question is the last message when there are several (the context in the ones before),
+ * else the last line that is not a label ("Answer:"). The rest is the context. Such a prompt numbers
+ * no sources, so the answer cites none.
  */
 function promptOfAnyChain(texts: string[]): { question: string; sources: ParsedSource[] } {
   if (texts.join("").trim() === "") {
@@ -97,11 +101,21 @@ function promptOfAnyChain(texts: string[]): { question: string; sources: ParsedS
       hint: "Pass the question in the last message (and the context in the messages before it, or in the answer chain's <sources> and <question> blocks).",
     });
   }
-  // One message: its lines, the question the last that is no label.
-  const lines = texts.length > 1 ? [...texts] : texts[0]!.trimEnd().split("\n");
-  while (texts.length === 1 && lines.length > 1 && LABEL_LINE.test(lines.at(-1)!.trim())) lines.pop();
+  const earlier = texts.slice(0, -1);
+  const lines = texts.at(-1)!.trimEnd().split("\n");
+  const labelled = lines.map((line, i) => (QUESTION_LABEL.test(line.trim()) ? i : -1)).filter((i) => i >= 0);
+  const context = lines.findIndex((line) => CONTEXT_LABEL.test(line.trim()));
+  const at = context >= 0 && labelled[0]! < context ? labelled[0] : labelled.at(-1);
+  if (at !== undefined) {
+    const inline = lines[at]!.trim().replace(QUESTION_LABEL, "");
+    const end = inline ? at + 1 : at + 2;
+    const rest = [...lines.slice(0, at), ...lines.slice(end)].join("\n");
+    return { question: inline || (lines[at + 1] ?? "").trim(), sources: [{ id: 1, from: "", text: [...earlier, rest].join("\n\n") }] };
+  }
+  if (texts.length > 1) return { question: texts.at(-1)!.trim(), sources: [{ id: 1, from: "", text: earlier.join("\n\n") }] };
+  while (lines.length > 1 && LABEL_LINE.test(lines.at(-1)!.trim())) lines.pop();
   const question = lines.pop()!;
-  return { question: question.trim().replace(QUESTION_LABEL, ""), sources: [{ id: 1, from: "", text: lines.join(texts.length > 1 ? "\n\n" : "\n") }] };
+  return { question: question.trim(), sources: [{ id: 1, from: "", text: lines.join("\n") }] };
 }
 
 /** Questions that ask for a quantity, a limit, a default or a time: their answer holds a number. */
