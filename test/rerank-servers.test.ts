@@ -259,6 +259,23 @@ describe("rerank(): the plain function every re-ranker has", () => {
     expect(fromStrings.slice(0, 2)).toEqual(ranked.map((r) => ({ ...r, document: r.document.pageContent })));
   });
 
+  it("refuses a bad call with a UsageError naming the argument, as the retriever does", async () => {
+    const bm25 = new Bm25Reranker();
+    const refusal = (call: () => Promise<unknown>) => call().catch((e: unknown) => e);
+    for (const [call, message] of [
+      [() => bm25.rerank(QUERY, "rotate keys" as never), /documents must be an array of strings or Documents; got the string "rotate keys"/],
+      [() => bm25.rerank(QUERY, ["fine", 42] as never), /documents\[1\] must be a string or a Document; got 42/],
+      [() => bm25.rerank("  ", DOCS), /The query is empty/],
+      [() => bm25.rerank(42 as never, DOCS), /The query must be a string; got 42/],
+      [() => bm25.rerank(QUERY, DOCS, { topN: 0 }), /topN must be a whole number of at least 1, got 0/],
+    ] as const) {
+      const error = await refusal(call);
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).message).toMatch(message);
+    }
+    expect(await bm25.rerank(QUERY, [])).toEqual([]);
+  });
+
   it("Cohere: the same shape over its wire", async () => {
     const server = await startCohereServer();
     try {

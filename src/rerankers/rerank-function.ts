@@ -1,5 +1,7 @@
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
+import { UsageError } from "../errors/index.js";
+import { describeValue } from "../util/describe-value.js";
 
 export interface RerankOptions {
   /** Keep only the best N (all the re-ranker returns when unset). */
@@ -27,6 +29,7 @@ export async function rerankDocuments<D extends string | DocumentInterface>(
   documents: readonly D[],
   { topN }: RerankOptions = {},
 ): Promise<Array<RerankResult<D>>> {
+  checkCall(query, documents, topN);
   const copies = documents.map((input: string | DocumentInterface, index) =>
     typeof input === "string"
       ? new Document({ pageContent: input, metadata: { [INPUT_INDEX]: index } })
@@ -39,4 +42,24 @@ export async function rerankDocuments<D extends string | DocumentInterface>(
     return { index, score: Number(rerankScore ?? relevanceScore), document: documents[index]! };
   });
   return topN === undefined ? results : results.slice(0, topN);
+}
+
+/** A call's arguments, checked before any re-ranker sees them (it would fail deep inside: "documents.map is not a function"). */
+function checkCall(query: unknown, documents: unknown, topN: unknown): void {
+  const hint = 'Call rerank(query, documents, { topN }), e.g. rerank("How do I rotate keys?", ["Keys rotate yearly.", "Webhooks retry."], { topN: 1 }).';
+  if (typeof query !== "string") throw new UsageError(`The query must be a string; got ${describeValue(query)}.`, { hint });
+  if (!query.trim()) throw new UsageError("The query is empty.", { hint });
+  if (!Array.isArray(documents)) throw new UsageError(`documents must be an array of strings or Documents; got ${describeValue(documents)}.`, { hint });
+  documents.forEach((document: unknown, i) => {
+    const isDocument = typeof (document as { pageContent?: unknown } | null)?.pageContent === "string";
+    if (typeof document !== "string" && !isDocument) {
+      throw new UsageError(`documents[${i}] must be a string or a Document; got ${describeValue(document)}.`, { hint });
+    }
+  });
+  if (topN !== undefined && !(typeof topN === "number" && Number.isInteger(topN) && topN >= 1)) {
+    throw new UsageError(`topN must be a whole number of at least 1, got ${describeValue(topN)}.`, {
+      setting: "topN",
+      hint: "Leave it out to keep every document.",
+    });
+  }
 }
