@@ -307,6 +307,7 @@ export class RerankStep extends BaseDocumentCompressor {
     const rule = this.settings.adaptive;
     const adaptive = rerank === "auto" && documents.length > 0 ? decideRerank(rerankSignals(query, documents, rule?.depth), rule) : undefined;
     const compressor = rerank && (adaptive?.rerank ?? true) && documents.length > 0 ? await this.compressor() : null;
+    if (compressor) checkKeepsEnough(compressor, topN);
     let kept: DocumentInterface[];
     let stages: CascadeStageReport[] | undefined;
     if (!compressor) kept = withLexicalEvidence(query, documents.slice(0, topN), this.stats, documents);
@@ -426,6 +427,19 @@ function wholeNumber(value: unknown, setting: string, min: number, minText: stri
   throw new UsageError(message, { setting, hint });
 }
 
+/**
+ * A compressor with a topN of its own (LangChain's CohereRerank keeps 3 by default) would return
+ * fewer than the retriever's topN without a word: refused, naming both.
+ */
+function checkKeepsEnough(compressor: BaseDocumentCompressor, topN: number): void {
+  const own = (compressor as { topN?: unknown }).topN;
+  if (typeof own !== "number" || own >= topN) return;
+  throw new UsageError(`The re-ranker ${compressor.constructor.name} keeps ${own} documents (its own topN), fewer than the retriever's topN ${topN}.`, {
+    setting: "topN",
+    hint: `Give the re-ranker topN ${topN} or more (or none), or set the retriever's topN to ${own}.`,
+  });
+}
+
 /** Builds the re-ranking retriever (see RerankingRetrieverOptions). */
 export function createRerankingRetriever(options: RerankingRetrieverOptions): RerankingRetriever {
   const { vectorStore, retriever } = options;
@@ -447,6 +461,7 @@ export function createRerankingRetriever(options: RerankingRetrieverOptions): Re
     adaptive: adaptiveRule(options.adaptive),
     minScore: parseMinScore(options.minScore, "minScore"),
   });
+  if (typeof reranker !== "string") checkKeepsEnough(reranker, defaults.topN);
   const source = vectorStore ? { vectorStore, toSimilarity: options.scoreToSimilarity ?? similarityFor(vectorStore) } : { retriever: retriever! };
   let compressor: Promise<BaseDocumentCompressor | null> | undefined;
   const loadCompressor = () => {

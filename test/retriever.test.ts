@@ -136,6 +136,18 @@ describe("createRerankingRetriever", () => {
     expect(collector.documents!.every((d) => d.metadata.relevanceScore === undefined && d.metadata.rerankRank === undefined)).toBe(true);
   });
 
+  it("refuses a re-ranker whose own topN keeps fewer than the retriever's, when built and per call", async () => {
+    const { store } = await smallStore();
+    expect(() => createRerankingRetriever({ vectorStore: store, reranker: new Bm25Reranker({ topN: 2 }), topN: 3 })).toThrow(
+      /The re-ranker Bm25Reranker keeps 2 documents \(its own topN\), fewer than the retriever's topN 3\./,
+    );
+    const retriever = createRerankingRetriever({ vectorStore: store, reranker: new Bm25Reranker({ topN: 3 }), fetchK: 8, topN: 3 });
+    expect(await retriever.invoke(QUESTION)).toHaveLength(3);
+    const error = await retriever.invoke(QUESTION, { configurable: { topN: 4 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RagError);
+    expect((error as RagError).hint).toBe("Give the re-ranker topN 4 or more (or none), or set the retriever's topN to 3.");
+  });
+
   it("never mutates the documents held by the store", async () => {
     const { store } = await smallStore();
     const before = JSON.stringify([...store.docstore.values()].map((d) => d.metadata));
