@@ -2,8 +2,17 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
-import { configSchema, EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, loadConfig, type ConfigKey } from "../src/config/index.js";
-import { RagError } from "../src/errors/index.js";
+import {
+  configSchema,
+  EMBEDDINGS_PROVIDERS,
+  LLM_PROVIDERS,
+  RERANKER_PROVIDERS,
+  loadConfig,
+  unknownEnvSettings,
+  type ConfigKey,
+  type ConfigOverrides,
+} from "../src/config/index.js";
+import { RagError, UsageError } from "../src/errors/index.js";
 import { EMBEDDERS, resolveEmbedder } from "../src/embeddings/registry.js";
 import { LLMS, resolveLlm } from "../src/llms/registry.js";
 import { DEFAULT_COHERE_RERANK_MODEL } from "../src/rerankers/cohere-reranker.js";
@@ -59,6 +68,23 @@ describe("loadConfig", () => {
     expect(usageError(() => loadConfig({ RAG_TOP_N: "10", RAG_FETCH_K: "5" }, {})).setting).toBe("RAG_FETCH_K");
     expect(usageError(() => loadConfig({}, { RAG_STORE: "pgvector" })).setting).toBe("RAG_PG_URL");
     expect(usageError(() => loadConfig({}, { OPENAI_BASE_URL: "not a url" })).setting).toBe("OPENAI_BASE_URL");
+  });
+
+  it("refuses an unknown setting in code, suggesting the nearest, and warns of one in the environment", () => {
+    const error = (() => {
+      try {
+        loadConfig({ RAG_RERANKERS: "cohere" } as ConfigOverrides, {});
+      } catch (e) {
+        return e as UsageError;
+      }
+    })();
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error!.message).toBe("Unknown setting RAG_RERANKERS (did you mean RAG_RERANKER?).");
+    expect(error!.setting).toBe("RAG_RERANKERS");
+    expect(() => loadConfig({ SOMETHING_ELSE: "x" } as ConfigOverrides, {})).toThrow(/^Unknown setting SOMETHING_ELSE\.$/);
+    expect(unknownEnvSettings({ RAG_TOPN: "3", RAG_TOP_N: "3", RAG_TEST_PG_URL: "postgres://x", HOME: "/root" })).toEqual([
+      "RAG_TOPN is set but is no rerank-rag setting (did you mean RAG_TOP_N?); it is ignored.",
+    ]);
   });
 
   it("never echoes an API key in an error", () => {

@@ -1,4 +1,7 @@
-import { loadConfig, type ConfigOverrides, type RagConfig } from "../config/index.js";
+import { loadConfig, unknownEnvSettings, type ConfigOverrides, type RagConfig } from "../config/index.js";
+import { note, yellow } from "./output.js";
+
+let envChecked = false;
 
 /** Flags shared by the commands; each maps onto one configuration key. */
 export interface CommonFlags {
@@ -28,6 +31,9 @@ export interface CommonFlags {
 
 /** Configuration from flags over environment over defaults (one schema validates all). */
 export function configFromFlags(flags: CommonFlags, extra: ConfigOverrides = {}): RagConfig {
+  // Once per run: a misspelt variable in .env would otherwise be ignored without a word.
+  if (!envChecked) for (const warning of unknownEnvSettings()) note(yellow(`warning: ${warning}`));
+  envChecked = true;
   return loadConfig({
     RAG_INDEX_DIR: flags.index,
     RAG_EMBEDDINGS: flags.embeddings,

@@ -1,5 +1,6 @@
 import os from "node:os";
 import path from "node:path";
+import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { redactUrl, UsageError } from "../errors/index.js";
 import { DEVICES, EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "./names.js";
@@ -187,6 +188,13 @@ export const FLAG_FOR_KEY: Partial<Record<ConfigKey, string>> = {
  * which wins over defaults. Throws a UsageError naming the key and the allowed values.
  */
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): RagConfig {
+  const unknown = Object.keys(overrides).find((key) => !(key in configSchema.shape));
+  if (unknown !== undefined) {
+    throw new UsageError(`Unknown setting ${unknown}${nearestSetting(unknown)}.`, {
+      setting: unknown,
+      hint: "The settings are listed in .env.example and in the README's Configuration table.",
+    });
+  }
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(configSchema.shape) as ConfigKey[]) {
     const fromFlag = overrides[key];
@@ -205,6 +213,22 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     setting: key,
     hint: `Fix ${where} on the command line or in your environment/.env (see .env.example).`,
   });
+}
+
+/** " (did you mean RAG_RERANKER?)" for a name a typo away from a setting, else "". */
+function nearestSetting(name: string): string {
+  const near = closest(name, Object.keys(configSchema.shape));
+  return distance(name, near) <= 3 ? ` (did you mean ${near}?)` : "";
+}
+
+/**
+ * A warning for each RAG_ variable in the environment that is no setting (a typo in .env would
+ * otherwise be ignored without a word). RAG_TEST_ variables belong to the test suite.
+ */
+export function unknownEnvSettings(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith("RAG_") && !name.startsWith("RAG_TEST_") && !(name in configSchema.shape))
+    .map((name) => `${name} is set but is no rerank-rag setting${nearestSetting(name)}; it is ignored.`);
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
