@@ -59,7 +59,7 @@ describe("loadConfig", () => {
 
   it("rejects topN 0 and fetchK below topN", () => {
     expect(usageError(() => loadConfig({ RAG_TOP_N: "0" }, {})).message).toContain("RAG_TOP_N");
-    expect(usageError(() => loadConfig({ RAG_TOP_N: "10", RAG_FETCH_K: "5" }, {})).message).toContain("at least RAG_TOP_N");
+    expect(usageError(() => loadConfig({ RAG_TOP_N: "10", RAG_FETCH_K: "5" }, {})).message).toContain("at least RAG_TOP_N (10)");
   });
 
   it("names the key to change in setting, for every kind of bad value", () => {

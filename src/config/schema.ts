@@ -147,7 +147,7 @@ export const configSchema = z
   })
   .refine((c) => c.RAG_FETCH_K >= c.RAG_TOP_N, {
     path: ["RAG_FETCH_K"],
-    message: "must be at least RAG_TOP_N (the re-ranker keeps topN of the fetchK candidates)",
+    error: (issue) => `must be at least RAG_TOP_N (${(issue.input as { RAG_TOP_N: number }).RAG_TOP_N}): the re-ranker keeps topN of the fetchK candidates`,
   })
   .refine((c) => c.RAG_STORE !== "pgvector" || c.RAG_PG_URL !== undefined, {
     path: ["RAG_PG_URL"],
