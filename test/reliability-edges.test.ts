@@ -1,9 +1,11 @@
 // Config and query edges: odd but valid input answers (exit 0); usage errors say what is wrong
 // and how to fix it (exit 2), before any work is done.
+import { spawn } from "node:child_process";
+import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NOT_ANSWERED } from "../chains/answer-chain.js";
-import { cleanEnv, startCli, type CliRun } from "./helpers/cli.js";
+import { CLI, cleanEnv, startCli, type CliRun } from "./helpers/cli.js";
 import { TOPICS } from "./helpers/corpus.js";
 import { tempDir, writeCorpus } from "./helpers/fs.js";
 import { recordFigures } from "./helpers/reliability.js";
@@ -137,4 +139,17 @@ describe("usage errors", () => {
     expect(overlap.stderr).toMatch(/RAG_CHUNK_OVERLAP.*must be smaller than RAG_CHUNK_SIZE/);
     tried.push("--chunk-size 50", "--chunk-overlap 600 > --chunk-size 500");
   });
+});
+
+describe("a reader that stops early", () => {
+  it("leaves no temporary index behind when `demo | head` closes the pipe", async () => {
+    const tmp = await tempDir();
+    const child = spawn("sh", ["-c", `"${process.execPath}" "${CLI}" demo | head -c 1`], { env: cleanEnv({ TMPDIR: tmp }), stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    await new Promise((resolve) => child.on("close", resolve));
+    // head exits first; wait for the demo's own exit, which closes its stderr.
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect((await fs.readdir(tmp)).filter((name) => name.startsWith("rerank-rag-demo-"))).toEqual([]);
+  }, 60_000);
 });

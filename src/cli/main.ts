@@ -12,6 +12,11 @@ import type { ServeFlags } from "./commands/serve.js";
 import { printable, red } from "./output.js";
 
 dotenv.config({ quiet: true });
+// A reader that stops early (`| head`) closes stdout: the rest of the output is dropped, and the
+// command still finishes, cleaning up (the demo's temporary index) instead of dying on EPIPE.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+});
 
 // Thin entry: declares commands, lazy-imports each one, and is the only place that exits.
 const program = new Command()
