@@ -52,7 +52,7 @@ export interface RerankCallSettings {
 }
 
 /** How `rerank` may be given: RAG_RERANK's "on" and "off" mean true and false. */
-type RerankSetting = boolean | "on" | "off" | "auto";
+export type RerankSetting = boolean | "on" | "off" | "auto";
 const RERANK_SETTINGS: ReadonlyMap<unknown, RerankCallSettings["rerank"]> = new Map<unknown, RerankCallSettings["rerank"]>([
   [true, true],
   [false, false],
@@ -62,7 +62,7 @@ const RERANK_SETTINGS: ReadonlyMap<unknown, RerankCallSettings["rerank"]> = new 
 ]);
 
 /** `rerank` from the options or a call; anything else is an error naming where it came from. */
-function parseRerank(value: unknown, where: string): RerankCallSettings["rerank"] {
+export function parseRerank(value: unknown, where: string): RerankCallSettings["rerank"] {
   const rerank = RERANK_SETTINGS.get(value);
   if (rerank === undefined) {
     throw new UsageError(`${where} must be true, false, "on", "off" or "auto", got ${JSON.stringify(value)}.`, {

@@ -133,6 +133,25 @@ describe("createServer: /api", () => {
     expect(off.after[0].rerankScore).toBeUndefined();
   });
 
+  it('takes rerank as the library and the CLI do: true, false, "on", "off" or "auto", on /api/search and /api/ask', async () => {
+    for (const [rerank, reranker] of [
+      ["on", "bm25"],
+      ["auto", "bm25"],
+      ["off", "none"],
+      [true, "bm25"],
+      [false, "none"],
+    ] as const) {
+      const response = await post(`${url}/api/search`, { question: SEED, rerank });
+      expect(response.status, JSON.stringify(rerank)).toBe(200);
+      expect((await response.json()).reranker).toBe(reranker);
+    }
+    const asked = await readSse(await post(`${url}/api/ask`, { question: SEED, rerank: "auto" }));
+    expect(asked.map((e) => e.event).at(-1)).toBe("done");
+    const bad = await post(`${url}/api/search`, { question: SEED, rerank: "yes" });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.message).toMatch(/rerank must be true, false, "on", "off" or "auto", got "yes"/);
+  });
+
   it("answers a bad request with 400 naming the field, and an unavailable re-ranker with the ones there are", async () => {
     const empty = await post(`${url}/api/ask`, { question: "  " });
     expect(empty.status).toBe(400);

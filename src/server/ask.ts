@@ -117,7 +117,8 @@ async function prepare(served: ServedPipeline, body: SearchBody, signal: AbortSi
   const firstStage = new FirstStageCollector();
   const timer = new StageTimer();
   // Per-call settings the re-ranking retriever and the answer chain read (minScore is also the evidence gate's).
-  const configurable: Record<string, unknown> = { rerank: reranker !== "none" };
+  // "none" turns the shared retriever's re-ranking off; otherwise the request's mode (true or "auto"), else the variant's own.
+  const configurable: Record<string, unknown> = reranker === "none" ? { rerank: false } : body.rerank === undefined ? {} : { rerank: body.rerank };
   for (const key of ["fetchK", "topN", "minScore", "filter"] as const) if (body[key] !== undefined) configurable[key] = body[key];
   const options: RunnableConfig = { signal, callbacks: [firstStage, timer], configurable };
   return { reranker, variant, firstStage, timer, options };

@@ -1,11 +1,22 @@
 import { z } from "zod";
+import { parseRerank } from "../../chains/reranking-retriever.js";
 
 const count = z.number().int().min(1).max(1000);
+
+/** `rerank` as the library's `configurable.rerank` and the CLI's `--rerank` take it (true/false/"on"/"off"/"auto"), by the library's own parser. */
+const rerankSetting = z.unknown().transform((value, ctx) => {
+  try {
+    return parseRerank(value, "rerank");
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 /** `/api/search`: a question and the per-call retrieval settings. */
 export const searchBody = z.object({
   question: z.string().trim().min(1, "the question is empty"),
-  rerank: z.boolean().optional(),
+  rerank: rerankSetting.optional(),
   /** A re-ranker's name, or the server's configured cascade (`bm25:20,cross-encoder`); the server refuses one it does not offer. */
   reranker: z.string().trim().min(1, "the re-ranker is empty").optional(),
   fetchK: count.optional(),

@@ -84,8 +84,8 @@ export function servePipeline(pipeline: Pipeline, config: RagConfig): ServedPipe
     let made = variants.get(name);
     if (!made) {
       const base = pipeline.retriever;
-      // On even when the pipeline was built without re-ranking: this variant exists to re-rank.
-      const defaults = { ...base.defaults, rerank: true };
+      // On even when the pipeline was built without re-ranking (this variant exists to re-rank); "auto" when the server's is.
+      const defaults = { ...base.defaults, rerank: base.defaults.rerank === "auto" ? ("auto" as const) : true };
       made = compressor(name).then((loaded) => {
         const retriever = new RerankingRetriever({
           baseRetriever: base.baseRetriever,
