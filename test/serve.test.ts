@@ -152,6 +152,37 @@ describe("createServer: /api", () => {
     expect((await bad.json()).error.message).toMatch(/rerank must be true, false, "on", "off" or "auto", got "yes"/);
   });
 
+  it("reports the pipeline as each request ran it, the line `ask` prints for the same settings", async () => {
+    const settings = { rerank: false, fetchK: 20, topN: 2 };
+    const searched = await (await post(`${url}/api/search`, { question: SEED, ...settings })).json();
+    const asked = await readSse(await post(`${url}/api/ask`, { question: SEED, ...settings }));
+    const cli = await runCli([
+      "ask",
+      SEED,
+      "--json",
+      "--index",
+      index,
+      "--reranker",
+      "bm25",
+      "--llm",
+      "extractive",
+      "--no-rerank",
+      "--fetch-k",
+      "20",
+      "--top-n",
+      "2",
+    ]);
+    const { pipeline } = JSON.parse(cli.stdout) as { pipeline: string };
+    expect(pipeline).toMatch(/ top 20 \(local\) → rerank=none \(local\) → top 2 → llm=extractive/);
+    expect(searched.pipeline).toBe(pipeline);
+    expect(JSON.parse(asked[0]!.data).pipeline).toBe(pipeline);
+    const auto = await (await post(`${url}/api/search`, { question: SEED, rerank: "auto", topN: 3 })).json();
+    expect(auto.pipeline).toMatch(/→ rerank=bm25 \(local; auto: skipped when the first stage is sure\) → top 3 →/);
+    // Without per-request settings, the server's own line.
+    const info = await (await fetch(`${url}/api/info`)).json();
+    expect((await (await post(`${url}/api/search`, { question: SEED })).json()).pipeline).toBe(info.pipeline);
+  });
+
   it("answers a bad request with 400 naming the field, and an unavailable re-ranker with the ones there are", async () => {
     const empty = await post(`${url}/api/ask`, { question: "  " });
     expect(empty.status).toBe(400);

@@ -30,6 +30,11 @@ interface PipelineParts {
    * the text), e.g. `embeddings=offline-lsa (256-d, local) → HNSW top 50 (local) → rerank=bm25 (local) → top 5 → llm=openai:gpt-4o-mini (api.openai.com)`.
    */
   description: string;
+  /**
+   * The pipeline line for one call's settings (a request that turns re-ranking off, picks another
+   * re-ranker, or sets fetchK/topN); unset ones are the pipeline's own. `describe({})` is `description`.
+   */
+  describe(run: RunDescription): string;
   /** Notes about fallbacks `auto` made (one line each). */
   notes: string[];
   /**
@@ -38,6 +43,14 @@ interface PipelineParts {
    * GGUF model (the last one out frees it), and the Postgres pool with RAG_STORE=pgvector.
    */
   close(): Promise<void>;
+}
+
+/** What one call changes in the pipeline line: `reranker` names a single re-ranker; `rerank: false` shows none. */
+export interface RunDescription {
+  reranker?: string;
+  rerank?: boolean | "auto";
+  fetchK?: number;
+  topN?: number;
 }
 
 /** A pipeline over the local HNSW index directory (RAG_STORE=hnsw). */
@@ -77,7 +90,8 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
       const firstStage = hybrid
         ? new PgvectorHybridRetriever({ search: pgvector.search, embeddings: pgvector.embeddings, k: config.RAG_FETCH_K })
         : pgvector.vectorStore;
-      const firstStageName = `${hybrid ? "pgvector+BM25" : "pgvector"} top ${config.RAG_FETCH_K} (${config.RAG_PG_URL ? new URL(config.RAG_PG_URL).host : "postgres"})`;
+      const firstStageName = (fetchK: number) =>
+        `${hybrid ? "pgvector+BM25" : "pgvector"} top ${fetchK} (${config.RAG_PG_URL ? new URL(config.RAG_PG_URL).host : "postgres"})`;
       const { dispose, ...parts } = await assemble(config, pgvector.stats, firstStage, firstStageName, pgvector.meta.embedder);
       const close = () => releaseAll([dispose, () => disposeOf(pgvector.vectorStore.embeddings), () => pgvector.close()]);
       return { ...parts, store: "pgvector", pgvector, close };
@@ -89,7 +103,7 @@ export async function createPipeline(config: RagConfig): Promise<Pipeline> {
   const index = await openIndex(config);
   const hybrid = config.RAG_FIRST_STAGE === "hybrid";
   const firstStage = hybrid ? new HybridRetriever({ store: index.vectorStore, k: config.RAG_FETCH_K, bm25: index.keywords ?? undefined }) : index.vectorStore;
-  const firstStageName = `${hybrid ? "HNSW+BM25" : "HNSW"} top ${config.RAG_FETCH_K} (local)`;
+  const firstStageName = (fetchK: number) => `${hybrid ? "HNSW+BM25" : "HNSW"} top ${fetchK} (local)`;
   const { dispose, ...parts } = await assemble(config, index.stats, firstStage, firstStageName, index.manifest.embedder);
   return { ...parts, store: "hnsw", index, close: () => releaseAll([dispose, () => disposeOf(index.embeddings)]) };
 }
@@ -107,7 +121,7 @@ async function assemble(
   stats: CorpusStats | null,
   firstStage: BaseRetrieverInterface | VectorStoreInterface,
   /** The first stage in the pipeline line: what, how many, where. */
-  firstStageName: string,
+  firstStageName: (fetchK: number) => string,
   embedder: { id: string; provider: string; dimensions: number },
 ): Promise<Omit<PipelineParts, "close"> & { dispose: () => Promise<void> }> {
   const reranker = await createRerankerFromSpec(config.RAG_RERANK === "off" ? "none" : config.RAG_RERANKER, { config, stats });
@@ -124,13 +138,19 @@ async function assemble(
   });
   const llm = await createLlm(config, undefined, { stats });
   const { name: llmName, model: llmModel } = resolveLlm(config);
-  const description = [
-    `embeddings=${embedder.id} (${embedder.dimensions}-d, ${whereRuns(config, embedder.provider)})`,
-    firstStageName,
-    `rerank=${reranker.name} (${[...new Set(reranker.stages.map((stage) => whereRuns(config, stage)))].join(", ")}${config.RAG_RERANK === "auto" && compressor ? "; auto: skipped when the first stage is sure" : ""})`,
-    `top ${config.RAG_TOP_N}`,
-    `llm=${llmName}${llmModel ? `:${llmModel}` : ""} (${whereRuns(config, llmName)})`,
-  ].join(" → ");
+  const describe = (run: RunDescription) => {
+    // A named re-ranker is a single provider; off is "none", as `--no-rerank` builds it.
+    const name = run.rerank === false ? "none" : (run.reranker ?? reranker.name);
+    const stages = name === reranker.name ? reranker.stages : [name];
+    const auto = (run.rerank ?? (config.RAG_RERANK === "auto" ? "auto" : true)) === "auto" && name !== "none";
+    return [
+      `embeddings=${embedder.id} (${embedder.dimensions}-d, ${whereRuns(config, embedder.provider)})`,
+      firstStageName(run.fetchK ?? config.RAG_FETCH_K),
+      `rerank=${name} (${[...new Set(stages.map((stage) => whereRuns(config, stage)))].join(", ")}${auto ? "; auto: skipped when the first stage is sure" : ""})`,
+      `top ${run.topN ?? config.RAG_TOP_N}`,
+      `llm=${llmName}${llmModel ? `:${llmModel}` : ""} (${whereRuns(config, llmName)})`,
+    ].join(" → ");
+  };
   const dispose = () => releaseAll([() => disposeOf(compressor), () => disposeOf(llm)]);
   // The answer never shows a configured secret, whether set by flag or in the environment.
   // While re-ranking runs, a remote model's connection is opened, and a local model evaluates its prompt
@@ -145,5 +165,5 @@ async function assemble(
         : undefined;
   const chainFor = (over: RerankingRetriever) =>
     createAnswerChain({ retriever: over, llm, prompt, secrets: secretsOf(config, process.env), warmUp, minScore: config.RAG_MIN_SCORE });
-  return { retriever, llm, chain: chainFor(retriever), chainFor, description, notes: reranker.notes, dispose };
+  return { retriever, llm, chain: chainFor(retriever), chainFor, description: describe({}), describe, notes: reranker.notes, dispose };
 }

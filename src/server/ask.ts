@@ -121,13 +121,21 @@ async function prepare(served: ServedPipeline, body: SearchBody, signal: AbortSi
   const configurable: Record<string, unknown> = reranker === "none" ? { rerank: false } : body.rerank === undefined ? {} : { rerank: body.rerank };
   for (const key of ["fetchK", "topN", "minScore", "filter"] as const) if (body[key] !== undefined) configurable[key] = body[key];
   const options: RunnableConfig = { signal, callbacks: [firstStage, timer], configurable };
-  return { reranker, variant, firstStage, timer, options };
+  // The line for this request, from the settings the retriever will run with (not the server's defaults).
+  const used = variant.retriever.settingsFor(options);
+  const pipeline = served.describe({
+    reranker: reranker === served.reranker ? undefined : reranker,
+    rerank: used.rerank,
+    fetchK: used.fetchK,
+    topN: used.topN,
+  });
+  return { reranker, variant, firstStage, timer, options, pipeline };
 }
 
 /** `/api/ask`: the answer to a question as events, on one leased snapshot from start to end. */
 export async function* askEvents(served: ServedPipeline, body: AskBody, signal: AbortSignal): AsyncGenerator<AskEvent> {
   const started = performance.now();
-  const { reranker, variant, firstStage, timer, options } = await prepare(served, body, signal);
+  const { reranker, variant, firstStage, timer, options, pipeline } = await prepare(served, body, signal);
   const question = questionWithHistory(body.question, body.history);
   let answer = "";
   let retrievalMs = 0;
@@ -141,7 +149,7 @@ export async function* askEvents(served: ServedPipeline, body: AskBody, signal: 
       yield {
         type: "sources",
         data: {
-          pipeline: served.description,
+          pipeline,
           snapshot: LivePipeline.snapshotOf(served),
           rerank: reranker !== "none",
           reranker,
@@ -165,10 +173,10 @@ export async function* askEvents(served: ServedPipeline, body: AskBody, signal: 
 /** `/api/search`: the candidates before and after re-ranking, no LLM. */
 export async function search(served: ServedPipeline, body: SearchBody, signal: AbortSignal) {
   const started = performance.now();
-  const { reranker, variant, firstStage, timer, options } = await prepare(served, body, signal);
+  const { reranker, variant, firstStage, timer, options, pipeline } = await prepare(served, body, signal);
   const after = await variant.retriever.invoke(body.question, options);
   return {
-    pipeline: served.description,
+    pipeline,
     snapshot: LivePipeline.snapshotOf(served),
     rerank: reranker !== "none",
     reranker,
