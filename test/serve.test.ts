@@ -1,4 +1,5 @@
 import fs from "node:fs/promises";
+import net, { type AddressInfo } from "node:net";
 import path from "node:path";
 import { CohereClient, CohereClientV2 } from "cohere-ai";
 import OpenAI from "openai";
@@ -546,6 +547,21 @@ describe("rerank-rag serve", () => {
     // SIGTERM stops it cleanly, once requests in flight are done.
     expect((await withToken.done).code).toBe(0);
     await noAuth.done;
+  });
+
+  it("says a port in use is in use, with the flag that picks another (exit 2), not a raw EADDRINUSE", async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const { code, stderr } = await runCli(["serve", "--port", String(port), "--index", index]);
+      expect(code).toBe(2);
+      expect(stderr).toContain(`Port ${port} on 127.0.0.1 is in use (another rerank-rag serve?)`);
+      expect(stderr).toMatch(/--port <n>.*--port 0/);
+      expect(stderr).not.toMatch(/listen EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
   });
 
   it("serves from several processes on one port with --workers, and stops them all on SIGTERM", async () => {

@@ -46,6 +46,14 @@ export function isLoopback(host: string): boolean {
   return bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare);
 }
 
+/** A port taken by another process is the user's to resolve (exit 2): say which, and how to pick another. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  if ((error as NodeJS.ErrnoException)?.code !== "EADDRINUSE") return error;
+  return new UsageError(`Port ${port} on ${printable(host)} is in use (another rerank-rag serve?).`, {
+    hint: "Stop what is listening there, or pick another port: --port <n>, or --port 0 for any free one.",
+  });
+}
+
 /** `rerank-rag serve`: one warm process serving the page and the HTTP APIs until interrupted. */
 export async function runServe(flags: ServeFlags): Promise<void> {
   const port = Number(flags.port);
@@ -79,7 +87,10 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   }
   const pipeline = await createPipeline(config);
   const server = createServer(pipeline, { config, token, corsOrigins: config.RAG_SERVER_CORS_ORIGINS });
-  const { url } = await server.listen({ host: flags.host, port });
+  const { url } = await server.listen({ host: flags.host, port }).catch(async (error: unknown) => {
+    await server.close();
+    throw listenError(error, flags.host, port);
+  });
   const stop = stopSignal();
   const ready = { url, description: pipeline.description, notes: pipeline.notes };
   if (cluster.isWorker) process.send?.({ type: "rerank-rag:listening", ...ready } satisfies WorkerListening);
