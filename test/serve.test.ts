@@ -333,6 +333,25 @@ describe("createServer: OpenAI- and Cohere-compatible endpoints", () => {
   });
 });
 
+describe("createServer: a POST-only route called with another method", () => {
+  let server: RagServer;
+  let url: string;
+  beforeAll(async () => ({ server, url } = await start()));
+  afterAll(() => server.close());
+
+  it("answers 405 with Allow: POST and an error in the route's format, not 404", async () => {
+    for (const route of ["/api/search", "/api/ask", "/v1/chat/completions", "/v1/rerank", "/v2/rerank"]) {
+      const response = await fetch(`${url}${route}`);
+      expect(response.status, route).toBe(405);
+      expect(response.headers.get("allow"), route).toBe("POST");
+      const { error } = await response.json();
+      expect(error.message, route).toBe(`GET ${route} is not supported: it takes POST with a JSON body.`);
+    }
+    // What is not there is still a 404.
+    expect((await fetch(`${url}/api/nothing`)).status).toBe(404);
+  });
+});
+
 describe("createServer: security", () => {
   it("needs the Bearer token on /api and /v1 when one is set, never echoes it, and leaves the page and /healthz open", async () => {
     const token = "serve-token-7f3a9c1e5b";

@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { z } from "zod";
 import { askEvents, search } from "./ask.js";
-import { errorBody, errorResponse, HttpError } from "./http-errors.js";
+import { errorBody, errorResponse, HttpError, postOnly } from "./http-errors.js";
 import { LivePipeline } from "./live-pipeline.js";
 import { askBody, describeIssues, searchBody } from "./schemas.js";
 import type { ServerContext } from "./server-context.js";
@@ -95,6 +95,7 @@ export function apiRoutes(context: ServerContext): Hono {
     }
   });
 
+  for (const path of ["/ask", "/search"]) postOnly(app, path);
   app.onError((error, c) => errorResponse(c, error, secrets));
   return app;
 }

@@ -5,7 +5,7 @@ import { providerNames } from "../providers/provider-table.js";
 import { evidenceScore } from "../rerankers/cut-off.js";
 import { RERANKERS } from "../rerankers/registry.js";
 import { readBody } from "./api-routes.js";
-import { errorResponse, HttpError } from "./http-errors.js";
+import { errorResponse, HttpError, postOnly } from "./http-errors.js";
 import { rerankBody, type RerankBody } from "./schemas.js";
 import type { ServerContext } from "./server-context.js";
 
@@ -61,6 +61,7 @@ export function cohereRoutes(context: ServerContext): Hono {
     });
   }
 
+  for (const version of ["v1", "v2"]) postOnly(app, `/${version}/rerank`);
   app.onError((error, c) => errorResponse(c, error, secrets));
   return app;
 }

@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { EXIT_USAGE, RagError, redact } from "../errors/index.js";
@@ -10,9 +10,28 @@ export class HttpError extends Error {
     readonly status: ContentfulStatusCode,
     message: string,
     readonly hint?: string,
+    /** Headers the refusal must carry (`Allow` on a 405). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
+}
+
+/**
+ * Any method but POST on a POST-only route is a 405 with `Allow: POST` (a 404 said the route did not
+ * exist); thrown, so the route family's error handler writes it in that family's format.
+ */
+export function postOnly(app: Hono, path: string): void {
+  app.all(path, (c) => {
+    throw new HttpError(
+      405,
+      `${c.req.method} ${c.req.path} is not supported: it takes POST with a JSON body.`,
+      "Send it as POST with Content-Type: application/json.",
+      {
+        Allow: "POST",
+      },
+    );
+  });
 }
 
 /** An error as a response body: one line and a hint, secrets redacted; never a stack. */
@@ -27,5 +46,5 @@ export function errorResponse(c: Context, error: unknown, secrets: readonly stri
   // Hono's own refusals (401 from the Bearer check) carry their response.
   if (error instanceof HTTPException) return error.getResponse();
   const { status, body } = errorBody(error, secrets);
-  return c.json(body, status);
+  return c.json(body, status, error instanceof HttpError ? error.headers : undefined);
 }

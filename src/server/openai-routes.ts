@@ -4,7 +4,7 @@ import { streamSSE } from "hono/streaming";
 import { sourceLabel } from "../llms/prompt.js";
 import { checkQuestion, readBody } from "./api-routes.js";
 import { askEvents, type SourceJson } from "./ask.js";
-import { errorBody, errorResponse, HttpError } from "./http-errors.js";
+import { errorBody, errorResponse, HttpError, postOnly } from "./http-errors.js";
 import { chatBody, type AskBody, type ChatBody } from "./schemas.js";
 import type { ServerContext } from "./server-context.js";
 
@@ -99,6 +99,7 @@ export function openAiRoutes(context: ServerContext): Hono {
     });
   });
 
+  for (const path of ["/chat/completions"]) postOnly(app, path);
   app.onError((error, c) => errorResponse(c, error, secrets));
   return app;
 }
