@@ -294,6 +294,47 @@ describe("createServer: OpenAI- and Cohere-compatible endpoints", () => {
     expect(streamed).toContain("Sources:\n[1] ");
   });
 
+  it("gives the openai client OpenAI's error body (message, type, param, code) on every failure of /v1/chat/completions", async () => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const bad = await client.chat.completions.create({ model: "rerank-rag", messages: [] }).catch((error: unknown) => error);
+    expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(bad).toMatchObject({ status: 400, type: "invalid_request_error", param: "messages", code: null });
+    expect((bad as Error).message).toMatch(/messages is empty/);
+    const lastNotUser = await client.chat.completions
+      .create({ model: "rerank-rag", messages: [{ role: "assistant", content: "Hi" }] })
+      .catch((error: unknown) => error);
+    expect(lastNotUser).toMatchObject({ status: 400, type: "invalid_request_error", param: "messages" });
+    const get = await client.get("/chat/completions").catch((error: unknown) => error);
+    expect(get).toMatchObject({ status: 405, type: "invalid_request_error", code: "method_not_allowed" });
+    // The /api family keeps its own shape.
+    expect(await (await post(`${url}/api/search`, {})).json()).toEqual({
+      error: { message: "Invalid request: question: Invalid input: expected string, received undefined." },
+    });
+  });
+
+  it("gives OpenAI's 401 and 413 bodies on /v1/chat/completions when the token is missing or wrong, or the body is too large", async () => {
+    const { server: guarded, url: guardedUrl } = await start({}, { token: "serve-token-4f1c", limits: { maxBodyBytes: 2000 } });
+    try {
+      // A wrong key, and no Authorization header at all.
+      for (const defaultHeaders of [{}, { Authorization: null }]) {
+        const client = new OpenAI({ baseURL: `${guardedUrl}/v1`, apiKey: "wrong-token", defaultHeaders, maxRetries: 0 });
+        const denied = await client.chat.completions
+          .create({ model: "rerank-rag", messages: [{ role: "user", content: SEED }] })
+          .catch((error: unknown) => error);
+        expect(denied).toBeInstanceOf(OpenAI.AuthenticationError);
+        expect(denied).toMatchObject({ status: 401, type: "invalid_request_error", code: "invalid_api_key" });
+      }
+      const client = new OpenAI({ baseURL: `${guardedUrl}/v1`, apiKey: "serve-token-4f1c", maxRetries: 0 });
+      const large = await client.chat.completions
+        .create({ model: "rerank-rag", messages: [{ role: "user", content: "x".repeat(3000) }] })
+        .catch((error: unknown) => error);
+      expect(large).toMatchObject({ status: 413, type: "invalid_request_error", code: "request_too_large" });
+      expect((large as Error).message).toMatch(/larger than this server takes \(2000 bytes\)/);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it("re-ranks for our own CohereReranker pointed at it, and for cohere-ai's v1 and v2 clients (a round trip)", async () => {
     const docs = ["Bananas are yellow fruit.", "Request an OAuth2 access token with client credentials.", "OAuth2 scopes limit a token."];
     const reranker = new CohereReranker({ client: new CohereClient({ token: "unused", environment: url }), model: "bm25" });

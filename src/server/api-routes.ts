@@ -16,7 +16,10 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
     throw new HttpError(400, "The request body is not valid JSON.", 'Send a JSON object, e.g. {"question": "How do I configure OAuth2?"}.');
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new HttpError(400, `Invalid request: ${describeIssues(parsed.error)}.`);
+  if (!parsed.success) {
+    const param = parsed.error.issues[0]?.path.join(".");
+    throw new HttpError(400, `Invalid request: ${describeIssues(parsed.error)}.`, undefined, { param: param || undefined });
+  }
   return parsed.data;
 }
 

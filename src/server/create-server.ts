@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -9,7 +9,7 @@ import { redact, secretsOf } from "../errors/index.js";
 import { createPipeline, type Pipeline } from "../pipeline/create-pipeline.js";
 import { apiRoutes } from "./api-routes.js";
 import { cohereRoutes } from "./cohere-routes.js";
-import { errorResponse } from "./http-errors.js";
+import { errorResponse, openAiError } from "./http-errors.js";
 import { LivePipeline } from "./live-pipeline.js";
 import { openAiRoutes } from "./openai-routes.js";
 import { pageRoutes } from "./page/page-routes.js";
@@ -61,6 +61,15 @@ export function createServer(pipeline: Pipeline, options: ServerOptions = {}): R
   const context: ServerContext = { live, limits, secrets, log };
 
   const app = new Hono();
+  // OpenAI clients read `type` and `code`: the refusals made before the routes (401, 413) take their shape there.
+  for (const path of ["/v1/chat/completions", "/v1/models"]) {
+    app.use(path, async (c, next) => {
+      c.set("errorShape", openAiError);
+      await next();
+    });
+  }
+  const refusal = (c: Context, status: number, message: string, hint?: string) =>
+    (c.get("errorShape") ?? ((_status, error) => ({ error })))(status, { message, ...(hint ? { hint } : {}) }) as object;
   app.use("*", async (c, next) => {
     await next();
     c.header("X-Content-Type-Options", "nosniff");
@@ -76,7 +85,10 @@ export function createServer(pipeline: Pipeline, options: ServerOptions = {}): R
   if (options.token) {
     const auth = bearerAuth({
       token: options.token,
-      noAuthenticationHeader: { message: { error: { message: "This server needs Authorization: Bearer <token>." } } },
+      noAuthenticationHeader: { message: (c) => refusal(c, 401, "This server needs Authorization: Bearer <token>.") },
+      invalidToken: {
+        message: (c) => refusal(c, 401, "The Bearer token is not this server's.", "Send the token the server was started with (RAG_SERVER_TOKEN)."),
+      },
     });
     for (const prefix of ["/api/*", "/v1/*", "/v2/*"]) app.use(prefix, auth);
   }
@@ -84,12 +96,12 @@ export function createServer(pipeline: Pipeline, options: ServerOptions = {}): R
     maxSize: limits.maxBodyBytes,
     onError: (c) =>
       c.json(
-        {
-          error: {
-            message: `The request body is larger than this server takes (${limits.maxBodyBytes} bytes).`,
-            hint: "Send less: a shorter question or history, fewer documents.",
-          },
-        },
+        refusal(
+          c,
+          413,
+          `The request body is larger than this server takes (${limits.maxBodyBytes} bytes).`,
+          "Send less: a shorter question or history, fewer documents.",
+        ),
         413,
       ),
   });

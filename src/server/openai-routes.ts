@@ -4,7 +4,7 @@ import { streamSSE } from "hono/streaming";
 import { sourceLabel } from "../llms/prompt.js";
 import { checkQuestion, readBody } from "./api-routes.js";
 import { askEvents, type SourceJson } from "./ask.js";
-import { errorBody, errorResponse, HttpError, postOnly } from "./http-errors.js";
+import { errorBody, errorResponse, HttpError, openAiError, postOnly } from "./http-errors.js";
 import { chatBody, type AskBody, type ChatBody } from "./schemas.js";
 import type { ServerContext } from "./server-context.js";
 
@@ -21,7 +21,7 @@ function askFromChat(body: ChatBody): AskBody {
     .map((m) => ({ role: m.role as "user" | "assistant", content: textOf(m.content) }));
   const last = turns.at(-1);
   if (!last || last.role !== "user" || !last.content.trim()) {
-    throw new HttpError(400, "Invalid request: the last message must be a user message with the question.");
+    throw new HttpError(400, "Invalid request: the last message must be a user message with the question.", undefined, { param: "messages" });
   }
   return { question: last.content.trim(), history: turns.slice(0, -1) };
 }
@@ -92,7 +92,10 @@ export function openAiRoutes(context: ServerContext): Hono {
         }
       } catch (error) {
         // OpenAI streams report a failure as an `error` object in a data line.
-        if (!stream.aborted) await stream.writeSSE({ data: JSON.stringify(errorBody(error, secrets).body) });
+        if (!stream.aborted) {
+          const { status, body } = errorBody(error, secrets);
+          await stream.writeSSE({ data: JSON.stringify(openAiError(status, body.error)) });
+        }
       } finally {
         lease.release();
       }
@@ -100,6 +103,6 @@ export function openAiRoutes(context: ServerContext): Hono {
   });
 
   for (const path of ["/chat/completions"]) postOnly(app, path);
-  app.onError((error, c) => errorResponse(c, error, secrets));
+  app.onError((error, c) => errorResponse(c, error, secrets, openAiError));
   return app;
 }
