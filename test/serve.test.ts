@@ -335,6 +335,34 @@ describe("createServer: OpenAI- and Cohere-compatible endpoints", () => {
     }
   });
 
+  it("reports usage as the LLM counted it, and leaves usage out (never zeros) when the LLM counts none", async () => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused" });
+    const messages = [{ role: "user" as const, content: SEED }];
+    // The extractive answerer is no model: it has no tokens to count.
+    expect((await client.chat.completions.create({ model: "rerank-rag", messages })).usage).toBeUndefined();
+
+    const llm = await startOpenAiServer({
+      kind: "stream",
+      tokens: ["Use ", "client ", "credentials [1]."],
+      usage: { prompt_tokens: 321, completion_tokens: 7 },
+    });
+    const counted = await start({ RAG_LLM: "openai", OPENAI_BASE_URL: llm.baseURL, OPENAI_API_KEY: "sk-test" });
+    try {
+      const countedClient = new OpenAI({ baseURL: `${counted.url}/v1`, apiKey: "unused" });
+      const completion = await countedClient.chat.completions.create({ model: "rerank-rag", messages });
+      expect(completion.usage).toEqual({ prompt_tokens: 321, completion_tokens: 7, total_tokens: 328 });
+      const stream = await countedClient.chat.completions.create({ model: "rerank-rag", messages, stream: true, stream_options: { include_usage: true } });
+      const chunks = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      // OpenAI's last chunk when asked: no choices, the usage.
+      expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 321, completion_tokens: 7, total_tokens: 328 } });
+      expect(chunks.slice(0, -1).every((chunk) => chunk.usage === undefined)).toBe(true);
+    } finally {
+      await counted.server.close();
+      await llm.close();
+    }
+  });
+
   it("re-ranks for our own CohereReranker pointed at it, and for cohere-ai's v1 and v2 clients (a round trip)", async () => {
     const docs = ["Bananas are yellow fruit.", "Request an OAuth2 access token with client credentials.", "OAuth2 scopes limit a token."];
     const reranker = new CohereReranker({ client: new CohereClient({ token: "unused", environment: url }), model: "bm25" });

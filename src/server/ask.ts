@@ -2,6 +2,8 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { DocumentInterface } from "@langchain/core/documents";
 import type { Serialized } from "@langchain/core/load/serializable";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import type { AIMessage } from "@langchain/core/messages";
+import type { ChatGeneration, LLMResult } from "@langchain/core/outputs";
 import { FirstStageCollector } from "../../chains/first-stage-collector.js";
 import { FIRST_STAGE_TAG, RERANK_EVENT, type RerankEvent } from "../../chains/reranking-retriever.js";
 import { LivePipeline } from "./live-pipeline.js";
@@ -81,13 +83,41 @@ class StageTimer extends BaseCallbackHandler {
   }
 }
 
+/** Tokens as OpenAI reports them. */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** Adds up the token usage the LLM itself reported (LangChain's `usage_metadata`); null when it reported none. */
+class UsageCounter extends BaseCallbackHandler {
+  name = "UsageCounter";
+  usage: Usage | null = null;
+
+  constructor() {
+    super({ _awaitHandler: true, ignoreChain: true, ignoreRetriever: true, ignoreCustomEvent: true });
+  }
+
+  override handleLLMEnd(output: LLMResult): void {
+    for (const generation of output.generations.flat()) {
+      const counted = ((generation as Partial<ChatGeneration>).message as AIMessage | undefined)?.usage_metadata;
+      if (!counted) continue;
+      const usage = (this.usage ??= { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+      usage.prompt_tokens += counted.input_tokens;
+      usage.completion_tokens += counted.output_tokens;
+      usage.total_tokens += counted.total_tokens;
+    }
+  }
+}
+
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** What `/api/ask` streams, in order: sources, tokens, done (or error, from the route). */
 export type AskEvent =
   | { type: "sources"; data: SourcesEvent }
   | { type: "token"; data: { text: string } }
-  | { type: "done"; data: { answer: string; timings: Timings; noAnswer: boolean } };
+  | { type: "done"; data: { answer: string; timings: Timings; noAnswer: boolean; usage?: Usage | null } };
 
 export interface SourcesEvent {
   pipeline: string;
@@ -132,10 +162,15 @@ async function prepare(served: ServedPipeline, body: SearchBody, signal: AbortSi
   return { reranker, variant, firstStage, timer, options, pipeline };
 }
 
-/** `/api/ask`: the answer to a question as events, on one leased snapshot from start to end. */
-export async function* askEvents(served: ServedPipeline, body: AskBody, signal: AbortSignal): AsyncGenerator<AskEvent> {
+/**
+ * `/api/ask`: the answer to a question as events, on one leased snapshot from start to end. With
+ * `countUsage`, `done` carries the LLM's reported token usage (only then: watching the LLM run costs a callback per token).
+ */
+export async function* askEvents(served: ServedPipeline, body: AskBody, signal: AbortSignal, { countUsage = false } = {}): AsyncGenerator<AskEvent> {
   const started = performance.now();
   const { reranker, variant, firstStage, timer, options, pipeline } = await prepare(served, body, signal);
+  const counter = countUsage ? new UsageCounter() : undefined;
+  if (counter) options.callbacks = [...(options.callbacks as BaseCallbackHandler[]), counter];
   const question = questionWithHistory(body.question, body.history);
   let answer = "";
   let retrievalMs = 0;
@@ -167,7 +202,7 @@ export async function* askEvents(served: ServedPipeline, body: AskBody, signal: 
     }
   }
   const timings = { firstStageMs: timer.firstStageMs, rerankMs: timer.rerankMs, retrievalMs, firstTokenMs, totalMs: round(performance.now() - started) };
-  yield { type: "done", data: { answer, timings, noAnswer: sourcesCount === 0 || !answered } };
+  yield { type: "done", data: { answer, timings, noAnswer: sourcesCount === 0 || !answered, ...(counter ? { usage: counter.usage } : {}) } };
 }
 
 /** `/api/search`: the candidates before and after re-ranking, no LLM. */

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { sourceLabel } from "../llms/prompt.js";
 import { checkQuestion, readBody } from "./api-routes.js";
-import { askEvents, type SourceJson } from "./ask.js";
+import { askEvents, type SourceJson, type Usage } from "./ask.js";
 import { errorBody, errorResponse, HttpError, openAiError, postOnly } from "./http-errors.js";
 import { chatBody, type AskBody, type ChatBody } from "./schemas.js";
 import type { ServerContext } from "./server-context.js";
@@ -53,9 +53,10 @@ export function openAiRoutes(context: ServerContext): Hono {
         c.req.raw.signal.addEventListener("abort", () => aborted.abort(new Error("The client disconnected.")));
         let sources: SourceJson[] = [];
         let answer = "";
-        for await (const event of askEvents(lease.pipeline, ask, aborted.signal)) {
+        let usage: Usage | null | undefined;
+        for await (const event of askEvents(lease.pipeline, ask, aborted.signal, { countUsage: true })) {
           if (event.type === "sources") sources = event.data.sources;
-          if (event.type === "done") answer = event.data.answer;
+          if (event.type === "done") ({ answer, usage } = event.data);
         }
         const message = { role: "assistant", content: answer + citations(sources) };
         return c.json({
@@ -64,7 +65,8 @@ export function openAiRoutes(context: ServerContext): Hono {
           created,
           model,
           choices: [{ index: 0, message, finish_reason: "stop", logprobs: null }],
-          usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+          // The LLM's own count, or no usage at all (it is optional for OpenAI's clients): zeros would be a wrong count.
+          ...(usage ? { usage } : {}),
           sources,
         });
       } finally {
@@ -77,7 +79,8 @@ export function openAiRoutes(context: ServerContext): Hono {
       stream.onAbort(() => aborted.abort(new Error("The client disconnected.")));
       try {
         let sources: SourceJson[] = [];
-        for await (const event of askEvents(lease.pipeline, ask, aborted.signal)) {
+        const includeUsage = body.stream_options?.include_usage === true;
+        for await (const event of askEvents(lease.pipeline, ask, aborted.signal, { countUsage: includeUsage })) {
           if (stream.aborted) break;
           // The first chunk opens the assistant message and carries the sources as an extra field.
           if (event.type === "sources")
@@ -87,6 +90,9 @@ export function openAiRoutes(context: ServerContext): Hono {
             const footnote = citations(sources);
             if (footnote) await stream.writeSSE({ data: chunk({ content: footnote }, null) });
             await stream.writeSSE({ data: chunk({}, "stop") });
+            // Asked for, OpenAI ends with a chunk of no choices and the usage; sent only when the LLM counted it.
+            if (includeUsage && event.data.usage)
+              await stream.writeSSE({ data: JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], usage: event.data.usage }) });
             await stream.writeSSE({ data: "[DONE]" });
           }
         }

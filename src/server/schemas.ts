@@ -46,6 +46,7 @@ export const chatBody = z
     model: z.string().optional(),
     messages: z.array(chatMessage).min(1, "messages is empty"),
     stream: z.boolean().nullish(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullish(),
   })
   .loose();
 export type ChatBody = z.infer<typeof chatBody>;

@@ -12,13 +12,15 @@ export interface RecordedRequest {
 export interface OpenAiRequestBody {
   model?: string;
   stream?: boolean;
+  stream_options?: { include_usage?: boolean };
   messages?: Array<{ role: string; content: string }>;
   input?: string | string[];
   encoding_format?: string;
 }
 
 export type Behaviour =
-  | { kind: "stream"; tokens: string[]; delayMs?: number }
+  /** With `usage`, a streamed answer asked for it (`stream_options.include_usage`) ends with OpenAI's usage chunk. */
+  | { kind: "stream"; tokens: string[]; delayMs?: number; usage?: { prompt_tokens: number; completion_tokens: number } }
   | { kind: "status"; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: "hang" }
   | { kind: "stream-then-drop"; tokens: string[] }
@@ -165,6 +167,10 @@ export async function startOpenAiServer(
       return;
     }
     res.write(chunk({}, "stop"));
+    if (b.kind === "stream" && b.usage && requests.at(-1)?.body?.stream_options?.include_usage) {
+      const usage = { ...b.usage, total_tokens: b.usage.prompt_tokens + b.usage.completion_tokens };
+      res.write(`data: ${JSON.stringify({ id: "chatcmpl-test", object: "chat.completion.chunk", created, model, choices: [], usage })}\n\n`);
+    }
     res.end("data: [DONE]\n\n");
   };
   // A failure in the handler surfaces as an unhandled rejection, which fails the test run.
