@@ -9,7 +9,7 @@ import { normalizeText } from "../src/eval/datasets.js";
 import { NO_ANSWER } from "../src/llms/extractive-chat-model.js";
 import { loadFile } from "../src/ingest/loaders.js";
 import { splitDocuments } from "../src/ingest/chunker.js";
-import { REPO_ROOT, runCli } from "./helpers/cli.js";
+import { cleanEnv, REPO_ROOT, runCli } from "./helpers/cli.js";
 import { DEFAULT_MIN_SCORES } from "../src/rerankers/cut-off.js";
 
 const SHARED_SCIFACT = path.resolve(REPO_ROOT, "..", "shared", "datasets", "scifact");
@@ -360,5 +360,51 @@ describe("rerank-rag eval", () => {
     const { code, stderr } = await runCli(["eval", beir, "--variants", "colbert"]);
     expect(code).toBe(2);
     expect(stderr).toContain('Unknown variant "colbert"');
+  });
+});
+
+/** A QA record over the fixture corpus of qaFixture: answerable from retries.md, or (gold: []) not at all. */
+const qaRecord = (id: string, fields: Record<string, unknown> = {}) => ({
+  id,
+  question: "Which header says how many seconds to wait when rate-limited?",
+  answer: "The Retry-After header gives the seconds to wait.",
+  gold: [{ source: "retries.md", heading: null, quote: "include a Retry-After header with the number of seconds" }],
+  kind: "factual",
+  ...fields,
+});
+const unanswerableRecord = (id: string) => qaRecord(id, { question: "Which wine pairs best with grilled salmon?", answer: "", gold: [], kind: "unanswerable" });
+
+/** A QA set (lines as given: records or raw text) over a two-file corpus, in a fresh folder of its own. */
+async function qaFixture(name: string, lines: Array<object | string>): Promise<{ qa: string; docs: string; cacheDir: string }> {
+  const dir = path.join(work, name);
+  const docs = path.join(dir, "docs");
+  await fs.mkdir(docs, { recursive: true });
+  await fs.writeFile(path.join(docs, "retries.md"), "# Retries\n\nRate-limited responses include a Retry-After header with the number of seconds to wait.\n");
+  await fs.writeFile(path.join(docs, "pages.md"), "# Pagination\n\nPass starting_after with the last id to get the next page of results.\n");
+  const qa = path.join(dir, `${name}.jsonl`);
+  await fs.writeFile(qa, lines.map((line) => (typeof line === "string" ? line : JSON.stringify(line))).join("\n"));
+  return { qa, docs, cacheDir: path.join(dir, "cache") };
+}
+
+describe("rerank-rag eval's options", () => {
+  it("--min-score sets the evidence gate's cut-off for the answer metrics, over RAG_MIN_SCORE; the sweep is unchanged", async () => {
+    const { qa, docs, cacheDir } = await qaFixture("min-score", [qaRecord("q001"), unanswerableRecord("q002")]);
+    const run = async (flags: string[], env: Record<string, string> = {}) => {
+      const { code, stdout, stderr } = await runCli(["eval", qa, "--docs", docs, "--variants", "bm25", "--cache-dir", cacheDir, "--json", ...flags], {
+        env: cleanEnv(env),
+      });
+      expect(code, stderr).toBe(0);
+      return (JSON.parse(stdout) as { variants: VariantResult[] }).variants.find((v) => v.name === "bm25")!.answers!;
+    };
+    const auto = await run([]);
+    expect(auto.minScore).toBe(DEFAULT_MIN_SCORES.bm25);
+    // Above any BM25 evidence score (0–1): every question is declined, the answerable one wrongly.
+    const strict = await run(["--min-score", "1.5"], { RAG_MIN_SCORE: "0" });
+    expect(strict).toMatchObject({ minScore: 1.5, noAnswerCorrect: 1, abstentionPrecision: 0.5, wronglyDeclined: 1 });
+    expect(strict.sweep).toEqual(auto.sweep);
+    expect((await run([], { RAG_MIN_SCORE: "0" })).minScore).toBe(0);
+    const bad = await runCli(["eval", qa, "--docs", docs, "--min-score", "high", "--cache-dir", cacheDir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--min-score must be a number ≥ 0 or "auto", got "high".');
   });
 });

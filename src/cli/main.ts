@@ -112,6 +112,10 @@ storeOptions(
     .option("--chunk-size <chars>", "characters per chunk")
     .option("--chunk-overlap <chars>", "characters shared by neighbouring chunks")
     .option("--limit <n>", "evaluate only the first n queries")
+    .option(
+      "--min-score <n|auto>",
+      "QA sets: the evidence gate's cut-off behind declined, abstention precision/recall and wrongly declined (env RAG_MIN_SCORE, default auto: each re-ranker's calibrated one); the sweep is unchanged",
+    )
     .option("--docs <dir>", "corpus of a QA set (default: the bundled data/docs)")
     .option("--cache-dir <dir>", "where evaluation indexes are cached", ".rerank-rag/eval")
     .option("--report <file.html>", "write a self-contained HTML report")

@@ -6,6 +6,7 @@ import { evaluate, formatResultTable, loadDataset, renderHtmlReport } from "../.
 import { isCascadeSpec, parseCascade, splitSpecList } from "../../config/index.js";
 import { ADAPTIVE } from "../../eval/evaluate.js";
 import { formatVerdict, verdictFor } from "../../eval/verdict.js";
+import { parseMinScore } from "../../rerankers/cut-off.js";
 import { RERANKERS } from "../../rerankers/registry.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
 import { packageRoot } from "../package-info.js";
@@ -23,6 +24,8 @@ export interface EvalFlags extends CommonFlags {
 
 /** `rerank-rag eval <dataset>` */
 export async function runEval(target: string, flags: EvalFlags): Promise<void> {
+  // The cut-off's own parser first: its message says what a cut-off may be. The config carries it on (flag over RAG_MIN_SCORE), as for ask.
+  parseMinScore(flags.minScore, "--min-score");
   const config = configFromFlags(flags);
   const variants = flags.variants === undefined ? undefined : splitSpecList(flags.variants);
   for (const v of variants ?? []) {
