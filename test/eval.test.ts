@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Document } from "@langchain/core/documents";
 import { loadConfig } from "../src/config/index.js";
 import { evaluate, formatResultTable, loadBeir, loadQaSet, renderHtmlReport, type QueryResult, type VariantResult } from "../src/eval/index.js";
-import { normalizeText } from "../src/eval/datasets.js";
+import { normalizeText, qaSplit } from "../src/eval/datasets.js";
 import { NO_ANSWER } from "../src/llms/extractive-chat-model.js";
 import { loadFile } from "../src/ingest/loaders.js";
 import { splitDocuments } from "../src/ingest/chunker.js";
@@ -406,5 +406,29 @@ describe("rerank-rag eval's options", () => {
     const bad = await runCli(["eval", qa, "--docs", docs, "--min-score", "high", "--cache-dir", cacheDir]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--min-score must be a number ≥ 0 or "auto", got "high".');
+  });
+});
+
+describe("a QA set's train and test halves", () => {
+  it("split by number when every id ends in one, else by position in the file, with a warning saying so", async () => {
+    const numbered = await qaFixture("split-numbered", [qaRecord("q001"), qaRecord("q002"), qaRecord("v2-q003"), qaRecord("q010")]);
+    const halves = async (file: string, docs: string, split: string) => qaSplit(await loadQaSet(file, docs), split);
+    const train = await halves(numbered.qa, numbered.docs, "train");
+    expect(train.queries.map((q) => q.id)).toEqual(["q001", "v2-q003"]);
+    expect(train.warnings).toEqual([]);
+    expect((await halves(numbered.qa, numbered.docs, "test")).queries.map((q) => q.id)).toEqual(["q002", "q010"]);
+    // Ids that are words: "train" had no query at all and "test" ran every one.
+    const { qa, docs, cacheDir } = await qaFixture("split-named", [qaRecord("rotate"), qaRecord("webhook"), qaRecord("limits"), unanswerableRecord("salmon")]);
+    const named = await halves(qa, docs, "train");
+    expect(named.queries.map((q) => q.id)).toEqual(["rotate", "limits"]);
+    expect(named.warnings).toEqual([
+      "Not every question id of split-named.jsonl ends in a number (rotate, webhook, limits, salmon), so --split train takes the 1st, 3rd, 5th, … questions of the file instead of the odd-numbered ones.",
+    ]);
+    expect((await halves(qa, docs, "test")).queries.map((q) => q.id)).toEqual(["webhook", "salmon"]);
+    const { code, stdout, stderr } = await runCli(["eval", qa, "--docs", docs, "--split", "test", "--variants", "bm25", "--cache-dir", cacheDir]);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain("warning: Not every question id of split-named.jsonl ends in a number");
+    expect(stderr).toContain("--split test takes the 2nd, 4th, 6th, … questions of the file instead of the even-numbered ones.");
+    expect(stdout).toMatch(/^2 of 2 queries scored$/m);
   });
 });

@@ -102,7 +102,10 @@ storeOptions(
     .command("eval")
     .description("measure retrieval with and without re-ranking, side by side (recall, MRR, nDCG, latency, paired significance)")
     .argument("<dataset>", "a BEIR directory (corpus.jsonl[.gz], queries.jsonl, qrels/) or a QA .jsonl file such as data/eval/qa.jsonl")
-    .option("--split <name>", "BEIR qrels split (default test); for a QA set: train (odd-numbered questions), test (even) or all (default)")
+    .option(
+      "--split <name>",
+      "BEIR qrels split (default test); for a QA set: train (odd-numbered questions; 1st, 3rd, … when ids do not end in a number), test (even) or all (default)",
+    )
     .option("--latency-budget <ms>", "extra p50 milliseconds per query a re-ranker may cost to be recommended (default 250)")
     .option("--variants <list>", "re-rankers to compare with the first stage, e.g. bm25,cross-encoder (default: all available)")
     .addOption(new Option("--first-stage <kind>", "HNSW alone, or HNSW + BM25 fused (default hybrid)").choices(["vector", "hybrid"]))

@@ -223,7 +223,8 @@ export async function loadDataset(target: string, { split, cacheDir, docsDir }: 
 /**
  * A QA set's documented split (data/eval/README.md): odd-numbered questions (q001, q003, …) are
  * `train`, for fitting settings such as the adaptive re-ranking rule; even ones are `test`;
- * without a split, all of them.
+ * without a split, all of them. When not every id ends in a number, the file's order decides
+ * instead (1st, 3rd, … train; 2nd, 4th, … test), with a warning saying so.
  */
 export function qaSplit(dataset: EvalDataset, split: string | undefined): EvalDataset {
   if (split === undefined || split === "all") return dataset;
@@ -232,6 +233,15 @@ export function qaSplit(dataset: EvalDataset, split: string | undefined): EvalDa
       hint: "Use --split train (odd-numbered questions) or --split test (even).",
     });
   }
-  const odd = (id: string) => Number(id.replace(/\D/g, "")) % 2 === 1;
-  return { ...dataset, name: `${dataset.name}/${split}`, queries: dataset.queries.filter((q) => odd(q.id) === (split === "train")) };
+  const numbers = dataset.queries.map((q) => /(\d+)$/.exec(q.id)?.[1]);
+  // Ids such as "rotate" carry no number, and a number elsewhere in an id says nothing of parity: the order in the file does.
+  const unnumbered = dataset.queries.filter((_, i) => numbers[i] === undefined).map((q) => q.id);
+  const train = (i: number) => (unnumbered.length ? i % 2 === 0 : Number(numbers[i]) % 2 === 1);
+  const warning = `Not every question id of ${dataset.name} ends in a number (${listed(unnumbered)}), so --split ${split} takes the ${split === "train" ? "1st, 3rd, 5th" : "2nd, 4th, 6th"}, … questions of the file instead of the ${split === "train" ? "odd" : "even"}-numbered ones.`;
+  return {
+    ...dataset,
+    name: `${dataset.name}/${split}`,
+    queries: dataset.queries.filter((_, i) => train(i) === (split === "train")),
+    warnings: [...(dataset.warnings ?? []), ...(unnumbered.length ? [warning] : [])],
+  };
 }
