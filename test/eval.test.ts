@@ -432,3 +432,25 @@ describe("a QA set's train and test halves", () => {
     expect(stdout).toMatch(/^2 of 2 queries scored$/m);
   });
 });
+
+describe("a BEIR directory's problems", () => {
+  /** A copy of the tiny BEIR set with its qrels files replaced by `qrels` (name → content). */
+  async function beirFixture(name: string, qrels: Record<string, string>, corpus = CORPUS): Promise<string> {
+    const dir = path.join(work, name);
+    await fs.mkdir(path.join(dir, "qrels"), { recursive: true });
+    await fs.writeFile(path.join(dir, "corpus.jsonl"), corpus.map((d) => JSON.stringify(d)).join("\n"));
+    await fs.copyFile(path.join(beir, "queries.jsonl"), path.join(dir, "queries.jsonl"));
+    for (const [file, text] of Object.entries(qrels)) await fs.writeFile(path.join(dir, "qrels", file), text);
+    return dir;
+  }
+
+  it("names the splits a folder has when the one asked for is missing, and suggests --split", async () => {
+    const dir = await beirFixture("dev-only", { "dev.tsv": QRELS });
+    const { code, stderr } = await runCli(["eval", dir, "--cache-dir", path.join(dir, "cache")]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`qrels/test.tsv is missing. It has the split dev.`);
+    expect(stderr).toContain("hint: Pick one with --split dev.");
+    await fs.writeFile(path.join(dir, "qrels", "train.tsv"), QRELS);
+    await expect(loadBeir(dir, "validation", path.join(dir, "cache"))).rejects.toThrow(/qrels\/validation\.tsv is missing\. It has the splits dev, train\.$/);
+  });
+});

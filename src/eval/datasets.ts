@@ -54,11 +54,18 @@ export async function loadBeir(dir: string, split: string, cacheDir: string): Pr
   const corpusFile = (await exists(path.join(dir, "corpus.jsonl.gz"))) ? "corpus.jsonl.gz" : "corpus.jsonl";
   const qrelsFile = path.join(dir, "qrels", `${split}.tsv`);
   for (const file of [corpusFile, "queries.jsonl"].map((f) => path.join(dir, f)).concat(qrelsFile)) {
-    if (!(await exists(file))) {
-      throw new UsageError(`${dir} is not a BEIR dataset for split "${split}": ${file} is missing.`, {
-        hint: "A BEIR directory holds corpus.jsonl(.gz), queries.jsonl and qrels/<split>.tsv; pick the split with --split.",
-      });
-    }
+    if (await exists(file)) continue;
+    // A missing split is most often a name away from one the folder has (SciFact has train and test, others dev).
+    const splits = (await fs.readdir(path.join(dir, "qrels")).catch(() => [] as string[]))
+      .filter((f) => f.endsWith(".tsv"))
+      .map((f) => f.slice(0, -4))
+      .sort();
+    const has = file === qrelsFile && splits.length ? ` It has the split${splits.length > 1 ? "s" : ""} ${splits.join(", ")}.` : "";
+    throw new UsageError(`${dir} is not a BEIR dataset for split "${split}": ${file} is missing.${has}`, {
+      hint: has
+        ? `Pick one with --split ${splits.includes("test") ? "test" : splits[0]}.`
+        : "A BEIR directory holds corpus.jsonl(.gz), queries.jsonl and qrels/<split>.tsv; pick the split with --split.",
+    });
   }
   const raw = await fs.readFile(path.join(dir, corpusFile));
   const corpus = corpusFile.endsWith(".gz") ? zlib.gunzipSync(raw) : raw;
