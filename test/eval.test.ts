@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Document } from "@langchain/core/documents";
 import { loadConfig } from "../src/config/index.js";
 import { evaluate, formatResultTable, loadBeir, loadQaSet, renderHtmlReport, type QueryResult, type VariantResult } from "../src/eval/index.js";
-import { normalizeText, qaSplit } from "../src/eval/datasets.js";
+import { normalizeText, parseQrels, qaSplit } from "../src/eval/datasets.js";
 import { NO_ANSWER } from "../src/llms/extractive-chat-model.js";
 import { loadFile } from "../src/ingest/loaders.js";
 import { splitDocuments } from "../src/ingest/chunker.js";
@@ -452,5 +452,40 @@ describe("a BEIR directory's problems", () => {
     expect(stderr).toContain("hint: Pick one with --split dev.");
     await fs.writeFile(path.join(dir, "qrels", "train.tsv"), QRELS);
     await expect(loadBeir(dir, "validation", path.join(dir, "cache"))).rejects.toThrow(/qrels\/validation\.tsv is missing\. It has the splits dev, train\.$/);
+  });
+});
+
+describe("BEIR qrels", () => {
+  const file = "qrels/test.tsv";
+  it("are read with tabs, or with spaces where each line still has two or three fields", () => {
+    const expected = parseQrels(QRELS, file);
+    expect([...expected.keys()]).toEqual(["q1", "q2", "q3", "q4"]);
+    expect(parseQrels(QRELS.replace(/\t/g, " "), file)).toEqual(expected);
+    expect(parseQrels(QRELS.replace(/\t/g, "   ").replace(/\n/g, "\r\n"), file)).toEqual(expected);
+    expect(parseQrels("q1\td1\nq2 d2 2\n", file)).toEqual(
+      new Map([
+        ["q1", new Map([["d1", 1]])],
+        ["q2", new Map([["d2", 2]])],
+      ]),
+    );
+  });
+
+  it("name a line they cannot read, and a file with no judgment", async () => {
+    expect(() => parseQrels("query-id corpus-id score\nq1 d1 1\nq2 my doc 1\n", file)).toThrow(
+      'qrels/test.tsv, line 3: not a qrels line ("q2 my doc 1"); expected a query id, a corpus id and a score.',
+    );
+    expect(() => parseQrels("q1\td1\tyes\n", file)).toThrow(/line 1: not a qrels line/);
+    expect(() => parseQrels("query-id\tcorpus-id\tscore\n", file)).toThrow("qrels/test.tsv judges no query: it holds no line but its header.");
+    // Through the CLI: the space-separated file that gave "0 queries" runs; a bad line is exit 2.
+    const dir = path.join(work, "spaced-beir");
+    await fs.cp(beir, dir, { recursive: true });
+    await fs.writeFile(path.join(dir, "qrels", "test.tsv"), QRELS.replace(/\t/g, " "));
+    const spaced = await runCli(["eval", dir, "--variants", "bm25", "--cache-dir", path.join(dir, "cache")]);
+    expect(spaced.code, spaced.stderr).toBe(0);
+    expect(spaced.stdout).toMatch(/^4 of 4 queries scored$/m);
+    await fs.writeFile(path.join(dir, "qrels", "test.tsv"), "q1 d1 1\nq2 Q0 d2 1\n");
+    const bad = await runCli(["eval", dir, "--cache-dir", path.join(dir, "cache")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`test.tsv, line 2: not a qrels line ("q2 Q0 d2 1")`);
   });
 });

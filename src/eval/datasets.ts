@@ -82,14 +82,7 @@ export async function loadBeir(dir: string, split: string, cacheDir: string): Pr
     const query = JSON.parse(line) as { _id: string; text: string };
     texts.set(String(query._id), query.text);
   }
-  const judged = new Map<string, Map<string, number>>();
-  const lines = (await fs.readFile(qrelsFile, "utf8")).trim().split("\n");
-  for (const line of lines.slice(/^query-id/i.test(lines[0] ?? "") ? 1 : 0)) {
-    const [queryId, docId, score] = line.split("\t");
-    if (!queryId || !docId) continue;
-    if (!judged.has(queryId)) judged.set(queryId, new Map());
-    judged.get(queryId)!.set(docId, Number(score ?? 1));
-  }
+  const judged = parseQrels(await fs.readFile(qrelsFile, "utf8"), qrelsFile);
   const queries = [...judged].map(([id, judgments]) => {
     const text = texts.get(id);
     if (text === undefined) throw new UsageError(`qrels/${split}.tsv judges query ${id}, which queries.jsonl does not have.`);
@@ -103,6 +96,37 @@ export async function loadBeir(dir: string, split: string, cacheDir: string): Pr
     queries,
     unitOf: (_query, chunk) => String(chunk.metadata.recordId ?? chunk.metadata.chunkId),
   };
+}
+
+/**
+ * BEIR's qrels: "query-id corpus-id score" separated by tabs, under that header. Spaces are
+ * accepted too where a line still splits into exactly two or three fields (a missing score is
+ * 1); any other line is an error naming it, as skipping it would drop its query unseen.
+ */
+export function parseQrels(text: string, file: string): Map<string, Map<string, number>> {
+  const judged = new Map<string, Map<string, number>>();
+  text
+    .replace(/^\uFEFF/, "")
+    .split("\n")
+    .forEach((raw, index) => {
+      const line = raw.trim();
+      if (!line || (index === 0 && /^query[-_ ]?id\b/i.test(line))) return;
+      const fields = line.includes("\t") ? line.split("\t").map((f) => f.trim()) : line.split(/\s+/);
+      const [queryId, docId, score = "1"] = fields;
+      if (fields.length > 3 || !queryId || !docId || !score || !Number.isFinite(Number(score))) {
+        throw new UsageError(`${file}, line ${index + 1}: not a qrels line (${JSON.stringify(line)}); expected a query id, a corpus id and a score.`, {
+          hint: 'BEIR qrels hold one judgment a line, fields separated by tabs under the header "query-id<TAB>corpus-id<TAB>score", e.g. "q1<TAB>d7<TAB>1"; ids with spaces need the tabs.',
+        });
+      }
+      if (!judged.has(queryId)) judged.set(queryId, new Map());
+      judged.get(queryId)!.set(docId, Number(score));
+    });
+  if (judged.size === 0) {
+    throw new UsageError(`${file} judges no query: it holds no line but its header.`, {
+      hint: 'Add one judgment a line, "query-id<TAB>corpus-id<TAB>score", or pick another split with --split.',
+    });
+  }
+  return judged;
 }
 
 const qaGoldSchema = z.object({ source: z.string(), heading: z.string().nullable(), quote: z.string().optional() });
