@@ -171,7 +171,7 @@ describe("the QA set", () => {
       queries: 2,
       scoredQueries: 1,
       judgedQueries: 1,
-      leftOut: [{ id: "q002", reason: `gold file webhooks.md is not in ${docs}` }],
+      leftOut: [{ id: "q002", reason: `gold file webhooks.md is not in ${docs}`, causes: ["gold file not in the corpus"] }],
     });
     // The one scorable question is a hit: averaged alone, not with a zero for q002.
     expect(result.queries.map((q) => q.id)).toEqual(["q001"]);
@@ -179,7 +179,7 @@ describe("the QA set", () => {
       expect(v.metrics["recall@5"], v.name).toBe(1);
       expect(v.answers!.answerableCount, v.name).toBe(1);
     }
-    expect(formatResultTable(result)).toMatch(/^1 of 2 queries scored; left out of every average \(gold not in the corpus\): q002$/m);
+    expect(formatResultTable(result)).toMatch(/^1 of 2 queries scored; left out of every average: gold file not in the corpus: q002$/m);
     const html = renderHtmlReport(result);
     expect(html).toContain("2 queries, 1 scored (1 with judgments)");
     expect(html).toContain(`<li>q002: gold file webhooks.md is not in ${docs}</li>`);
@@ -487,5 +487,27 @@ describe("BEIR qrels", () => {
     const bad = await runCli(["eval", dir, "--cache-dir", path.join(dir, "cache")]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(`test.tsv, line 2: not a qrels line ("q2 Q0 d2 1")`);
+  });
+});
+
+describe("questions left out of the averages", () => {
+  it("are listed by reason in the table: a gold file missing from the corpus, or a gold quote not found in its file", async () => {
+    const { qa, docs, cacheDir } = await qaFixture("left-out-reasons", [
+      qaRecord("q001"),
+      qaRecord("q002", { gold: [{ source: "webhooks.md", heading: null, quote: "events are kept for thirty days" }] }),
+      qaRecord("q003", { gold: [{ source: "retries.md", heading: null, quote: "a Retry-After header in minutes" }] }),
+      qaRecord("q004", { gold: [{ source: "pages.md", heading: null, quote: "pass ending_before with the first id" }] }),
+    ]);
+    const { code, stdout, stderr } = await runCli(["eval", qa, "--docs", docs, "--variants", "bm25", "--cache-dir", cacheDir]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(
+      /^1 of 4 queries scored; left out of every average: gold file not in the corpus: q002; gold quote not found in its file: q003, q004$/m,
+    );
+    const json = await runCli(["eval", qa, "--docs", docs, "--variants", "bm25", "--cache-dir", cacheDir, "--json"]);
+    expect(JSON.parse(json.stdout).dataset.leftOut).toEqual([
+      { id: "q002", reason: `gold file webhooks.md is not in ${docs}`, causes: ["gold file not in the corpus"] },
+      { id: "q003", reason: 'gold quote "a Retry-After header in minutes" is not in retries.md', causes: ["gold quote not found in its file"] },
+      { id: "q004", reason: 'gold quote "pass ending_before with the first id" is not in pages.md', causes: ["gold quote not found in its file"] },
+    ]);
   });
 });

@@ -18,9 +18,17 @@ export interface EvalQuery {
   kind?: string;
   /** QA set only: the gold quotes as they read in the indexed text (normalised, see normalizeText). */
   quotes?: string[];
-  /** QA set only: why the question cannot be scored (a gold file or quote is not in the corpus); it is left out of every average. */
+  /** Why the query cannot be scored (a gold file or quote is not in the corpus), in full; it is left out of every average. */
   unscorable?: string;
+  /** The kinds of reason `unscorable` gives (values of UNSCORABLE), by which the results table groups queries left out. */
+  unscorableCauses?: string[];
 }
+
+/** Why a query cannot be scored, in short: the results table says which queries are left out for each. */
+export const UNSCORABLE = Object.freeze({
+  goldFile: "gold file not in the corpus",
+  goldQuote: "gold quote not found in its file",
+});
 
 export interface EvalDataset {
   name: string;
@@ -201,8 +209,8 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
   }
   const problem = (g: Gold) => {
     const text = texts.get(g.source);
-    if (!text) return `gold file ${g.source} is not in ${docsDir}`;
-    return g.match && !text.some((t) => t.includes(g.match!)) ? `gold quote "${g.quote}" is not in ${g.source}` : null;
+    if (!text) return { cause: UNSCORABLE.goldFile, reason: `gold file ${g.source} is not in ${docsDir}` };
+    return g.match && !text.some((t) => t.includes(g.match!)) ? { cause: UNSCORABLE.goldQuote, reason: `gold quote "${g.quote}" is not in ${g.source}` } : null;
   };
   const quoted = [...golds].flatMap(([id, gold]) => gold.filter((g) => g.match && texts.has(g.source)).map((g) => ({ id, g })));
   const lost = quoted.filter(({ g }) => problem(g)).map(({ id, g }) => `${id}: "${g.quote}" in ${g.source}`);
@@ -213,8 +221,11 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
     });
   }
   for (const query of queries) {
-    const reasons = [...new Set((golds.get(query.id) ?? []).flatMap((g) => problem(g) ?? []))];
-    if (reasons.length) query.unscorable = reasons.join("; ");
+    const problems = (golds.get(query.id) ?? []).flatMap((g) => problem(g) ?? []);
+    if (problems.length) {
+      query.unscorable = [...new Set(problems.map((p) => p.reason))].join("; ");
+      query.unscorableCauses = [...new Set(problems.map((p) => p.cause))];
+    }
   }
   const contents = read.map((r) => `${r.file}\0${r.bytes?.toString("utf8") ?? ""}`);
   const leftOut = "the questions citing them cannot be scored and are left out of every average";

@@ -119,8 +119,8 @@ export interface EvalResult {
     scoredQueries: number;
     /** Scored queries with relevance judgments (a QA set's answerable questions). */
     judgedQueries: number;
-    /** Queries that cannot be scored (their gold is not in the corpus), left out of every average, and why. */
-    leftOut: Array<{ id: string; reason: string }>;
+    /** Queries that cannot be scored (their gold is not in the corpus), left out of every average: why, and the kinds of reason (values of UNSCORABLE). */
+    leftOut: Array<{ id: string; reason: string; causes: string[] }>;
   };
   settings: { firstStage: string; fetchK: number; topN: number; embedder: string; chunkSize: number; chunkOverlap: number; indexDir: string };
   ingest: { seconds: number; reusedIndex: boolean };
@@ -232,7 +232,7 @@ async function evaluateOn(
   if (queries.length === 0) throw new UsageError(`The dataset ${dataset.name} has no queries.`);
   // A question whose gold is not in the corpus would score 0 whatever the ranking: averaged in, it hides the real figure.
   const scored = queries.filter((q) => q.unscorable === undefined);
-  const leftOut = queries.flatMap((q) => (q.unscorable === undefined ? [] : [{ id: q.id, reason: q.unscorable }]));
+  const leftOut = queries.flatMap((q) => (q.unscorable === undefined ? [] : [{ id: q.id, reason: q.unscorable, causes: q.unscorableCauses ?? [] }]));
   if (scored.length === 0) {
     throw new UsageError(`None of the ${queries.length} queries of ${dataset.name} can be scored (${listed(leftOut.map((q) => `${q.id}: ${q.reason}`))}).`, {
       hint: "Fix the gold entries named, or evaluate more of the set (--limit, --split).",

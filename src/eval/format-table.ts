@@ -21,7 +21,7 @@ export function formatResultTable(result: EvalResult): string {
       .join("  ")
       .trimEnd();
   const { dataset } = result;
-  const leftOut = dataset.leftOut.length ? `; left out of every average (gold not in the corpus): ${listed(dataset.leftOut.map((q) => q.id))}` : "";
+  const leftOut = dataset.leftOut.length ? `; left out of every average: ${leftOutByCause(dataset.leftOut)}` : "";
   const lines = [
     `${dataset.scoredQueries} of ${dataset.queries} queries scored${leftOut}`,
     "",
@@ -46,6 +46,15 @@ export function formatResultTable(result: EvalResult): string {
     }
   }
   return lines.join("\n");
+}
+
+/** The queries left out, grouped by kind of reason ("gold quote not found in its file: q003"); the JSON and the report give each one's reason in full. */
+function leftOutByCause(leftOut: EvalResult["dataset"]["leftOut"]): string {
+  const byCause = new Map<string, string[]>();
+  for (const { id, causes } of leftOut) {
+    for (const cause of causes.length ? causes : ["cannot be scored"]) byCause.set(cause, [...(byCause.get(cause) ?? []), id]);
+  }
+  return [...byCause].map(([cause, ids]) => `${cause}: ${listed(ids)}`).join("; ");
 }
 
 /** A share, or n/a where it is undefined (nothing to divide by). */

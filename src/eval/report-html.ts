@@ -147,7 +147,7 @@ th{background:#f5f5f5}.win{color:#1d7a3a}.loss{color:#b03030}svg text{font:11px 
 </style></head><body>
 <h1>Re-ranking evaluation: ${escape(dataset.name)}</h1>
 <p>${dataset.queries} queries, ${dataset.scoredQueries} scored (${dataset.judgedQueries} with judgments) · embeddings=${escape(settings.embedder)} · HNSW top ${settings.fetchK} → top ${settings.topN} · chunks ${settings.chunkSize}/${settings.chunkOverlap}</p>
-${dataset.leftOut.length ? `<p>Left out of every average, as their gold is not in the corpus:</p><ul>${dataset.leftOut.map((q) => `<li>${escape(q.id)}: ${escape(q.reason)}</li>`).join("")}</ul>` : ""}
+${dataset.leftOut.length ? `<p>Left out of every average, as they cannot be scored:</p><ul>${dataset.leftOut.map((q) => `<li>${escape(q.id)}: ${escape(q.reason)}</li>`).join("")}</ul>` : ""}
 <h2>Metrics</h2>${table}
 ${verdicts.length ? `<h2>Verdict</h2><ul>${verdicts.map((v) => `<li>${escape(v.text)}</li>`).join("")}</ul>` : ""}
 <h2>Quality/latency frontier</h2>${frontierChart(variants)}
