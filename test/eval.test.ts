@@ -455,6 +455,36 @@ describe("a BEIR directory's problems", () => {
   });
 });
 
+describe("BEIR judgments of documents the corpus lacks", () => {
+  it("are counted in a warning with examples; a query with no relevant document left is left out, and a set with none is refused naming the qrels", async () => {
+    const dir = path.join(work, "absent-beir");
+    await fs.cp(beir, dir, { recursive: true });
+    await fs.writeFile(path.join(dir, "qrels", "test.tsv"), "query-id\tcorpus-id\tscore\nq1\td9\t1\nq2\td2\t1\nq2\td99\t1\nq3\td3\t1\nq4\td5\t1\n");
+    const cacheDir = path.join(dir, "cache");
+    const dataset = await loadBeir(dir, "test", cacheDir);
+    expect(dataset.warnings).toEqual([
+      "2 of 5 judgments of qrels/test.tsv name a document corpus.jsonl does not have (q1 → d9, q2 → d99); 1 query with no relevant document left in it is left out of every average.",
+    ]);
+    const result = await evaluate({ dataset, config: config(), cacheDir, variants: [] });
+    expect(result.dataset).toMatchObject({
+      queries: 4,
+      scoredQueries: 3,
+      leftOut: [{ id: "q1", reason: "none of its relevant documents (d9) is in corpus.jsonl", causes: ["judged documents not in the corpus"] }],
+    });
+    const { code, stdout, stderr } = await runCli(["eval", dir, "--variants", "bm25", "--cache-dir", cacheDir]);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain("warning: 2 of 5 judgments of qrels/test.tsv name a document corpus.jsonl does not have (q1 → d9, q2 → d99)");
+    expect(stdout).toMatch(/^3 of 4 queries scored; left out of every average: judged documents not in the corpus: q1$/m);
+    // Not one relevant document there: the qrels belong to another corpus.
+    await fs.writeFile(path.join(dir, "qrels", "test.tsv"), "q1\tx1\t1\nq2\tx2\t1\n");
+    const refused = await runCli(["eval", dir, "--cache-dir", cacheDir]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `None of the documents ${path.join(dir, "qrels", "test.tsv")} judges relevant is in ${path.join(dir, "corpus.jsonl")} (q1 → x1, q2 → x2).`,
+    );
+  });
+});
+
 describe("BEIR qrels", () => {
   const file = "qrels/test.tsv";
   it("are read with tabs, or with spaces where each line still has two or three fields", () => {

@@ -28,6 +28,7 @@ export interface EvalQuery {
 export const UNSCORABLE = Object.freeze({
   goldFile: "gold file not in the corpus",
   goldQuote: "gold quote not found in its file",
+  judgedDocuments: "judged documents not in the corpus",
 });
 
 export interface EvalDataset {
@@ -91,19 +92,57 @@ export async function loadBeir(dir: string, split: string, cacheDir: string): Pr
     texts.set(String(query._id), query.text);
   }
   const judged = parseQrels(await fs.readFile(qrelsFile, "utf8"), qrelsFile);
-  const queries = [...judged].map(([id, judgments]) => {
+  const queries: EvalQuery[] = [...judged].map(([id, judgments]) => {
     const text = texts.get(id);
     if (text === undefined) throw new UsageError(`qrels/${split}.tsv judges query ${id}, which queries.jsonl does not have.`);
     return { id, text, judgments };
   });
+  // A judged document the corpus lacks can never be retrieved: a query with no other relevant one scores 0 whatever the ranking.
+  const ids = corpusIds(corpus.toString("utf8"));
+  const absent = queries.flatMap((q) => [...q.judgments.keys()].filter((doc) => !ids.has(doc)).map((doc) => `${q.id} → ${doc}`));
+  for (const query of queries) {
+    const relevant = [...query.judgments].filter(([, grade]) => grade > 0).map(([doc]) => doc);
+    if (relevant.length && relevant.every((doc) => !ids.has(doc))) {
+      query.unscorable = `none of its relevant documents (${listed(relevant)}) is in ${corpusFile}`;
+      query.unscorableCauses = [UNSCORABLE.judgedDocuments];
+    }
+  }
+  const lost = queries.filter((q) => q.unscorable).length;
+  if (absent.length && lost === queries.length) {
+    throw new UsageError(`None of the documents ${qrelsFile} judges relevant is in ${path.join(dir, corpusFile)} (${listed(absent)}).`, {
+      hint: "The qrels and the corpus come from different datasets or versions: use the corpus the qrels were made for.",
+    });
+  }
+  const judgments = queries.reduce((n, q) => n + q.judgments.size, 0);
   return {
     name: `${path.basename(dir)}/${split}`,
     kind: "beir",
     paths: [jsonl],
     corpusHash,
     queries,
+    warnings: absent.length
+      ? [
+          `${absent.length} of ${judgments} judgments of qrels/${split}.tsv name a document ${corpusFile} does not have (${listed(absent)}); ${lost} ${lost === 1 ? "query" : "queries"} with no relevant document left in it ${lost === 1 ? "is" : "are"} left out of every average.`,
+        ]
+      : [],
     unitOf: (_query, chunk) => String(chunk.metadata.recordId ?? chunk.metadata.chunkId),
   };
+}
+
+/** The `_id` (or `id`) of each record of a JSONL corpus, as ingest records it (recordId); a line that is not JSON is ingest's to report. */
+function corpusIds(jsonl: string): Set<string> {
+  const ids = new Set<string>();
+  for (const line of jsonl.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const record = JSON.parse(line) as { _id?: unknown; id?: unknown };
+      const id = record._id ?? record.id;
+      if (typeof id === "string" || typeof id === "number") ids.add(String(id));
+    } catch {
+      continue;
+    }
+  }
+  return ids;
 }
 
 /**
