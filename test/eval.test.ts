@@ -541,3 +541,43 @@ describe("questions left out of the averages", () => {
     ]);
   });
 });
+
+describe("rerank-rag eval --report", () => {
+  it("is checked before the evaluation: a missing folder, a folder, or a file in a file is a usage error naming the path", async () => {
+    const cacheDir = path.join(work, "report-check-cache");
+    const missing = path.join(work, "no-such-folder", "r.html");
+    const run = await runCli(["eval", beir, "--variants", "bm25", "--cache-dir", cacheDir, "--report", missing]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`error: Cannot write the report ${missing}: its folder ${path.dirname(missing)} does not exist.`);
+    expect(run.stderr).toContain(`hint: Create the folder first (mkdir -p ${path.dirname(missing)}) or pick another --report path.`);
+    // Nothing was indexed: the check came first.
+    expect(run.stderr).not.toContain("indexing the corpus");
+    await expect(fs.stat(cacheDir)).rejects.toThrow();
+    const folder = await runCli(["eval", beir, "--cache-dir", cacheDir, "--report", work]);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain(`Cannot write the report ${work}: ${work} is a folder.`);
+    const inFile = path.join(beir, "queries.jsonl", "r.html");
+    const underFile = await runCli(["eval", beir, "--cache-dir", cacheDir, "--report", inFile]);
+    expect(underFile.code).toBe(2);
+    expect(underFile.stderr).toContain(`Cannot write the report ${inFile}: ${path.join(beir, "queries.jsonl")} is not a folder.`);
+  });
+
+  it("that still fails to be written at the end comes after the results table", async (context) => {
+    // /dev/full accepts opening for writing and then fails every write (ENOSPC).
+    if (!(await fs.stat("/dev/full").catch(() => null))) return context.skip("no /dev/full here");
+    const { code, stdout, stderr } = await runCli([
+      "eval",
+      beir,
+      "--variants",
+      "bm25",
+      "--cache-dir",
+      path.join(work, "report-full-cache"),
+      "--report",
+      "/dev/full",
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^bm25\s+\d\.\d{3}/m);
+    expect(stderr).toContain("error: Could not write the report /dev/full: ENOSPC");
+    expect(stderr).toContain("hint: The results are printed above.");
+  });
+});
