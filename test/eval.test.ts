@@ -581,3 +581,23 @@ describe("rerank-rag eval --report", () => {
     expect(stderr).toContain("hint: The results are printed above.");
   });
 });
+
+describe("a dataset with nothing to run", () => {
+  it("is refused before the corpus is indexed: an empty QA file, or a split or --limit that leaves no scorable query", async () => {
+    const empty = await qaFixture("empty-qa", []);
+    const run = await runCli(["eval", empty.qa, "--docs", empty.docs, "--cache-dir", empty.cacheDir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`error: ${empty.qa} holds no question: it is empty.`);
+    expect(run.stderr).not.toContain("indexing the corpus");
+    await expect(fs.stat(empty.cacheDir)).rejects.toThrow();
+    // One question: the test half is empty, and evaluate() says so before ingesting.
+    const one = await qaFixture("one-qa", [qaRecord("q001"), qaRecord("q003", { gold: [{ source: "gone.md", heading: null, quote: "not here" }] })]);
+    const dataset = qaSplit(await loadQaSet(one.qa, one.docs), "test");
+    await expect(evaluate({ dataset, config: config(), cacheDir: one.cacheDir, variants: [] })).rejects.toThrow(
+      "The dataset one-qa.jsonl/test has no queries.",
+    );
+    const unscorable = { ...dataset, queries: (await loadQaSet(one.qa, one.docs)).queries.slice(1) };
+    await expect(evaluate({ dataset: unscorable, config: config(), cacheDir: one.cacheDir, variants: [] })).rejects.toThrow(/can be scored/);
+    await expect(fs.stat(one.cacheDir)).rejects.toThrow();
+  });
+});

@@ -222,6 +222,11 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
     const quotes = gold.flatMap((g) => (g.match ? [g.match] : []));
     queries.push({ id: record.id, text: record.question, judgments, reference: record.answer, kind: record.kind, quotes });
   });
+  if (queries.length === 0) {
+    throw new UsageError(`${file} holds no question: it is ${raw.trim() ? "blank lines only" : "empty"}.`, {
+      hint: "Write one JSON record a line: id, question, answer, gold and kind (data/eval/README.md).",
+    });
+  }
   const files = [...new Set([...golds.values()].flat().map((g) => g.source))].sort();
   const read = await Promise.all(files.map(async (f) => ({ file: f, bytes: await fs.readFile(path.join(docsDir, f)).catch(() => null) })));
   const missing = read.filter((r) => r.bytes === null).map((r) => r.file);

@@ -141,6 +141,7 @@ export function availableVariants(config: RagConfig): ConcreteReranker[] {
  */
 export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   const { dataset, config } = options;
+  const selection = selectQueries(dataset, options.limit);
   const requested = (options.variants ?? availableVariants(config)).filter((v) => v !== "none");
   const spec = resolveEmbedder(config);
   const key = crypto
@@ -155,7 +156,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   const ingestSeconds = (performance.now() - started) / 1000;
   const index = await openEvalIndex(indexConfig);
   try {
-    return await evaluateOn(index, options, requested, { seconds: ingestSeconds, reusedIndex: !report.written });
+    return await evaluateOn(index, selection, options, requested, { seconds: ingestSeconds, reusedIndex: !report.written });
   } finally {
     await index.close();
   }
@@ -204,8 +205,31 @@ async function openEvalIndex(config: RagConfig): Promise<EvalIndex> {
   };
 }
 
+/** The queries to run (the first `limit`), those that can be scored, and the rest with their reasons. */
+interface QuerySelection {
+  queries: EvalQuery[];
+  scored: EvalQuery[];
+  leftOut: EvalResult["dataset"]["leftOut"];
+}
+
+/** Checked before indexing, which can take minutes: nothing to score is an error, not a table of zeros after the wait. */
+function selectQueries(dataset: EvalDataset, limit: number | undefined): QuerySelection {
+  const queries = dataset.queries.slice(0, limit ?? dataset.queries.length);
+  if (queries.length === 0) throw new UsageError(`The dataset ${dataset.name} has no queries.`);
+  // A question whose gold is not in the corpus would score 0 whatever the ranking: averaged in, it hides the real figure.
+  const scored = queries.filter((q) => q.unscorable === undefined);
+  const leftOut = queries.flatMap((q) => (q.unscorable === undefined ? [] : [{ id: q.id, reason: q.unscorable, causes: q.unscorableCauses ?? [] }]));
+  if (scored.length === 0) {
+    throw new UsageError(`None of the ${queries.length} queries of ${dataset.name} can be scored (${listed(leftOut.map((q) => `${q.id}: ${q.reason}`))}).`, {
+      hint: "Fix the gold entries named, or evaluate more of the set (--limit, --split).",
+    });
+  }
+  return { queries, scored, leftOut };
+}
+
 async function evaluateOn(
   index: EvalIndex,
+  selection: QuerySelection,
   options: EvaluateOptions,
   requested: Array<string | CustomVariant>,
   ingestTiming: EvalResult["ingest"],
@@ -228,16 +252,7 @@ async function evaluateOn(
 
   const fetchK = config.RAG_FETCH_K;
   const topN = config.RAG_TOP_N;
-  const queries = dataset.queries.slice(0, options.limit ?? dataset.queries.length);
-  if (queries.length === 0) throw new UsageError(`The dataset ${dataset.name} has no queries.`);
-  // A question whose gold is not in the corpus would score 0 whatever the ranking: averaged in, it hides the real figure.
-  const scored = queries.filter((q) => q.unscorable === undefined);
-  const leftOut = queries.flatMap((q) => (q.unscorable === undefined ? [] : [{ id: q.id, reason: q.unscorable, causes: q.unscorableCauses ?? [] }]));
-  if (scored.length === 0) {
-    throw new UsageError(`None of the ${queries.length} queries of ${dataset.name} can be scored (${listed(leftOut.map((q) => `${q.id}: ${q.reason}`))}).`, {
-      hint: "Fix the gold entries named, or evaluate more of the set (--limit, --split).",
-    });
-  }
+  const { queries, scored, leftOut } = selection;
   const perVariant = new Map(
     variants.map((v) => [
       v,
