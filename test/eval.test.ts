@@ -601,3 +601,37 @@ describe("a dataset with nothing to run", () => {
     await expect(fs.stat(one.cacheDir)).rejects.toThrow();
   });
 });
+
+describe("QA records", () => {
+  it("with a repeated id are refused naming the ids and their lines (exit 2)", async () => {
+    const { qa, docs, cacheDir } = await qaFixture("repeated-ids", [
+      qaRecord("q001"),
+      qaRecord("q002"),
+      qaRecord("q001"),
+      "",
+      qaRecord("q002"),
+      qaRecord("q001"),
+    ]);
+    await expect(loadQaSet(qa, docs)).rejects.toThrow(`${qa}: question ids must be unique, and these are repeated: q001 (lines 1, 3, 6), q002 (lines 2, 5).`);
+    const run = await runCli(["eval", qa, "--docs", docs, "--cache-dir", cacheDir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("q001 (lines 1, 3, 6)");
+  });
+
+  it("of an unknown kind are a warning naming the kinds there are, and are scored by their gold", async () => {
+    const { qa, docs } = await qaFixture("unknown-kinds", [
+      qaRecord("q001", { kind: "factoid" }),
+      unanswerableRecord("q002"),
+      { ...unanswerableRecord("q003"), kind: "trick" },
+    ]);
+    const dataset = await loadQaSet(qa, docs);
+    expect(dataset.warnings).toEqual([
+      '2 questions have kinds other than factual, paraphrase, multi-hop, unanswerable (q001: "factoid", line 1, q003: "trick", line 3); each is scored by its gold: answerable with gold entries, unanswerable with none.',
+    ]);
+    expect(dataset.queries.map((q) => [q.id, q.kind, q.judgments.size])).toEqual([
+      ["q001", undefined, 1],
+      ["q002", "unanswerable", 0],
+      ["q003", "unanswerable", 0],
+    ]);
+  });
+});

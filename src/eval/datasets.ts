@@ -13,7 +13,7 @@ export interface EvalQuery {
   text: string;
   /** Judged unit id → grade; empty for questions the documents cannot answer. */
   judgments: Map<string, number>;
-  /** QA set only: the reference answer and the question's kind. */
+  /** QA set only: the reference answer and the question's kind (one of QA_KINDS; none for an answerable question of an unknown kind). */
   reference?: string;
   kind?: string;
   /** QA set only: the gold quotes as they read in the indexed text (normalised, see normalizeText). */
@@ -180,6 +180,8 @@ const qaGoldSchema = z.object({ source: z.string(), heading: z.string().nullable
 type QaGold = z.infer<typeof qaGoldSchema>;
 /** A gold entry with its quote as the indexed text reads it (see quoteText). */
 type Gold = QaGold & { match?: string };
+/** The kinds of question of the QA format (data/eval/README.md). */
+export const QA_KINDS = Object.freeze(["factual", "paraphrase", "multi-hop", "unanswerable"] as const);
 /** One line of the QA format. */
 const qaRecordSchema = z.object({ id: z.string(), question: z.string(), answer: z.string(), gold: z.array(qaGoldSchema), kind: z.string() });
 
@@ -187,6 +189,9 @@ const qaRecordSchema = z.object({ id: z.string(), question: z.string(), answer: 
 export const normalizeText = (text: string) => text.replace(/[*_`]/g, "").replace(/\s+/g, " ").trim().toLowerCase();
 /** A gold quote as it reads in the indexed text: a quote from a Markdown file loses its markup as the file did. */
 const quoteText = (gold: QaGold) => (gold.quote ? normalizeText(/\.(md|markdown)$/i.test(gold.source) ? markdownToText(gold.quote) : gold.quote) : undefined);
+
+/** Where the QA format is described. */
+const QA_FORMAT_GUIDE = "data/eval/README.md";
 
 /** Up to five names, then how many more. */
 export const listed = (names: string[]) => `${names.slice(0, 5).join(", ")}${names.length > 5 ? `, … (${names.length - 5} more)` : ""}`;
@@ -200,6 +205,8 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
   const raw = await fs.readFile(file, "utf8");
   const queries: EvalQuery[] = [];
   const golds = new Map<string, Gold[]>();
+  const lineOf = new Map<string, number[]>();
+  const unknownKinds: string[] = [];
   raw.split("\n").forEach((line, index) => {
     if (!line.trim()) return;
     let json: unknown;
@@ -216,12 +223,25 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
       });
     }
     const record = parsed.data;
+    lineOf.set(record.id, [...(lineOf.get(record.id) ?? []), index + 1]);
+    // A second record under one id would share its gold and judgments with the first: scored wrong, not refused, unless caught here.
+    if (lineOf.get(record.id)!.length > 1) return;
     const judgments = new Map(record.gold.map((_, g) => [`${record.id}#${g}`, 1]));
     const gold = record.gold.map((g) => ({ ...g, match: quoteText(g) }));
     golds.set(record.id, gold);
     const quotes = gold.flatMap((g) => (g.match ? [g.match] : []));
-    queries.push({ id: record.id, text: record.question, judgments, reference: record.answer, kind: record.kind, quotes });
+    // The gold decides how a question is scored whatever its kind; an unknown kind is kept only where the gold agrees with it.
+    const known = (QA_KINDS as readonly string[]).includes(record.kind);
+    if (!known) unknownKinds.push(`${record.id}: "${record.kind}", line ${index + 1}`);
+    const kind = known ? record.kind : record.gold.length ? undefined : "unanswerable";
+    queries.push({ id: record.id, text: record.question, judgments, reference: record.answer, ...(kind ? { kind } : {}), quotes });
   });
+  const repeated = [...lineOf].filter(([, lines]) => lines.length > 1).map(([id, lines]) => `${id} (lines ${lines.join(", ")})`);
+  if (repeated.length) {
+    throw new UsageError(`${file}: question ids must be unique, and ${repeated.length === 1 ? "this one is" : "these are"} repeated: ${listed(repeated)}.`, {
+      hint: `Give each question an id of its own; ids are never reused (${QA_FORMAT_GUIDE}).`,
+    });
+  }
   if (queries.length === 0) {
     throw new UsageError(`${file} holds no question: it is ${raw.trim() ? "blank lines only" : "empty"}.`, {
       hint: "Write one JSON record a line: id, question, answer, gold and kind (data/eval/README.md).",
@@ -280,6 +300,11 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
     corpusHash: sha256(raw + contents.join("\0")),
     queries,
     warnings: [
+      ...(unknownKinds.length
+        ? [
+            `${unknownKinds.length} question${unknownKinds.length === 1 ? " has a kind" : "s have kinds"} other than ${QA_KINDS.join(", ")} (${listed(unknownKinds)}); each is scored by its gold: answerable with gold entries, unanswerable with none.`,
+          ]
+        : []),
       ...(missing.length
         ? [`${missing.length} of ${files.length} gold source files are not in ${docsDir} (${listed(missing)}); ${leftOut}. Check --docs.`]
         : []),
