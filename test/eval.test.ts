@@ -635,3 +635,19 @@ describe("QA records", () => {
     ]);
   });
 });
+
+describe("the QA format's guide", () => {
+  it("is named by a path that opens from where eval runs: relative in the package's folder, absolute elsewhere", async () => {
+    const { qa, docs, cacheDir } = await qaFixture("guide-path", [
+      qaRecord("q001"),
+      qaRecord("q002", { gold: [{ source: "retries.md", heading: null, quote: "no such words" }] }),
+    ]);
+    const guide = path.join(REPO_ROOT, "data", "eval", "README.md");
+    const elsewhere = await runCli(["eval", qa, "--docs", docs, "--variants", "bm25", "--cache-dir", cacheDir], { cwd: work });
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    expect(elsewhere.stderr).toContain(`(case, spacing and Markdown markup aside; ${guide}).`);
+    const here = await runCli(["eval", qa, "--docs", docs, "--variants", "bm25", "--cache-dir", cacheDir]);
+    expect(here.stderr).toContain("(case, spacing and Markdown markup aside; data/eval/README.md).");
+    await fs.access(guide);
+  });
+});

@@ -1,6 +1,7 @@
 // What `npm pack` ships and declares, checked without installing (test/package.test.ts installs the
 // tarball): the demo's corpus is in it, since `npx rerank-rag demo` ingests it from the installed
-// package, and the evaluation sets, which only a checkout's `eval` runs use, are not; a dependency
+// package, and the evaluation sets, which only a checkout's `eval` runs use, are not (their format's
+// guide is, as eval's hints name it); a dependency
 // asking for a newer Node than ours is named where README's Install section explains npm's warning.
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
@@ -13,7 +14,7 @@ const exec = promisify(execFile);
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 
 describe("npm pack", () => {
-  it("ships the demo's corpus, and not the evaluation sets", async () => {
+  it("ships the demo's corpus and the QA format's guide, and not the evaluation sets", async () => {
     const { stdout } = await exec(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: REPO_ROOT });
     const [{ files, size }] = JSON.parse(stdout) as [{ files: Array<{ path: string }>; size: number }];
     const shipped = new Set(files.map((f) => f.path));
@@ -23,7 +24,8 @@ describe("npm pack", () => {
     for (const file of demoFiles) expect(shipped.has(file), `${file} in the package`).toBe(true);
     // The corpus's README says its facts are invented; it travels with it.
     expect(shipped.has("data/README.md")).toBe(true);
-    expect([...shipped].filter((f) => f.startsWith("data/eval/"))).toEqual([]);
+    // Of the evaluation sets only the QA format's guide, which eval's hints point at in an installed package.
+    expect([...shipped].filter((f) => f.startsWith("data/eval/"))).toEqual(["data/eval/README.md"]);
     // The tarball stays small: the corpus adds about 0.2 MB compressed.
     expect(size / 1024 ** 2).toBeLessThan(2.5);
   });

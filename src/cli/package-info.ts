@@ -1,17 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../util/package-root.js";
 
-/** The package root (works from src/ under tsx and from dist/ after the build). */
-export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error("rerank-rag: cannot find package.json above the CLI");
-    dir = parent;
-  }
-  return dir;
-}
+export { packageRoot };
 
 export function packageInfo(): { name: string; version: string } {
   const file = path.join(packageRoot(), "package.json");

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { UsageError } from "../errors/index.js";
 import { loadFile } from "../ingest/loaders.js";
 import { markdownToText } from "../ingest/markdown.js";
+import { packageFile } from "../util/package-root.js";
 
 export interface EvalQuery {
   id: string;
@@ -190,8 +191,8 @@ export const normalizeText = (text: string) => text.replace(/[*_`]/g, "").replac
 /** A gold quote as it reads in the indexed text: a quote from a Markdown file loses its markup as the file did. */
 const quoteText = (gold: QaGold) => (gold.quote ? normalizeText(/\.(md|markdown)$/i.test(gold.source) ? markdownToText(gold.quote) : gold.quote) : undefined);
 
-/** Where the QA format is described. */
-const QA_FORMAT_GUIDE = "data/eval/README.md";
+/** The QA format's guide, shipped with the package: data/eval/README.md in a checkout, node_modules/rerank-rag/data/eval/README.md in a project that installed it. */
+export const qaFormatGuide = () => packageFile("data", "eval", "README.md");
 
 /** Up to five names, then how many more. */
 export const listed = (names: string[]) => `${names.slice(0, 5).join(", ")}${names.length > 5 ? `, … (${names.length - 5} more)` : ""}`;
@@ -219,7 +220,7 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new UsageError(`${file}, line ${index + 1}: not a QA record (${issue.path.join(".")}: ${issue.message}).`, {
-        hint: "Each line needs id, question, answer and kind (strings) and gold: [{ source, heading, quote? }].",
+        hint: `Each line needs id, question, answer and kind (strings) and gold: [{ source, heading, quote? }] (${qaFormatGuide()}).`,
       });
     }
     const record = parsed.data;
@@ -239,12 +240,12 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
   const repeated = [...lineOf].filter(([, lines]) => lines.length > 1).map(([id, lines]) => `${id} (lines ${lines.join(", ")})`);
   if (repeated.length) {
     throw new UsageError(`${file}: question ids must be unique, and ${repeated.length === 1 ? "this one is" : "these are"} repeated: ${listed(repeated)}.`, {
-      hint: `Give each question an id of its own; ids are never reused (${QA_FORMAT_GUIDE}).`,
+      hint: `Give each question an id of its own; ids are never reused (${qaFormatGuide()}).`,
     });
   }
   if (queries.length === 0) {
     throw new UsageError(`${file} holds no question: it is ${raw.trim() ? "blank lines only" : "empty"}.`, {
-      hint: "Write one JSON record a line: id, question, answer, gold and kind (data/eval/README.md).",
+      hint: `Write one JSON record a line: id, question, answer, gold and kind (${qaFormatGuide()}).`,
     });
   }
   const files = [...new Set([...golds.values()].flat().map((g) => g.source))].sort();
@@ -281,7 +282,7 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
   // Not one quote found: the documents are not the ones the set was written for, as when no gold file is there.
   if (quoted.length > 0 && lost.length === quoted.length) {
     throw new UsageError(`None of the ${quoted.length} gold quotes of ${file} is in its gold file in ${docsDir} (${listed(lost)}).`, {
-      hint: "Point --docs at the version of the documents the QA set was written for, or make each quote a verbatim passage of its file (data/eval/README.md).",
+      hint: `Point --docs at the version of the documents the QA set was written for, or make each quote a verbatim passage of its file (${qaFormatGuide()}).`,
     });
   }
   for (const query of queries) {
@@ -310,7 +311,7 @@ export async function loadQaSet(file: string, docsDir: string): Promise<EvalData
         : []),
       ...(lost.length
         ? [
-            `${lost.length} of ${quoted.length} gold quotes are not in their gold files (${listed(lost)}); ${leftOut}. Make each quote a verbatim passage of its file (case, spacing and Markdown markup aside; data/eval/README.md).`,
+            `${lost.length} of ${quoted.length} gold quotes are not in their gold files (${listed(lost)}); ${leftOut}. Make each quote a verbatim passage of its file (case, spacing and Markdown markup aside; ${qaFormatGuide()}).`,
           ]
         : []),
     ],
