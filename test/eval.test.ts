@@ -465,6 +465,11 @@ describe("BEIR judgments of documents the corpus lacks", () => {
     expect(dataset.warnings).toEqual([
       "2 of 5 judgments of qrels/test.tsv name a document corpus.jsonl does not have (q1 → d9, q2 → d99); 1 query with no relevant document left in it is left out of every average.",
     ]);
+    // Only a partly lost query: said so, and nothing left out.
+    await fs.writeFile(path.join(dir, "qrels", "dev.tsv"), "q2\td2\t1\nq2\td99\t1\nq3\td3\t1\n");
+    expect((await loadBeir(dir, "dev", cacheDir)).warnings).toEqual([
+      "1 of 3 judgments of qrels/dev.tsv name a document corpus.jsonl does not have (q2 → d99); every query keeps a relevant document in it, so all are scored.",
+    ]);
     const result = await evaluate({ dataset, config: config(), cacheDir, variants: [] });
     expect(result.dataset).toMatchObject({
       queries: 4,

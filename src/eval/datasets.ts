@@ -123,7 +123,7 @@ export async function loadBeir(dir: string, split: string, cacheDir: string): Pr
     queries,
     warnings: absent.length
       ? [
-          `${absent.length} of ${judgments} judgments of qrels/${split}.tsv name a document ${corpusFile} does not have (${listed(absent)}); ${lost} ${lost === 1 ? "query" : "queries"} with no relevant document left in it ${lost === 1 ? "is" : "are"} left out of every average.`,
+          `${absent.length} of ${judgments} judgments of qrels/${split}.tsv name a document ${corpusFile} does not have (${listed(absent)}); ${lost ? `${lost} ${lost === 1 ? "query" : "queries"} with no relevant document left in it ${lost === 1 ? "is" : "are"} left out of every average` : "every query keeps a relevant document in it, so all are scored"}.`,
         ]
       : [],
     unitOf: (_query, chunk) => String(chunk.metadata.recordId ?? chunk.metadata.chunkId),
