@@ -1,7 +1,7 @@
 // The package as an app gets it: `npm pack` the repository and install the tarball into a fresh
 // sample app the way a user would (`npm install rerank-rag @langchain/core`: no flags, no npm
-// settings, install scripts run; offline only because the npm cache of this machine has every
-// dependency). Then: only what a BM25 + OpenAI-compatible app needs is installed, the public
+// settings, install scripts run; from the npm cache first, the registry for what `npm ci` does not
+// cache: the version lists a range such as langchain@^1.5 needs). Then: only what a BM25 + OpenAI-compatible app needs is installed, the public
 // subpaths and the README's Install snippets type-check under skipLibCheck: false, a BM25
 // pipeline runs; then, with every optional package added in one plain `npm install`, the
 // cross-encoder runs on a generated model, alone and over Postgres + pgvector, and every TypeScript
@@ -145,7 +145,7 @@ const tsconfig = (files: string[]) => ({
 });
 
 const npmInstall = (cwd: string, args: string[] = []) =>
-  exec(npm, ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", ...args], { cwd, maxBuffer: 16 * 1024 * 1024 }).catch(
+  exec(npm, ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", ...args], { cwd, maxBuffer: 16 * 1024 * 1024 }).catch(
     (error: { stderr?: string; message: string }) => {
       throw new Error(`npm install failed in the sample app:\n${error.stderr ?? error.message}`);
     },
