@@ -5,6 +5,7 @@ import { splitSentences } from "../src/text/sentences.js";
 import zlib from "node:zlib";
 import { loadFile, MAX_FILE_BYTES } from "../src/ingest/loaders.js";
 import { discoverFiles } from "../src/ingest/discover.js";
+import { describeSupportedTypes } from "../src/ingest/file-types.js";
 import { UsageError } from "../src/errors/index.js";
 import { MARKDOWN_FIXTURES, pseudoRandomBytes, SAMPLE_PDFS, tempDir, writeCorpus } from "./helpers/fs.js";
 
@@ -332,6 +333,17 @@ describe("loadFile: files it must refuse", () => {
   it("refuses an unsupported extension, naming it and the supported ones", async () => {
     await expect(loadFile("/docs/report.docx", text("hello"))).rejects.toThrow(/unsupported file type "\.docx".*\.md.*\.pdf/);
     await expect(loadFile("/docs/Makefile", text("all:"))).rejects.toThrow(/unsupported file type "\(none\)"/);
+  });
+
+  it("describes the supported types in the same words in the loader's error, discovery's reason and the README", async () => {
+    const types = describeSupportedTypes();
+    expect(types).toMatch(/^\.md \.markdown \.txt \.html \.htm \.pdf \.json \.jsonl\b/);
+    await expect(loadFile("/docs/report.docx", text("hello"))).rejects.toThrow(`supported: ${types}`);
+    const root = await tempDir();
+    await writeCorpus(root, { "a.md": "# A", "report.docx": "x" });
+    const found = await discoverFiles([root]);
+    expect(found.skipped.map((s) => s.reason)).toEqual([`unsupported file type (supported: ${types})`]);
+    expect(await fs.readFile(path.join(import.meta.dirname, "..", "README.md"), "utf8")).toContain(types);
   });
 });
 

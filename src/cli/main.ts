@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import dotenv from "dotenv";
 import { EXIT_RUNTIME, EXIT_USAGE, RagError, redact, secretsOf } from "../errors/index.js";
 import { EMBEDDINGS_PROVIDERS, LLM_PROVIDERS, RERANKER_PROVIDERS, STORES } from "../config/names.js";
+import { describeSupportedTypes } from "../ingest/file-types.js";
 import { packageInfo } from "./package-info.js";
 import type { CommonFlags } from "./flags.js";
 import type { DemoFlags } from "./commands/demo.js";
@@ -41,7 +42,7 @@ storeOptions(
   program
     .command("ingest")
     .description("load, split and embed files into the index (incremental: only new or changed files are embedded)")
-    .argument("<paths...>", "files or directories (md, txt, html, pdf, json, jsonl)")
+    .argument("<paths...>", `files or directories (${describeSupportedTypes()})`)
     .addOption(indexOption()),
 )
   .addOption(new Option("--embeddings <provider>", "embedder for a new index (env RAG_EMBEDDINGS)").choices(EMBEDDINGS_PROVIDERS))

@@ -3,7 +3,8 @@ import path from "node:path";
 import { UsageError } from "../errors/index.js";
 import { looksLikeIndex } from "../store/index-dir.js";
 import { IgnoreRules, ignoredReason, type RuleChain, type UnreadableIgnoreFile } from "./ignore-rules.js";
-import { GZIP_EXTENSIONS, isSupportedFile, SUPPORTED_EXTENSIONS, type SkippedFile } from "./loaders.js";
+import { describeSupportedTypes, isSupportedFile } from "./file-types.js";
+import type { SkippedFile } from "./loaders.js";
 
 const IGNORED_DIRS = new Set(["node_modules", ".git", ".hg", ".svn", ".rerank-rag"]);
 
@@ -103,7 +104,7 @@ export async function discoverFiles(paths: readonly string[], options: DiscoverO
       }
     } else if (stat.isFile()) {
       if (isSupportedFile(entry)) files.add(entry);
-      else skipped.push({ path: entry, reason: `unsupported file type (supported: ${[...SUPPORTED_EXTENSIONS, ...GZIP_EXTENSIONS].join(" ")})` });
+      else skipped.push({ path: entry, reason: `unsupported file type (supported: ${describeSupportedTypes()})` });
     } else {
       // Reading a FIFO would block forever; devices and sockets are not documents either.
       skipped.push({ path: entry, reason: "not a regular file (FIFO, socket or device)" });

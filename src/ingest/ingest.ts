@@ -9,6 +9,7 @@ import { assertSameEmbedder } from "../store/manifest.js";
 import { disposeOf } from "../util/dispose.js";
 import { contextualText } from "../text/contextual-text.js";
 import { discoverFiles, type Discovery } from "./discover.js";
+import { describeSupportedTypes } from "./file-types.js";
 import { dropDuplicates, duplicateKey, type Duplicate, type NewChunks } from "./duplicates.js";
 import { planFiles, resplitDuplicates, type FileOutcome, type FreshFile } from "./plan.js";
 
@@ -61,7 +62,7 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
   if (discovery.files.length === 0) {
     const ignored = discovery.ignored ? ` Ignored (.ragignore, .gitignore, --exclude): ${discovery.ignored}.` : "";
     throw new UsageError(`No supported files found under ${options.paths.join(", ")}; the index was not changed.`, {
-      hint: `Supported: .md .txt .html .pdf .json .jsonl.${discovery.skipped.length ? ` Skipped: ${discovery.skipped.length} file(s).` : ""}${ignored}`,
+      hint: `Supported: ${describeSupportedTypes()}.${discovery.skipped.length ? ` Skipped: ${discovery.skipped.length} file(s).` : ""}${ignored}`,
     });
   }
   const writer = await writerFor(config);

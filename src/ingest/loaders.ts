@@ -1,17 +1,8 @@
 import path from "node:path";
 import zlib from "node:zlib";
 import { Document } from "@langchain/core/documents";
+import { describeSupportedTypes } from "./file-types.js";
 import { nestsTooDeep, TOO_DEEP } from "./nesting.js";
-
-export const SUPPORTED_EXTENSIONS = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".json", ".jsonl"] as const;
-/** Text types also read gzip-compressed, one file each (`notes.md.gz`). */
-export const GZIP_EXTENSIONS = [".md", ".markdown", ".txt", ".html", ".htm", ".json", ".jsonl"].map((e) => `${e}.gz`);
-
-/** Whether ingest reads this file name: a supported type, or a gzip of a text type. */
-export function isSupportedFile(file: string): boolean {
-  const name = file.toLowerCase();
-  return (SUPPORTED_EXTENSIONS as readonly string[]).includes(path.extname(name)) || GZIP_EXTENSIONS.some((e) => name.endsWith(e));
-}
 
 /** A file that could not be ingested, and why: reported, never fatal for the others. */
 export interface SkippedFile {
@@ -94,7 +85,7 @@ async function loadByType(file: string, bytes: Buffer, source = file): Promise<L
     case ".jsonl":
       return loadJsonLines(decodeText(bytes), base);
     default:
-      throw new Error(`unsupported file type "${extension || "(none)"}"; supported: ${[...SUPPORTED_EXTENSIONS, ...GZIP_EXTENSIONS].join(" ")}`);
+      throw new Error(`unsupported file type "${extension || "(none)"}"; supported: ${describeSupportedTypes()}`);
   }
 }
 
