@@ -208,6 +208,42 @@ describe("rerank-rag errors", () => {
     expect(result.stderr).toContain("No supported files found");
   });
 
+  it("exits 2 when every file found is skipped, listing each one's reason and leaving the index as it was", async () => {
+    const junk = path.join(work, "junk");
+    await fs.mkdir(junk);
+    await fs.writeFile(path.join(junk, "logo.png"), "not text");
+    await fs.writeFile(path.join(junk, "blob.txt"), Buffer.from([1, 0, 2, 0]));
+    const current = await fs.readFile(path.join(index, "CURRENT"), "utf8");
+
+    const human = await runCli(["ingest", junk, "--index", index]);
+    expect(human.code).toBe(2);
+    expect(human.stdout).toBe("");
+    expect(human.stderr).toContain(`skipped ${path.join(junk, "logo.png")}: unsupported file type (supported: .md .markdown`);
+    expect(human.stderr).toContain(`skipped ${path.join(junk, "blob.txt")}: binary content`);
+    expect(human.stderr).toContain(
+      `error: Nothing to ingest under ${junk}: all 2 files found were skipped (1 unsupported file type, 1 binary content); the index was not changed.`,
+    );
+    expect(human.stderr).toMatch(/hint: Supported: \.md .*\. Each skipped file.s reason says what would let it in\./);
+    expect(human.stderr).not.toMatch(/Indexed|chunks/);
+
+    const json = await runCli(["ingest", junk, "--index", index, "--json"]);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toEqual({
+      written: false,
+      error: expect.stringContaining("Nothing to ingest"),
+      hint: expect.stringContaining("Supported:"),
+      skipped: [
+        { path: path.join(junk, "logo.png"), reason: expect.stringContaining("unsupported file type") },
+        { path: path.join(junk, "blob.txt"), reason: expect.stringContaining("binary content") },
+      ],
+      ignored: 0,
+      warnings: [],
+    });
+    expect(await fs.readFile(path.join(index, "CURRENT"), "utf8")).toBe(current);
+    const ask = await runCli(["ask", SEED, "--index", index, "--json"]);
+    expect(JSON.parse(ask.stdout).sources[0].source).toBe("authentication/oauth2-client-credentials.md");
+  });
+
   it("exits 2 when a chosen provider's API key is missing", async () => {
     const { code, stderr } = await runCli(["ask", SEED, "--index", index, "--llm", "openai"]);
     expect(code).toBe(2);

@@ -11,7 +11,7 @@ import { MAX_FILE_BYTES } from "../src/ingest/loaders.js";
 import { discoverFiles } from "../src/ingest/discover.js";
 import { fileHash, planFiles } from "../src/ingest/plan.js";
 import { openIndex } from "../src/store/open-index.js";
-import { UsageError } from "../src/errors/index.js";
+import { NothingToIngestError, UsageError } from "../src/errors/index.js";
 import type { ConfigOverrides } from "../src/config/index.js";
 import { HANDBOOK, SMALL_FILE, TOPICS } from "./helpers/corpus.js";
 import { pseudoRandomBytes, tempDir, testConfig } from "./helpers/fs.js";
@@ -293,10 +293,39 @@ describe.each<StoreKind>(["hnsw", "pgvector"])("ingest into %s", (kind) => {
       expect(top!.metadata.source).toBe(victim);
     });
 
-    it("refuses a directory where no file loads, creating no index", async () => {
+    it("refuses a directory where no file loads, creating no index, with each file's reason as data", async () => {
       const ws = await setup({ "a.md": "", "b.pdf": pseudoRandomBytes(512) });
-      await expect(ingest({ paths: [ws.docs], config: ws.config })).rejects.toThrow(UsageError);
+      const error = await ingest({ paths: [ws.docs], config: ws.config }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NothingToIngestError);
+      expect(error).toBeInstanceOf(UsageError);
+      expect(error).toMatchObject({
+        exitCode: 2,
+        message: `Nothing to ingest under ${ws.docs}: all 2 files found were skipped (1 no text content, 1 corrupt or unreadable PDF); the index was not changed.`,
+        skipped: [
+          { path: ws.files["a.md"], reason: expect.stringContaining("no text content") },
+          { path: ws.files["b.pdf"], reason: expect.stringContaining("corrupt or unreadable PDF") },
+        ],
+        ignored: 0,
+        warnings: [],
+      });
+      expect((error as NothingToIngestError).hint).toContain("Supported: .md .markdown");
       expect(await store.probe().state(ws.config)).toBeNull();
+    });
+
+    it("leaves an existing index as it was when every file of another folder is skipped", async () => {
+      const ws = await setup();
+      await ingest({ paths: [ws.docs], config: ws.config });
+      const before = await state(ws);
+      const junk = path.join(ws.root, "junk");
+      await fs.mkdir(junk);
+      await fs.writeFile(path.join(junk, "blob.txt"), Buffer.from([1, 0, 2, 0]));
+      await fs.writeFile(path.join(junk, "logo.png"), "not text");
+      const error = await ingest({ paths: [junk], config: ws.config }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NothingToIngestError);
+      expect((error as NothingToIngestError).skipped.map((s) => path.basename(s.path))).toEqual(["logo.png", "blob.txt"]);
+      expect(await state(ws)).toEqual(before);
+      const [top] = await searchAll(ws, "knit purl stitch stockinette yarn", 1);
+      expect(top!.metadata.source).toBe(ws.files["crafts/knitting.md"]);
     });
   });
 

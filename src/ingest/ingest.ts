@@ -1,7 +1,7 @@
 import type { Document } from "@langchain/core/documents";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { RagConfig } from "../config/index.js";
-import { importOptional, PGVECTOR_PACKAGES, UsageError } from "../errors/index.js";
+import { importOptional, NothingToIngestError, PGVECTOR_PACKAGES, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
 import type { IndexWriter, PreviousIndex, WriterSession } from "../store/index-writer.js";
@@ -11,6 +11,7 @@ import { contextualText } from "../text/contextual-text.js";
 import { discoverFiles, type Discovery } from "./discover.js";
 import { describeSupportedTypes } from "./file-types.js";
 import { dropDuplicates, duplicateKey, type Duplicate, type NewChunks } from "./duplicates.js";
+import { skippedByReason } from "./skipped.js";
 import { planFiles, resplitDuplicates, type FileOutcome, type FreshFile } from "./plan.js";
 
 /** Refit the offline embedder once the chunks embedded since its fit, over all ingests, pass this share of it… */
@@ -59,14 +60,29 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
     exclude: config.RAG_EXCLUDE,
     followSymlinks: config.RAG_FOLLOW_SYMLINKS,
   });
-  if (discovery.files.length === 0) {
-    const ignored = discovery.ignored ? ` Ignored (.ragignore, .gitignore, --exclude): ${discovery.ignored}.` : "";
-    throw new UsageError(`No supported files found under ${options.paths.join(", ")}; the index was not changed.`, {
-      hint: `Supported: ${describeSupportedTypes()}.${discovery.skipped.length ? ` Skipped: ${discovery.skipped.length} file(s).` : ""}${ignored}`,
-    });
-  }
+  if (discovery.files.length === 0) throw nothingToIngest(discovery.roots, { ...discovery, warnings: [] });
   const writer = await writerFor(config);
   return writer.session((session) => ingestInto(writer, session, discovery, options), { rebuild: options.rebuild ?? false, onWait: options.onWait });
+}
+
+/** Why an ingest that found nothing to add stops, with each skipped file's reason as data. */
+function nothingToIngest(
+  paths: readonly string[],
+  { skipped, ignored, warnings }: Pick<FileOutcome, "skipped" | "ignored" | "warnings">,
+): NothingToIngestError {
+  const where = paths.join(", ");
+  const kinds = skippedByReason(skipped)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(", ");
+  const found = skipped.length === 1 ? "the one file found was" : `all ${skipped.length} files found were`;
+  const message = skipped.length
+    ? `Nothing to ingest under ${where}: ${found} skipped (${kinds}); the index was not changed.`
+    : `No supported files found under ${where}; the index was not changed.`;
+  const ignoredNote = ignored
+    ? ` ${ignored} more ${ignored === 1 ? "was" : "were"} ignored by .ragignore, .gitignore or exclude patterns (--no-gitignore ingests what .gitignore hides).`
+    : "";
+  const reasons = skipped.length ? " Each skipped file's reason says what would let it in." : "";
+  return new NothingToIngestError(message, { skipped, ignored, warnings }, { hint: `Supported: ${describeSupportedTypes()}.${reasons}${ignoredNote}` });
 }
 
 async function writerFor(config: RagConfig): Promise<IndexWriter> {
@@ -98,6 +114,8 @@ async function ingestInto(
     allowSecrets: config.RAG_ALLOW_SECRETS,
   });
   const { fresh, kept: keptFiles, ...outcome } = plan;
+  // Every file skipped and nothing to remove: say why each was, rather than report "up to date" or write an empty index.
+  if (fresh.length === 0 && plan.unchanged === 0 && plan.removed.length === 0) throw nothingToIngest(discovery.roots, plan);
   const report: IngestReport = {
     store: writer.store,
     location: writer.location,
@@ -121,11 +139,6 @@ async function ingestInto(
   // Ordered by file, a file's chunks in their order.
   const chunks = [...kept, ...freshChunks].sort((a, b) => String(a.metadata.source).localeCompare(String(b.metadata.source)) || ordinal(a) - ordinal(b));
   report.chunkCount = chunks.length;
-  if (chunks.length === 0 && !previous) {
-    throw new UsageError("None of the files could be ingested; the index was not created.", {
-      hint: "See the skipped files above for the reason each was rejected.",
-    });
-  }
 
   const files = fileTable(previous, keptFiles, fresh, candidates, keep, duplicates);
   report.duplicateChunks = countDuplicates(files);

@@ -1,7 +1,10 @@
 import path from "node:path";
 import cliProgress from "cli-progress";
 import type { RagConfig } from "../../config/index.js";
+import { NothingToIngestError } from "../../errors/index.js";
 import { ingest, type IngestEvent, type IngestReport } from "../../ingest/ingest.js";
+import type { SkippedFile } from "../../ingest/loaders.js";
+import { skippedByReason } from "../../ingest/skipped.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
 import { dim, note, printable, yellow } from "../output.js";
 
@@ -10,7 +13,17 @@ export type IngestFlags = CommonFlags & { rebuild?: boolean };
 /** `rerank-rag ingest <paths…>` */
 export async function runIngest(paths: string[], flags: IngestFlags): Promise<void> {
   const config = configFromFlags(flags);
-  const report = await ingestWithProgress(paths, config, flags.rebuild);
+  let report: IngestReport;
+  try {
+    report = await ingestWithProgress(paths, config, flags.rebuild);
+  } catch (error) {
+    // A script reading --json gets the skipped files as data here too; the exit code stays 2.
+    if (flags.json && error instanceof NothingToIngestError) {
+      const { message, hint, skipped, ignored, warnings } = error;
+      process.stdout.write(`${JSON.stringify({ written: false, error: message, hint, skipped, ignored, warnings }, null, 2)}\n`);
+    }
+    throw error;
+  }
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
@@ -28,6 +41,10 @@ export async function ingestWithProgress(paths: readonly string[], config: RagCo
       onEvent: (event) => bars.update(event),
       onWait: () => note(yellow(`Another ingest is writing ${pgvector ? `table ${config.RAG_PG_TABLE}` : config.RAG_INDEX_DIR}; waiting for it to finish…`)),
     });
+  } catch (error) {
+    // The error says that nothing was ingested; the lines above it say why, file by file.
+    if (error instanceof NothingToIngestError) printSkipped(error.skipped, SKIPPED_LINES_ON_ERROR);
+    throw error;
   } finally {
     bars.stop();
   }
@@ -90,15 +107,9 @@ function where(report: IngestReport): string {
 }
 
 /** The skipped-file count by reason, e.g. "Skipped 3 files: 2 unsupported file type, 1 cannot read". */
-export function skippedLine(skipped: IngestReport["skipped"]): string {
+export function skippedLine(skipped: readonly SkippedFile[]): string {
   if (skipped.length === 0) return "Skipped 0 files.";
-  const byReason = new Map<string, number>();
-  // A reason's kind is its text before any detail in parentheses or after a semicolon.
-  for (const { reason } of skipped) {
-    const kind = reason.split(/ \(|;/)[0]!.trim();
-    byReason.set(kind, (byReason.get(kind) ?? 0) + 1);
-  }
-  const parts = [...byReason].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${n} ${printable(kind)}`);
+  const parts = skippedByReason(skipped).map(([kind, n]) => `${n} ${printable(kind)}`);
   return `Skipped ${skipped.length} file${skipped.length === 1 ? "" : "s"}: ${parts.join(", ")}.`;
 }
 
@@ -107,12 +118,20 @@ export function duplicatesLine(count: number): string {
   return `${count} duplicate chunk${count === 1 ? "" : "s"} dropped (their text is stored once).`;
 }
 
+/** A folder of thousands of images would bury the error under its lines: past this, only the count by reason. */
+const SKIPPED_LINES_ON_ERROR = 20;
+
+/** Each skipped file with its reason (one line each: a reason can quote the file), up to `limit`, then the count by reason. */
+function printSkipped(skipped: readonly SkippedFile[], limit = Infinity): void {
+  for (const file of skipped.slice(0, limit)) note(yellow(`skipped ${display(file.path)}: ${printable(file.reason)}`));
+  if (skipped.length > limit) note(yellow(`… and ${skipped.length - limit} more (--json lists every one)`));
+  note(dim(skippedLine(skipped)));
+}
+
 function printSummary(report: IngestReport, seconds: number): void {
-  // One line each: a reason can quote the file (a parser's message), a warning a path.
-  for (const skipped of report.skipped) note(yellow(`skipped ${display(skipped.path)}: ${printable(skipped.reason)}`));
+  printSkipped(report.skipped);
   for (const warning of report.warnings) note(yellow(`warning ${printable(warning)}`));
   if (report.ignored) note(dim(`${report.ignored} files or folders ignored (.ragignore, .gitignore, --exclude)`));
-  note(dim(skippedLine(report.skipped)));
   const reread = report.reextracted.length
     ? ` (${report.reextracted.length} of them unchanged on disk, read again: this version extracts text differently)`
     : "";
