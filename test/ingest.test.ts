@@ -15,7 +15,7 @@ import { NothingToIngestError, UsageError } from "../src/errors/index.js";
 import type { ConfigOverrides } from "../src/config/index.js";
 import { HANDBOOK, SMALL_FILE, TOPICS } from "./helpers/corpus.js";
 import { pseudoRandomBytes, tempDir, testConfig } from "./helpers/fs.js";
-import { workspace, type Workspace } from "./helpers/index.js";
+import { searchAll as searchIndex, workspace, type Workspace } from "./helpers/index.js";
 import { startPgServer } from "./helpers/pg-server.js";
 import { storeUnderTest, type StoreKind } from "./helpers/stores.js";
 
@@ -400,6 +400,29 @@ describe("ingest into hnsw: the index directory", () => {
     const current = (await fs.readFile(path.join(ws.indexDir, "CURRENT"), "utf8")).trim();
     expect(await fs.readdir(path.join(ws.indexDir, "snapshots"))).toEqual([current]);
     await expect(fs.access(path.join(ws.indexDir, ".lock"))).rejects.toThrow();
+  });
+});
+
+describe("ingest: UTF-16 files", () => {
+  it("indexes UTF-16 files with a byte-order mark as text, searchable by their words, and skips one without", async () => {
+    const withBom = (s: string) => Buffer.from(`\uFEFF${s}`, "utf16le");
+    const ws = await workspace({
+      ...TOPICS,
+      "kitchen/marmalade.md": withBom("# Seville marmalade\n\nBitter Seville oranges are boiled whole with sugar until the marmalade sets on a cold saucer.\n"),
+      "crafts/origami.txt": withBom("Origami cranes are folded from square sheets of washi paper without cuts or glue.\n").swap16(),
+      "crafts/no-bom.txt": Buffer.from("Quilting joins three layers of fabric with running stitches.\n", "utf16le"),
+    });
+    const report = await ingest({ paths: [ws.docs], config: ws.config });
+    expect(report.added).toEqual(expect.arrayContaining([ws.files["kitchen/marmalade.md"], ws.files["crafts/origami.txt"]]));
+    expect(report.skipped).toEqual([
+      { path: ws.files["crafts/no-bom.txt"], reason: expect.stringContaining("iconv -f UTF-16LE -t UTF-8 no-bom.txt > no-bom.utf8.txt") },
+    ]);
+    const [marmalade] = await searchIndex(ws.config, "Seville oranges marmalade saucer");
+    expect(marmalade!.metadata.source).toBe(ws.files["kitchen/marmalade.md"]);
+    expect(marmalade!.pageContent).toContain("Bitter Seville oranges are boiled whole");
+    const [origami] = await searchIndex(ws.config, "origami cranes washi paper");
+    expect(origami!.metadata.source).toBe(ws.files["crafts/origami.txt"]);
+    expect(origami!.pageContent).toContain("Origami cranes are folded from square sheets of washi paper");
   });
 });
 

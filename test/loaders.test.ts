@@ -319,6 +319,38 @@ describe("loadFile: files it must refuse", () => {
     await expect(loadFile("/docs/image.md", bytes)).rejects.toThrow(/binary content/);
   });
 
+  describe("UTF-16", () => {
+    const MARMALADE = "# Seville marmalade\n\nBitter oranges from Seville are boiled whole, then sliced — peel, pith and all — for a café breakfast.\n";
+    const utf16le = (s: string) => Buffer.from(s, "utf16le");
+    const utf16be = (s: string) => utf16le(s).swap16();
+
+    it.each([
+      ["LE", "notes.md", utf16le],
+      ["BE", "notes.md", utf16be],
+      ["LE", "notes.txt", utf16le],
+      ["BE", "notes.txt", utf16be],
+    ])("reads UTF-16 %s with a byte-order mark (%s) as the text it holds", async (_order, name, encode) => {
+      const { documents } = await loadFile(`/docs/${name}`, encode(`\uFEFF${MARMALADE}`));
+      expect(documents[0]!.pageContent).toContain("Bitter oranges from Seville are boiled whole, then sliced — peel, pith and all — for a café breakfast.");
+      expect(documents[0]!.pageContent).not.toContain("\uFEFF");
+      expect(documents[0]!.metadata.title).toBe("Seville marmalade");
+    });
+
+    it.each([
+      ["LE", utf16le, "UTF-16LE"],
+      ["BE", utf16be, "UTF-16BE"],
+    ])("refuses UTF-16 %s without a byte-order mark, saying how to convert it", async (_order, encode, iconvName) => {
+      await expect(loadFile("/docs/notes.md", encode(MARMALADE))).rejects.toThrow(
+        `looks like ${iconvName} text without a byte-order mark; convert it to UTF-8, e.g. iconv -f ${iconvName} -t UTF-8 notes.md > notes.utf8.md`,
+      );
+    });
+
+    it("still refuses binary content that merely starts with a UTF-16 byte-order mark", async () => {
+      await expect(loadFile("/docs/blob.txt", Buffer.from([0xff, 0xfe, 0x00, 0x00, 0x01, 0x00]))).rejects.toThrow(/binary content/);
+      await expect(loadFile("/docs/odd.txt", Buffer.from([0xff, 0xfe, 0x41, 0x00, 0x42]))).rejects.toThrow(/not valid UTF-16/);
+    });
+  });
+
   it("refuses a .txt file that is not valid UTF-8", async () => {
     await expect(loadFile("/docs/latin1.txt", Buffer.from("café crème brûlée", "latin1"))).rejects.toThrow(/not valid UTF-8/);
   });

@@ -62,17 +62,17 @@ async function loadByType(file: string, bytes: Buffer, source = file): Promise<L
     case ".md":
     case ".markdown": {
       const { markdownToText } = await import("./markdown.js");
-      const text = decodeText(bytes);
+      const text = decodeText(bytes, file);
       return single(markdownToText(text), { ...base, title: markdownTitle(text) ?? path.basename(file) });
     }
     case ".txt": {
-      const text = decodeText(bytes);
+      const text = decodeText(bytes, file);
       return single(text, { ...base, title: markdownTitle(text) ?? path.basename(file) });
     }
     case ".html":
     case ".htm": {
       const { htmlToText, htmlTitle } = await import("./html.js");
-      const html = decodeText(bytes);
+      const html = decodeText(bytes, file);
       return single(htmlToText(html), { ...base, title: htmlTitle(html) ?? path.basename(file) });
     }
     case ".pdf": {
@@ -81,9 +81,9 @@ async function loadByType(file: string, bytes: Buffer, source = file): Promise<L
       return single(text, { ...base, title: title ?? path.basename(file), pageStarts });
     }
     case ".json":
-      return loadJson(decodeText(bytes), base);
+      return loadJson(decodeText(bytes, file), base);
     case ".jsonl":
-      return loadJsonLines(decodeText(bytes), base);
+      return loadJsonLines(decodeText(bytes, file), base);
     default:
       throw new Error(`unsupported file type "${extension || "(none)"}"; supported: ${describeSupportedTypes()}`);
   }
@@ -94,14 +94,64 @@ function single(text: string, metadata: Record<string, unknown>): LoadResult {
   return { documents: [new Document({ pageContent: text, metadata })], warnings: [] };
 }
 
-/** UTF-8 text, refusing binary content instead of indexing mojibake. */
-function decodeText(bytes: Buffer): string {
-  if (bytes.subarray(0, 8192).includes(0)) throw new Error("binary content (NUL bytes), not text");
+/** How much of a file is looked at to tell text from binary. */
+const SNIFF_BYTES = 8192;
+
+/**
+ * UTF-8 text, or UTF-16 with a byte-order mark (Windows tools write it: Notepad's "Unicode",
+ * PowerShell's `>`), refusing binary content instead of indexing mojibake. `file` names the
+ * file in the conversion command for UTF-16 without a mark.
+ */
+function decodeText(bytes: Buffer, file: string): string {
+  const utf16 = bytes[0] === 0xff && bytes[1] === 0xfe ? "utf-16le" : bytes[0] === 0xfe && bytes[1] === 0xff ? "utf-16be" : null;
+  if (utf16) {
+    let text: string;
+    try {
+      text = new TextDecoder(utf16, { fatal: true }).decode(bytes);
+    } catch {
+      throw new Error("not valid UTF-16 text after its byte-order mark; convert it to UTF-8 first");
+    }
+    // In UTF-16 text a NUL byte is normal; a NUL character is not.
+    if (text.slice(0, SNIFF_BYTES).includes("\0")) throw new Error("binary content (NUL characters), not text");
+    return text.replace(/^\uFEFF/, "");
+  }
+  const head = bytes.subarray(0, SNIFF_BYTES);
+  if (head.includes(0)) {
+    const order = utf16WithoutMark(head);
+    if (order) {
+      const base = path.basename(file);
+      const ext = path.extname(base);
+      const converted = `${base.slice(0, base.length - ext.length)}.utf8${ext}`;
+      throw new Error(`looks like ${order} text without a byte-order mark; convert it to UTF-8, e.g. iconv -f ${order} -t UTF-8 ${base} > ${converted}`);
+    }
+    throw new Error("binary content (NUL bytes), not text");
+  }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/^\uFEFF/, "");
   } catch {
     throw new Error("not valid UTF-8 text; convert it to UTF-8 first");
   }
+}
+
+/**
+ * Which UTF-16 byte order unmarked bytes look like: Latin-script text in UTF-16 has a NUL in
+ * nearly every other byte, on one side only (odd positions for LE, even for BE). Binary formats
+ * have NULs too, but not in that regular a pattern.
+ */
+function utf16WithoutMark(head: Buffer): "UTF-16LE" | "UTF-16BE" | null {
+  const pairs = Math.floor(head.length / 2);
+  if (pairs < 2) return null;
+  let evenNuls = 0;
+  let oddNuls = 0;
+  for (let i = 0; i < pairs * 2; i += 2) {
+    if (head[i] === 0) evenNuls++;
+    if (head[i + 1] === 0) oddNuls++;
+  }
+  const most = 0.6 * pairs;
+  const few = 0.05 * pairs;
+  if (oddNuls >= most && evenNuls <= few) return "UTF-16LE";
+  if (evenNuls >= most && oddNuls <= few) return "UTF-16BE";
+  return null;
 }
 
 function markdownTitle(text: string): string | undefined {
