@@ -15,6 +15,6 @@ export { createReranker, resolveReranker, RERANKERS } from "./rerankers/registry
 export { ExtractiveChatModel } from "./llms/extractive-chat-model.js";
 export { createLlm, resolveLlm, LLMS } from "./llms/registry.js";
 export { ANSWER_PROMPT, QUESTION_FIRST_PROMPT, SOURCES_SLOT, SYSTEM_PROMPT } from "./llms/prompt.js";
-export { RagError, UsageError, IndexError, NothingToIngestError, ProviderError, type ProviderFailure } from "./errors/index.js";
+export { RagError, UsageError, IndexError, NothingToIngestError, IngestAbortedError, ProviderError, type ProviderFailure } from "./errors/index.js";
 export { createServer, type ServerOptions, type RagServer } from "./server/create-server.js";
 export type { RequestLimits } from "./server/server-context.js";

@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, REPO_ROOT, runCli } from "./helpers/cli.js";
+import { cleanEnv, REPO_ROOT, runCli, startCli } from "./helpers/cli.js";
 import { startOpenAiServer } from "./helpers/openai-server.js";
 import { loadConfig } from "../src/config/index.js";
 import { createPipeline } from "../src/pipeline/create-pipeline.js";
@@ -10,6 +10,15 @@ import { NOT_ANSWERED } from "../chains/index.js";
 import { DEFAULT_MIN_SCORES } from "../src/rerankers/cut-off.js";
 
 const SEED = "How do I configure OAuth2 in the API?";
+
+/** Resolves once `condition` holds, checking every 20 ms; fails after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 let work: string;
 let index: string;
 
@@ -242,6 +251,36 @@ describe("rerank-rag errors", () => {
     expect(await fs.readFile(path.join(index, "CURRENT"), "utf8")).toBe(current);
     const ask = await runCli(["ask", SEED, "--index", index, "--json"]);
     expect(JSON.parse(ask.stdout).sources[0].source).toBe("authentication/oauth2-client-credentials.md");
+  });
+
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("stops an ingest on %s with exit code %i, leaving the previous index live and answering as before", async (signal, exitCode) => {
+    const big = path.join(work, `big-${signal}`);
+    await fs.mkdir(big);
+    // Enough files that reading them alone takes well over the time the signal needs to arrive.
+    for (let i = 0; i < 3000; i++) {
+      const text = `# Ledger ${i}\n\nShipment ${i} of copper wire left the warehouse on pallet ${i % 40} and reached the depot in ${i % 9} days.\n`;
+      await fs.writeFile(path.join(big, `ledger-${i}.md`), text);
+    }
+    const before = await runCli(["ask", SEED, "--index", index, "--json"]);
+    const snapshots = await fs.readdir(path.join(index, "snapshots"));
+    const current = await fs.readFile(path.join(index, "CURRENT"), "utf8");
+
+    const run = startCli(["ingest", big, "--index", index]);
+    await until(() => run.lines.some(({ line }) => line.startsWith("Reading 3000 files")), 30_000);
+    run.child.kill(signal);
+    const result = await run.done;
+    expect(result.code, result.stderr).toBe(exitCode);
+    expect(result.stderr).toContain("Interrupted: the index was not changed.");
+    expect(result.stderr).not.toContain("Indexed");
+    expect(await fs.readFile(path.join(index, "CURRENT"), "utf8")).toBe(current);
+    expect(await fs.readdir(path.join(index, "snapshots"))).toEqual(snapshots);
+    await expect(fs.access(path.join(index, ".lock"))).rejects.toThrow();
+    const after = await runCli(["ask", SEED, "--index", index, "--json"]);
+    const { answer, sources } = JSON.parse(before.stdout);
+    expect(JSON.parse(after.stdout)).toMatchObject({ answer, sources });
   });
 
   it("exits 2 when a chosen provider's API key is missing", async () => {

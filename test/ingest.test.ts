@@ -11,10 +11,10 @@ import { MAX_FILE_BYTES } from "../src/ingest/loaders.js";
 import { discoverFiles } from "../src/ingest/discover.js";
 import { fileHash, planFiles } from "../src/ingest/plan.js";
 import { openIndex } from "../src/store/open-index.js";
-import { NothingToIngestError, UsageError } from "../src/errors/index.js";
+import { IngestAbortedError, NothingToIngestError, UsageError } from "../src/errors/index.js";
 import type { ConfigOverrides } from "../src/config/index.js";
 import { HANDBOOK, SMALL_FILE, TOPICS } from "./helpers/corpus.js";
-import { pseudoRandomBytes, tempDir, testConfig } from "./helpers/fs.js";
+import { pseudoRandomBytes, tempDir, testConfig, writeCorpus } from "./helpers/fs.js";
 import { searchAll as searchIndex, workspace, type Workspace } from "./helpers/index.js";
 import { startPgServer } from "./helpers/pg-server.js";
 import { storeUnderTest, type StoreKind } from "./helpers/stores.js";
@@ -326,6 +326,68 @@ describe.each<StoreKind>(["hnsw", "pgvector"])("ingest into %s", (kind) => {
       expect(await state(ws)).toEqual(before);
       const [top] = await searchAll(ws, "knit purl stitch stockinette yarn", 1);
       expect(top!.metadata.source).toBe(ws.files["crafts/knitting.md"]);
+    });
+  });
+
+  describe("aborting", () => {
+    /** Notes enough for several embedding batches, one topic each. */
+    const notes = (count: number) =>
+      Object.fromEntries(
+        Array.from({ length: count }, (_, i) => [
+          `notes/note-${i}.md`,
+          `# Note ${i}\n\nLogbook entry ${i}: the tide turned at ${i % 12} o'clock and the gulls came back.\n`,
+        ]),
+      );
+
+    it("stops after the first embedding batch when the signal aborts, leaving the previous index live and searchable", async () => {
+      const ws = await setup();
+      await ingest({ paths: [ws.docs], config: ws.config });
+      const before = await state(ws);
+      const topBefore = (await searchAll(ws, "knit purl stitch stockinette yarn", 3)).map((d) => d.metadata.chunkId);
+      await writeCorpus(ws.docs, notes(150));
+      const abort = new AbortController();
+      const batches: number[] = [];
+      const error = await ingest({
+        paths: [ws.docs],
+        config: ws.config,
+        signal: abort.signal,
+        onEvent: (event) => {
+          if (event.phase !== "embed" || event.done === 0) return;
+          batches.push(event.done);
+          abort.abort(new Error("test: stop"));
+        },
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(IngestAbortedError);
+      expect(error).toMatchObject({ name: "AbortError", message: "Interrupted: the index was not changed.", cause: new Error("test: stop") });
+      expect(batches).toEqual([64]);
+      expect(await state(ws)).toEqual(before);
+      expect((await searchAll(ws, "knit purl stitch stockinette yarn", 3)).map((d) => d.metadata.chunkId)).toEqual(topBefore);
+      // The ingest after it writes as if the aborted one had never run.
+      const report = await ingest({ paths: [ws.docs], config: ws.config });
+      expect(report.added).toHaveLength(150);
+    });
+
+    it("stops while saving, before the new index goes live, leaving nothing of it behind", async () => {
+      const ws = await setup();
+      await ingest({ paths: [ws.docs], config: ws.config });
+      const before = await state(ws);
+      await writeCorpus(ws.docs, notes(3));
+      const abort = new AbortController();
+      const save = (event: IngestEvent) => event.phase === "save" && abort.abort();
+      await expect(ingest({ paths: [ws.docs], config: ws.config, signal: abort.signal, onEvent: save })).rejects.toThrow(IngestAbortedError);
+      expect(await state(ws)).toEqual(before);
+      if (kind === "hnsw") {
+        const current = (await fs.readFile(path.join(ws.indexDir, "CURRENT"), "utf8")).trim();
+        expect(await fs.readdir(path.join(ws.indexDir, "snapshots"))).toEqual([current]);
+      }
+      expect((await ingest({ paths: [ws.docs], config: ws.config })).added).toHaveLength(3);
+    });
+
+    it("does not start when the signal is already aborted", async () => {
+      const ws = await setup();
+      const error = await ingest({ paths: [ws.docs], config: ws.config, signal: AbortSignal.abort() }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(IngestAbortedError);
+      expect(await store.probe().state(ws.config)).toBeNull();
     });
   });
 

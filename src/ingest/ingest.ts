@@ -1,7 +1,7 @@
 import type { Document } from "@langchain/core/documents";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { RagConfig } from "../config/index.js";
-import { importOptional, NothingToIngestError, PGVECTOR_PACKAGES, UsageError } from "../errors/index.js";
+import { importOptional, IngestAbortedError, NothingToIngestError, PGVECTOR_PACKAGES, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
 import type { IndexWriter, PreviousIndex, WriterSession } from "../store/index-writer.js";
@@ -31,6 +31,11 @@ export interface IngestOptions {
   onEvent?: (event: IngestEvent) => void;
   /** Called once if another ingest holds the index and this one waits. */
   onWait?: () => void;
+  /**
+   * Stops the ingest between files and between embedding batches, and up to the moment the new
+   * index goes live, with an `IngestAbortedError`: the index stays as it was.
+   */
+  signal?: AbortSignal;
 }
 
 export interface IngestReport extends FileOutcome {
@@ -53,7 +58,8 @@ export interface IngestReport extends FileOutcome {
  * One algorithm for every store; the store's writer commits the result atomically under its lock.
  */
 export async function ingest(options: IngestOptions): Promise<IngestReport> {
-  const { config } = options;
+  const { config, signal } = options;
+  IngestAbortedError.throwIfAborted(signal);
   const discovery = await discoverFiles(options.paths, {
     indexDir: config.RAG_STORE === "hnsw" ? config.RAG_INDEX_DIR : undefined,
     gitignore: config.RAG_GITIGNORE,
@@ -95,7 +101,7 @@ async function ingestInto(
   writer: IndexWriter,
   session: WriterSession,
   discovery: Discovery,
-  { config, rebuild = false, onEvent }: IngestOptions,
+  { config, rebuild = false, onEvent, signal }: IngestOptions,
 ): Promise<IngestReport> {
   const splitter = { chunkSize: config.RAG_CHUNK_SIZE, chunkOverlap: config.RAG_CHUNK_OVERLAP };
   const previous = rebuild ? null : await session.previous();
@@ -112,6 +118,7 @@ async function ingestInto(
   const spec: EmbedderSpec = previous ? { provider: previous.embedder.provider, model: previous.embedder.model } : resolveEmbedder(config);
   const plan = await planFiles(discovery, previous?.files ?? {}, splitter, (done, total) => onEvent?.({ phase: "read", done, total }), {
     allowSecrets: config.RAG_ALLOW_SECRETS,
+    signal,
   });
   const { fresh, kept: keptFiles, ...outcome } = plan;
   // Every file skipped and nothing to remove: say why each was, rather than report "up to date" or write an empty index.
@@ -148,23 +155,30 @@ async function ingestInto(
   try {
     report.refitted = refitted;
     const rewriteAll = !previous || refitted;
-    const vectors = await embedChunks(embeddings, chunks, rewriteAll ? null : new Set(freshChunks), (done, total) =>
-      onEvent?.({ phase: "embed", done, total, files: fresh.length }),
+    const vectors = await embedChunks(
+      embeddings,
+      chunks,
+      rewriteAll ? null : new Set(freshChunks),
+      (done, total) => onEvent?.({ phase: "embed", done, total, files: fresh.length }),
+      signal,
     );
     report.embeddedChunks = vectors.filter((v) => v !== undefined).length;
     report.dimensions = vectors.find((v) => v !== undefined)?.length ?? previous?.embedder.dimensions ?? 1;
     onEvent?.({ phase: "save" });
-    await session.commit({
-      previous,
-      files,
-      chunks,
-      vectors,
-      dropped: [...plan.changed, ...plan.removed],
-      rewriteAll,
-      embeddings,
-      embedder: embedderRecord(spec, report.dimensions, embeddings, embeddedSinceFit),
-      splitter,
-    });
+    await session.commit(
+      {
+        previous,
+        files,
+        chunks,
+        vectors,
+        dropped: [...plan.changed, ...plan.removed],
+        rewriteAll,
+        embeddings,
+        embedder: embedderRecord(spec, report.dimensions, embeddings, embeddedSinceFit),
+        splitter,
+      },
+      { signal },
+    );
     report.written = true;
   } finally {
     // A local model's session is freed with the ingest, not with the process.
@@ -173,17 +187,22 @@ async function ingestInto(
   return report;
 }
 
-/** New vectors for the chunks in `only` (all when null), in batches; undefined for the others. */
+/** New vectors for the chunks in `only` (all when null), in batches; undefined for the others. Stops between batches when `signal` aborts. */
 async function embedChunks(
   embeddings: Embeddings,
   chunks: readonly Document[],
   only: ReadonlySet<Document> | null,
   onProgress: (done: number, total: number) => void,
+  signal: AbortSignal | undefined,
 ): Promise<Array<number[] | undefined>> {
   const toEmbed = chunks.flatMap((chunk, i) => (!only || only.has(chunk) ? [i] : []));
   const vectors = new Array<number[] | undefined>(chunks.length).fill(undefined);
   for (let start = 0; start < toEmbed.length; start += EMBED_BATCH) {
     onProgress(start, toEmbed.length);
+    // A local embedder never waits on I/O: without this turn of the event loop, a Ctrl-C handler
+    // would not run (and abort the signal) until every batch was done.
+    await new Promise((resolve) => setImmediate(resolve));
+    IngestAbortedError.throwIfAborted(signal);
     const batch = toEmbed.slice(start, start + EMBED_BATCH);
     const embedded = await embeddings.embedDocuments(batch.map((i) => contextualText(chunks[i]!)));
     batch.forEach((chunkIndex, j) => (vectors[chunkIndex] = embedded[j]!));

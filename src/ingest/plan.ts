@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Document } from "@langchain/core/documents";
+import { IngestAbortedError } from "../errors/index.js";
 import type { ManifestFile } from "../store/manifest.js";
 import { splitDocuments } from "./chunker.js";
 import { isUnder, type Discovery } from "./discover.js";
@@ -47,13 +48,14 @@ const REMOVED_NOTE = " (removed its previously indexed version)";
  * be read or loaded is skipped with its reason, and keeps its indexed version if it had one.
  * Unless `allowSecrets`, a file named like credentials, or a new or changed one whose text holds
  * a secret, is skipped before it is split, and its indexed version is removed: it may hold the same secret.
+ * Stops before the next file when `signal` aborts.
  */
 export async function planFiles(
   discovery: Discovery,
   previous: Readonly<Record<string, ManifestFile>>,
   splitter: { chunkSize: number; chunkOverlap: number },
   onRead?: (done: number, total: number) => void,
-  { allowSecrets = false }: { allowSecrets?: boolean } = {},
+  { allowSecrets = false, signal }: { allowSecrets?: boolean; signal?: AbortSignal } = {},
 ): Promise<FilePlan> {
   const plan: FilePlan = {
     fresh: [],
@@ -78,6 +80,7 @@ export async function planFiles(
     if (known) plan.removed.push(file);
   };
   for (const [done, file] of discovery.files.entries()) {
+    IngestAbortedError.throwIfAborted(signal);
     onRead?.(done, discovery.files.length);
     const secretFile = allowSecrets ? undefined : secretFileKind(file);
     if (secretFile) {

@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Document } from "@langchain/core/documents";
 import type { RagConfig } from "../config/index.js";
+import { IngestAbortedError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { Bm25Index } from "./bm25-index.js";
 import { HnswStore } from "./hnsw-store.js";
@@ -62,7 +63,7 @@ class HnswSession implements WriterSession {
     return (this.fit ??= LsaEmbeddings.load(snapshot));
   }
 
-  async commit(change: IndexChange): Promise<void> {
+  async commit(change: IndexChange, { signal }: { signal?: AbortSignal } = {}): Promise<void> {
     const { chunks, embeddings } = change;
     const vectors = chunks.map((chunk, i) => change.vectors[i] ?? this.oldStore!.vectorOf(this.oldLabels.get(String(chunk.metadata.chunkId))!));
     const previous = change.previous ? this.current!.manifest : null;
@@ -94,6 +95,8 @@ class HnswSession implements WriterSession {
       await keywords.corpusStats().save(snapshot);
       const checksums = await checksumSnapshot(snapshot);
       await fs.writeFile(path.join(snapshot, MANIFEST_FILE), JSON.stringify({ ...manifest, checksums }, null, 1), { mode: 0o600 });
+      // The last moment to stop: throwing here removes the unfinished snapshot and leaves CURRENT as it was.
+      IngestAbortedError.throwIfAborted(signal);
     });
   }
 }

@@ -42,7 +42,8 @@ export interface WriterSession {
   previous(): Promise<PreviousIndex | null>;
   /** The stored chunks of the kept files, in file order. */
   keptChunks(previous: PreviousIndex, files: readonly string[]): Promise<Document[]>;
-  commit(change: IndexChange): Promise<void>;
+  /** Stores the change atomically; when `signal` aborts before it goes live, stores nothing and throws `IngestAbortedError`. */
+  commit(change: IndexChange, options?: { signal?: AbortSignal }): Promise<void>;
 }
 
 export interface IndexWriter {

@@ -7,7 +7,7 @@ import { Embeddings, type EmbeddingsInterface } from "@langchain/core/embeddings
 import { VectorStore } from "@langchain/core/vectorstores";
 import pg from "pg";
 import type { RagConfig } from "../config/index.js";
-import { IndexError, RagError, UsageError } from "../errors/index.js";
+import { IndexError, IngestAbortedError, RagError, UsageError } from "../errors/index.js";
 import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, type EmbedderSpec } from "../embeddings/registry.js";
 import { analyze, termCounts } from "../text/analyzer.js";
@@ -624,7 +624,7 @@ class PgvectorSession implements WriterSession {
     return rows.map((row) => new Document({ pageContent: row.text, metadata: row.metadata, id: row.id }));
   }
 
-  async commit(change: IndexChange): Promise<void> {
+  async commit(change: IndexChange, { signal }: { signal?: AbortSignal } = {}): Promise<void> {
     const { client, where } = this;
     const t = tables(where.table);
     const { embeddings, chunks, previous } = change;
@@ -700,6 +700,8 @@ class PgvectorSession implements WriterSession {
     await putMeta(client, where.table, "index", meta);
     await putMeta(client, where.table, "corpus-size", size);
     if (refitted) await writeLsa(client, where.table, embeddings);
+    // The last moment to stop: the session rolls the transaction back on the throw.
+    IngestAbortedError.throwIfAborted(signal);
   }
 
   /** Deletes chunks with their postings, lowering document frequencies and the corpus size by what they held. */

@@ -1,7 +1,8 @@
+import os from "node:os";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import type { RagConfig } from "../../config/index.js";
-import { NothingToIngestError } from "../../errors/index.js";
+import { IngestAbortedError, NothingToIngestError } from "../../errors/index.js";
 import { ingest, type IngestEvent, type IngestReport } from "../../ingest/ingest.js";
 import type { SkippedFile } from "../../ingest/loaders.js";
 import { skippedByReason } from "../../ingest/skipped.js";
@@ -33,23 +34,63 @@ export async function ingestWithProgress(paths: readonly string[], config: RagCo
   const bars = new ProgressBars();
   let report: IngestReport;
   const pgvector = config.RAG_STORE === "pgvector";
+  const interrupt = new Interrupt();
   try {
     report = await ingest({
       paths,
       config,
       rebuild,
+      signal: interrupt.signal,
       onEvent: (event) => bars.update(event),
       onWait: () => note(yellow(`Another ingest is writing ${pgvector ? `table ${config.RAG_PG_TABLE}` : config.RAG_INDEX_DIR}; waiting for it to finish…`)),
     });
   } catch (error) {
+    bars.stop();
     // The error says that nothing was ingested; the lines above it say why, file by file.
     if (error instanceof NothingToIngestError) printSkipped(error.skipped, SKIPPED_LINES_ON_ERROR);
+    // Exit as a shell expects of a process its signal stopped: 128 + the signal's number.
+    if (error instanceof IngestAbortedError && interrupt.received) {
+      throw new IngestAbortedError({ cause: error.cause, exitCode: 128 + os.constants.signals[interrupt.received] });
+    }
     throw error;
   } finally {
     bars.stop();
+    interrupt.dispose();
   }
   printSummary(report, (performance.now() - started) / 1000);
   return report;
+}
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during an ingest aborts it between steps, so the index is left as it
+ * was rather than cut off mid-write. A second signal stops the process at once: the index stays
+ * consistent even then (the new snapshot is not live yet), only its unfinished files remain
+ * until the next ingest removes them.
+ */
+class Interrupt {
+  private readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  received: "SIGINT" | "SIGTERM" | undefined;
+  private readonly onSignal = (signal: "SIGINT" | "SIGTERM") => {
+    if (this.received) {
+      this.dispose();
+      process.kill(process.pid, signal);
+      return;
+    }
+    this.received = signal;
+    note(yellow("Stopping; the index stays as it was. Press Ctrl-C again to stop at once."));
+    this.controller.abort(new Error(`received ${signal}`));
+  };
+
+  constructor() {
+    process.on("SIGINT", this.onSignal);
+    process.on("SIGTERM", this.onSignal);
+  }
+
+  dispose(): void {
+    process.off("SIGINT", this.onSignal);
+    process.off("SIGTERM", this.onSignal);
+  }
 }
 
 class ProgressBars {
