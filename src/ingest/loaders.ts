@@ -134,25 +134,26 @@ function decodeText(bytes: Buffer, file: string): string {
 }
 
 /**
- * Which UTF-16 byte order unmarked bytes look like: Latin-script text in UTF-16 has a NUL in
- * nearly every other byte, on one side only (odd positions for LE, even for BE). Binary formats
- * have NULs too, but not in that regular a pattern.
+ * Which UTF-16 byte order unmarked bytes look like: Latin-script text in UTF-16 is nearly all
+ * pairs of a printable byte and a NUL, the NUL on one side (odd positions for LE, even for BE).
+ * Binary formats have NULs too, but not beside printable text that regularly.
  */
 function utf16WithoutMark(head: Buffer): "UTF-16LE" | "UTF-16BE" | null {
   const pairs = Math.floor(head.length / 2);
   if (pairs < 2) return null;
-  let evenNuls = 0;
-  let oddNuls = 0;
+  let le = 0;
+  let be = 0;
   for (let i = 0; i < pairs * 2; i += 2) {
-    if (head[i] === 0) evenNuls++;
-    if (head[i + 1] === 0) oddNuls++;
+    if (head[i + 1] === 0 && printable(head[i]!)) le++;
+    if (head[i] === 0 && printable(head[i + 1]!)) be++;
   }
-  const most = 0.6 * pairs;
-  const few = 0.05 * pairs;
-  if (oddNuls >= most && evenNuls <= few) return "UTF-16LE";
-  if (evenNuls >= most && oddNuls <= few) return "UTF-16BE";
+  if (le >= 0.6 * pairs) return "UTF-16LE";
+  if (be >= 0.6 * pairs) return "UTF-16BE";
   return null;
 }
+
+/** A byte that is a printable Latin-1 character, or a tab or line break. */
+const printable = (byte: number) => byte === 0x09 || byte === 0x0a || byte === 0x0d || (byte >= 0x20 && byte < 0x7f) || byte >= 0xa0;
 
 function markdownTitle(text: string): string | undefined {
   const frontMatterTitle = /^---\n[\s\S]*?^title:\s*["']?(.+?)["']?\s*$/m.exec(text)?.[1];
