@@ -63,9 +63,9 @@ export async function ingestWithProgress(paths: readonly string[], config: RagCo
 
 /**
  * Ctrl-C (SIGINT) or SIGTERM during an ingest aborts it between steps, so the index is left as it
- * was rather than cut off mid-write. A second signal stops the process at once: the index stays
- * consistent even then (the new snapshot is not live yet), only its unfinished files remain
- * until the next ingest removes them.
+ * was rather than cut off mid-write. A second signal stops the process at once, as a kill would:
+ * the old snapshot or the new one stays live, never a mix, and the next ingest removes what the
+ * killed one left unfinished.
  */
 class Interrupt {
   private readonly controller = new AbortController();
