@@ -37,6 +37,16 @@ describe("rerank-rag ingest + ask", () => {
     expect(again.stderr).toMatch(/Index is up to date \(0 new, 0 changed, 0 removed, 4\d unchanged\)/);
   });
 
+  it("counts in the singular for one file and one chunk", async () => {
+    const one = path.join(work, "one");
+    await fs.mkdir(one);
+    await fs.writeFile(path.join(one, "note.md"), "# Note\n\nThe ferry leaves at eight.\n");
+    const result = await runCli(["ingest", one, "--index", path.join(work, "one-index")]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("Reading 1 file…");
+    expect(result.stderr).toContain("Embedding 1 chunk from 1 file…");
+  });
+
   it("declines a question the documents do not answer, listing the closest sources as related", async () => {
     const question = "Which wine pairs best with grilled salmon?";
     const { code, stdout, stderr } = await runCli(["ask", question, "--index", index, "--json"]);

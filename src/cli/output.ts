@@ -34,3 +34,8 @@ export const yellow = paint(33, process.stderr);
 export function note(line: string): void {
   process.stderr.write(`${line}\n`);
 }
+
+/** "1 file", "3 files": a count with its noun. */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}

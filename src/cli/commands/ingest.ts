@@ -7,7 +7,7 @@ import { ingest, type IngestEvent, type IngestReport } from "../../ingest/ingest
 import type { SkippedFile } from "../../ingest/loaders.js";
 import { skippedByReason } from "../../ingest/skipped.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
-import { dim, note, printable, yellow } from "../output.js";
+import { counted, dim, note, printable, yellow } from "../output.js";
 
 export type IngestFlags = CommonFlags & { rebuild?: boolean };
 
@@ -129,9 +129,9 @@ class ProgressBars {
 function phaseLine(event: IngestEvent): string {
   switch (event.phase) {
     case "read":
-      return `Reading ${event.total} files…`;
+      return `Reading ${counted(event.total, "file")}…`;
     case "embed":
-      return `Embedding ${event.total} chunks from ${event.files} files…`;
+      return `Embedding ${counted(event.total, "chunk")} from ${counted(event.files, "file")}…`;
     case "save":
       return "Saving the index…";
   }
@@ -151,12 +151,12 @@ function where(report: IngestReport): string {
 export function skippedLine(skipped: readonly SkippedFile[]): string {
   if (skipped.length === 0) return "Skipped 0 files.";
   const parts = skippedByReason(skipped).map(([kind, n]) => `${n} ${printable(kind)}`);
-  return `Skipped ${skipped.length} file${skipped.length === 1 ? "" : "s"}: ${parts.join(", ")}.`;
+  return `Skipped ${counted(skipped.length, "file")}: ${parts.join(", ")}.`;
 }
 
 /** Chunks whose text is stored from another chunk, e.g. "2 duplicate chunks dropped (their text is stored once)". */
 export function duplicatesLine(count: number): string {
-  return `${count} duplicate chunk${count === 1 ? "" : "s"} dropped (their text is stored once).`;
+  return `${counted(count, "duplicate chunk")} dropped (their text is stored once).`;
 }
 
 /** A folder of thousands of images would bury the error under its lines: past this, only the count by reason. */
