@@ -523,3 +523,19 @@ describe("text extraction versions", () => {
     expect(fileHash(bytes)).not.toBe(sha256(bytes));
   });
 });
+
+describe("ingest: its options", () => {
+  it("refuses paths that are not a list of paths, or a missing config, with a UsageError saying how to call it", async () => {
+    const config = testConfig(path.join(await tempDir(), "index"));
+    for (const [options, message] of [
+      [{ paths: "./docs", config }, /ingest needs `paths`, a list of files or folders; got the string "\.\/docs": put it in a list\./],
+      [{ paths: [42], config }, /ingest needs `paths`, a list of files or folders; got an array\./],
+      [{ paths: ["./docs"] }, /ingest needs `config`, the configuration loadConfig\(\) returns; got undefined\./],
+    ] as const) {
+      const error = (await ingest(options as never).catch((e: unknown) => e)) as UsageError;
+      expect(error).toBeInstanceOf(UsageError);
+      expect(error.message).toMatch(message);
+      expect(error.hint).toContain('ingest({ paths: ["./docs"], config: loadConfig() })');
+    }
+  });
+});

@@ -6,6 +6,7 @@ import { LsaEmbeddings } from "../embeddings/lsa/lsa-embeddings.js";
 import { createPretrainedEmbeddings, embedderId, embedderRecord, resolveEmbedder, type EmbedderSpec } from "../embeddings/registry.js";
 import type { IndexWriter, PreviousIndex, WriterSession } from "../store/index-writer.js";
 import { assertSameEmbedder } from "../store/manifest.js";
+import { describeValue } from "../util/describe-value.js";
 import { disposeOf } from "../util/dispose.js";
 import { contextualText } from "../text/contextual-text.js";
 import { discoverFiles, type Discovery } from "./discover.js";
@@ -58,6 +59,7 @@ export interface IngestReport extends FileOutcome {
  * One algorithm for every store; the store's writer commits the result atomically under its lock.
  */
 export async function ingest(options: IngestOptions): Promise<IngestReport> {
+  checkOptions(options);
   const { config, signal } = options;
   IngestAbortedError.throwIfAborted(signal);
   const discovery = await discoverFiles(options.paths, {
@@ -69,6 +71,19 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
   if (discovery.files.length === 0) throw nothingToIngest(discovery.roots, { ...discovery, warnings: [] });
   const writer = await writerFor(config);
   return writer.session((session) => ingestInto(writer, session, discovery, options), { rebuild: options.rebuild ?? false, onWait: options.onWait });
+}
+
+/** The options, checked before any file is read: a wrong shape would fail deep inside ("paths.map is not a function"). */
+function checkOptions(options: IngestOptions): void {
+  const hint = 'Call ingest({ paths: ["./docs"], config: loadConfig() }); loadConfig({ RAG_INDEX_DIR: "./my-index" }) picks the index.';
+  const { paths, config } = (options ?? {}) as Partial<Record<keyof IngestOptions, unknown>>;
+  if (!Array.isArray(paths) || paths.some((p) => typeof p !== "string" || !p)) {
+    const why = typeof paths === "string" ? `got the string ${JSON.stringify(paths)}: put it in a list` : `got ${describeValue(paths)}`;
+    throw new UsageError(`ingest needs \`paths\`, a list of files or folders; ${why}.`, { setting: "paths", hint });
+  }
+  if (typeof (config as Partial<RagConfig> | undefined)?.RAG_STORE !== "string") {
+    throw new UsageError(`ingest needs \`config\`, the configuration loadConfig() returns; got ${describeValue(config)}.`, { setting: "config", hint });
+  }
 }
 
 /** Why an ingest that found nothing to add stops, with each skipped file's reason as data. */
