@@ -5,7 +5,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Document } from "@langchain/core/documents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ingest, type IngestEvent } from "../src/ingest/ingest.js";
+import { ingest, writerFor, type IngestEvent } from "../src/ingest/ingest.js";
 import { skippedLine } from "../src/cli/commands/ingest.js";
 import { MAX_FILE_BYTES } from "../src/ingest/loaders.js";
 import { discoverFiles } from "../src/ingest/discover.js";
@@ -381,6 +381,33 @@ describe.each<StoreKind>(["hnsw", "pgvector"])("ingest into %s", (kind) => {
         expect(await fs.readdir(path.join(ws.indexDir, "snapshots"))).toEqual([current]);
       }
       expect((await ingest({ paths: [ws.docs], config: ws.config })).added).toHaveLength(3);
+    });
+
+    // PGlite serves every connection from one session, so its advisory locks do not exclude each
+    // other: pgvector-server.test.ts checks the same on a real Postgres server.
+    it.skipIf(kind === "pgvector")("stops while waiting for another ingest's lock, at once, not when the lock comes free", async () => {
+      const ws = await setup();
+      await ingest({ paths: [ws.docs], config: ws.config });
+      await writeCorpus(ws.docs, notes(2));
+      // Another writer holds the lock until the test lets go.
+      let letGo!: () => void;
+      const held = new Promise<void>((resolve) => (letGo = resolve));
+      let locked!: () => void;
+      const taken = new Promise<void>((resolve) => (locked = resolve));
+      const holder = (await writerFor(ws.config)).session(
+        async () => {
+          locked();
+          await held;
+        },
+        { rebuild: false },
+      );
+      await taken;
+      const abort = new AbortController();
+      const waiting = ingest({ paths: [ws.docs], config: ws.config, signal: abort.signal, onWait: () => abort.abort() });
+      const outcome = await Promise.race([waiting.catch((e: unknown) => e), new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5_000))]);
+      letGo();
+      await holder;
+      expect(outcome).toBeInstanceOf(IngestAbortedError);
     });
 
     it("does not start when the signal is already aborted", async () => {

@@ -6,6 +6,8 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type RagConfig } from "../src/config/index.js";
+import { IngestAbortedError } from "../src/errors/index.js";
+import { ingest, writerFor } from "../src/ingest/ingest.js";
 import { createPipeline } from "../src/pipeline/create-pipeline.js";
 import { Bm25Index } from "../src/store/bm25-index.js";
 import { openPgvectorIndex } from "../src/store/pgvector.js";
@@ -88,6 +90,30 @@ describe.skipIf(NO_REAL_PG)("pgvector on a real Postgres server: several process
     expect(await listedFiles(table)).toEqual(expected);
     await expectConsistent(table);
   }, 180_000);
+
+  it("stops an ingest waiting for another's transaction when its signal aborts, at once", async () => {
+    const config = configFor("lock_abort");
+    await ingest({ paths: [corpusA.docs], config });
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let locked!: () => void;
+    const taken = new Promise<void>((resolve) => (locked = resolve));
+    const holder = (await writerFor(config)).session(
+      async () => {
+        locked();
+        await held;
+      },
+      { rebuild: false },
+    );
+    await taken;
+    const abort = new AbortController();
+    const waiting = ingest({ paths: [corpusA.docs], config, rebuild: true, signal: abort.signal, onWait: () => abort.abort() });
+    const outcome = await Promise.race([waiting.catch((e: unknown) => e), new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5_000))]);
+    letGo();
+    await holder;
+    expect(outcome).toBeInstanceOf(IngestAbortedError);
+    await expectConsistent("lock_abort");
+  });
 
   it("answers asks from several processes during a rebuild from the old or the new corpus, never a mix", async () => {
     const table = "ask_during_ingest";

@@ -70,7 +70,11 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
   });
   if (discovery.files.length === 0) throw nothingToIngest(discovery.roots, { ...discovery, warnings: [] });
   const writer = await writerFor(config);
-  return writer.session((session) => ingestInto(writer, session, discovery, options), { rebuild: options.rebuild ?? false, onWait: options.onWait });
+  return writer.session((session) => ingestInto(writer, session, discovery, options), {
+    rebuild: options.rebuild ?? false,
+    onWait: options.onWait,
+    signal,
+  });
 }
 
 /** The options, checked before any file is read: a wrong shape would fail deep inside ("paths.map is not a function"). */
@@ -106,7 +110,8 @@ function nothingToIngest(
   return new NothingToIngestError(message, { skipped, ignored, warnings }, { hint: `Supported: ${describeSupportedTypes()}.${reasons}${ignoredNote}` });
 }
 
-async function writerFor(config: RagConfig): Promise<IndexWriter> {
+/** The writer of the store the configuration names. */
+export async function writerFor(config: RagConfig): Promise<IndexWriter> {
   if (config.RAG_STORE === "pgvector")
     return (await importOptional(PGVECTOR_PACKAGES, "RAG_STORE=pgvector", () => import("../store/pgvector.js"))).pgvectorWriter(config);
   return (await import("../store/hnsw-writer.js")).hnswWriter(config);

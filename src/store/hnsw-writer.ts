@@ -19,7 +19,7 @@ export function hnswWriter(config: RagConfig): IndexWriter {
   return {
     store: "hnsw",
     location: dir.root,
-    session: (work, { onWait }) => dir.withWriteLock(() => work(new HnswSession(dir, config)), { onWait }),
+    session: (work, { onWait, signal }) => dir.withWriteLock(() => work(new HnswSession(dir, config)), { onWait, signal }),
   };
 }
 

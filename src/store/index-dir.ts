@@ -3,8 +3,9 @@ import fsCallbacks from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import type { LockOptions } from "proper-lockfile";
-import { IndexError, RagError, UsageError } from "../errors/index.js";
+import { IndexError, IngestAbortedError, RagError, UsageError } from "../errors/index.js";
 import { indexFsError } from "./fs-errors.js";
 import { manifestSchema, type Manifest } from "./manifest.js";
 import { findDamage, type Damage } from "./snapshot-checksums.js";
@@ -132,7 +133,10 @@ export class IndexDir {
    * process on this host, and after LOCK_STALE_MS otherwise; a live local owner is never
    * overtaken, however long it blocks its event loop.
    */
-  async withWriteLock<T>(fn: () => Promise<T>, { waitMs = 120_000, onWait }: { waitMs?: number; onWait?: () => void } = {}): Promise<T> {
+  async withWriteLock<T>(
+    fn: () => Promise<T>,
+    { waitMs = 120_000, onWait, signal }: { waitMs?: number; onWait?: () => void; signal?: AbortSignal } = {},
+  ): Promise<T> {
     // Before the lock: even the lock directory is not ours to create in someone else's folder.
     const claimed = await this.claim().catch(this.explainFsError);
     const lockDir = path.join(this.root, LOCK);
@@ -170,7 +174,9 @@ export class IndexDir {
       }
       if (!waited) onWait?.();
       waited = true;
-      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      // An abort (Ctrl-C) ends the wait at once, not at the next poll or when the lock comes free.
+      await delay(LOCK_POLL_MS, undefined, { signal }).catch(() => undefined);
+      IngestAbortedError.throwIfAborted(signal);
     }
     try {
       await this.removeStaleTemps();

@@ -51,5 +51,5 @@ export interface IndexWriter {
   /** Where the index lives, without credentials: a directory, or `pgvector host:port/db table t`. */
   readonly location: string;
   /** Runs `work` holding the store's write lock; nothing is changed unless `commit` is called and returns. */
-  session<T>(work: (session: WriterSession) => Promise<T>, options: { rebuild: boolean; onWait?: () => void }): Promise<T>;
+  session<T>(work: (session: WriterSession) => Promise<T>, options: { rebuild: boolean; onWait?: () => void; signal?: AbortSignal }): Promise<T>;
 }

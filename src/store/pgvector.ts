@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { Document } from "@langchain/core/documents";
 import { Embeddings, type EmbeddingsInterface } from "@langchain/core/embeddings";
 import { VectorStore } from "@langchain/core/vectorstores";
@@ -38,6 +39,8 @@ import { assertSameEmbedder, type Manifest, type ManifestFile } from "./manifest
 
 /** 2: keyword postings and document frequencies in tables, an HNSW index on the vectors. */
 const FORMAT_VERSION = 2;
+/** How often a writer waiting for another ingest's lock tries again. */
+const LOCK_POLL_MS = 250;
 
 /** What `<table>_meta` says about the index, checked on every open. */
 export interface PgvectorMeta {
@@ -542,7 +545,7 @@ export function pgvectorWriter(config: RagConfig): IndexWriter {
   return {
     store: "pgvector",
     location: where.location,
-    async session(work, { onWait }) {
+    async session(work, { onWait, signal }) {
       const pool = createPool(where, { reader: false });
       try {
         const client = await pool.connect();
@@ -551,7 +554,13 @@ export function pgvectorWriter(config: RagConfig): IndexWriter {
           const lock = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok", [`rerank-rag:${where.table}`]);
           if (!lock.rows[0]?.ok) {
             onWait?.();
-            await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`rerank-rag:${where.table}`]);
+            // Polled, not a blocking pg_advisory_xact_lock: an abort (Ctrl-C) must end the wait, and a blocked query cannot see it.
+            for (let taken = false; !taken;) {
+              await delay(LOCK_POLL_MS, undefined, { signal }).catch(() => undefined);
+              IngestAbortedError.throwIfAborted(signal);
+              const again = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok", [`rerank-rag:${where.table}`]);
+              taken = again.rows[0]?.ok === true;
+            }
           }
           const t = tables(where.table);
           await client.query(`CREATE TABLE IF NOT EXISTS ${t.meta} (key text PRIMARY KEY, value jsonb, bytes bytea)`);
