@@ -97,6 +97,10 @@ describe("rerank-rag ingest + ask", () => {
     expect(body.pipeline).toContain("rerank=none");
     expect(body.sources.map((s: { retrievalRank: number }) => s.retrievalRank)).toEqual([1, 2, 3]);
     expect(body.sources.every((s: { rerankScore?: number }) => s.rerankScore === undefined)).toBe(true);
+    // The evidence gate still judges them, and the list says by what.
+    expect(body.sources.every((s: { evidenceScore?: number }) => typeof s.evidenceScore === "number")).toBe(true);
+    const human = await runCli(["ask", SEED, "--index", index, "--no-rerank", "--top-n", "3"]);
+    expect(human.stdout).toMatch(/\n {4}evidence \d\.\d\d {2}first stage #1 \(score /);
   });
 
   it("searches only the chunks --filter names, inside the first stage, and rejects a malformed one", async () => {

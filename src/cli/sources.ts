@@ -17,7 +17,8 @@ export function formatSourceLine(doc: DocumentInterface, index: number): string 
   const m = doc.metadata as Record<string, unknown>;
   // The evidence score is what the cut-off is held against (bm25's rerank score is relative).
   const evidence = typeof m.evidenceScore === "number" ? `evidence ${fixed(m.evidenceScore, 2)}  ` : "";
-  const reranked = m.rerankRank !== undefined ? `rerank ${fixed(m.rerankScore, 3)}  ${evidence}` : "";
+  // Without re-ranking the gate still judges by evidence: shown alone.
+  const reranked = m.rerankRank !== undefined ? `rerank ${fixed(m.rerankScore, 3)}  ${evidence}` : evidence;
   return `[${index + 1}] ${shownLabel(doc)}\n    ${reranked}first stage #${typeof m.retrievalRank === "number" ? m.retrievalRank : "?"} (score ${fixed(m.retrievalScore, 3)})`;
 }
 
