@@ -103,6 +103,25 @@ describe("rerank-rag ingest + ask", () => {
     expect(human.stdout).toMatch(/\n {4}evidence \d\.\d\d {2}first stage #1 \(score /);
   });
 
+  it("search lists the sources ask would answer from, after and before re-ranking, without an answer", async () => {
+    const human = await runCli(["search", SEED, "--index", index]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^Sources \(after re-ranking\)\n\[1\] authentication\/oauth2-client-credentials\.md/);
+    expect(human.stdout).toContain("First-stage top 5 (before re-ranking)");
+    expect(human.stdout).not.toContain("Extractive answer");
+    const json = await runCli(["search", SEED, "--index", index, "--json", "--top-n", "3"]);
+    const body = JSON.parse(json.stdout);
+    expect(body).toMatchObject({ query: SEED, answerable: true });
+    expect(body.sources).toHaveLength(3);
+    expect(body.firstStage).toHaveLength(3);
+    expect(body.answer).toBeUndefined();
+    const offTopic = JSON.parse((await runCli(["search", "What is the capital of France?", "--index", index, "--json"])).stdout);
+    expect(offTopic.answerable).toBe(false);
+    const empty = await runCli(["search", " ", "--index", index]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("The query is empty.");
+  });
+
   it("searches only the chunks --filter names, inside the first stage, and rejects a malformed one", async () => {
     const { code, stdout, stderr } = await runCli([
       "ask",

@@ -92,6 +92,16 @@ askOptions(
 ).action(async (question: string, flags: CommonFlags) => (await import("./commands/ask.js")).runAsk(question, flags));
 
 askOptions(
+  storeOptions(
+    program
+      .command("search")
+      .description("the sources ask would answer from, after and before re-ranking, and whether they pass the evidence cut-off; no model runs")
+      .argument("<query>", "the question or search terms, in quotes")
+      .addOption(indexOption()),
+  ),
+).action(async (query: string, flags: CommonFlags) => (await import("./commands/ask.js")).runSearch(query, flags));
+
+askOptions(
   program
     .command("demo")
     .description("ingest the bundled sample docs into a temporary index and answer a sample question")

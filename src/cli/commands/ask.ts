@@ -4,6 +4,7 @@ import type { RerankEvent } from "../../../chains/reranking-retriever.js";
 import { ProviderError, RagError, UsageError } from "../../errors/index.js";
 import { ChunkFilter, parseFilterArgs } from "../../store/chunk-filter.js";
 import { resolveLlm } from "../../llms/registry.js";
+import { judgeEvidence } from "../../rerankers/cut-off.js";
 import { createPipeline } from "../../pipeline/create-pipeline.js";
 import type { RagConfig } from "../../config/index.js";
 import { configFromFlags, type CommonFlags } from "../flags.js";
@@ -29,7 +30,6 @@ export function filterFromFlags(flags: CommonFlags): ChunkFilter | undefined {
 /** Streams the answer to stdout, then the sources with both orders. Shared with `demo`. */
 export async function askAndPrint(question: string, config: RagConfig, json: boolean, filter?: ChunkFilter): Promise<void> {
   const pipeline = await createPipeline(config);
-  const reranking = config.RAG_RERANKER !== "none" && config.RAG_RERANK !== "off";
   if (!json) {
     note(dim(pipeline.description));
     for (const line of pipeline.notes) note(yellow(line));
@@ -61,24 +61,66 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
     throw incomplete;
   }
   sources ??= [];
-  const decision = firstStage.rerank?.adaptive;
-  const reranked = reranking && (decision?.rerank ?? true);
-  const before = reranked ? (firstStage.documents ?? []).slice(0, config.RAG_TOP_N) : sources;
+  const before = firstStageShown(sources, firstStage, config);
   if (json) {
-    const body = {
-      question,
-      answer,
-      answered,
-      pipeline: pipeline.description,
-      sources: sources.map(sourceJson),
-      firstStage: before.map(sourceJson),
-      ...(firstStage.rerank ? { rerank: rerankJson(firstStage.rerank) } : {}),
-    };
+    const body = { question, answer, answered, pipeline: pipeline.description, ...sourcesJson(sources, before, firstStage) };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return;
   }
   process.stdout.write("\n\n");
+  printSources(sources, before, firstStage, config, answered);
+}
+
+/**
+ * `rerank-rag search "<query>"`: the sources `ask` would answer from, after and before re-ranking,
+ * and whether they pass the evidence gate; no model runs.
+ */
+export async function runSearch(query: string, flags: CommonFlags): Promise<void> {
+  if (!query.trim()) throw new UsageError("The query is empty.", { hint: 'Search the indexed documents, e.g. rerank-rag search "rotate an API key"' });
+  const config = configFromFlags(flags);
+  const filter = filterFromFlags(flags);
+  const pipeline = await createPipeline(config);
+  if (!flags.json) {
+    note(dim(pipeline.description));
+    for (const line of pipeline.notes) note(yellow(line));
+  }
+  const firstStage = new FirstStageCollector();
+  const sources = await pipeline.retriever.invoke(query, { callbacks: [firstStage], ...(filter ? { configurable: { filter } } : {}) });
+  const { answered } = judgeEvidence(sources, config.RAG_MIN_SCORE);
+  const before = firstStageShown(sources, firstStage, config);
+  if (flags.json) {
+    // answerable: whether `ask` would pass these sources to the model (the evidence gate).
+    const body = { query, answerable: answered, pipeline: pipeline.description, ...sourcesJson(sources, before, firstStage) };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return;
+  }
+  if (sources.length === 0) process.stdout.write("Nothing found.\n");
+  printSources(sources, before, firstStage, config, answered);
+}
+
+/** The first stage's top N as the lists show it: what re-ranking started from, or the sources themselves when it did not run. */
+function firstStageShown(sources: DocumentInterface[], firstStage: FirstStageCollector, config: RagConfig): DocumentInterface[] {
+  const reranked = isReranking(config) && (firstStage.rerank?.adaptive?.rerank ?? true);
+  return reranked ? (firstStage.documents ?? []).slice(0, config.RAG_TOP_N) : sources;
+}
+
+const isReranking = (config: RagConfig) => config.RAG_RERANKER !== "none" && config.RAG_RERANK !== "off";
+
+/** The sources, the first stage's top N and what re-ranking did, for --json. */
+function sourcesJson(sources: DocumentInterface[], before: DocumentInterface[], firstStage: FirstStageCollector) {
+  return {
+    sources: sources.map(sourceJson),
+    firstStage: before.map(sourceJson),
+    ...(firstStage.rerank ? { rerank: rerankJson(firstStage.rerank) } : {}),
+  };
+}
+
+/** The sources after re-ranking (or as related, when they do not answer), then the first stage's top N before it. */
+function printSources(sources: DocumentInterface[], before: DocumentInterface[], firstStage: FirstStageCollector, config: RagConfig, answered: boolean): void {
   if (sources.length === 0) return;
+  const reranking = isReranking(config);
+  const decision = firstStage.rerank?.adaptive;
+  const reranked = reranking && (decision?.rerank ?? true);
   const warning: unknown = sources.find((doc) => doc.metadata.rerankWarning)?.metadata.rerankWarning;
   if (typeof warning === "string" && warning) note(yellow(`warning: ${printable(warning)}`));
   const why = decision ? ` — ${printable(decision.reason)}` : "";
