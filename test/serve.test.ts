@@ -150,7 +150,7 @@ describe("createServer: /api", () => {
     expect(asked.map((e) => e.event).at(-1)).toBe("done");
     const bad = await post(`${url}/api/search`, { question: SEED, rerank: "yes" });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.message).toMatch(/rerank must be true, false, "on", "off" or "auto", got "yes"/);
+    expect((await bad.json()).error.message).toMatch(/rerank must be true, false, "on", "off" or "auto", got "yes"\.$/);
   });
 
   it("reports the pipeline as each request ran it, the line `ask` prints for the same settings", async () => {

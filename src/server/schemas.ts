@@ -65,5 +65,6 @@ export type RerankBody = z.infer<typeof rerankBody>;
 
 /** The message of a zod failure, one line naming the fields. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`).join("; ");
+  // A message that is a sentence of its own loses its full stop: the caller ends the list with one.
+  return error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message.replace(/\.$/, "")}`).join("; ");
 }
