@@ -172,6 +172,8 @@ describe("rerank-rag ingest + ask", () => {
       [50, 10],
       [10, 10],
     ]);
+    const human = await runCli(["ask", SEED, "--index", index, "--reranker", "bm25:10,bm25"]);
+    expect(human.stderr).toMatch(/cascade: bm25 50→10 in [\d.]+ ms, then bm25 10→10 in [\d.]+ ms; the top 5 kept/);
     const bad = await runCli(["ask", SEED, "--index", index, "--reranker", "bm25,cohere"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Stage "bm25" of the cascade "bm25,cohere" needs a whole count of candidates to keep');

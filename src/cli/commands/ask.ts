@@ -128,7 +128,8 @@ function printSources(sources: DocumentInterface[], before: DocumentInterface[],
   if (!answered) process.stdout.write(`${bold(`Related sources (${belowCutOff(sources)}: they do not answer the question)`)}\n`);
   else if (!reranking) process.stdout.write(`${bold("Sources (first-stage order, no re-ranking)")}\n`);
   else process.stdout.write(`${bold(reranked ? `Sources (after re-ranking${why})` : `Sources (first-stage order: re-ranking ${why.slice(3)})`)}\n`);
-  if (reranked && stages) note(dim(`cascade: ${stages}`));
+  // The last stage ranks all it gets; the top N are kept after it.
+  if (reranked && stages) note(dim(`cascade: ${stages}; the top ${sources.length} kept`));
   sources.forEach((doc, i) => process.stdout.write(`${formatSourceLine(doc, i)}\n`));
   if (reranked) {
     process.stdout.write(`\n${bold(`First-stage top ${before.length} (before re-ranking)`)}\n`);
