@@ -142,6 +142,12 @@ describe("rerank-rag ingest + ask", () => {
     const none = await runCli(["ask", SEED, "--index", index, "--json", "--filter", "source=nowhere/**"]);
     expect(none.code, none.stderr).toBe(0);
     expect(JSON.parse(none.stdout).sources).toEqual([]);
+    expect(JSON.parse(none.stdout).warning).toBe("No chunk matches the --filter given, so nothing was searched.");
+    // A folder named without /** matches no file: the warning says how to name it.
+    const folder = await runCli(["search", SEED, "--index", index, "--filter", "source=webhooks"]);
+    expect(folder.code, folder.stderr).toBe(0);
+    expect(folder.stderr).toContain("source=webhooks/** names everything under the folder webhooks.");
+    expect(folder.stdout).toBe("Nothing found.\n");
     const bad = await runCli(["ask", SEED, "--index", index, "--filter", "lang=en", "--filter", "lang=fr"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("Invalid filter: --filter names lang twice; list its values once, comma-separated (lang=a,b).");

@@ -62,8 +62,10 @@ export async function askAndPrint(question: string, config: RagConfig, json: boo
   }
   sources ??= [];
   const before = firstStageShown(sources, firstStage, config);
+  const warning = sources.length === 0 ? emptyFilterWarning(filter) : undefined;
+  if (warning && !json) note(yellow(`warning: ${warning}`));
   if (json) {
-    const body = { question, answer, answered, pipeline: pipeline.description, ...sourcesJson(sources, before, firstStage) };
+    const body = { question, answer, answered, pipeline: pipeline.description, ...sourcesJson(sources, before, firstStage), ...(warning ? { warning } : {}) };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return;
   }
@@ -88,14 +90,29 @@ export async function runSearch(query: string, flags: CommonFlags): Promise<void
   const sources = await pipeline.retriever.invoke(query, { callbacks: [firstStage], ...(filter ? { configurable: { filter } } : {}) });
   const { answered } = judgeEvidence(sources, config.RAG_MIN_SCORE);
   const before = firstStageShown(sources, firstStage, config);
+  const warning = sources.length === 0 ? emptyFilterWarning(filter) : undefined;
   if (flags.json) {
     // answerable: whether `ask` would pass these sources to the model (the evidence gate).
-    const body = { query, answerable: answered, pipeline: pipeline.description, ...sourcesJson(sources, before, firstStage) };
+    const body = { query, answerable: answered, pipeline: pipeline.description, ...sourcesJson(sources, before, firstStage), ...(warning ? { warning } : {}) };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return;
   }
+  if (warning) note(yellow(`warning: ${warning}`));
   if (sources.length === 0) process.stdout.write("Nothing found.\n");
   printSources(sources, before, firstStage, config, answered);
+}
+
+/**
+ * Why nothing was found when a filter was given: it matched no chunk (a source glob is matched
+ * against the whole path, so "source=guides" names no file; "guides/**" names a folder's).
+ */
+function emptyFilterWarning(filter: ChunkFilter | undefined): string | undefined {
+  if (!filter) return undefined;
+  const bare = filter.sourceGlobs?.find((glob) => !/[*?[{]/.test(glob));
+  const folder = bare
+    ? ` A source glob is matched against a file's whole path: source=${bare.replace(/\/$/, "")}/** names everything under the folder ${bare}.`
+    : "";
+  return `No chunk matches the --filter given, so nothing was searched.${folder}`;
 }
 
 /** The first stage's top N as the lists show it: what re-ranking started from, or the sources themselves when it did not run. */
