@@ -132,6 +132,7 @@ describe.each<StoreKind>(["hnsw", "pgvector"])("ingest into %s", (kind) => {
       await fs.writeFile(added, text);
       const report = await ingest({ paths: [ws.docs], config: ws.config });
       expect(report).toMatchObject({ written: true, added: [added], refitted: true, embeddedChunks: report.chunkCount });
+      expect(report.refitReason).toMatch(/^\d+% of the new text's words unknown to it \(over 10%\)$/);
       const [top] = await searchAll(ws, "theremin antennas pitch", 1);
       expect(top!.metadata.source).toBe(added);
     });
@@ -142,14 +143,19 @@ describe.each<StoreKind>(["hnsw", "pgvector"])("ingest into %s", (kind) => {
       // Sentences the embedder knows, paired in an order no existing chunk has: new, known words.
       const sentences = Object.values(TOPICS).flatMap((text) => text.split(/(?<=\.)\s+/).filter((s) => !s.startsWith("#")));
       const refits: boolean[] = [];
+      const reasons: Array<string | undefined> = [];
       for (let i = 0; refits.length <= fittedOn / 5; i++) {
         await fs.writeFile(path.join(ws.docs, `note-${i}.md`), `# Bicycle chain maintenance\n\n${sentences[i + 1]} ${sentences[i]}\n`);
         const report = await ingest({ paths: [ws.docs], config: ws.config });
         expect(report).toMatchObject({ written: true, embeddedChunks: report.refitted ? report.chunkCount : 1 });
         refits.push(report.refitted);
+        reasons.push(report.refitReason);
       }
       // Each ingest alone adds one chunk; together they pass a fifth of the fit on the last one.
       expect(refits.indexOf(true)).toBe(Math.floor(fittedOn / 5));
+      const grown = refits.length;
+      expect(reasons.at(-1)).toBe(`${grown} chunks embedded since its fit on ${fittedOn} (over 20%)`);
+      expect(reasons.slice(0, -1).every((r) => r === undefined)).toBe(true);
     });
 
     it("reports a deleted file as removed and drops its chunks from search results", async () => {

@@ -50,6 +50,8 @@ export interface IngestReport extends FileOutcome {
   embedder: string;
   dimensions: number;
   refitted: boolean;
+  /** Why the offline embedder was refitted over an existing index (its growth since the fit, or new words); absent otherwise. */
+  refitReason?: string;
   written: boolean;
 }
 
@@ -169,11 +171,12 @@ async function ingestInto(
 
   const files = fileTable(previous, keptFiles, fresh, candidates, keep, duplicates);
   report.duplicateChunks = countDuplicates(files);
-  const { embeddings, refitted, embeddedSinceFit } = await chooseEmbeddings(spec, config, previous, freshChunks, chunks, () =>
+  const { embeddings, refitted, refitReason, embeddedSinceFit } = await chooseEmbeddings(spec, config, previous, freshChunks, chunks, () =>
     onEvent?.({ phase: "embed", done: 0, total: chunks.length, files: fresh.length }),
   );
   try {
     report.refitted = refitted;
+    if (refitReason) report.refitReason = refitReason;
     const rewriteAll = !previous || refitted;
     const vectors = await embedChunks(
       embeddings,
@@ -243,19 +246,25 @@ async function chooseEmbeddings(
   freshChunks: readonly Document[],
   chunks: readonly Document[],
   beforeFit: () => void,
-): Promise<{ embeddings: Embeddings; refitted: boolean; embeddedSinceFit: number }> {
+): Promise<{ embeddings: Embeddings; refitted: boolean; refitReason?: string; embeddedSinceFit: number }> {
   if (spec.provider !== "offline") return { embeddings: await createPretrainedEmbeddings(spec, config), refitted: false, embeddedSinceFit: 0 };
   const fitted = previous ? await previous.fittedEmbedder() : null;
+  let refitReason: string | undefined;
   if (fitted) {
     const freshTexts = freshChunks.map(contextualText);
     const coverage = freshTexts.length ? freshTexts.reduce((sum, text) => sum + fitted.coverage(text), 0) / freshTexts.length : 1;
     const embeddedSinceFit = (previous?.embedder.embeddedSinceFit ?? 0) + freshChunks.length;
-    if (embeddedSinceFit / Math.max(1, fitted.fittedOnChunks) <= REFIT_SHARE && coverage >= MIN_COVERAGE)
-      return { embeddings: fitted, refitted: false, embeddedSinceFit };
+    const share = embeddedSinceFit / Math.max(1, fitted.fittedOnChunks);
+    if (share <= REFIT_SHARE && coverage >= MIN_COVERAGE) return { embeddings: fitted, refitted: false, embeddedSinceFit };
+    // A changed file counts with all its chunks, so one edit to a large file can be the cause.
+    refitReason =
+      share > REFIT_SHARE
+        ? `${embeddedSinceFit} chunks embedded since its fit on ${fitted.fittedOnChunks} (over ${REFIT_SHARE * 100}%)`
+        : `${Math.round((1 - coverage) * 100)}% of the new text's words unknown to it (over ${Math.round((1 - MIN_COVERAGE) * 100)}%)`;
   }
   // Fitting is most of the embedding work: report the phase before it, not after.
   beforeFit();
-  return { embeddings: LsaEmbeddings.fit(chunks.map(contextualText)), refitted: true, embeddedSinceFit: 0 };
+  return { embeddings: LsaEmbeddings.fit(chunks.map(contextualText)), refitted: true, ...(refitReason ? { refitReason } : {}), embeddedSinceFit: 0 };
 }
 
 /**

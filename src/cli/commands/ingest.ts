@@ -181,7 +181,11 @@ function printSummary(report: IngestReport, seconds: number): void {
     note(`Index is up to date (${counts}); nothing to write. ${dim(`${report.chunkCount} chunks in ${where(report)}`)}`);
     return;
   }
-  const refit = report.refitted ? ", offline embedder fitted on the corpus" : "";
+  const refit = report.refitReason
+    ? `, offline embedder refitted on the corpus: ${report.refitReason}`
+    : report.refitted
+      ? ", offline embedder fitted on the corpus"
+      : "";
   note(
     `Indexed ${counts} → ${report.chunkCount} chunks (${report.embeddedChunks} embedded${refit}) with embeddings=${report.embedder} (${report.dimensions}-d) in ${seconds.toFixed(1)} s`,
   );
