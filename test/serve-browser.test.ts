@@ -160,6 +160,38 @@ describe("the page in a real browser", () => {
     await page.unroute("**/api/ask");
   });
 
+  it("lists a declined question's sources as related without a second refusal, leaves re-ranking out of the timings when off, and loads without a console error", async () => {
+    const errors: string[] = [];
+    page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
+    await page.goto(url);
+    await expect.poll(() => page.locator("#pipeline").textContent()).toMatch(/rerank=bm25/);
+    expect(await page.getByLabel("Your question").getAttribute("maxlength")).toBe("4000");
+    expect(await page.getByLabel("Your question").getAttribute("placeholder")).toBe("Ask about the indexed documents");
+    const source = {
+      n: 1,
+      chunkId: "c1",
+      source: "a.md",
+      path: "a.md",
+      retrievalRank: 1,
+      retrievalScore: 0.03,
+      evidenceScore: 0,
+      belowCutOff: true,
+      text: "Unrelated.",
+    };
+    const sources = { pipeline: "p", snapshot: null, rerank: false, reranker: "none", sources: [source], before: [source] };
+    const answer = "The indexed documents do not answer this question. The closest sources are listed as related, not as an answer.";
+    const done = { answer, timings: { firstStageMs: 1, rerankMs: 0, firstTokenMs: 2, totalMs: 3 }, noAnswer: true };
+    const body = `event: sources\ndata: ${JSON.stringify(sources)}\n\nevent: done\ndata: ${JSON.stringify(done)}\n\n`;
+    await page.route("**/api/ask", (route) => route.fulfill({ status: 200, contentType: "text/event-stream", body }));
+    await page.getByLabel("Your question").fill("What is the capital of Australia?");
+    await page.getByLabel("Your question").press("Enter");
+    await page.getByText("Related sources (they do not answer the question)").waitFor();
+    await expect.poll(() => page.locator("article.turn .timings").last().textContent()).toBe("first stage 1 ms · first token 2 ms · total 3 ms");
+    expect(await page.getByRole("note").count()).toBe(0);
+    await page.unroute("**/api/ask");
+    expect(errors).toEqual([]);
+  });
+
   it('works mounted under a prefix of another app (app.route("/rag", server.app)), its assets and APIs found there', async () => {
     const host = new Hono();
     host.get("/", (c) => c.text("the host app's own page"));

@@ -10,6 +10,7 @@ export const pageHtml = (assets: string) => `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>rerank-rag</title>
+<link rel="icon" href="${assets}icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="${assets}app.css">
 <script type="module" src="${assets}app.js"></script>
 </head>
@@ -27,7 +28,7 @@ export const pageHtml = (assets: string) => `<!doctype html>
       <input id="token" type="password" autocomplete="off">
     </div>
     <label for="question">Your question</label>
-    <textarea id="question" name="question" rows="2" required placeholder="e.g. How do I configure OAuth2 in the API?"></textarea>
+    <textarea id="question" name="question" rows="2" required placeholder="Ask about the indexed documents"></textarea>
     <div class="controls">
       <label class="check"><input type="checkbox" id="rerank" checked> Re-rank</label>
       <label for="reranker">Re-ranker</label>

@@ -62,6 +62,7 @@ async function loadInfo() {
   rerankerPick.replaceChildren(...info.rerankers.filter((r) => r !== "none").map((r) => el("option", { value: r, text: r })));
   if (info.reranker !== "none") rerankerPick.value = info.reranker;
   rerankBox.checked = info.reranker !== "none";
+  if (info.limits) $("question").maxLength = info.limits.maxQuestionChars;
 }
 
 function fmt(value, digits) {
@@ -106,7 +107,13 @@ function renderSources(turn, data) {
   const after = el("ol", {}, data.sources.map((s) =>
     el("li", { text: label(s) + " (was #" + s.retrievalRank + ")" })));
   turn.sources.replaceChildren(
-    el("h3", { text: data.rerank ? "Sources after re-ranking with " + data.reranker : "Sources (first-stage order, re-ranking off)" }),
+    el("h3", {
+      text: related(data)
+        ? "Related sources (they do not answer the question)"
+        : data.rerank
+          ? "Sources after re-ranking with " + data.reranker
+          : "Sources (first-stage order, re-ranking off)",
+    }),
     cards,
     el("h3", { text: "Before and after re-ranking" }),
     el("div", { class: "compare" }, [
@@ -114,6 +121,11 @@ function renderSources(turn, data) {
       el("section", { "aria-label": "After re-ranking" }, [el("h4", { text: data.rerank ? "After: " + data.reranker : "After: same (re-ranking off)" }), after]),
     ]),
   );
+}
+
+/** The evidence gate declined: every source is below the cut-off, listed as related, not as an answer. */
+function related(data) {
+  return data.sources.length > 0 && data.sources.every((s) => s.belowCutOff);
 }
 
 /** The answer as text, each [n] a link to its source card. */
@@ -147,7 +159,7 @@ function newTurn(question) {
   const sources = el("div");
   const node = el("article", { class: "turn", "aria-label": "Question " + id }, [el("h2", { text: question }), answer, message, timings, sources]);
   conversation.append(node);
-  return { id, node, answer, message, timings, sources, text: "", count: 0, question };
+  return { id, node, answer, message, timings, sources, text: "", count: 0, reranked: false, question };
 }
 
 /** Reads an SSE response: calls onEvent(name, data) per event. */
@@ -196,6 +208,7 @@ async function ask(question, replaceLast) {
     await readEvents(res, (name, data) => {
       if (name === "sources") {
         turn.count = data.sources.length;
+        turn.reranked = data.rerank;
         renderSources(turn, data);
         if (data.sources.length === 0) showMessage(turn, "The documents don't answer this: nothing relevant was found in the index.", "notice");
       } else if (name === "token") {
@@ -206,8 +219,10 @@ async function ask(question, replaceLast) {
         turn.text = data.answer;
         renderAnswer(turn);
         const t = data.timings;
-        turn.timings.textContent = "first stage " + fmt(t.firstStageMs, 0) + " ms · re-rank " + fmt(t.rerankMs, 0) + " ms · first token " + fmt(t.firstTokenMs, 0) + " ms · total " + fmt(t.totalMs, 0) + " ms";
-        if (data.noAnswer && !turn.message.firstChild) showMessage(turn, "The documents don't answer this.", "notice");
+        const rerankTime = turn.reranked ? " · re-rank " + fmt(t.rerankMs, 0) + " ms" : "";
+        turn.timings.textContent = "first stage " + fmt(t.firstStageMs, 0) + " ms" + rerankTime + " · first token " + fmt(t.firstTokenMs, 0) + " ms · total " + fmt(t.totalMs, 0) + " ms";
+        // The answer says it already when there is one ("The indexed documents do not answer…").
+        if (data.noAnswer && !turn.message.firstChild && !turn.text) showMessage(turn, "The documents don't answer this.", "notice");
       } else if (name === "error") {
         showMessage(turn, "Error: " + data.message + (data.hint ? " " + data.hint : ""), "error");
       }
