@@ -39,6 +39,15 @@ describe("loadFile: text formats", () => {
     expect(documents[0]!.metadata.title).toBe("HTTP");
   });
 
+  it("reads Markdown's character references as the characters they name, in headings and text", async () => {
+    const { documents } = await loadFile(
+      "/docs/compare.md",
+      Buffer.from("Natural Compare &ndash; sorting\n===\n\nStrings &amp; numbers&nbsp;sort as a person would &#8212; `a &lt; b` &copy; 2015.\n"),
+    );
+    expect(documents[0]!.pageContent).toBe("# Natural Compare – sorting\n\nStrings & numbers sort as a person would — a < b © 2015.");
+    expect(documents[0]!.metadata.title).toBe("Natural Compare – sorting");
+  });
+
   it("keeps tables readable, one row a line, and leaves front matter out of the text", async () => {
     const md = "---\ntitle: Limits\n---\n\n| Plan | Requests per minute |\n|---|---|\n| Growth | `600` |\n| *Scale* | 3000 |\n";
     const { documents } = await loadFile("/docs/limits.md", text(md));

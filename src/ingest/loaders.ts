@@ -63,7 +63,9 @@ async function loadByType(file: string, bytes: Buffer, source = file): Promise<L
     case ".markdown": {
       const { markdownToText } = await import("./markdown.js");
       const text = decodeText(bytes, file);
-      return single(markdownToText(text), { ...base, title: markdownTitle(text) ?? path.basename(file) });
+      const clean = markdownToText(text);
+      // From the clean text: a setext heading, a character reference or a badge's link markup resolved.
+      return single(clean, { ...base, title: frontMatterTitle(text) ?? firstHeading(clean) ?? path.basename(file) });
     }
     case ".txt": {
       const text = decodeText(bytes, file);
@@ -155,9 +157,20 @@ function utf16WithoutMark(head: Buffer): "UTF-16LE" | "UTF-16BE" | null {
 /** A byte that is a printable Latin-1 character, or a tab or line break. */
 const printable = (byte: number) => byte === 0x09 || byte === 0x0a || byte === 0x0d || (byte >= 0x20 && byte < 0x7f) || byte >= 0xa0;
 
+const frontMatterTitle = (text: string) => /^---\n[\s\S]*?^title:\s*["']?(.+?)["']?\s*$/m.exec(text)?.[1];
+
 function markdownTitle(text: string): string | undefined {
-  const frontMatterTitle = /^---\n[\s\S]*?^title:\s*["']?(.+?)["']?\s*$/m.exec(text)?.[1];
-  return frontMatterTitle ?? /^#\s+(.+)$/m.exec(text)?.[1]?.trim();
+  return frontMatterTitle(text) ?? /^#\s+(.+)$/m.exec(text)?.[1]?.trim();
+}
+
+/** The first top-level heading of Markdown's clean text, outside its code blocks (where "# " is a comment). */
+function firstHeading(clean: string): string | undefined {
+  let inCode = false;
+  for (const line of clean.split("\n")) {
+    if (line.startsWith("```")) inCode = !inCode;
+    else if (!inCode && line.startsWith("# ")) return line.slice(2).trim() || undefined;
+  }
+  return undefined;
 }
 
 const TEXT_FIELDS = ["text", "content", "pageContent", "body"] as const;

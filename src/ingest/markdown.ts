@@ -1,3 +1,4 @@
+import { decodeHTML } from "entities";
 import { Lexer, type Token, type Tokens } from "marked";
 
 /** YAML front matter: metadata, not text (its title is read from the raw file). */
@@ -93,8 +94,7 @@ function inline(tokens: readonly Token[] | undefined): string {
 
 const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").replace(/[ \t]{2,}/g, " ");
 
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", nbsp: " " };
-/** marked keeps these escaped for HTML output; plain text wants the characters. */
+/** marked keeps character references for HTML output ("&ndash;", "&#8212;"); plain text wants the characters, a no-break space as a space. */
 function decodeEntities(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, name: string) => ENTITIES[name]!);
+  return decodeHTML(text).replace(/\u00a0/g, " ");
 }

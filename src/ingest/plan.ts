@@ -136,7 +136,7 @@ export async function planFiles(
  * that text changes: an index's files are then all read again once, instead of keeping chunks
  * made the old way until each file happens to change.
  */
-export const TEXT_EXTRACTION_VERSION = 3;
+export const TEXT_EXTRACTION_VERSION = 4;
 
 /** What the index records of a file's content: its bytes and the text extraction they went through. */
 export function fileHash(bytes: Buffer, version = TEXT_EXTRACTION_VERSION): string {
