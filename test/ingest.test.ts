@@ -5,7 +5,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Document } from "@langchain/core/documents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ingest, writerFor, type IngestEvent } from "../src/ingest/ingest.js";
+import { ingest, type IngestEvent } from "../src/ingest/ingest.js";
 import { skippedLine } from "../src/cli/commands/ingest.js";
 import { MAX_FILE_BYTES } from "../src/ingest/loaders.js";
 import { discoverFiles } from "../src/ingest/discover.js";
@@ -18,6 +18,7 @@ import { pseudoRandomBytes, tempDir, testConfig, writeCorpus } from "./helpers/f
 import { searchAll as searchIndex, workspace, type Workspace } from "./helpers/index.js";
 import { startPgServer } from "./helpers/pg-server.js";
 import { storeUnderTest, type StoreKind } from "./helpers/stores.js";
+import { ingestAbortedWhileLocked } from "./helpers/write-lock.js";
 
 const sha256 = (bytes: Buffer | string) => crypto.createHash("sha256").update(bytes).digest("hex");
 
@@ -395,24 +396,7 @@ describe.each<StoreKind>(["hnsw", "pgvector"])("ingest into %s", (kind) => {
       const ws = await setup();
       await ingest({ paths: [ws.docs], config: ws.config });
       await writeCorpus(ws.docs, notes(2));
-      // Another writer holds the lock until the test lets go.
-      let letGo!: () => void;
-      const held = new Promise<void>((resolve) => (letGo = resolve));
-      let locked!: () => void;
-      const taken = new Promise<void>((resolve) => (locked = resolve));
-      const holder = (await writerFor(ws.config)).session(
-        async () => {
-          locked();
-          await held;
-        },
-        { rebuild: false },
-      );
-      await taken;
-      const abort = new AbortController();
-      const waiting = ingest({ paths: [ws.docs], config: ws.config, signal: abort.signal, onWait: () => abort.abort() });
-      const outcome = await Promise.race([waiting.catch((e: unknown) => e), new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5_000))]);
-      letGo();
-      await holder;
+      const outcome = await ingestAbortedWhileLocked(ws.config, { paths: [ws.docs] });
       expect(outcome).toBeInstanceOf(IngestAbortedError);
     });
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type RagConfig } from "../src/config/index.js";
 import { IngestAbortedError } from "../src/errors/index.js";
-import { ingest, writerFor } from "../src/ingest/ingest.js";
+import { ingest } from "../src/ingest/ingest.js";
 import { createPipeline } from "../src/pipeline/create-pipeline.js";
 import { Bm25Index } from "../src/store/bm25-index.js";
 import { openPgvectorIndex } from "../src/store/pgvector.js";
@@ -17,6 +17,7 @@ import { HANDBOOK, TOPICS } from "./helpers/corpus.js";
 import { cleanEnv, runCli, startCli } from "./helpers/cli.js";
 import { workspace, type Workspace } from "./helpers/index.js";
 import { NO_REAL_PG, startRealPg, type RealPg } from "./helpers/pg-real.js";
+import { ingestAbortedWhileLocked } from "./helpers/write-lock.js";
 
 let pgServer: RealPg;
 let corpusA: Workspace;
@@ -94,23 +95,7 @@ describe.skipIf(NO_REAL_PG)("pgvector on a real Postgres server: several process
   it("stops an ingest waiting for another's transaction when its signal aborts, at once", async () => {
     const config = configFor("lock_abort");
     await ingest({ paths: [corpusA.docs], config });
-    let letGo!: () => void;
-    const held = new Promise<void>((resolve) => (letGo = resolve));
-    let locked!: () => void;
-    const taken = new Promise<void>((resolve) => (locked = resolve));
-    const holder = (await writerFor(config)).session(
-      async () => {
-        locked();
-        await held;
-      },
-      { rebuild: false },
-    );
-    await taken;
-    const abort = new AbortController();
-    const waiting = ingest({ paths: [corpusA.docs], config, rebuild: true, signal: abort.signal, onWait: () => abort.abort() });
-    const outcome = await Promise.race([waiting.catch((e: unknown) => e), new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5_000))]);
-    letGo();
-    await holder;
+    const outcome = await ingestAbortedWhileLocked(config, { paths: [corpusA.docs], rebuild: true });
     expect(outcome).toBeInstanceOf(IngestAbortedError);
     await expectConsistent("lock_abort");
   });
