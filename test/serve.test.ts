@@ -193,6 +193,11 @@ describe("createServer: /api", () => {
     const missing = await post(`${url}/api/search`, { question: SEED, reranker: "cross-encoder" });
     expect(missing.status).toBe(400);
     expect((await missing.json()).error.message).toMatch(/"cross-encoder" is not available on this server; available: bm25, none/);
+    // The same answer from /api/ask, before any stream starts.
+    const asked = await post(`${url}/api/ask`, { question: SEED, reranker: "cross-encoder" });
+    expect(asked.status).toBe(400);
+    expect(asked.headers.get("content-type")).toMatch(/^application\/json/);
+    expect((await asked.json()).error.message).toMatch(/"cross-encoder" is not available on this server/);
   });
 
   it("reports health, the resolved pipeline, index size and snapshot", async () => {

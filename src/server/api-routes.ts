@@ -43,6 +43,13 @@ export function apiRoutes(context: ServerContext): Hono {
     const body = await readBody(c, askBody);
     checkQuestion(body.question, context);
     const lease = await live.acquire();
+    // A re-ranker the server cannot use (or load) is an HTTP error as on /api/search, not an error event in a 200 stream.
+    if (body.reranker !== undefined && body.rerank !== false) {
+      await lease.pipeline.variant(body.reranker).catch((error: unknown) => {
+        lease.release();
+        throw error;
+      });
+    }
     const aborted = new AbortController();
     return streamSSE(c, async (stream) => {
       // The client left: stop retrieval and the LLM, and let the snapshot go.
