@@ -30,10 +30,7 @@ export function filterFromFlags(flags: CommonFlags): ChunkFilter | undefined {
 /** Streams the answer to stdout, then the sources with both orders. Shared with `demo`. */
 export async function askAndPrint(question: string, config: RagConfig, json: boolean, filter?: ChunkFilter): Promise<void> {
   const pipeline = await createPipeline(config);
-  if (!json) {
-    note(dim(pipeline.description));
-    for (const line of pipeline.notes) note(yellow(line));
-  }
+  if (!json) printPipeline(pipeline);
   let sources: DocumentInterface[] | null = null;
   let answered = true;
   let answer = "";
@@ -82,10 +79,7 @@ export async function runSearch(query: string, flags: CommonFlags): Promise<void
   const config = configFromFlags(flags);
   const filter = filterFromFlags(flags);
   const pipeline = await createPipeline(config);
-  if (!flags.json) {
-    note(dim(pipeline.description));
-    for (const line of pipeline.notes) note(yellow(line));
-  }
+  if (!flags.json) printPipeline(pipeline);
   const firstStage = new FirstStageCollector();
   const sources = await pipeline.retriever.invoke(query, { callbacks: [firstStage], ...(filter ? { configurable: { filter } } : {}) });
   const { answered } = judgeEvidence(sources, config.RAG_MIN_SCORE);
@@ -117,11 +111,18 @@ function emptyFilterWarning(filter: ChunkFilter | undefined): string | undefined
 
 /** The first stage's top N as the lists show it: what re-ranking started from, or the sources themselves when it did not run. */
 function firstStageShown(sources: DocumentInterface[], firstStage: FirstStageCollector, config: RagConfig): DocumentInterface[] {
-  const reranked = isReranking(config) && (firstStage.rerank?.adaptive?.rerank ?? true);
-  return reranked ? (firstStage.documents ?? []).slice(0, config.RAG_TOP_N) : sources;
+  return wasReranked(config, firstStage) ? (firstStage.documents ?? []).slice(0, config.RAG_TOP_N) : sources;
 }
 
 const isReranking = (config: RagConfig) => config.RAG_RERANKER !== "none" && config.RAG_RERANK !== "off";
+/** Whether this call re-ranked: configured to, and not skipped by `auto`. */
+const wasReranked = (config: RagConfig, firstStage: FirstStageCollector) => isReranking(config) && (firstStage.rerank?.adaptive?.rerank ?? true);
+
+/** The pipeline line and its notes, on stderr. */
+function printPipeline(pipeline: { description: string; notes: readonly string[] }): void {
+  note(dim(pipeline.description));
+  for (const line of pipeline.notes) note(yellow(line));
+}
 
 /** The sources, the first stage's top N and what re-ranking did, for --json. */
 function sourcesJson(sources: DocumentInterface[], before: DocumentInterface[], firstStage: FirstStageCollector) {
@@ -137,7 +138,7 @@ function printSources(sources: DocumentInterface[], before: DocumentInterface[],
   if (sources.length === 0) return;
   const reranking = isReranking(config);
   const decision = firstStage.rerank?.adaptive;
-  const reranked = reranking && (decision?.rerank ?? true);
+  const reranked = wasReranked(config, firstStage);
   const warning: unknown = sources.find((doc) => doc.metadata.rerankWarning)?.metadata.rerankWarning;
   if (typeof warning === "string" && warning) note(yellow(`warning: ${printable(warning)}`));
   const why = decision ? ` — ${printable(decision.reason)}` : "";
